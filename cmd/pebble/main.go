@@ -1,0 +1,14 @@
+// Command pebble is the service manager daemon (pebble run) and the client of
+// its API.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/pebble-project/pebble/internal/cli"
+)
+
+func main() {
+	os.Exit(cli.Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
