@@ -18,6 +18,7 @@
 package statefile
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -210,7 +211,7 @@ func (s *Store) flushOnce() {
 			out[name] = funcs[i]()
 		}
 		var data []byte
-		data, err = json.Marshal(out)
+		data, err = encode(out)
 		if err == nil {
 			err = WriteAtomic(s.path, data, 0o600)
 		}
@@ -219,11 +220,51 @@ func (s *Store) flushOnce() {
 	s.mu.Lock()
 	if err == nil {
 		s.flushed = target
-		s.writes++
+		if s.path != "" {
+			s.writes++
+		}
 	}
 	s.err = err
 	s.cond.Broadcast()
 	s.mu.Unlock()
+}
+
+// encode writes the sections as one JSON object with sorted keys. Sections
+// that are already JSON (json.RawMessage) are copied as they are: the
+// encoder would otherwise re-validate and re-compact them on every write,
+// which is most of the cost of a large state.
+func encode(sections map[string]any) ([]byte, error) {
+	names := make([]string, 0, len(sections))
+	for name := range sections {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, name := range names {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		key, _ := json.Marshal(name)
+		buf.Write(key)
+		buf.WriteByte(':')
+		switch v := sections[name].(type) {
+		case json.RawMessage:
+			if len(v) == 0 {
+				buf.WriteString("null")
+			} else {
+				buf.Write(v)
+			}
+		default:
+			data, err := json.Marshal(v)
+			if err != nil {
+				return nil, fmt.Errorf("cannot encode state section %q: %w", name, err)
+			}
+			buf.Write(data)
+		}
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
 }
 
 // WriteAtomic replaces path with data: it writes a temporary file in the same

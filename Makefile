@@ -1,0 +1,44 @@
+# pebble: build, run, test, benchmark and lint.
+GO          ?= go
+BIN         := bin/pebble
+RUN_DIR     := $(CURDIR)/.run
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: build run test unit compat lint bench fuzz clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/pebble
+
+# Start the daemon on a fresh $PEBBLE seeded with the example layers.
+# In another terminal: PEBBLE=$(RUN_DIR) bin/pebble services
+run: build
+	rm -rf $(RUN_DIR)
+	mkdir -p $(RUN_DIR)/layers
+	cp layers/*.yaml $(RUN_DIR)/layers/
+	PEBBLE=$(RUN_DIR) ./$(BIN) run --verbose
+
+# Everything CI runs: lint, unit and end-to-end tests with the race
+# detector, and the wire-compatibility suite against Pebble's own client.
+test: lint unit compat
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+compat:
+	cd tests/compat && $(GO) test -race -count=1 -timeout 10m ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	cd tests/compat && $(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParseLayer -fuzztime 30s ./internal/plan
+	$(GO) test -run '^$$' -fuzz FuzzCombine -fuzztime 30s ./internal/plan
+
+clean:
+	rm -rf bin $(RUN_DIR)

@@ -1,0 +1,118 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// ServiceOptions name the services of a service action.
+type ServiceOptions struct {
+	// Names are the services to act on. Start, Stop and Restart need at
+	// least one; AutoStart and Replan need none.
+	Names []string
+}
+
+// AutoStart starts the services whose startup is "enabled", and what they
+// require. It returns the ID of the change doing the work; opts.Names must
+// be empty. A nil opts is allowed.
+func (c *Client) AutoStart(ctx context.Context, opts *ServiceOptions) (changeID string, err error) {
+	return c.serviceAction(ctx, "autostart", opts)
+}
+
+// Start starts the named services and what they require, in dependency
+// order, and returns the ID of the change doing the work.
+func (c *Client) Start(ctx context.Context, opts *ServiceOptions) (changeID string, err error) {
+	return c.serviceAction(ctx, "start", opts)
+}
+
+// Stop stops the named services and what depends on them, in dependency
+// order, and returns the ID of the change doing the work.
+func (c *Client) Stop(ctx context.Context, opts *ServiceOptions) (changeID string, err error) {
+	return c.serviceAction(ctx, "stop", opts)
+}
+
+// Restart stops the named services, then starts them and what they require,
+// and returns the ID of the change doing the work.
+func (c *Client) Restart(ctx context.Context, opts *ServiceOptions) (changeID string, err error) {
+	return c.serviceAction(ctx, "restart", opts)
+}
+
+// Replan restarts the services whose configuration changed since they were
+// started, starts enabled services that are not running, and returns the ID
+// of the change doing the work. opts.Names must be empty. A nil opts is
+// allowed.
+func (c *Client) Replan(ctx context.Context, opts *ServiceOptions) (changeID string, err error) {
+	return c.serviceAction(ctx, "replan", opts)
+}
+
+func (c *Client) serviceAction(ctx context.Context, action string, opts *ServiceOptions) (string, error) {
+	var names []string
+	if opts != nil {
+		names = opts.Names
+	}
+	body := struct {
+		Action   string   `json:"action"`
+		Services []string `json:"services"`
+	}{action, names}
+	rsp, err := c.do(ctx, &request{method: http.MethodPost, path: "/v1/services", body: body, async: true})
+	if err != nil {
+		return "", err
+	}
+	return rsp.changeID, nil
+}
+
+// ServicesOptions select the services a Services call reports.
+type ServicesOptions struct {
+	// Names are the services to report; empty means all.
+	Names []string
+}
+
+// ServiceStartup is a service's startup mode.
+type ServiceStartup string
+
+// The startup modes.
+const (
+	StartupEnabled  ServiceStartup = "enabled"
+	StartupDisabled ServiceStartup = "disabled"
+)
+
+// ServiceStatus is a service's current status.
+type ServiceStatus string
+
+// The service statuses.
+const (
+	StatusActive   ServiceStatus = "active"
+	StatusBackoff  ServiceStatus = "backoff"
+	StatusError    ServiceStatus = "error"
+	StatusInactive ServiceStatus = "inactive"
+)
+
+// ServiceInfo is the status of one service.
+type ServiceInfo struct {
+	Name         string         `json:"name" yaml:"name"`
+	Startup      ServiceStartup `json:"startup" yaml:"startup"`
+	Current      ServiceStatus  `json:"current" yaml:"current"`
+	CurrentSince time.Time      `json:"current-since,omitzero" yaml:"current-since,omitempty"` // zero if never started
+}
+
+// Services reports the status of the services in the plan, sorted by name.
+// Names not in the plan are left out. A nil opts reports all services.
+func (c *Client) Services(ctx context.Context, opts *ServicesOptions) ([]*ServiceInfo, error) {
+	var names []string
+	if opts != nil {
+		names = opts.Names
+	}
+	query := url.Values{"names": {strings.Join(names, ",")}}
+	rsp, err := c.do(ctx, &request{method: http.MethodGet, path: "/v1/services", query: query})
+	if err != nil {
+		return nil, err
+	}
+	var infos []*ServiceInfo
+	if err := rsp.decode(&infos); err != nil {
+		return nil, err
+	}
+	return infos, nil
+}

@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/pebble-project/pebble/internal/system"
+)
+
+// This is the only file of the package that imports internal/system: every
+// other command talks to the daemon through the client.
+
+var runInfo = &cmdInfo{
+	name:    "run",
+	summary: summaries["run"],
+	description: `
+The run command starts the service manager and runs it until it is stopped
+by SIGINT, SIGTERM or SIGQUIT, or by a service's shutdown action.
+
+--args replaces the default arguments of a service's command (the part in
+[ brackets ]). It takes the service name and then every following argument,
+up to a ";" argument (quote it from the shell) or the end of the command
+line, for example:
+pebble run --args myservice --port 8080 \; --hold`,
+	usage: "[run-OPTIONS]",
+	new:   func() command { return &cmdRun{} },
+}
+
+type cmdRun struct {
+	createDirs bool
+	hold       bool
+	http       string
+	https      string
+	verbose    bool
+	args       [][]string
+	identities string
+}
+
+func (c *cmdRun) flags(fs *flagSet) {
+	fs.Bool(&c.createDirs, 0, "create-dirs", "Create the Pebble directory at startup if it does not exist")
+	fs.Bool(&c.hold, 0, "hold", "Do not start the default services")
+	fs.String(&c.http, 0, "http", "", "", `Also serve the open-access API over HTTP on this address, as "<address>:<port>" (for example ":4000", "192.0.2.0:4000" or "[2001:db8::1]:4000")`)
+	fs.String(&c.https, 0, "https", "", "", "Serve the API over HTTPS on this address (not supported)")
+	fs.Bool(&c.verbose, 'v', "verbose", "Copy all service output to stdout (also PEBBLE_VERBOSE=1)")
+	fs.Terminated(&c.args, "args", ";", "Replace the default arguments of a service: the service name, then its arguments, ended by \";\"")
+	fs.String(&c.identities, 0, "identities", "", "", "Apply the identities in this file at startup (not supported yet)")
+}
+
+// runError ends "pebble run" with "cannot run daemon: <err>" and exit code 1.
+func runError(err error) error {
+	return &exitError{code: 1, msg: fmt.Sprintf("cannot run daemon: %v", err)}
+}
+
+func (c *cmdRun) run(ctx context.Context, e *env, _ []string) error {
+	e.warnings = false
+	if !filepath.IsAbs(e.pebbleDir) {
+		return runError(fmt.Errorf("directory %q must be absolute", e.pebbleDir))
+	}
+	if c.https != "" {
+		return runError(errors.New("--https is not supported"))
+	}
+	if c.identities != "" {
+		return runError(errors.New("--identities is not supported yet"))
+	}
+	serviceArgs, err := serviceArgs(c.args)
+	if err != nil {
+		return runError(err)
+	}
+	opts := system.Options{
+		Dir:         e.pebbleDir,
+		SocketPath:  e.getenv("PEBBLE_SOCKET"),
+		CreateDirs:  c.createDirs,
+		Hold:        c.hold,
+		Verbose:     c.verbose || e.getenv("PEBBLE_VERBOSE") == "1",
+		Debug:       e.getenv("PEBBLE_DEBUG") == "1",
+		Persist:     e.getenv("PEBBLE_PERSIST") != "never",
+		ServiceArgs: serviceArgs,
+		HTTPAddress: c.http,
+		Stdout:      e.stdout,
+		Stderr:      e.stderr,
+	}
+	code, err := e.runDaemon(ctx, opts)
+	if err != nil {
+		return runError(err)
+	}
+	if code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+// serviceArgs turns the lists of --args into a map from service name to
+// arguments (cli.md §4).
+func serviceArgs(lists [][]string) (map[string][]string, error) {
+	if len(lists) == 0 {
+		return nil, nil
+	}
+	m := make(map[string][]string, len(lists))
+	for _, list := range lists {
+		if len(list) == 0 {
+			return nil, errors.New("--args requires a service name")
+		}
+		name := list[0]
+		if _, ok := m[name]; ok {
+			return nil, fmt.Errorf("--args provided more than once for %q service", name)
+		}
+		m[name] = append([]string{}, list[1:]...)
+	}
+	return m, nil
+}
+
+// runDaemon runs the daemon; tests replace it through env.daemon.
+func (e *env) runDaemon(ctx context.Context, opts system.Options) (int, error) {
+	if e.daemon != nil {
+		return e.daemon(ctx, opts)
+	}
+	return system.Run(ctx, opts)
+}
+
+// daemonFunc is the signature of system.Run.
+type daemonFunc = func(context.Context, system.Options) (int, error)

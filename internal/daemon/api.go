@@ -1,0 +1,288 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/pebble-project/pebble/internal/changes"
+)
+
+func (a *api) notImplemented(r *http.Request) response {
+	return badRequest("not implemented")
+}
+
+// getSystemInfo serves GET /v1/system-info (api.md §6).
+func (a *api) getSystemInfo(r *http.Request) response {
+	result := map[string]string{"boot-id": a.bootID, "version": a.version}
+	if a.httpAddr != "" {
+		result["http-address"] = a.httpAddr
+	}
+	return syncResponse(result)
+}
+
+// getHealth serves GET /v1/health (api.md §7).
+func (a *api) getHealth(r *http.Request) response {
+	level := r.URL.Query().Get("level")
+	if level != "" && level != "alive" && level != "ready" {
+		return badRequest(`level must be "alive" or "ready"`)
+	}
+	healthy, err := a.ops.Healthy(level, multiValue(r, "names"))
+	if err != nil {
+		return internalError("internal server error")
+	}
+	status := http.StatusOK
+	if !healthy {
+		status = http.StatusBadGateway
+	}
+	return syncStatus(status, map[string]bool{"healthy": healthy})
+}
+
+type serviceJSON struct {
+	Name         string     `json:"name"`
+	Startup      string     `json:"startup"`
+	Current      string     `json:"current"`
+	CurrentSince *time.Time `json:"current-since,omitempty"`
+}
+
+// getServices serves GET /v1/services (api.md §9.1).
+func (a *api) getServices(r *http.Request) response {
+	infos := a.ops.Services(multiValue(r, "names"))
+	out := make([]serviceJSON, 0, len(infos))
+	for _, info := range infos {
+		s := serviceJSON{Name: info.Name, Startup: info.Startup, Current: info.Current}
+		if !info.CurrentSince.IsZero() {
+			since := info.CurrentSince
+			s.CurrentSince = &since
+		}
+		out = append(out, s)
+	}
+	return syncResponse(out)
+}
+
+// postServices serves POST /v1/services (api.md §9.2).
+func (a *api) postServices(r *http.Request) response {
+	var req struct {
+		Action   string   `json:"action"`
+		Services []string `json:"services"`
+	}
+	if resp := decodeJSON(r, decodeDataBody, &req); resp != nil {
+		return resp
+	}
+	id, err := a.ops.ServiceAction(r.Context(), req.Action, req.Services)
+	if err != nil {
+		return errorResponse(err)
+	}
+	return asyncResponse(id, nil)
+}
+
+// getPlan serves GET /v1/plan (api.md §11).
+func (a *api) getPlan(r *http.Request) response {
+	if f := r.URL.Query().Get("format"); f != "yaml" {
+		return badRequest("invalid format %q", f)
+	}
+	data, err := a.ops.PlanYAML()
+	if err != nil {
+		return errorResponse(err)
+	}
+	return syncResponse(string(data))
+}
+
+// postLayers serves POST /v1/layers (api.md §11).
+func (a *api) postLayers(r *http.Request) response {
+	var req struct {
+		Action  string `json:"action"`
+		Combine bool   `json:"combine"`
+		Inner   bool   `json:"inner"`
+		Label   string `json:"label"`
+		Format  string `json:"format"`
+		Layer   string `json:"layer"`
+	}
+	if resp := decodeJSON(r, decodeBody, &req); resp != nil {
+		return resp
+	}
+	if req.Action != "add" {
+		return badRequest("invalid action %q", req.Action)
+	}
+	if req.Label == "" {
+		return badRequest("label must be set")
+	}
+	if req.Format != "yaml" {
+		return badRequest("invalid format %q", req.Format)
+	}
+	if err := a.ops.AddLayer(r.Context(), req.Label, []byte(req.Layer), req.Combine, req.Inner); err != nil {
+		return errorResponse(err)
+	}
+	return syncResponse(true)
+}
+
+type changeJSON struct {
+	ID        string         `json:"id"`
+	Kind      string         `json:"kind"`
+	Summary   string         `json:"summary"`
+	Status    string         `json:"status"`
+	Tasks     []taskJSON     `json:"tasks,omitempty"`
+	Ready     bool           `json:"ready"`
+	Err       string         `json:"err,omitempty"`
+	SpawnTime time.Time      `json:"spawn-time"`
+	ReadyTime *time.Time     `json:"ready-time,omitempty"`
+	Data      map[string]any `json:"data,omitempty"`
+}
+
+type taskJSON struct {
+	ID        string          `json:"id"`
+	Kind      string          `json:"kind"`
+	Summary   string          `json:"summary"`
+	Status    string          `json:"status"`
+	Log       []string        `json:"log,omitempty"`
+	Progress  progressJSON    `json:"progress"`
+	SpawnTime time.Time       `json:"spawn-time"`
+	ReadyTime *time.Time      `json:"ready-time,omitempty"`
+	Data      json.RawMessage `json:"data,omitempty"`
+}
+
+type progressJSON struct {
+	Label string `json:"label"`
+	Done  int    `json:"done"`
+	Total int    `json:"total"`
+}
+
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func changeToJSON(c changes.ChangeInfo) changeJSON {
+	out := changeJSON{
+		ID: c.ID, Kind: c.Kind, Summary: c.Summary, Status: c.Status.String(),
+		Ready: c.Ready, Err: c.Err, SpawnTime: c.SpawnTime, ReadyTime: optionalTime(c.ReadyTime),
+		Data: c.Data,
+	}
+	for _, t := range c.Tasks {
+		tj := taskJSON{
+			ID: t.ID, Kind: t.Kind, Summary: t.Summary, Status: t.Status.String(), Log: t.Log,
+			Progress:  progressJSON{Done: t.ProgressDone, Total: t.ProgressTotal},
+			SpawnTime: t.SpawnTime, ReadyTime: optionalTime(t.ReadyTime),
+		}
+		if len(t.Data) > 0 && string(t.Data) != "null" {
+			tj.Data = t.Data
+		}
+		out.Tasks = append(out.Tasks, tj)
+	}
+	return out
+}
+
+// getChanges serves GET /v1/changes (api.md §10.2).
+func (a *api) getChanges(r *http.Request) response {
+	q := r.URL.Query()
+	var sel changes.Select
+	switch q.Get("select") {
+	case "", "in-progress":
+		sel = changes.SelectInProgress
+	case "ready":
+		sel = changes.SelectReady
+	case "all":
+		sel = changes.SelectAll
+	default:
+		return badRequest("select should be one of: all,in-progress,ready")
+	}
+	infos := a.ops.Changes(sel, q.Get("for"))
+	sort.Slice(infos, func(i, j int) bool { return infos[i].SpawnTime.Before(infos[j].SpawnTime) })
+	out := make([]changeJSON, 0, len(infos))
+	for _, c := range infos {
+		out = append(out, changeToJSON(c))
+	}
+	return syncResponse(out)
+}
+
+// getChange serves GET /v1/changes/{id}.
+func (a *api) getChange(r *http.Request) response {
+	c, err := a.ops.Change(mux.Vars(r)["id"])
+	if err != nil {
+		return errorResponse(err)
+	}
+	if err := a.ops.Sync(r.Context()); err != nil {
+		return internalError("cannot save state: %v", err)
+	}
+	return syncResponse(changeToJSON(c))
+}
+
+// postChange serves POST /v1/changes/{id} (abort).
+func (a *api) postChange(r *http.Request) response {
+	var req struct {
+		Action string `json:"action"`
+	}
+	if resp := decodeJSON(r, decodeDataBody, &req); resp != nil {
+		return resp
+	}
+	id := mux.Vars(r)["id"]
+	if _, err := a.ops.Change(id); err != nil {
+		return errorResponse(err)
+	}
+	if req.Action != "abort" {
+		return badRequest("invalid action %q", req.Action)
+	}
+	c, err := a.ops.AbortChange(r.Context(), id)
+	if err != nil {
+		return errorResponse(err)
+	}
+	return syncResponse(changeToJSON(c))
+}
+
+// waitChange serves GET /v1/changes/{id}/wait.
+func (a *api) waitChange(r *http.Request) response {
+	id := mux.Vars(r)["id"]
+	var timeout time.Duration
+	if s := r.URL.Query().Get("timeout"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return badRequest("invalid timeout: %v", err)
+		}
+		timeout = d
+	}
+	ctx := r.Context()
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	c, err := a.ops.WaitChange(ctx, id)
+	switch {
+	case err == nil:
+	case errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:
+		return errorStatus(http.StatusGatewayTimeout, "", "timed out waiting for change after %s", timeout)
+	case r.Context().Err() != nil:
+		return internalError("request cancelled")
+	default:
+		return errorResponse(err)
+	}
+	if err := a.ops.Sync(r.Context()); err != nil {
+		return internalError("cannot save state: %v", err)
+	}
+	return syncResponse(changeToJSON(c))
+}
+
+// postSignals serves POST /v1/signals (api.md §15).
+func (a *api) postSignals(r *http.Request) response {
+	var req struct {
+		Signal   string   `json:"signal"`
+		Services []string `json:"services"`
+	}
+	if resp := decodeJSON(r, decodeBody, &req); resp != nil {
+		return resp
+	}
+	if len(req.Services) == 0 {
+		return badRequest("must specify one or more services")
+	}
+	if err := a.ops.SendSignal(req.Signal, req.Services); err != nil {
+		return errorResponse(err)
+	}
+	return syncResponse(true)
+}

@@ -1,0 +1,218 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// DefaultBodyLimit caps request bodies when Options.BodyLimit is 0.
+const DefaultBodyLimit = 4 << 20
+
+// Options configure a Daemon.
+type Options struct {
+	// SocketPath is the UNIX socket to serve on; required.
+	SocketPath string
+	// HTTPAddress, if set, also serves open endpoints on this TCP address.
+	HTTPAddress string
+	// Ops carries out every request; required.
+	Ops Ops
+	// Logf writes daemon log lines; nil discards them.
+	Logf func(format string, args ...any)
+	// Version is reported by /v1/system-info.
+	Version string
+	// BootID is reported by /v1/system-info.
+	BootID string
+	// BodyLimit caps request bodies in bytes; 0 means DefaultBodyLimit.
+	BodyLimit int64
+	// ShutdownGrace is how long in-flight requests get on Stop; 0 means 1s.
+	ShutdownGrace time.Duration
+}
+
+// Daemon is the API server. Create it with New, then Start and Stop it once.
+type Daemon struct {
+	opts      Options
+	api       *api
+	server    *http.Server
+	listeners []net.Listener
+	wg        sync.WaitGroup
+}
+
+type api struct {
+	ops       Ops
+	logf      func(format string, args ...any)
+	version   string
+	bootID    string
+	httpAddr  string
+	bodyLimit int64
+}
+
+// New checks opts and builds a Daemon; it opens nothing.
+func New(opts Options) (*Daemon, error) {
+	if opts.SocketPath == "" || opts.Ops == nil {
+		return nil, errors.New("cannot create daemon: socket path and ops are required")
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	if opts.BodyLimit == 0 {
+		opts.BodyLimit = DefaultBodyLimit
+	}
+	if opts.ShutdownGrace == 0 {
+		opts.ShutdownGrace = time.Second
+	}
+	a := &api{
+		ops: opts.Ops, logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
+		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit,
+	}
+	d := &Daemon{opts: opts, api: a}
+	d.server = &http.Server{
+		Handler:     newRouter(a),
+		ConnContext: connContext,
+		// Long-polls (change waits) are normal, so there is no write
+		// timeout; a slow client cannot hold a header read forever.
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+		ErrorLog:          nil,
+	}
+	return d, nil
+}
+
+// Listen opens the socket (and the TCP address, if any). A socket file on
+// which a server still answers is an error; a stale one is replaced.
+func (d *Daemon) Listen() error {
+	l, err := listenUnix(d.opts.SocketPath)
+	if err != nil {
+		return err
+	}
+	d.listeners = append(d.listeners, l)
+	if d.opts.HTTPAddress != "" {
+		tl, err := net.Listen("tcp", d.opts.HTTPAddress)
+		if err != nil {
+			d.closeListeners()
+			return fmt.Errorf("cannot listen on %q: %w", d.opts.HTTPAddress, err)
+		}
+		d.listeners = append(d.listeners, tl)
+		d.opts.Logf("HTTP API server listening on %q.", d.opts.HTTPAddress)
+	}
+	return nil
+}
+
+// Serve starts serving on the opened listeners in the background.
+func (d *Daemon) Serve() {
+	for _, l := range d.listeners {
+		d.wg.Add(1)
+		go func(l net.Listener) {
+			defer d.wg.Done()
+			d.server.Serve(l)
+		}(l)
+	}
+}
+
+// Stop stops accepting requests, gives in-flight requests the grace period,
+// then closes every connection and removes the socket file.
+func (d *Daemon) Stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), d.opts.ShutdownGrace)
+	defer cancel()
+	if err := d.server.Shutdown(ctx); err != nil {
+		d.server.Close()
+	}
+	d.closeListeners()
+	d.wg.Wait()
+	os.Remove(d.opts.SocketPath)
+}
+
+func (d *Daemon) closeListeners() {
+	for _, l := range d.listeners {
+		l.Close()
+	}
+}
+
+func listenUnix(path string) (net.Listener, error) {
+	if _, err := os.Stat(path); err == nil {
+		c, err := net.DialTimeout("unix", path, time.Second)
+		if err == nil {
+			c.Close()
+			return nil, fmt.Errorf("when trying to listen on %s: socket %q already in use", path, path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("cannot remove stale socket %q: %w", path, err)
+		}
+	}
+	// The socket is world-connectable (0666); access is decided per request
+	// from peer credentials.
+	old := syscall.Umask(0o111)
+	l, err := net.Listen("unix", path)
+	syscall.Umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on socket %q: %w", path, err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	return l, nil
+}
+
+// statusWriter records the status a handler wrote, for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// serve runs one request: body limit, panic recovery, request log.
+func (a *api) serve(w http.ResponseWriter, r *http.Request, e *endpoint, h func() response) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	r.Body = http.MaxBytesReader(sw, r.Body, a.bodyLimit)
+	defer func() {
+		if p := recover(); p != nil {
+			a.logf("Panic serving %s %s: %v\n%s", r.Method, r.URL, p, debug.Stack())
+			if sw.status == 0 {
+				internalError("internal server error").write(sw, r)
+			}
+		}
+		if !a.quiet(r, e) {
+			cl := callerFrom(r.Context())
+			prefix := ""
+			if cl.transport != transportUnix {
+				prefix = cl.remote + " "
+			}
+			a.logf("%s%s %s %s %d (%s)", prefix, r.Method, r.URL, time.Since(start), sw.status, cl.transport)
+		}
+	}()
+	resp := h()
+	resp.write(sw, r)
+}
+
+// quiet reports whether a request stays out of the request log (cli.md §7).
+func (a *api) quiet(r *http.Request, e *endpoint) bool {
+	if e == nil || r.Method != http.MethodGet {
+		return false
+	}
+	return e.quiet || e.path == "/v1/changes/{id}"
+}

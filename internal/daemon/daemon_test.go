@@ -1,0 +1,338 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/ops"
+	"github.com/pebble-project/pebble/internal/servstate"
+)
+
+// fakeOps records calls and returns canned answers; the real verbs are
+// tested in internal/ops and end to end in tests/.
+type fakeOps struct {
+	mu      sync.Mutex
+	actions []string
+	err     error
+	waitErr error
+}
+
+func (f *fakeOps) Services(names []string) []servstate.ServiceInfo {
+	return []servstate.ServiceInfo{
+		{Name: "a", Startup: "enabled", Current: "active", CurrentSince: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
+		{Name: "b", Startup: "disabled", Current: "inactive"},
+	}
+}
+
+func (f *fakeOps) ServiceAction(ctx context.Context, action string, names []string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.actions = append(f.actions, action+" "+strings.Join(names, ","))
+	if f.err != nil {
+		return "", f.err
+	}
+	return "42", nil
+}
+
+func (f *fakeOps) AddLayer(ctx context.Context, label string, layer []byte, combine, inner bool) error {
+	return f.err
+}
+
+func (f *fakeOps) PlanYAML() ([]byte, error) { return []byte("{}\n"), nil }
+
+func (f *fakeOps) Changes(sel changes.Select, service string) []changes.ChangeInfo { return nil }
+
+func (f *fakeOps) Change(id string) (changes.ChangeInfo, error) {
+	if id != "1" {
+		return changes.ChangeInfo{}, &ops.Error{Class: ops.NotFound, Message: `cannot find change with id "` + id + `"`}
+	}
+	return changes.ChangeInfo{ID: "1", Kind: "start", Summary: "Start service \"a\"", Status: changes.Done, Ready: true,
+		SpawnTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), ReadyTime: time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC)}, nil
+}
+
+func (f *fakeOps) WaitChange(ctx context.Context, id string) (changes.ChangeInfo, error) {
+	if f.waitErr != nil {
+		<-ctx.Done()
+		return changes.ChangeInfo{}, ctx.Err()
+	}
+	return f.Change(id)
+}
+
+func (f *fakeOps) AbortChange(ctx context.Context, id string) (changes.ChangeInfo, error) {
+	return f.Change(id)
+}
+
+func (f *fakeOps) SendSignal(signal string, names []string) error { return f.err }
+
+func (f *fakeOps) Healthy(level string, names []string) (bool, error) { return true, nil }
+
+func (f *fakeOps) Sync(ctx context.Context) error { return nil }
+
+func startDaemon(t *testing.T, o Ops) *http.Client {
+	t.Helper()
+	socket := filepath.Join(t.TempDir(), ".pebble.socket")
+	d, err := New(Options{SocketPath: socket, Ops: o, Version: "v-test", BootID: "boot", BodyLimit: 1024})
+	require.NoError(t, err)
+	require.NoError(t, d.Listen())
+	d.Serve()
+	t.Cleanup(d.Stop)
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var dialer net.Dialer
+			return dialer.DialContext(ctx, "unix", socket)
+		},
+	}}
+}
+
+func do(t *testing.T, c *http.Client, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://localhost"+path, strings.NewReader(body))
+	require.NoError(t, err)
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+	var out map[string]any
+	require.NoError(t, json.Unmarshal(data, &out), "body %q", data)
+	return resp.StatusCode, out
+}
+
+func TestEnvelopes(t *testing.T) {
+	c := startDaemon(t, &fakeOps{})
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		want                     map[string]any
+	}{
+		{"system-info", "GET", "/v1/system-info", "", 200, map[string]any{
+			"type": "sync", "status-code": 200.0, "status": "OK",
+			"result": map[string]any{"boot-id": "boot", "version": "v-test"}}},
+		{"async", "POST", "/v1/services", `{"action":"start","services":["a"]}`, 202, map[string]any{
+			"type": "async", "status-code": 202.0, "status": "Accepted", "change": "42", "result": nil}},
+		{"unknown path", "GET", "/v1/nope", "", 404, map[string]any{
+			"type": "error", "status-code": 404.0, "status": "Not Found",
+			"result": map[string]any{"message": "invalid API endpoint requested"}}},
+		{"bad method", "DELETE", "/v1/services", "", 405, map[string]any{
+			"type": "error", "status-code": 405.0, "status": "Method Not Allowed",
+			"result": map[string]any{"message": `method "DELETE" not allowed`}}},
+		{"post on get-only", "POST", "/v1/plan", "", 405, map[string]any{
+			"type": "error", "status-code": 405.0, "status": "Method Not Allowed",
+			"result": map[string]any{"message": `method "POST" not allowed`}}},
+		{"bad json", "POST", "/v1/services", `{"action":`, 400, map[string]any{
+			"type": "error", "status-code": 400.0, "status": "Bad Request",
+			"result": map[string]any{"message": "cannot decode data from request body: unexpected EOF"}}},
+		{"services by name", "GET", "/v1/services/a", "", 400, map[string]any{
+			"type": "error", "status-code": 400.0, "status": "Bad Request",
+			"result": map[string]any{"message": "not implemented"}}},
+		{"change not found", "GET", "/v1/changes/9", "", 404, map[string]any{
+			"type": "error", "status-code": 404.0, "status": "Not Found",
+			"result": map[string]any{"message": `cannot find change with id "9"`}}},
+		{"plan format", "GET", "/v1/plan", "", 400, map[string]any{
+			"type": "error", "status-code": 400.0, "status": "Bad Request",
+			"result": map[string]any{"message": `invalid format ""`}}},
+		{"plan", "GET", "/v1/plan?format=yaml", "", 200, map[string]any{
+			"type": "sync", "status-code": 200.0, "status": "OK", "result": "{}\n"}},
+		{"health", "GET", "/v1/health?level=ready", "", 200, map[string]any{
+			"type": "sync", "status-code": 200.0, "status": "OK", "result": map[string]any{"healthy": true}}},
+		{"health level", "GET", "/v1/health?level=up", "", 400, map[string]any{
+			"type": "error", "status-code": 400.0, "status": "Bad Request",
+			"result": map[string]any{"message": `level must be "alive" or "ready"`}}},
+		{"select", "GET", "/v1/changes?select=some", "", 400, map[string]any{
+			"type": "error", "status-code": 400.0, "status": "Bad Request",
+			"result": map[string]any{"message": "select should be one of: all,in-progress,ready"}}},
+		{"no changes", "GET", "/v1/changes?select=all", "", 200, map[string]any{
+			"type": "sync", "status-code": 200.0, "status": "OK", "result": []any{}}},
+		{"signals without services", "POST", "/v1/signals", `{"signal":"SIGHUP"}`, 400, map[string]any{
+			"type": "error", "status-code": 400.0, "status": "Bad Request",
+			"result": map[string]any{"message": "must specify one or more services"}}},
+		{"layer label", "POST", "/v1/layers", `{"action":"add","format":"yaml"}`, 400, map[string]any{
+			"type": "error", "status-code": 400.0, "status": "Bad Request",
+			"result": map[string]any{"message": "label must be set"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := do(t, c, tt.method, tt.path, tt.body)
+			assert.Equal(t, tt.status, status)
+			assert.Equal(t, tt.want, body)
+		})
+	}
+}
+
+func TestServicesJSON(t *testing.T) {
+	c := startDaemon(t, &fakeOps{})
+	_, body := do(t, c, "GET", "/v1/services?names=a,b", "")
+	assert.Equal(t, []any{
+		map[string]any{"name": "a", "startup": "enabled", "current": "active", "current-since": "2026-01-02T03:04:05Z"},
+		map[string]any{"name": "b", "startup": "disabled", "current": "inactive"},
+	}, body["result"])
+}
+
+func TestChangeJSON(t *testing.T) {
+	c := startDaemon(t, &fakeOps{})
+	_, body := do(t, c, "GET", "/v1/changes/1/wait?timeout=1s", "")
+	assert.Equal(t, map[string]any{
+		"id": "1", "kind": "start", "summary": `Start service "a"`, "status": "Done", "ready": true,
+		"spawn-time": "2026-01-02T03:04:05Z", "ready-time": "2026-01-02T03:04:06Z",
+	}, body["result"])
+}
+
+func TestWaitTimeout(t *testing.T) {
+	c := startDaemon(t, &fakeOps{waitErr: errors.New("block")})
+	status, body := do(t, c, "GET", "/v1/changes/1/wait?timeout=50ms", "")
+	assert.Equal(t, 504, status)
+	assert.Equal(t, map[string]any{"message": "timed out waiting for change after 50ms"}, body["result"])
+	status, body = do(t, c, "GET", "/v1/changes/1/wait?timeout=x", "")
+	assert.Equal(t, 400, status)
+	assert.Equal(t, map[string]any{"message": `invalid timeout: time: invalid duration "x"`}, body["result"])
+}
+
+func TestOpsErrorKinds(t *testing.T) {
+	o := &fakeOps{err: &ops.Error{Class: ops.BadRequest, Kind: "no-default-services", Message: "no default services"}}
+	c := startDaemon(t, o)
+	status, body := do(t, c, "POST", "/v1/services", `{"action":"autostart"}`)
+	assert.Equal(t, 400, status)
+	assert.Equal(t, map[string]any{"message": "no default services", "kind": "no-default-services"}, body["result"])
+}
+
+func TestBodyTooLarge(t *testing.T) {
+	o := &fakeOps{}
+	c := startDaemon(t, o)
+	big := `{"action":"add","label":"x","format":"yaml","layer":"` + strings.Repeat("a", 4096) + `"}`
+	status, body := do(t, c, "POST", "/v1/layers", big)
+	assert.Equal(t, 413, status)
+	assert.Equal(t, "error", body["type"])
+	assert.Equal(t, map[string]any{"message": "request body too large: limit is 1024 bytes"}, body["result"])
+	assert.Empty(t, o.actions)
+}
+
+func TestSocketInUse(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), ".pebble.socket")
+	d, err := New(Options{SocketPath: socket, Ops: &fakeOps{}})
+	require.NoError(t, err)
+	require.NoError(t, d.Listen())
+	d.Serve()
+	defer d.Stop()
+	d2, err := New(Options{SocketPath: socket, Ops: &fakeOps{}})
+	require.NoError(t, err)
+	err = d2.Listen()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "already in use")
+}
+
+func TestStaleSocketReplaced(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), ".pebble.socket")
+	l, err := net.Listen("unix", socket)
+	require.NoError(t, err)
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	c := startDaemonAt(t, socket, &fakeOps{})
+	status, _ := do(t, c, "GET", "/v1/system-info", "")
+	assert.Equal(t, 200, status)
+}
+
+func startDaemonAt(t *testing.T, socket string, o Ops) *http.Client {
+	d, err := New(Options{SocketPath: socket, Ops: o})
+	require.NoError(t, err)
+	require.NoError(t, d.Listen())
+	d.Serve()
+	t.Cleanup(d.Stop)
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return net.Dial("unix", socket)
+		},
+	}}
+}
+
+func TestAccessTable(t *testing.T) {
+	tests := []struct {
+		cl   caller
+		need accessLevel
+		want bool
+	}{
+		{caller{transport: transportUnix, uid: 0}, accessAdmin, true},
+		{caller{transport: transportUnix, uid: 12345}, accessRead, true},
+		{caller{transport: transportUnix, uid: 12345}, accessAdmin, false},
+		{caller{transport: transportUnix, uid: -1}, accessRead, false},
+		{caller{transport: transportUnix, uid: -1}, accessOpen, true},
+		{caller{transport: transportHTTP, uid: -1}, accessOpen, true},
+		{caller{transport: transportHTTP, uid: -1}, accessRead, false},
+		{caller{transport: transportHTTP, uid: -1}, accessMetrics, false},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, tt.cl.allowed(tt.need), "%+v needs %d", tt.cl, tt.need)
+	}
+}
+
+func TestEveryEndpointHasAccess(t *testing.T) {
+	for _, e := range endpoints {
+		assert.True(t, e.get != nil || e.post != nil, e.path)
+		assert.True(t, strings.HasPrefix(e.path, "/v1/"), e.path)
+	}
+}
+
+// TestMain lets the test binary act as an API client running as another
+// user, so access levels are checked against real peer credentials.
+func TestMain(m *testing.M) {
+	if socket := os.Getenv("DAEMON_TEST_CLIENT_SOCKET"); socket != "" {
+		c := &http.Client{Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return net.Dial("unix", socket)
+			},
+		}}
+		req, _ := http.NewRequest(os.Getenv("DAEMON_TEST_CLIENT_METHOD"), "http://localhost"+os.Getenv("DAEMON_TEST_CLIENT_PATH"), strings.NewReader(`{"action":"start","services":["a"]}`))
+		resp, err := c.Do(req)
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(2)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		fmt.Printf("%d %s", resp.StatusCode, body)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestNonRootPeerIsRead(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run a client as another user")
+	}
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(dir, 0o755))
+	socket := filepath.Join(dir, ".pebble.socket")
+	o := &fakeOps{}
+	startDaemonAt(t, socket, o)
+	run := func(method, path string) string {
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), "DAEMON_TEST_CLIENT_SOCKET="+socket,
+			"DAEMON_TEST_CLIENT_METHOD="+method, "DAEMON_TEST_CLIENT_PATH="+path)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return string(out)
+	}
+	assert.Equal(t, "200 ", run("GET", "/v1/services")[:4])
+	assert.Equal(t, `401 {"type":"error","status-code":401,"status":"Unauthorized","result":{"message":"access denied","kind":"login-required"}}`+"\n",
+		run("POST", "/v1/services"))
+	assert.Equal(t, "401 ", run("GET", "/v1/plan?format=yaml")[:4])
+	assert.Equal(t, "200 ", run("GET", "/v1/system-info")[:4])
+	assert.Empty(t, o.actions, "a read-level caller must not reach the verb")
+}

@@ -1,0 +1,176 @@
+package daemon
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/pebble-project/pebble/internal/ops"
+)
+
+// response is what a handler returns; ServeHTTP writes it.
+type response interface {
+	write(w http.ResponseWriter, r *http.Request)
+}
+
+// envelope is the JSON body of every sync, async and error response (api.md §2).
+type envelope struct {
+	Type       string `json:"type"`
+	StatusCode int    `json:"status-code"`
+	Status     string `json:"status"`
+	Change     string `json:"change,omitempty"`
+	Result     any    `json:"result,omitempty"`
+}
+
+// asyncEnvelope always carries "result", null when there is none.
+type asyncEnvelope struct {
+	Type       string `json:"type"`
+	StatusCode int    `json:"status-code"`
+	Status     string `json:"status"`
+	Change     string `json:"change"`
+	Result     any    `json:"result"`
+}
+
+type jsonResponse struct {
+	status int
+	body   any
+}
+
+func (j jsonResponse) write(w http.ResponseWriter, _ *http.Request) {
+	data, err := json.Marshal(j.body)
+	if err != nil {
+		j = internalError("cannot marshal response: %v", err).(jsonResponse)
+		data, _ = json.Marshal(j.body)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(j.status)
+	w.Write(data)
+	w.Write([]byte("\n"))
+}
+
+func syncResponse(result any) response {
+	return syncStatus(http.StatusOK, result)
+}
+
+func syncStatus(status int, result any) response {
+	return jsonResponse{status: status, body: envelope{
+		Type: "sync", StatusCode: status, Status: http.StatusText(status), Result: result,
+	}}
+}
+
+func asyncResponse(changeID string, result any) response {
+	return jsonResponse{status: http.StatusAccepted, body: asyncEnvelope{
+		Type: "async", StatusCode: http.StatusAccepted, Status: http.StatusText(http.StatusAccepted),
+		Change: changeID, Result: result,
+	}}
+}
+
+// errorResult is the "result" of an error response (api.md §3).
+type errorResult struct {
+	Message string `json:"message"`
+	Kind    string `json:"kind,omitempty"`
+	Value   any    `json:"value,omitempty"`
+}
+
+func errorStatus(status int, kind, format string, args ...any) response {
+	msg := format
+	if len(args) > 0 {
+		msg = fmt.Sprintf(format, args...)
+	}
+	if status == http.StatusUnauthorized {
+		kind = "login-required"
+	}
+	return jsonResponse{status: status, body: envelope{
+		Type: "error", StatusCode: status, Status: http.StatusText(status),
+		Result: errorResult{Message: msg, Kind: kind},
+	}}
+}
+
+func badRequest(format string, args ...any) response {
+	return errorStatus(http.StatusBadRequest, "", format, args...)
+}
+
+func notFound(format string, args ...any) response {
+	return errorStatus(http.StatusNotFound, "", format, args...)
+}
+
+func internalError(format string, args ...any) response {
+	return errorStatus(http.StatusInternalServerError, "", format, args...)
+}
+
+// errorResponse is the one place where errors from Ops become HTTP statuses.
+func errorResponse(err error) response {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return bodyTooLarge(tooLarge.Limit)
+	}
+	var oe *ops.Error
+	if errors.As(err, &oe) {
+		status := http.StatusInternalServerError
+		switch oe.Class {
+		case ops.BadRequest:
+			status = http.StatusBadRequest
+		case ops.NotFound:
+			status = http.StatusNotFound
+		case ops.Forbidden:
+			status = http.StatusForbidden
+		case ops.Timeout:
+			status = http.StatusGatewayTimeout
+		}
+		return errorStatus(status, oe.Kind, "%s", oe.Message)
+	}
+	return internalError("%s", err.Error())
+}
+
+func bodyTooLarge(limit int64) response {
+	return errorStatus(http.StatusRequestEntityTooLarge, "",
+		"request body too large: limit is %d bytes", limit)
+}
+
+// decodeJSON decodes a request body; errors carry the spec's prefix
+// ("cannot decode request body" or "cannot decode data from request body").
+func decodeJSON(r *http.Request, prefix string, v any) response {
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(v); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return bodyTooLarge(tooLarge.Limit)
+		}
+		return badRequest("%s: %v", prefix, err)
+	}
+	// Anything after the JSON value must be white space.
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); err == nil {
+		return badRequest("%s: unexpected data after JSON value", prefix)
+	} else if err.Error() != "EOF" {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return bodyTooLarge(tooLarge.Limit)
+		}
+		return badRequest("%s: %v", prefix, err)
+	}
+	return nil
+}
+
+// Body-decoding error prefixes, as api.md §4 assigns them per endpoint.
+const (
+	decodeBody     = "cannot decode request body"
+	decodeDataBody = "cannot decode data from request body"
+)
+
+// multiValue splits a multi-valued query parameter given by repetition and/or
+// commas, trimming items and dropping empty ones (api.md §4).
+func multiValue(r *http.Request, key string) []string {
+	var out []string
+	for _, v := range r.URL.Query()[key] {
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				out = append(out, item)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,136 @@
+package logs
+
+import (
+	"bytes"
+	"sync"
+)
+
+// DefaultBufferSize is the size of a service's ring buffer: 100 KiB.
+const DefaultBufferSize = 100 * 1024
+
+// Buffer is a fixed-size ring of formatted output. Positions are absolute
+// byte offsets since the buffer was created, so a reader can tell how much
+// it missed. Its methods are safe for concurrent use.
+type Buffer struct {
+	mu     sync.Mutex
+	data   []byte
+	end    uint64        // absolute position one past the last byte written
+	notify chan struct{} // closed by the next write; nil until asked for
+}
+
+// NewBuffer returns an empty buffer of size bytes; size <= 0 means
+// DefaultBufferSize.
+func NewBuffer(size int) *Buffer {
+	if size <= 0 {
+		size = DefaultBufferSize
+	}
+	return &Buffer{data: make([]byte, size)}
+}
+
+// Write appends p as it is (no formatting; see Writer), overwriting the
+// oldest data when the buffer is full. It never fails and never blocks on
+// readers.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.appendLocked(p)
+	b.wakeLocked()
+	return len(p), nil
+}
+
+func (b *Buffer) appendLocked(p []byte) {
+	size := uint64(len(b.data))
+	n := uint64(len(p))
+	if n > size {
+		b.end += n - size
+		p = p[n-size:]
+		n = size
+	}
+	off := b.end % size
+	c := copy(b.data[off:], p)
+	copy(b.data, p[c:])
+	b.end += n
+}
+
+func (b *Buffer) wakeLocked() {
+	if b.notify != nil {
+		close(b.notify)
+		b.notify = nil
+	}
+}
+
+// Notify returns a channel that is closed at the next write.
+func (b *Buffer) Notify() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.notify == nil {
+		b.notify = make(chan struct{})
+	}
+	return b.notify
+}
+
+// startLocked returns the oldest position still held.
+func (b *Buffer) startLocked() uint64 {
+	if size := uint64(len(b.data)); b.end > size {
+		return b.end - size
+	}
+	return 0
+}
+
+// copyLocked appends the bytes from pos (which must be held) to at most
+// limit bytes beyond it to dst.
+func (b *Buffer) copyLocked(dst []byte, pos uint64, limit int) []byte {
+	size := uint64(len(b.data))
+	n := b.end - pos
+	if uint64(limit) < n {
+		n = uint64(limit)
+	}
+	off := pos % size
+	if off+n <= size {
+		return append(dst, b.data[off:off+n]...)
+	}
+	dst = append(dst, b.data[off:]...)
+	return append(dst, b.data[:off+n-size]...)
+}
+
+// snapshot returns everything the buffer holds and whether older data was
+// lost.
+func (b *Buffer) snapshot() (data []byte, cut bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	start := b.startLocked()
+	return b.copyLocked(nil, start, len(b.data)), start > 0
+}
+
+// LastLines returns the messages of the last n lines of output (timestamps
+// and service prefixes removed, newlines dropped), including a final line
+// still without its newline. cut reports whether older output exists that
+// was not returned, because there were more lines or the buffer wrapped.
+func (b *Buffer) LastLines(n int) (lines []string, cut bool) {
+	data, wrapped := b.snapshot()
+	if wrapped {
+		// The first line is probably partial: drop it, unless it is all
+		// there is (the tail of one very long line).
+		if i := bytes.IndexByte(data, '\n'); i >= 0 && i < len(data)-1 {
+			data = data[i+1:]
+		}
+	}
+	data = bytes.TrimSuffix(data, []byte("\n"))
+	if len(data) == 0 {
+		return nil, wrapped
+	}
+	all := bytes.Split(data, []byte("\n"))
+	cut = wrapped
+	if n >= 0 && len(all) > n {
+		all = all[len(all)-n:]
+		cut = true
+	}
+	lines = make([]string, len(all))
+	for i, line := range all {
+		if _, _, msg, ok := parsePrefix(line); ok {
+			line = msg
+		}
+		lines[i] = string(line)
+	}
+	return lines, cut
+}

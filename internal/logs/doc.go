@@ -1,0 +1,19 @@
+// Package logs owns service output (behaviour.md §9): per-service ring
+// buffers, the writer that formats every line as
+//
+//	<UTC YYYY-MM-DDTHH:MM:SS.mmmZ> [<service>] <text>
+//
+// iterators that read the buffered entries back, and the mirror that copies
+// formatted output to the daemon's stdout in verbose mode.
+//
+// Writing never blocks on a reader: a Buffer has a fixed size and overwrites
+// its oldest bytes, readers (iterators, LastLines) copy out under a short
+// lock and notice when they fell behind, and the Mirror queues a bounded
+// amount of output for a slow stdout and drops (and counts) the rest. A line
+// is never held in memory whole, so a megabyte line without a newline costs
+// no more than the buffer.
+//
+// The package does not start processes, know about service states, or speak
+// HTTP. Log forwarding and the /v1/logs follow mode are meant to be built on
+// Iterator and its Notify channel.
+package logs

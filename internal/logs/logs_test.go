@@ -1,0 +1,262 @@
+package logs
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var t0 = time.Date(2026, 1, 20, 1, 41, 32, 866_999_999, time.UTC)
+
+func fixedWriter(service string, buf *Buffer, m *Mirror) *Writer {
+	w := NewWriter(service, buf, m)
+	tick := 0
+	w.now = func() time.Time {
+		tick++
+		return t0.Add(time.Duration(tick-1) * time.Second).In(time.FixedZone("X", 3600))
+	}
+	return w
+}
+
+func contents(b *Buffer) string {
+	data, _ := b.snapshot()
+	return string(data)
+}
+
+func TestWriterFormat(t *testing.T) {
+	buf := NewBuffer(0)
+	w := fixedWriter("srv1", buf, nil)
+	io.WriteString(w, "Log 0 from srv1\nsecond")
+	io.WriteString(w, " half\n\nthird\n")
+	want := "2026-01-20T01:41:32.866Z [srv1] Log 0 from srv1\n" +
+		"2026-01-20T01:41:32.866Z [srv1] second half\n" +
+		"2026-01-20T01:41:33.866Z [srv1] \n" +
+		"2026-01-20T01:41:33.866Z [srv1] third\n"
+	assert.Equal(t, want, contents(buf))
+}
+
+func TestRingWraps(t *testing.T) {
+	buf := NewBuffer(10)
+	buf.Write([]byte("0123456"))
+	buf.Write([]byte("789abc"))
+	assert.Equal(t, "3456789abc", contents(buf))
+	buf.Write([]byte(strings.Repeat("x", 25) + "END"))
+	assert.Equal(t, "xxxxxxxEND", contents(buf))
+}
+
+func TestIterator(t *testing.T) {
+	buf := NewBuffer(0)
+	w := fixedWriter("svc", buf, nil)
+	it := buf.NewIterator(-1)
+	_, ok := it.Next()
+	assert.False(t, ok)
+	notify := it.Notify()
+	io.WriteString(w, "one\ntw")
+	select {
+	case <-notify:
+	default:
+		t.Fatal("Notify channel not closed by a write")
+	}
+	e, ok := it.Next()
+	require.True(t, ok)
+	assert.Equal(t, Entry{Time: t0.Truncate(time.Millisecond), Service: "svc", Message: "one"}, e)
+	_, ok = it.Next()
+	assert.False(t, ok, "partial line returned")
+	io.WriteString(w, "o\n")
+	e, ok = it.Next()
+	require.True(t, ok)
+	assert.Equal(t, "two", e.Message)
+	assert.False(t, it.Truncated())
+
+	// New iterators positioned by count.
+	io.WriteString(w, "three\nfour\n")
+	var got []string
+	for it := buf.NewIterator(2); ; {
+		e, ok := it.Next()
+		if !ok {
+			break
+		}
+		got = append(got, e.Message)
+	}
+	assert.Equal(t, []string{"three", "four"}, got)
+	_, ok = buf.NewIterator(0).Next()
+	assert.False(t, ok)
+}
+
+func TestIteratorLongLine(t *testing.T) {
+	buf := NewBuffer(0)
+	w := fixedWriter("svc", buf, nil)
+	long := strings.Repeat("a", MaxEntrySize) + strings.Repeat("b", MaxEntrySize) + "cc"
+	io.WriteString(w, long+"\nafter\n")
+	it := buf.NewIterator(-1)
+	var msgs []string
+	for {
+		e, ok := it.Next()
+		if !ok {
+			break
+		}
+		assert.Equal(t, "svc", e.Service)
+		msgs = append(msgs, e.Message)
+	}
+	assert.Equal(t, []string{strings.Repeat("a", MaxEntrySize), strings.Repeat("b", MaxEntrySize), "cc", "after"}, msgs)
+}
+
+func TestIteratorTruncation(t *testing.T) {
+	buf := NewBuffer(200)
+	w := fixedWriter("svc", buf, nil)
+	it := buf.NewIterator(-1)
+	io.WriteString(w, "first\n")
+	e, ok := it.Next()
+	require.True(t, ok)
+	assert.Equal(t, "first", e.Message)
+	for i := range 20 {
+		fmt.Fprintf(w, "line %d\n", i)
+	}
+	e, ok = it.Next()
+	require.True(t, ok)
+	assert.True(t, it.Truncated())
+	assert.False(t, it.Truncated(), "flag not cleared")
+	// The first entry after the loss is a whole line.
+	assert.Regexp(t, `^line \d+$`, e.Message)
+	var last string
+	for {
+		e, ok := it.Next()
+		if !ok {
+			break
+		}
+		last = e.Message
+	}
+	assert.Equal(t, "line 19", last)
+}
+
+func TestLastLines(t *testing.T) {
+	buf := NewBuffer(0)
+	w := fixedWriter("svc", buf, nil)
+	lines, cut := buf.LastLines(20)
+	assert.Nil(t, lines)
+	assert.False(t, cut)
+	io.WriteString(w, "a\nb\nc")
+	lines, cut = buf.LastLines(20)
+	assert.Equal(t, []string{"a", "b", "c"}, lines)
+	assert.False(t, cut)
+	lines, cut = buf.LastLines(2)
+	assert.Equal(t, []string{"b", "c"}, lines)
+	assert.True(t, cut)
+
+	small := NewBuffer(100)
+	w = fixedWriter("svc", small, nil)
+	for i := range 10 {
+		fmt.Fprintf(w, "line %d\n", i)
+	}
+	lines, cut = small.LastLines(20)
+	assert.True(t, cut)
+	assert.Equal(t, "line 9", lines[len(lines)-1])
+	for _, l := range lines {
+		assert.Regexp(t, `^line \d$`, l)
+	}
+}
+
+// TestHugeOutput writes megabytes, binary garbage and a 1 MiB line without
+// a newline: the buffer stays at its size and readers still work.
+func TestHugeOutput(t *testing.T) {
+	buf := NewBuffer(0)
+	w := NewWriter("svc", buf, nil)
+	garbage := make([]byte, 64*1024)
+	for i := range garbage {
+		garbage[i] = byte(i * 7)
+	}
+	for range 32 {
+		w.Write(garbage)
+	}
+	w.Write(bytes.Repeat([]byte("x"), 1<<20))
+	lines, cut := buf.LastLines(20)
+	assert.True(t, cut)
+	require.Len(t, lines, 1)
+	assert.Equal(t, strings.Repeat("x", 1000), lines[0][:1000])
+	io.WriteString(w, "\nfinal\n")
+	assert.Equal(t, DefaultBufferSize, len(buf.data))
+	assert.Equal(t, DefaultBufferSize, cap(buf.data))
+	lines, cut = buf.LastLines(1)
+	assert.True(t, cut)
+	assert.Equal(t, []string{"final"}, lines)
+	it := buf.NewIterator(-1)
+	e, ok := it.Next()
+	require.True(t, ok)
+	assert.Equal(t, "final", e.Message)
+}
+
+// blockingWriter blocks every Write until release is closed.
+type blockingWriter struct {
+	release chan struct{}
+	mu      sync.Mutex
+	out     bytes.Buffer
+}
+
+func (b *blockingWriter) Write(p []byte) (int, error) {
+	<-b.release
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.out.Write(p)
+}
+
+func TestMirrorNeverBlocks(t *testing.T) {
+	bw := &blockingWriter{release: make(chan struct{})}
+	m := NewMirror(bw, 1000)
+	buf := NewBuffer(0)
+	w := fixedWriter("svc", buf, m)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 1000 {
+			fmt.Fprintf(w, "line %d\n", i)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("writes blocked on a blocked mirror")
+	}
+	assert.Greater(t, m.Dropped(), uint64(0))
+	close(bw.release)
+	m.Close()
+	bw.mu.Lock()
+	defer bw.mu.Unlock()
+	out := bw.out.String()
+	assert.True(t, strings.HasPrefix(out, "2026-01-20T01:41:32.866Z [svc] line 0\n"), "mirror output %q", out)
+	assert.LessOrEqual(t, len(out), 2*1000, "more than the queue plus one write in flight")
+}
+
+func TestMirrorCopiesEverything(t *testing.T) {
+	var out syncBuffer
+	m := NewMirror(&out, 0)
+	w := fixedWriter("a", NewBuffer(0), m)
+	io.WriteString(w, "x\ny")
+	io.WriteString(w, "z\n")
+	m.Close()
+	assert.Equal(t, "2026-01-20T01:41:32.866Z [a] x\n2026-01-20T01:41:32.866Z [a] yz\n", out.String())
+	assert.Zero(t, m.Dropped())
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

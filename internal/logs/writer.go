@@ -1,0 +1,74 @@
+package logs
+
+import (
+	"sync"
+	"time"
+)
+
+// TimeLayout is the timestamp format at the start of every line.
+const TimeLayout = "2006-01-02T15:04:05.000Z"
+
+// Writer formats one service's output into its Buffer: every line starts
+// with the UTC time its first byte was written and "[<service>] ". It is
+// the io.Writer given to the service's stdout and stderr. Write never
+// blocks on readers and always succeeds.
+type Writer struct {
+	mu      sync.Mutex
+	buf     *Buffer
+	service string
+	mirror  *Mirror // may be nil
+	now     func() time.Time
+	midLine bool     // the last byte written was not a newline
+	prefix  []byte   // scratch for the line prefix
+	pieces  [][]byte // scratch for the mirror
+}
+
+// NewWriter returns a writer for service's output into buf. If mirror is
+// not nil, each formatted piece of output is also queued on it.
+func NewWriter(service string, buf *Buffer, mirror *Mirror) *Writer {
+	return &Writer{buf: buf, service: service, mirror: mirror, now: time.Now}
+}
+
+// Buffer returns the buffer the writer writes to.
+func (w *Writer) Buffer() *Buffer { return w.buf }
+
+// Write formats p into the buffer. All lines that begin in one call get
+// the same timestamp, taken at the call.
+func (w *Writer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.prefix = w.prefix[:0]
+	w.pieces = w.pieces[:0]
+	b := w.buf
+	b.mu.Lock()
+	for rest := p; len(rest) > 0; {
+		if !w.midLine {
+			if len(w.prefix) == 0 {
+				w.prefix = w.now().UTC().AppendFormat(w.prefix, TimeLayout)
+				w.prefix = append(w.prefix, " ["...)
+				w.prefix = append(w.prefix, w.service...)
+				w.prefix = append(w.prefix, "] "...)
+			}
+			b.appendLocked(w.prefix)
+			w.pieces = append(w.pieces, w.prefix)
+		}
+		seg := rest
+		w.midLine = true
+		for i, c := range rest {
+			if c == '\n' {
+				seg = rest[:i+1]
+				w.midLine = false
+				break
+			}
+		}
+		b.appendLocked(seg)
+		w.pieces = append(w.pieces, seg)
+		rest = rest[len(seg):]
+	}
+	b.wakeLocked()
+	b.mu.Unlock()
+	if w.mirror != nil && len(w.pieces) > 0 {
+		w.mirror.enqueue(w.pieces)
+	}
+	return len(p), nil
+}

@@ -1,0 +1,106 @@
+package ops
+
+import (
+	"context"
+	"errors"
+
+	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/planstate"
+	"github.com/pebble-project/pebble/internal/servstate"
+	"github.com/pebble-project/pebble/internal/statefile"
+)
+
+// Options are the parts Ops works with; all are required except Store.
+type Options struct {
+	Plans    *planstate.State
+	Services *servstate.Manager
+	Changes  *changes.Manager
+	// Store, if set, is synced before a verb reports what it did.
+	Store *statefile.Store
+}
+
+// Ops carries out the API's verbs.
+type Ops struct {
+	plans    *planstate.State
+	services *servstate.Manager
+	changes  *changes.Manager
+	store    *statefile.Store
+}
+
+// New builds Ops and registers its task kinds with the changes manager, which
+// must not have been started yet.
+func New(opts Options) *Ops {
+	o := &Ops{plans: opts.Plans, services: opts.Services, changes: opts.Changes, store: opts.Store}
+	o.registerServiceTasks()
+	return o
+}
+
+// Sync waits until the state the caller is about to report is on disk.
+func (o *Ops) Sync(ctx context.Context) error {
+	if o.store == nil {
+		return nil
+	}
+	return o.store.Sync(ctx)
+}
+
+// AddLayer adds a layer given over the API (layers.md §8). Services are not
+// restarted; the new plan takes effect on the next start or replan.
+func (o *Ops) AddLayer(ctx context.Context, label string, layer []byte, combine, inner bool) error {
+	err := o.plans.AddLayer(label, layer, combine, inner)
+	var invalid *planstate.InvalidLayerError
+	if errors.As(err, &invalid) {
+		return errorf(BadRequest, "%s", err.Error())
+	}
+	return err
+}
+
+// PlanYAML returns the current plan in the format of layers.md §9.
+func (o *Ops) PlanYAML() ([]byte, error) {
+	return o.plans.Plan().YAML()
+}
+
+// Changes lists changes.
+func (o *Ops) Changes(sel changes.Select, service string) []changes.ChangeInfo {
+	return o.changes.Changes(sel, service)
+}
+
+func changeError(id string, err error) error {
+	if errors.Is(err, changes.ErrNotFound) {
+		return errorf(NotFound, "cannot find change with id %q", id)
+	}
+	if errors.Is(err, changes.ErrNothingPending) {
+		return errorf(BadRequest, "cannot abort change %s with nothing pending", id)
+	}
+	return err
+}
+
+// Change returns one change.
+func (o *Ops) Change(id string) (changes.ChangeInfo, error) {
+	c, err := o.changes.Change(id)
+	return c, changeError(id, err)
+}
+
+// WaitChange waits until a change is ready or ctx ends; a ctx error is
+// returned as it is.
+func (o *Ops) WaitChange(ctx context.Context, id string) (changes.ChangeInfo, error) {
+	c, err := o.changes.Wait(ctx, id)
+	if err != nil && ctx.Err() != nil {
+		return c, ctx.Err()
+	}
+	return c, changeError(id, err)
+}
+
+// AbortChange aborts a change and returns it as it is right after flagging.
+func (o *Ops) AbortChange(ctx context.Context, id string) (changes.ChangeInfo, error) {
+	c, err := o.changes.Abort(id)
+	if err != nil {
+		return c, changeError(id, err)
+	}
+	return c, o.Sync(ctx)
+}
+
+// Healthy reports health (api.md §7). Until health checks run, no check can
+// be down, so the answer is always healthy.
+func (o *Ops) Healthy(level string, names []string) (bool, error) {
+	return true, nil
+}

@@ -1,0 +1,25 @@
+// Package plan turns layer YAML into validated values: it parses layers,
+// combines them into the effective plan, validates the result, computes the
+// start and stop order of services (with their lanes) and prints the plan
+// back as YAML. The contract is the project's spec, layers.md, and §6 of
+// behaviour.md.
+//
+// The package is pure. It starts no goroutines, does not log, never runs a
+// process and never touches the network. The only outside world it sees is
+// the file system, when ReadDir or ReadFS load a layers directory, and the
+// user database, when exec checks and workloads name users or groups (both
+// must resolve when the plan is built, as Pebble does).
+//
+// A published *Plan is never mutated. Layers and plans built by this package
+// share no maps, slices or pointers with their inputs, so a caller may keep
+// old values around while building new ones.
+//
+// Errors that describe bad input are *FormatError values (an HTTP API maps
+// them to 400); errors reading files are plain errors. Where the spec gives
+// the exact text of an error, that text is used verbatim.
+//
+// Things this package deliberately does not do: it does not resolve the user
+// a service runs as (that happens when the service starts), it does not look
+// commands up in PATH, and it does not remember which layers came from disk
+// and which were added later (the caller keeps the layer list).
+package plan

@@ -1,0 +1,41 @@
+package plan
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestExampleLayers checks that the example layers of the repository (the
+// top-level layers directory) load, combine and validate.
+func TestExampleLayers(t *testing.T) {
+	dir := filepath.Join("..", "..", "layers")
+	matches, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(matches) == 0 {
+		t.Skip("no example layers in ../../layers")
+	}
+	for _, path := range matches {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := ParseLayer(1000, filepath.Base(path), data)
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			continue
+		}
+		if _, err := NewPlan([]*Layer{l}); err != nil {
+			t.Errorf("%s: %v", path, err)
+		}
+	}
+	layers, err := ReadDir(dir)
+	if err != nil {
+		t.Fatalf("cannot read %s as a layers directory: %v", dir, err)
+	}
+	if _, err := NewPlan(layers); err != nil {
+		t.Errorf("example layers do not combine into a valid plan: %v", err)
+	}
+}

@@ -1,0 +1,267 @@
+package plan
+
+import (
+	"bytes"
+
+	"gopkg.in/yaml.v3"
+)
+
+// YAML returns the plan in the format of layers.md §9: 4-space indentation,
+// block style, sections and fields in the spec's order, map keys sorted,
+// unset fields left out (so defaults are not printed), durations in Go's
+// canonical form, and `{}` for an empty plan. Check thresholds are always
+// printed; log target type, location and services always are.
+func (p *Plan) YAML() ([]byte, error) {
+	out := &yamlDoc{
+		Services:   entriesOut(p.Services, serviceOut),
+		Checks:     entriesOut(p.Checks, func(c *Check) *yamlCheck { return checkOut(c, true) }),
+		LogTargets: entriesOut(p.LogTargets, logTargetOut),
+		Workloads:  entriesOut(p.Workloads, workloadOut),
+		Pairing:    pairingOut(p.Pairing),
+	}
+	return marshalYAML(out)
+}
+
+// YAML returns the layer in the plan format (see (*Plan).YAML), with its
+// summary and description first. Check thresholds are printed only when
+// set. ParseLayer reads the output back into an equal layer.
+func (l *Layer) YAML() ([]byte, error) {
+	out := &yamlDoc{
+		Summary:     l.Summary,
+		Description: l.Description,
+		Services:    entriesOut(l.Services, serviceOut),
+		Checks:      entriesOut(l.Checks, func(c *Check) *yamlCheck { return checkOut(c, false) }),
+		LogTargets:  entriesOut(l.LogTargets, logTargetOut),
+		Workloads:   entriesOut(l.Workloads, workloadOut),
+		Pairing:     pairingOut(l.Pairing),
+	}
+	return marshalYAML(out)
+}
+
+func marshalYAML(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(4)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// The yaml* types fix the field order and omission rules of the output.
+
+type yamlDoc struct {
+	Summary     string                   `yaml:"summary,omitempty"`
+	Description string                   `yaml:"description,omitempty"`
+	Services    map[string]*yamlService  `yaml:"services,omitempty"`
+	Checks      map[string]*yamlCheck    `yaml:"checks,omitempty"`
+	LogTargets  map[string]*yamlTarget   `yaml:"log-targets,omitempty"`
+	Workloads   map[string]*yamlWorkload `yaml:"workloads,omitempty"`
+	Pairing     *yamlPairing             `yaml:"pairing,omitempty"`
+}
+
+type yamlService struct {
+	Summary        string                   `yaml:"summary,omitempty"`
+	Description    string                   `yaml:"description,omitempty"`
+	Startup        ServiceStartup           `yaml:"startup,omitempty"`
+	Override       Override                 `yaml:"override,omitempty"`
+	Command        string                   `yaml:"command,omitempty"`
+	After          []string                 `yaml:"after,omitempty"`
+	Before         []string                 `yaml:"before,omitempty"`
+	Requires       []string                 `yaml:"requires,omitempty"`
+	Workload       string                   `yaml:"workload,omitempty"`
+	Environment    map[string]string        `yaml:"environment,omitempty"`
+	UserID         *int                     `yaml:"user-id,omitempty"`
+	User           string                   `yaml:"user,omitempty"`
+	GroupID        *int                     `yaml:"group-id,omitempty"`
+	Group          string                   `yaml:"group,omitempty"`
+	WorkingDir     string                   `yaml:"working-dir,omitempty"`
+	OnSuccess      ServiceAction            `yaml:"on-success,omitempty"`
+	OnFailure      ServiceAction            `yaml:"on-failure,omitempty"`
+	OnCheckFailure map[string]ServiceAction `yaml:"on-check-failure,omitempty"`
+	BackoffDelay   string                   `yaml:"backoff-delay,omitempty"`
+	BackoffFactor  *float64                 `yaml:"backoff-factor,omitempty"`
+	BackoffLimit   string                   `yaml:"backoff-limit,omitempty"`
+	KillDelay      string                   `yaml:"kill-delay,omitempty"`
+}
+
+type yamlCheck struct {
+	Override  Override      `yaml:"override,omitempty"`
+	Level     CheckLevel    `yaml:"level,omitempty"`
+	Startup   CheckStartup  `yaml:"startup,omitempty"`
+	Period    string        `yaml:"period,omitempty"`
+	Timeout   string        `yaml:"timeout,omitempty"`
+	Threshold *int          `yaml:"threshold,omitempty"`
+	HTTP      *yamlHTTPDesc `yaml:"http,omitempty"`
+	TCP       *yamlTCPDesc  `yaml:"tcp,omitempty"`
+	Exec      *yamlExecDesc `yaml:"exec,omitempty"`
+}
+
+type yamlHTTPDesc struct {
+	URL     string            `yaml:"url,omitempty"`
+	Headers map[string]string `yaml:"headers,omitempty"`
+}
+
+type yamlTCPDesc struct {
+	Port int    `yaml:"port,omitempty"`
+	Host string `yaml:"host,omitempty"`
+}
+
+type yamlExecDesc struct {
+	Command        string            `yaml:"command,omitempty"`
+	ServiceContext string            `yaml:"service-context,omitempty"`
+	Environment    map[string]string `yaml:"environment,omitempty"`
+	UserID         *int              `yaml:"user-id,omitempty"`
+	User           string            `yaml:"user,omitempty"`
+	GroupID        *int              `yaml:"group-id,omitempty"`
+	Group          string            `yaml:"group,omitempty"`
+	WorkingDir     string            `yaml:"working-dir,omitempty"`
+}
+
+type yamlTarget struct {
+	Type     LogTargetType     `yaml:"type"`
+	Location string            `yaml:"location"`
+	Services []string          `yaml:"services"`
+	Override Override          `yaml:"override,omitempty"`
+	Labels   map[string]string `yaml:"labels,omitempty"`
+}
+
+type yamlWorkload struct {
+	Override    Override          `yaml:"override,omitempty"`
+	Environment map[string]string `yaml:"environment,omitempty"`
+	UserID      *int              `yaml:"user-id,omitempty"`
+	User        string            `yaml:"user,omitempty"`
+	GroupID     *int              `yaml:"group-id,omitempty"`
+	Group       string            `yaml:"group,omitempty"`
+}
+
+type yamlPairing struct {
+	Mode PairingMode `yaml:"mode,omitempty"`
+}
+
+// entriesOut converts a section; nil entries (possible only in unvalidated
+// layers) are printed as null.
+func entriesOut[T, O any](m map[string]*T, conv func(*T) *O) map[string]*O {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]*O, len(m))
+	for k, v := range m {
+		if v == nil {
+			out[k] = nil
+			continue
+		}
+		out[k] = conv(v)
+	}
+	return out
+}
+
+func durationOut(d OptionalDuration) string {
+	if !d.IsSet {
+		return ""
+	}
+	return d.Value.String()
+}
+
+func serviceOut(s *Service) *yamlService {
+	o := &yamlService{
+		Summary:        s.Summary,
+		Description:    s.Description,
+		Startup:        s.Startup,
+		Override:       s.Override,
+		Command:        s.Command,
+		After:          s.After,
+		Before:         s.Before,
+		Requires:       s.Requires,
+		Workload:       s.Workload,
+		Environment:    s.Environment,
+		UserID:         s.UserID,
+		User:           s.User,
+		GroupID:        s.GroupID,
+		Group:          s.Group,
+		WorkingDir:     s.WorkingDir,
+		OnSuccess:      s.OnSuccess,
+		OnFailure:      s.OnFailure,
+		OnCheckFailure: s.OnCheckFailure,
+		BackoffDelay:   durationOut(s.BackoffDelay),
+		BackoffLimit:   durationOut(s.BackoffLimit),
+		KillDelay:      durationOut(s.KillDelay),
+	}
+	if s.BackoffFactor.IsSet {
+		f := s.BackoffFactor.Value
+		o.BackoffFactor = &f
+	}
+	return o
+}
+
+// checkOut converts a check. In a plan the threshold is always printed and a
+// set timeout is printed capped at the period.
+func checkOut(c *Check, inPlan bool) *yamlCheck {
+	o := &yamlCheck{
+		Override: c.Override,
+		Level:    c.Level,
+		Startup:  c.Startup,
+		Period:   durationOut(c.Period),
+		Timeout:  durationOut(c.Timeout),
+	}
+	if inPlan && c.Timeout.IsSet {
+		o.Timeout = min(c.Timeout.Value, c.EffectivePeriod()).String()
+	}
+	if inPlan || c.Threshold != 0 {
+		t := c.Threshold
+		if inPlan {
+			t = c.EffectiveThreshold()
+		}
+		o.Threshold = &t
+	}
+	if h := c.HTTP; h != nil {
+		o.HTTP = &yamlHTTPDesc{URL: h.URL, Headers: h.Headers}
+	}
+	if t := c.TCP; t != nil {
+		o.TCP = &yamlTCPDesc{Port: t.Port, Host: t.Host}
+	}
+	if e := c.Exec; e != nil {
+		o.Exec = &yamlExecDesc{
+			Command:        e.Command,
+			ServiceContext: e.ServiceContext,
+			Environment:    e.Environment,
+			UserID:         e.UserID,
+			User:           e.User,
+			GroupID:        e.GroupID,
+			Group:          e.Group,
+			WorkingDir:     e.WorkingDir,
+		}
+	}
+	return o
+}
+
+func logTargetOut(t *LogTarget) *yamlTarget {
+	return &yamlTarget{
+		Type:     t.Type,
+		Location: t.Location,
+		Services: t.Services,
+		Override: t.Override,
+		Labels:   t.Labels,
+	}
+}
+
+func workloadOut(w *Workload) *yamlWorkload {
+	return &yamlWorkload{
+		Override:    w.Override,
+		Environment: w.Environment,
+		UserID:      w.UserID,
+		User:        w.User,
+		GroupID:     w.GroupID,
+		Group:       w.Group,
+	}
+}
+
+func pairingOut(p *Pairing) *yamlPairing {
+	if p == nil || p.Mode == PairingUnset {
+		return nil
+	}
+	return &yamlPairing{Mode: p.Mode}
+}

@@ -1,0 +1,249 @@
+package plan
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestPlanYAMLSpecExample(t *testing.T) {
+	p := mustPlan(t, `
+services:
+    web:
+        override: replace
+        startup: enabled
+        command: /usr/bin/web [ --port 80 ]
+        backoff-limit: 90s
+        environment: {B: 2, A: 1}
+checks:
+    web-up:
+        override: replace
+        level: ready
+        tcp:
+            port: 80
+`)
+	want := `services:
+    web:
+        startup: enabled
+        override: replace
+        command: /usr/bin/web [ --port 80 ]
+        environment:
+            A: "1"
+            B: "2"
+        backoff-limit: 1m30s
+checks:
+    web-up:
+        override: replace
+        level: ready
+        threshold: 3
+        tcp:
+            port: 80
+`
+	got, err := p.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("plan YAML:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestPlanYAMLAllFields(t *testing.T) {
+	p := mustPlan(t, `
+summary: not printed
+services:
+    db:
+        override: replace
+        command: /bin/db
+    svc:
+        backoff-delay: 1500ms
+        kill-delay: 1h
+        backoff-factor: 1.5
+        backoff-limit: 60s
+        on-check-failure: {chk: shutdown}
+        on-failure: ignore
+        on-success: failure-shutdown
+        working-dir: /srv
+        group: root
+        group-id: 0
+        user: root
+        user-id: 0
+        environment: {X: y, N: "", T: "true"}
+        workload: ""
+        requires: [db]
+        before: [db]
+        after: [other]
+        command: "/bin/svc --flag 'a b'"
+        override: merge
+        startup: disabled
+        description: desc
+        summary: sum
+checks:
+    chk:
+        exec:
+            working-dir: /
+            group: root
+            group-id: 0
+            user: root
+            user-id: 0
+            environment: {E: "1"}
+            service-context: svc
+            command: /bin/check
+        threshold: 1
+        timeout: 20s
+        period: 15s
+        startup: disabled
+        level: alive
+        override: merge
+    web:
+        override: replace
+        http:
+            url: http://localhost:8080/
+            headers: {Accept: text/plain}
+log-targets:
+    tgt:
+        labels: {env: $ENV}
+        override: merge
+        location: udp://host:514
+        type: syslog
+workloads:
+    wl:
+        group: root
+        group-id: 0
+        user: root
+        user-id: 0
+        environment: {W: w}
+        override: replace
+pairing:
+    mode: single
+`)
+	want := `services:
+    db:
+        override: replace
+        command: /bin/db
+    svc:
+        summary: sum
+        description: desc
+        startup: disabled
+        override: merge
+        command: /bin/svc --flag 'a b'
+        after:
+            - other
+        before:
+            - db
+        requires:
+            - db
+        environment:
+            "N": ""
+            T: "true"
+            X: "y"
+        user-id: 0
+        user: root
+        group-id: 0
+        group: root
+        working-dir: /srv
+        on-success: failure-shutdown
+        on-failure: ignore
+        on-check-failure:
+            chk: shutdown
+        backoff-delay: 1.5s
+        backoff-factor: 1.5
+        backoff-limit: 1m0s
+        kill-delay: 1h0m0s
+checks:
+    chk:
+        override: merge
+        level: alive
+        startup: disabled
+        period: 15s
+        timeout: 15s
+        threshold: 1
+        exec:
+            command: /bin/check
+            service-context: svc
+            environment:
+                E: "1"
+            user-id: 0
+            user: root
+            group-id: 0
+            group: root
+            working-dir: /
+    web:
+        override: replace
+        threshold: 3
+        http:
+            url: http://localhost:8080/
+            headers:
+                Accept: text/plain
+log-targets:
+    tgt:
+        type: syslog
+        location: udp://host:514
+        services: []
+        override: merge
+        labels:
+            env: $ENV
+workloads:
+    wl:
+        override: replace
+        environment:
+            W: w
+        user-id: 0
+        user: root
+        group-id: 0
+        group: root
+pairing:
+    mode: single
+`
+	got, err := p.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("plan YAML:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestPlanYAMLEmpty(t *testing.T) {
+	p := mustPlan(t)
+	got, err := p.YAML()
+	if err != nil || string(got) != "{}\n" {
+		t.Errorf("empty plan YAML = %q, %v", got, err)
+	}
+}
+
+func TestLayerYAMLRoundTrip(t *testing.T) {
+	l := mustParse(t, 3, "round", `
+summary: s
+description: d
+services:
+    svc:
+        override: replace
+        command: "/bin/x \"a b\" [ --y ]"
+        environment: {"": "", "1": "no", K: "multi\nline"}
+        backoff-factor: 1e3
+        kill-delay: 0s
+        user-id: -1
+        after: [~, "", "null"]
+checks:
+    c:
+        override: merge
+        tcp: {host: h}
+log-targets:
+    t:
+        override: merge
+workloads:
+    w:
+        override: merge
+`)
+	data, err := l.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseLayer(3, "round", data)
+	if err != nil {
+		t.Fatalf("cannot parse printed layer: %v\n%s", err, data)
+	}
+	if !reflect.DeepEqual(back, l) {
+		t.Errorf("round trip changed the layer:\n%s\n got  %#v\n want %#v", data, back, l)
+	}
+}

@@ -1,0 +1,250 @@
+package reaper
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// ExitResult is how a process ended. Code and Signal are kept apart: a
+// process either exited with Code (Signal is 0) or was killed by Signal
+// (Code is 0).
+type ExitResult struct {
+	Code   int
+	Signal syscall.Signal
+}
+
+// ExitCode returns the code the spec reports: Code, or 128 plus the signal
+// number when the process was killed by a signal.
+func (r ExitResult) ExitCode() int {
+	if r.Signal != 0 {
+		return 128 + int(r.Signal)
+	}
+	return r.Code
+}
+
+// Success reports whether the process exited with code 0.
+func (r ExitResult) Success() bool { return r.Signal == 0 && r.Code == 0 }
+
+// String describes the result, e.g. "exit status 3" or "signal: killed".
+func (r ExitResult) String() string {
+	if r.Signal != 0 {
+		return "signal: " + r.Signal.String()
+	}
+	return fmt.Sprintf("exit status %d", r.Code)
+}
+
+func resultOf(ws unix.WaitStatus) ExitResult {
+	if ws.Signaled() {
+		return ExitResult{Signal: ws.Signal()}
+	}
+	return ExitResult{Code: ws.ExitStatus()}
+}
+
+// ErrNotStarted is returned by WaitCommand and WaitExit for a command that was
+// not started with StartCommand (or whose exit was already collected).
+var ErrNotStarted = errors.New("cannot wait for command: not started by the reaper")
+
+// ErrNotRunning is returned by StartCommand when the reaper is not running.
+var ErrNotRunning = errors.New("cannot start command: reaper not running")
+
+type reaper struct {
+	mu      sync.Mutex
+	refs    int
+	sigs    chan os.Signal
+	stop    chan struct{}
+	done    chan struct{}
+	waiters map[int]*waiter
+	reaped  uint64 // zombies collected that nobody waited for
+}
+
+// waiter is one started command's exit: res is written once, before done is
+// closed.
+type waiter struct {
+	done chan struct{}
+	res  ExitResult
+}
+
+var global = reaper{waiters: make(map[int]*waiter)}
+
+// Start makes the process a child subreaper and starts the reaping
+// goroutine. Calls are counted: each Start needs one Stop, and only the first
+// does any work.
+func Start() error {
+	r := &global
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.refs > 0 {
+		r.refs++
+		return nil
+	}
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("cannot become child subreaper: %w", err)
+	}
+	r.refs = 1
+	r.sigs = make(chan os.Signal, 1)
+	r.stop = make(chan struct{})
+	r.done = make(chan struct{})
+	signal.Notify(r.sigs, syscall.SIGCHLD)
+	go r.loop(r.sigs, r.stop, r.done)
+	return nil
+}
+
+// Stop undoes one Start. The last Stop stops the reaping goroutine and clears
+// the subreaper bit; processes still registered then are never reported.
+func Stop() {
+	r := &global
+	r.mu.Lock()
+	if r.refs == 0 {
+		r.mu.Unlock()
+		return
+	}
+	r.refs--
+	if r.refs > 0 {
+		r.mu.Unlock()
+		return
+	}
+	signal.Stop(r.sigs)
+	close(r.stop)
+	done := r.done
+	r.mu.Unlock()
+	<-done
+	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+}
+
+func (r *reaper) loop(sigs <-chan os.Signal, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	for {
+		r.reapAll()
+		select {
+		case <-sigs:
+		case <-stop:
+			return
+		}
+	}
+}
+
+// reapAll collects every exited child. It takes the lock only after wait4
+// returned, so StartCommand, which holds the lock across the fork, always
+// registers a PID before its exit is looked up.
+func (r *reaper) reapAll() {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if pid <= 0 || err != nil {
+			return
+		}
+		if !ws.Exited() && !ws.Signaled() {
+			continue // stopped or continued; not an exit
+		}
+		r.mu.Lock()
+		if w, ok := r.waiters[pid]; ok {
+			w.res = resultOf(ws)
+			close(w.done)
+			delete(r.waiters, pid)
+		} else {
+			r.reaped++
+		}
+		r.mu.Unlock()
+	}
+}
+
+// chans maps a started command to the channel its exit is delivered on.
+// Keyed by *exec.Cmd rather than PID so a late WaitExit on a reused PID
+// cannot pick up another process's exit.
+var chans sync.Map // *exec.Cmd -> *waiter
+
+// StartCommand starts cmd and registers its PID with the reaper while
+// holding the reaper's lock, so the exit cannot be collected before the PID
+// is known. The reaper must be running.
+func StartCommand(cmd *exec.Cmd) error {
+	r := &global
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.refs == 0 {
+		return ErrNotRunning
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	w := &waiter{done: make(chan struct{})}
+	r.waiters[cmd.Process.Pid] = w
+	chans.Store(cmd, w)
+	return nil
+}
+
+// WaitExit blocks until the reaper has collected cmd's process and returns
+// how it ended. It does not release os/exec's resources; call Release once
+// afterwards (WaitCommand does both).
+func WaitExit(cmd *exec.Cmd) (ExitResult, error) {
+	v, ok := chans.Load(cmd)
+	if !ok {
+		return ExitResult{}, ErrNotStarted
+	}
+	w := v.(*waiter)
+	<-w.done
+	return w.res, nil
+}
+
+// Exited returns a channel that is closed once the reaper has collected
+// cmd's process (WaitExit then returns at once), or nil if cmd was not
+// started with StartCommand. Use it to wait in a select.
+func Exited(cmd *exec.Cmd) <-chan struct{} {
+	v, ok := chans.Load(cmd)
+	if !ok {
+		return nil
+	}
+	return v.(*waiter).done
+}
+
+// Release frees os/exec's goroutines and pipes after cmd's exit has been
+// collected by the reaper. It waits for the output-copying goroutines, at
+// most cmd.WaitDelay when that is set (after which the pipes are closed,
+// even if a descendant still holds them open). The expected "no child
+// processes" error of (*exec.Cmd).Wait is not an error here.
+func Release(cmd *exec.Cmd) error {
+	chans.Delete(cmd)
+	err := cmd.Wait()
+	var sysErr *os.SyscallError
+	if errors.As(err, &sysErr) && errors.Is(sysErr.Err, syscall.ECHILD) {
+		return nil
+	}
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		// os/exec won the race against the reaper for this child. That
+		// cannot happen for processes started by StartCommand, whose
+		// status the reaper owns, but it is harmless.
+		return nil
+	}
+	return err
+}
+
+// WaitCommand waits for cmd, which must have been started with
+// StartCommand, and returns its exit result. It also releases os/exec's
+// goroutines and pipes (see Release); an error from that step is returned
+// together with the exit result.
+func WaitCommand(cmd *exec.Cmd) (ExitResult, error) {
+	res, err := WaitExit(cmd)
+	if err != nil {
+		return res, err
+	}
+	return res, Release(cmd)
+}
+
+// Reaped returns how many zombies the reaper collected that no waiter was
+// registered for (orphans re-parented to the daemon).
+func Reaped() uint64 {
+	r := &global
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reaped
+}

@@ -1,0 +1,175 @@
+package reaper_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pebble-project/pebble/internal/reaper"
+)
+
+func TestMain(m *testing.M) {
+	if err := reaper.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	reaper.Stop()
+	os.Exit(code)
+}
+
+func TestExitCodeAndSignal(t *testing.T) {
+	tests := []struct {
+		script string
+		want   reaper.ExitResult
+		code   int
+	}{
+		{"exit 0", reaper.ExitResult{}, 0},
+		{"exit 3", reaper.ExitResult{Code: 3}, 3},
+		{"kill -TERM $$", reaper.ExitResult{Signal: syscall.SIGTERM}, 143},
+		{"kill -KILL $$", reaper.ExitResult{Signal: syscall.SIGKILL}, 137},
+	}
+	for _, tc := range tests {
+		t.Run(tc.script, func(t *testing.T) {
+			cmd := exec.Command("/bin/sh", "-c", tc.script)
+			if err := reaper.StartCommand(cmd); err != nil {
+				t.Fatal(err)
+			}
+			res, err := reaper.WaitCommand(cmd)
+			if err != nil {
+				t.Fatalf("WaitCommand: %v", err)
+			}
+			if res != tc.want || res.ExitCode() != tc.code {
+				t.Errorf("got %+v (code %d), want %+v (code %d)", res, res.ExitCode(), tc.want, tc.code)
+			}
+		})
+	}
+}
+
+// TestQuickExits starts many processes that exit at once, in parallel, so
+// the reaper often collects a child before StartCommand returns.
+func TestQuickExits(t *testing.T) {
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for i := range 50 {
+		wg.Go(func() {
+			cmd := exec.Command("/bin/sh", "-c", "exit "+strconv.Itoa(i%7))
+			if err := reaper.StartCommand(cmd); err != nil {
+				errs <- err
+				return
+			}
+			res, err := reaper.WaitCommand(cmd)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if res.Code != i%7 {
+				errs <- fmt.Errorf("process %d: got code %d", i, res.Code)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestOutputIsReleased(t *testing.T) {
+	var out bytes.Buffer
+	cmd := exec.Command("/bin/sh", "-c", "echo hello")
+	cmd.Stdout = &out
+	if err := reaper.StartCommand(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reaper.WaitCommand(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "hello\n" {
+		t.Errorf("output %q", out.String())
+	}
+}
+
+func TestWaitDelayCutsHeldPipe(t *testing.T) {
+	// The shell exits at once, but its background child keeps stdout open.
+	var out bytes.Buffer
+	cmd := exec.Command("/bin/sh", "-c", "sleep 5 & echo $!")
+	cmd.Stdout = &out
+	cmd.WaitDelay = 100 * time.Millisecond
+	if err := reaper.StartCommand(cmd); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res, err := reaper.WaitCommand(cmd)
+	if res.Code != 0 || err != nil {
+		t.Errorf("got %+v, %v; want exit 0, no error", res, err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("WaitCommand took %v", d)
+	}
+	if pid, err := strconv.Atoi(strings.TrimSpace(out.String())); err == nil {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+func TestWaitWithoutStart(t *testing.T) {
+	cmd := exec.Command("/bin/true")
+	if _, err := reaper.WaitCommand(cmd); err != reaper.ErrNotStarted {
+		t.Errorf("got %v, want ErrNotStarted", err)
+	}
+}
+
+// TestOrphansAreReaped checks that a grandchild whose parent exits is
+// re-parented to this process (the subreaper) and collected.
+func TestOrphansAreReaped(t *testing.T) {
+	var out bytes.Buffer
+	cmd := exec.Command("/bin/sh", "-c", "sleep 0.2 </dev/null >/dev/null 2>&1 & echo $!")
+	cmd.Stdout = &out
+	if err := reaper.StartCommand(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reaper.WaitCommand(cmd); err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(out.String()))
+	if err != nil {
+		t.Fatalf("cannot parse grandchild pid from %q", out.String())
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err == nil && !strings.Contains(string(stat), " "+strconv.Itoa(os.Getpid())+" ") {
+		t.Errorf("grandchild %d not re-parented to the test process: %s", pid, stat)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); os.IsNotExist(err) {
+			break // reaped: not even a zombie remains
+		}
+		if time.Now().After(deadline) {
+			stat, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+			t.Fatalf("orphan %d not reaped: %s", pid, stat)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestStartCounted(t *testing.T) {
+	if err := reaper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	reaper.Stop()
+	// Still running after one Stop: the TestMain reference remains.
+	cmd := exec.Command("/bin/true")
+	if err := reaper.StartCommand(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reaper.WaitCommand(cmd); err != nil {
+		t.Fatal(err)
+	}
+}

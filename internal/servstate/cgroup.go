@@ -1,0 +1,248 @@
+package servstate
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// cgroups is this daemon's directory in the cgroup v2 hierarchy:
+// <daemon's own cgroup>/pebble-<hash of $PEBBLE>. Each service runs in a
+// child cgroup of it, so every process the service forks, whatever its
+// session or process group, can be found and killed, also by a later
+// daemon on the same $PEBBLE.
+type cgroups struct {
+	root string
+}
+
+// openCgroups finds the cgroup2 mount and the daemon's own cgroup and
+// creates the per-daemon directory. It fails when cgroup v2 is not mounted
+// or not writable (as in many containers).
+func openCgroups(dir string) (*cgroups, error) {
+	mount, err := cgroup2Mount()
+	if err != nil {
+		return nil, err
+	}
+	own, err := ownCgroup()
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(dir))
+	root := filepath.Join(mount, own, "pebble-"+hex.EncodeToString(sum[:6]))
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create cgroup: %w", err)
+	}
+	return &cgroups{root: root}, nil
+}
+
+// cgroup2Mount returns the mount point of the cgroup v2 hierarchy.
+func cgroup2Mount() (string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// "36 35 0:30 / /sys/fs/cgroup rw,... - cgroup2 cgroup2 rw"
+		line := sc.Text()
+		i := strings.Index(line, " - ")
+		if i < 0 {
+			continue
+		}
+		fields := strings.Fields(line[:i])
+		post := strings.Fields(line[i+3:])
+		if len(fields) >= 5 && len(post) >= 1 && post[0] == "cgroup2" && fields[3] == "/" {
+			return unescapeMount(fields[4]), nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", err
+	}
+	return "", errors.New("cannot find cgroup2 mount")
+}
+
+// unescapeMount undoes the octal escapes (\040 for space ...) of mountinfo.
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// ownCgroup returns the daemon's cgroup v2 path ("0::<path>").
+func ownCgroup() (string, error) {
+	data, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok {
+			return p, nil
+		}
+	}
+	return "", errors.New("cannot find own cgroup v2 path")
+}
+
+// dirName is the cgroup directory name of a service. The "svc-" prefix
+// keeps names clear of the cgroup interface files, and bytes outside
+// [A-Za-z0-9_.-] are hex-escaped so any service name is a valid file name.
+func dirName(service string) string {
+	var b strings.Builder
+	b.WriteString("svc-")
+	for i := 0; i < len(service); i++ {
+		c := service[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02x", c)
+		}
+	}
+	if b.Len() > 200 {
+		sum := sha256.Sum256([]byte(service))
+		return "svc-%" + hex.EncodeToString(sum[:16])
+	}
+	return b.String()
+}
+
+// serviceName undoes dirName; it returns false for names it cannot map back.
+func serviceName(dir string) (string, bool) {
+	rest, ok := strings.CutPrefix(dir, "svc-")
+	if !ok {
+		return "", false
+	}
+	var b strings.Builder
+	for i := 0; i < len(rest); i++ {
+		if rest[i] != '%' {
+			b.WriteByte(rest[i])
+			continue
+		}
+		if i+2 >= len(rest) {
+			return "", false
+		}
+		n, err := strconv.ParseUint(rest[i+1:i+3], 16, 8)
+		if err != nil {
+			return "", false
+		}
+		b.WriteByte(byte(n))
+		i += 2
+	}
+	return b.String(), true
+}
+
+// path returns the cgroup directory of a service.
+func (c *cgroups) path(service string) string { return filepath.Join(c.root, dirName(service)) }
+
+// open creates the service's cgroup if needed and returns a descriptor of
+// its directory for SysProcAttr.CgroupFD.
+func (c *cgroups) open(service string) (int, error) {
+	p := c.path(service)
+	if err := os.Mkdir(p, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return -1, fmt.Errorf("cannot create cgroup: %w", err)
+	}
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("cannot open cgroup: %w", err)
+	}
+	return fd, nil
+}
+
+// join moves pid into the service's cgroup (the fallback when the kernel
+// cannot start a process directly in a cgroup).
+func (c *cgroups) join(service string, pid int) error {
+	p := c.path(service)
+	if err := os.Mkdir(p, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("cannot create cgroup: %w", err)
+	}
+	return os.WriteFile(filepath.Join(p, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
+}
+
+// procsIn returns the processes in the cgroup directory p.
+func procsIn(p string) []int {
+	data, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, f := range bytes.Fields(data) {
+		if pid, err := strconv.Atoi(string(f)); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// signalCgroup sends sig to every process in the cgroup directory p. For
+// SIGKILL it uses cgroup.kill, which also catches processes forked while it
+// runs, and falls back to killing the listed processes.
+func signalCgroup(p string, sig syscall.Signal) {
+	if sig == syscall.SIGKILL {
+		if err := os.WriteFile(filepath.Join(p, "cgroup.kill"), []byte("1"), 0); err == nil {
+			return
+		}
+	}
+	for _, pid := range procsIn(p) {
+		syscall.Kill(pid, sig)
+	}
+}
+
+// remove deletes the service's cgroup once it is empty. A killed process
+// that is not yet reaped keeps the cgroup busy for a moment, so it retries
+// briefly; a cgroup that stays busy is left for the next run to reuse.
+func (c *cgroups) remove(service string) error {
+	deadline := time.Now().Add(cgroupRemoveWait)
+	for {
+		err := os.Remove(c.path(service))
+		if err == nil || errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if !errors.Is(err, syscall.EBUSY) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// leftovers returns the service cgroups found under this daemon's directory,
+// by service name.
+func (c *cgroups) leftovers() map[string]string {
+	entries, err := os.ReadDir(c.root)
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]string)
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if name, ok := serviceName(e.Name()); ok {
+			out[name] = filepath.Join(c.root, e.Name())
+		}
+	}
+	return out
+}
+
+// close removes the per-daemon directory if no service cgroup is left in it.
+func (c *cgroups) close() { os.Remove(c.root) }

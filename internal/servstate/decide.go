@@ -1,0 +1,117 @@
+package servstate
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/pebble-project/pebble/internal/plan"
+)
+
+// config is what the state machine needs of a service definition, with the
+// run-time defaults of layers.md §7.4 applied.
+type config struct {
+	name          string
+	onSuccess     plan.ServiceAction
+	onFailure     plan.ServiceAction
+	backoffDelay  time.Duration
+	backoffFactor float64
+	backoffLimit  time.Duration
+	killDelay     time.Duration
+	okayDelay     time.Duration
+	failDelay     time.Duration
+}
+
+func configFor(svc *plan.Service, okayDelay, failDelay time.Duration) config {
+	c := config{
+		name:          svc.Name,
+		onSuccess:     svc.OnSuccess,
+		onFailure:     svc.OnFailure,
+		backoffDelay:  defaultBackoffDelay,
+		backoffFactor: defaultBackoffFactor,
+		backoffLimit:  defaultBackoffLimit,
+		killDelay:     defaultKillDelay,
+		okayDelay:     okayDelay,
+		failDelay:     failDelay,
+	}
+	if c.onSuccess == plan.ActionUnset {
+		c.onSuccess = plan.ActionRestart
+	}
+	if c.onFailure == plan.ActionUnset {
+		c.onFailure = plan.ActionRestart
+	}
+	if svc.BackoffDelay.IsSet {
+		c.backoffDelay = svc.BackoffDelay.Value
+	}
+	if svc.BackoffFactor.IsSet {
+		c.backoffFactor = svc.BackoffFactor.Value
+	}
+	if svc.BackoffLimit.IsSet {
+		c.backoffLimit = svc.BackoffLimit.Value
+	}
+	if svc.KillDelay.IsSet {
+		c.killDelay = svc.KillDelay.Value
+	}
+	return c
+}
+
+// nextBackoff returns the delay before the next restart, given the previous
+// one (0 for the first restart): behaviour.md §5 step 2.
+func nextBackoff(c config, prev time.Duration) time.Duration {
+	switch {
+	case prev == 0:
+		return c.backoffDelay
+	case prev >= c.backoffLimit:
+		return c.backoffLimit
+	}
+	next := time.Duration(float64(prev) * c.backoffFactor)
+	if next > c.backoffLimit || next < prev { // also catches overflow
+		next = c.backoffLimit
+	}
+	return next
+}
+
+// jitter returns a random extra delay in [0, d/10).
+func jitter(d time.Duration, r *rand.Rand) time.Duration {
+	if d/10 <= 0 {
+		return 0
+	}
+	return time.Duration(r.Int64N(int64(d / 10)))
+}
+
+// exitAction picks the action for an exit code and names the field it came
+// from ("on-success" or "on-failure").
+func exitAction(c config, code int) (plan.ServiceAction, string) {
+	if code == 0 {
+		return c.onSuccess, "on-success"
+	}
+	return c.onFailure, "on-failure"
+}
+
+// Exit codes the daemon exits with after a shutdown action (behaviour.md §4,
+// §7.5).
+const (
+	exitSuccess      = 0
+	exitFailure      = 10
+	exitCheckFailure = 11
+)
+
+// shutdownCode returns the daemon's exit code for a shutdown action taken
+// after the service exited with code (-1 for a check failure), and whether
+// the action is a shutdown at all.
+func shutdownCode(action plan.ServiceAction, code int) (int, bool) {
+	switch action {
+	case plan.ActionShutdown:
+		switch {
+		case code < 0:
+			return exitCheckFailure, true
+		case code == 0:
+			return exitSuccess, true
+		}
+		return exitFailure, true
+	case plan.ActionSuccessShutdown:
+		return exitSuccess, true
+	case plan.ActionFailureShutdown:
+		return exitFailure, true
+	}
+	return 0, false
+}

@@ -1,0 +1,53 @@
+// Package servstate owns the process lifecycle of the plan's services
+// (behaviour.md §2–5, §8, §14): starting with the okay delay, stopping with
+// SIGTERM then SIGKILL to the whole process tree, exit actions, backoff and
+// its reset, signals, on-check-failure actions, the replan diff and status
+// snapshots.
+//
+// # Structure
+//
+// Each service record has one goroutine (service.loop) that owns its
+// process, its state and its one timer. Other goroutines send it requests
+// and read snapshots; no callback reaches into shared state. The timer is
+// re-armed for the earliest deadline after every event, and which
+// deadlines may exist is a function of the state (validTimer), so an okay
+// or kill-delay deadline of one run can never fire into a later run. Exits
+// are tagged with a run number and stale ones are ignored.
+//
+// Decisions are pure: next (transitions.go) maps a state and an event to a
+// new state and a list of effects, and nextBackoff, jitter and exitAction
+// (decide.go) compute delays and actions. The goroutine runs the effects.
+//
+// # Process trees
+//
+// Every run starts in its own process group. Where cgroup v2 is mounted and
+// writable, every service also gets its own cgroup,
+// <daemon's cgroup>/pebble-<hash of $PEBBLE>/svc-<name>, and is started
+// directly inside it (clone3 with CLONE_INTO_CGROUP; otherwise the process is
+// moved there right after the fork). A stop signals the group and every
+// process of the cgroup, and SIGKILL uses cgroup.kill, so descendants that
+// left the group (setsid, double fork) cannot escape. Without cgroups the
+// descendants are found by walking /proc from the main process when a stop
+// begins; a descendant that both left the process group and lost its parent
+// before then cannot be found this way. When the main process exits during a
+// stop, what is left of the tree gets a short grace, then SIGKILL.
+//
+// # Leftovers of a crashed daemon
+//
+// While a service runs, its main PID and process start time are kept in the
+// "services" section of the state file (synced before a start is reported
+// done). A daemon killed with SIGKILL cannot stop its services, so the next
+// daemon on the same $PEBBLE calls KillLeftovers before autostart: recorded
+// processes whose start time still matches, and everything in its leftover
+// cgroups, are killed with their trees. We kill rather than adopt: an
+// adopted process is not our child, so its exit status, output pipe and
+// okay-delay history are lost, and a service must never run twice.
+//
+// # Not here
+//
+// The package does not know about HTTP, changes, lanes or ordering (ops
+// calls Start and Stop per task), check scheduling (the checks package calls
+// CheckFailed), or the daemon's own shutdown (Options.Shutdown is asked to
+// do it). wait4 belongs to the reaper package; output formatting and buffers
+// to the logs package.
+package servstate

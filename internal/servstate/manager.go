@@ -1,0 +1,505 @@
+package servstate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pebble-project/pebble/internal/logs"
+	"github.com/pebble-project/pebble/internal/osutil"
+	"github.com/pebble-project/pebble/internal/plan"
+	"github.com/pebble-project/pebble/internal/reaper"
+	"github.com/pebble-project/pebble/internal/statefile"
+)
+
+// Options configure a Manager. The zero value of every field is valid.
+type Options struct {
+	// Logf receives the daemon's log messages (behaviour.md §3–5, §8, §12).
+	// nil discards them.
+	Logf func(format string, args ...any)
+	// Verbose, if not nil, receives a copy of every formatted output line
+	// (the daemon's stdout in verbose mode). A slow writer never blocks a
+	// service: output is queued up to 1 MiB and dropped beyond that.
+	Verbose io.Writer
+	// Store keeps the PIDs of running services in its "services" section,
+	// for KillLeftovers. nil means nothing is persisted.
+	Store *statefile.Store
+	// Dir is $PEBBLE. It names this daemon's cgroup directory, so a daemon
+	// restarted on the same directory finds the previous one's processes.
+	Dir string
+	// Shutdown asks the daemon to shut down with an exit code (0, 10 or
+	// 11) after a shutdown action. It is called from a service's goroutine:
+	// it must return promptly and must not wait for services to stop. nil
+	// ignores shutdown actions.
+	Shutdown func(exitCode int)
+	// OkayDelay is how long a starting service must survive; 0 means 1s.
+	OkayDelay time.Duration
+	// KillFailDelay is how long to wait after SIGKILL before a stop fails;
+	// 0 means 5s.
+	KillFailDelay time.Duration
+	// NoCgroups disables the per-service cgroups even where cgroup v2 is
+	// writable, so process trees are found by walking /proc instead.
+	NoCgroups bool
+}
+
+// TaskLog receives the INFO entries of a start or stop task.
+type TaskLog interface {
+	Logf(format string, args ...any)
+}
+
+// ServiceInfo is a snapshot of one service for the API.
+type ServiceInfo struct {
+	Name string
+	// Startup is "enabled" or "disabled" (anything but enabled in the plan).
+	Startup string
+	// Current is "active", "inactive", "backoff" or "error".
+	Current string
+	// CurrentSince is when Current last changed; zero if never started.
+	CurrentSince time.Time
+	// StartCount is how many times the process was launched.
+	StartCount int
+	// PID is the main process's PID while it runs, else 0.
+	PID int
+}
+
+// ErrNotFound is wrapped by errors about a service that is not in the plan.
+var ErrNotFound = errors.New("service not found")
+
+// ErrClosed is returned by requests made to, or cut short by, a closed
+// Manager.
+var ErrClosed = errors.New("cannot use service manager: closed")
+
+// notFoundError is `cannot find service "<s>" in plan`.
+type notFoundError struct{ name string }
+
+func (e *notFoundError) Error() string { return fmt.Sprintf("cannot find service %q in plan", e.name) }
+func (e *notFoundError) Unwrap() error { return ErrNotFound }
+
+// Manager owns the processes of the plan's services. Its methods are safe
+// for concurrent use.
+type Manager struct {
+	opts     Options
+	logf     func(format string, args ...any)
+	mirror   *logs.Mirror
+	cgroups  *cgroups // nil: walk /proc instead
+	cgroupFD atomic.Bool
+	done     chan struct{}
+	wg       sync.WaitGroup
+
+	mu       sync.Mutex
+	plan     *plan.Plan
+	services map[string]*service
+	records  map[string]procRecord
+	closed   bool
+}
+
+// New returns a Manager. It starts the process's reaper (reaper.Start), and
+// Close stops it again.
+func New(opts Options) (*Manager, error) {
+	if opts.OkayDelay <= 0 {
+		opts.OkayDelay = defaultOkayDelay
+	}
+	if opts.KillFailDelay <= 0 {
+		opts.KillFailDelay = defaultKillFailDelay
+	}
+	if err := reaper.Start(); err != nil {
+		return nil, err
+	}
+	m := &Manager{
+		opts:     opts,
+		logf:     opts.Logf,
+		done:     make(chan struct{}),
+		plan:     &plan.Plan{},
+		services: make(map[string]*service),
+		records:  make(map[string]procRecord),
+	}
+	if m.logf == nil {
+		m.logf = func(string, ...any) {}
+	}
+	if opts.Verbose != nil {
+		m.mirror = logs.NewMirror(opts.Verbose, 0)
+	}
+	if !opts.NoCgroups {
+		if cg, err := openCgroups(opts.Dir); err == nil {
+			m.cgroups = cg
+			m.cgroupFD.Store(true)
+		}
+	}
+	if opts.Store != nil {
+		opts.Store.Register(stateSection, m.recordsSnapshot)
+	}
+	return m, nil
+}
+
+// Close stops the services' goroutines and releases the manager's
+// resources. It does not stop services (the daemon stops them first with
+// Stop); a process still running then is left alone, and its waiter ends
+// when it exits. Requests waiting for a reply get ErrClosed.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	m.closed = true
+	close(m.done)
+	m.mu.Unlock()
+	m.wg.Wait()
+	if m.mirror != nil {
+		m.mirror.Close()
+	}
+	if m.cgroups != nil {
+		m.cgroups.close()
+	}
+	reaper.Stop()
+}
+
+// SetPlan publishes the current plan. Services keep running; their new
+// definitions take effect at their next manual start or Replan.
+func (m *Manager) SetPlan(p *plan.Plan) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.plan = p
+}
+
+// lookup returns the current definition of a service and its workload.
+func (m *Manager) lookup(name string) (*plan.Service, *plan.Workload, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	svc := m.plan.Services[name]
+	if svc == nil {
+		return nil, nil, &notFoundError{name}
+	}
+	return svc, m.plan.Workloads[svc.Workload], nil
+}
+
+// record returns the service record, creating it (and starting its
+// goroutine) if create is set.
+func (m *Manager) record(name string, create bool) *service {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.services[name]
+	if s == nil && create && !m.closed {
+		s = newService(m, name)
+		m.services[name] = s
+		m.wg.Add(1)
+		go s.loop()
+	}
+	return s
+}
+
+// Start runs the "start" task of behaviour.md §3: it launches the service
+// unless it is already active and waits through the okay delay. Cancelling
+// ctx aborts the start: the process group gets SIGKILL.
+func (m *Manager) Start(ctx context.Context, name string, tl TaskLog) error {
+	svc, workload, err := m.lookup(name)
+	if err != nil {
+		return err
+	}
+	s := m.record(name, true)
+	if s == nil {
+		return ErrClosed
+	}
+	c := command{kind: evStart, svc: svc, workload: workload, reply: make(chan reply, 1)}
+	select {
+	case s.cmds <- c:
+	case <-m.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	r, err := s.await(ctx, c.reply)
+	if err != nil && err != ErrClosed {
+		// The change was aborted: kill the process if still starting. If
+		// the start finished meanwhile, the abort does nothing and its
+		// outcome is reported.
+		if _, err := s.request(context.Background(), command{kind: evAbortStart}); err != nil {
+			return err
+		}
+		if r, err = s.await(context.Background(), c.reply); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if r.note != "" && tl != nil {
+		tl.Logf("%s", r.note)
+	}
+	if r.err != nil {
+		if r.released != nil && tl != nil {
+			awaitOutput(r.released)
+			if lines, cut := s.buf.LastLines(startOutputLines); len(lines) > 0 {
+				tl.Logf("%s", formatOutput(lines, cut))
+			}
+		}
+		return r.err
+	}
+	if m.opts.Store != nil {
+		return m.opts.Store.Sync(ctx)
+	}
+	return nil
+}
+
+// Stop runs the "stop" task of behaviour.md §8. Cancelling ctx cannot recall
+// signals already sent: it is logged and the stop still waits for the
+// outcome.
+func (m *Manager) Stop(ctx context.Context, name string, tl TaskLog) error {
+	s := m.record(name, false)
+	if s == nil {
+		if tl != nil {
+			tl.Logf("Service %q has never been started.", name)
+		}
+		return nil
+	}
+	c := command{kind: evStop, reply: make(chan reply, 1)}
+	select {
+	case s.cmds <- c:
+	case <-m.done:
+		return ErrClosed
+	}
+	r, err := s.await(ctx, c.reply)
+	if err != nil && err != ErrClosed {
+		m.logf("Cannot abort stop for service %q, signals already sent", name)
+		r, err = s.await(context.Background(), c.reply)
+	}
+	if err != nil {
+		return err
+	}
+	if r.note != "" && tl != nil {
+		tl.Logf("%s", r.note)
+	}
+	if r.err == nil && m.opts.Store != nil {
+		m.opts.Store.Sync(ctx)
+	}
+	return r.err
+}
+
+// Services returns a snapshot of every service in the current plan, or of
+// those named (unknown names are dropped), sorted by name.
+func (m *Manager) Services(names []string) []ServiceInfo {
+	m.mu.Lock()
+	p := m.plan
+	var want map[string]bool
+	if len(names) > 0 {
+		want = make(map[string]bool, len(names))
+		for _, n := range names {
+			want[n] = true
+		}
+	}
+	var infos []ServiceInfo
+	var recs []*service
+	for name, svc := range p.Services {
+		if want != nil && !want[name] {
+			continue
+		}
+		info := ServiceInfo{Name: name, Startup: "disabled", Current: StatusInactive}
+		if svc.Startup == plan.StartupEnabled {
+			info.Startup = "enabled"
+		}
+		infos = append(infos, info)
+		recs = append(recs, m.services[name])
+	}
+	m.mu.Unlock()
+	for i, s := range recs {
+		if s == nil {
+			continue
+		}
+		s.mu.Lock()
+		if !s.since.IsZero() {
+			infos[i].Current = s.state.status()
+			infos[i].CurrentSince = s.since
+		}
+		infos[i].StartCount = s.startCount
+		infos[i].PID = s.pid
+		s.mu.Unlock()
+	}
+	sort.Slice(infos, func(i, j int) bool { return infos[i].Name < infos[j].Name })
+	return infos
+}
+
+// ActiveServices returns the names, sorted, of services that are starting,
+// running or in backoff: those the daemon stops at shutdown.
+func (m *Manager) ActiveServices() []string {
+	var names []string
+	for _, s := range m.allRecords() {
+		s.mu.Lock()
+		switch s.state {
+		case stateStarting, stateRunning, stateBackoff:
+			names = append(names, s.name)
+		}
+		s.mu.Unlock()
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (m *Manager) allRecords() []*service {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*service, 0, len(m.services))
+	for _, s := range m.services {
+		out = append(out, s)
+	}
+	return out
+}
+
+// Replan returns the names, sorted, of the services with a record whose
+// definition in the current plan (or whose workload) differs from the one
+// last started, and adopts the new definitions (behaviour.md §6.5 step 1).
+func (m *Manager) Replan() []string {
+	m.mu.Lock()
+	p := m.plan
+	m.mu.Unlock()
+	var changed []string
+	for _, s := range m.allRecords() {
+		svc := p.Services[s.name]
+		if svc == nil {
+			continue
+		}
+		workload := p.Workloads[svc.Workload]
+		s.mu.Lock()
+		if s.svc != nil && (!reflect.DeepEqual(s.svc, svc) || !reflect.DeepEqual(s.workload, workload)) {
+			s.svc, s.workload = svc, workload
+			changed = append(changed, s.name)
+		}
+		s.mu.Unlock()
+	}
+	sort.Strings(changed)
+	return changed
+}
+
+// SendSignal sends a signal, named like "SIGHUP", to the main process of
+// each named service (behaviour.md §14). Failures are joined with "; ".
+func (m *Manager) SendSignal(names []string, signal string) error {
+	sig, ok := osutil.SignalByName(signal)
+	var errs []string
+	for _, name := range names {
+		if !ok {
+			errs = append(errs, fmt.Sprintf("cannot send signal to %q: invalid signal name %q", name, signal))
+			continue
+		}
+		var err error = errNotRunning
+		if _, _, lerr := m.lookup(name); lerr == nil {
+			if s := m.record(name, false); s != nil {
+				var r reply
+				if r, err = s.request(context.Background(), command{kind: cmdSignal, sig: sig}); err == nil {
+					err = r.err
+				}
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("cannot send signal to %q: %v", name, err))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// CheckFailed applies the on-check-failure action of every service that
+// names check (behaviour.md §7.5). Services never started ignore it.
+func (m *Manager) CheckFailed(check string) {
+	m.mu.Lock()
+	type target struct {
+		s      *service
+		action plan.ServiceAction
+	}
+	var targets []target
+	for name, svc := range m.plan.Services {
+		action, ok := svc.OnCheckFailure[check]
+		if !ok {
+			continue
+		}
+		if s := m.services[name]; s != nil {
+			targets = append(targets, target{s, action})
+		}
+	}
+	m.mu.Unlock()
+	for _, t := range targets {
+		t.s.request(context.Background(), command{kind: evCheckFailed, action: t.action})
+	}
+}
+
+// Buffer returns the output buffer of a service, or nil if it was never
+// started.
+func (m *Manager) Buffer(name string) *logs.Buffer {
+	if s := m.record(name, false); s != nil {
+		return s.buf
+	}
+	return nil
+}
+
+// stateSection is the state file section holding running services' PIDs.
+const stateSection = "services"
+
+// procRecord identifies a running service's main process across a daemon
+// crash: PID plus start time, so a reused PID is never mistaken for it.
+type procRecord struct {
+	PID       int    `json:"pid"`
+	StartTime uint64 `json:"start-time"`
+	run       int
+}
+
+func (m *Manager) setRecord(name string, run, pid int) {
+	if m.opts.Store == nil {
+		return
+	}
+	st, err := osutil.ReadProcStat(pid)
+	if err != nil {
+		return // already gone
+	}
+	m.mu.Lock()
+	m.records[name] = procRecord{PID: pid, StartTime: st.StartTime, run: run}
+	m.mu.Unlock()
+	m.opts.Store.MarkDirty()
+}
+
+func (m *Manager) clearRecord(name string, run int) {
+	if m.opts.Store == nil {
+		return
+	}
+	m.mu.Lock()
+	r, ok := m.records[name]
+	if ok && r.run == run {
+		delete(m.records, name)
+	}
+	m.mu.Unlock()
+	if ok && r.run == run {
+		m.opts.Store.MarkDirty()
+	}
+}
+
+func (m *Manager) recordsSnapshot() any {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]procRecord, len(m.records))
+	for k, v := range m.records {
+		out[k] = v
+	}
+	return out
+}
+
+// loadedRecords parses the records a previous daemon left in the state file.
+func (m *Manager) loadedRecords() (map[string]procRecord, error) {
+	if m.opts.Store == nil {
+		return nil, nil
+	}
+	raw := m.opts.Store.Loaded(stateSection)
+	if raw == nil {
+		return nil, nil
+	}
+	var recs map[string]procRecord
+	if err := json.Unmarshal(raw, &recs); err != nil {
+		return nil, fmt.Errorf("cannot parse %q section of state file: %w", stateSection, err)
+	}
+	return recs, nil
+}

@@ -1,0 +1,445 @@
+package servstate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pebble-project/pebble/internal/logs"
+	"github.com/pebble-project/pebble/internal/osutil"
+	"github.com/pebble-project/pebble/internal/plan"
+	"github.com/pebble-project/pebble/internal/reaper"
+	"golang.org/x/sys/unix"
+)
+
+// reply answers a start or stop request.
+type reply struct {
+	err  error
+	note string // task-log line for a no-op ("already started" ...)
+	// released is closed once the output of a start attempt that exited
+	// quickly has been read; set with a quick-exit error.
+	released <-chan struct{}
+}
+
+// command is a request to a service's goroutine.
+type command struct {
+	kind     eventKind // evStart, evStop, evAbortStart, evCheckFailed; or cmdSignal
+	svc      *plan.Service
+	workload *plan.Workload
+	action   plan.ServiceAction
+	sig      syscall.Signal
+	reply    chan reply // buffered, capacity 1
+}
+
+// cmdSignal asks the goroutine to signal the main process.
+const cmdSignal = numEvents
+
+// exitEvent is the exit of one run's main process.
+type exitEvent struct {
+	run      int
+	res      reaper.ExitResult
+	released <-chan struct{} // closed once os/exec's pipes are released
+}
+
+// service is one service record. Its goroutine (loop) owns the process and
+// the fields marked "goroutine"; everything else is guarded by mu and read
+// by the Manager as snapshots.
+type service struct {
+	name   string
+	m      *Manager
+	cmds   chan command
+	exits  chan exitEvent
+	buf    *logs.Buffer
+	writer *logs.Writer
+
+	mu         sync.Mutex
+	state      state
+	since      time.Time
+	startCount int
+	pid        int
+	svc        *plan.Service  // definition last started (adopted by Replan)
+	workload   *plan.Workload // its workload, if any
+
+	// goroutine
+	mach        machine
+	run         int
+	cmd         *exec.Cmd
+	tree        *procTree
+	deadlines   [numTimers]time.Time
+	timer       *time.Timer
+	cur         *command // the request being handled
+	curDone     bool     // cur was answered or kept for later
+	startWaiter chan reply
+	stopWaiters []chan reply
+	released    <-chan struct{} // of the last exit
+	rand        *rand.Rand
+}
+
+func newService(m *Manager, name string) *service {
+	buf := logs.NewBuffer(logs.DefaultBufferSize)
+	s := &service{
+		name:   name,
+		m:      m,
+		cmds:   make(chan command),
+		exits:  make(chan exitEvent),
+		buf:    buf,
+		writer: logs.NewWriter(name, buf, m.mirror),
+		timer:  time.NewTimer(time.Hour),
+		rand:   rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(len(name)))),
+	}
+	s.timer.Stop()
+	return s
+}
+
+// loop is the service's goroutine: it handles requests, exits and its one
+// timer until the manager closes.
+func (s *service) loop() {
+	defer s.m.wg.Done()
+	for {
+		select {
+		case c := <-s.cmds:
+			s.command(c)
+		case e := <-s.exits:
+			s.m.clearRecord(s.name, e.run)
+			if e.run == s.run {
+				s.released = e.released
+				s.handle(event{kind: evExit, exit: e.res})
+			}
+		case <-s.timer.C:
+			s.fireDue()
+		case <-s.m.done:
+			s.timer.Stop()
+			closed := reply{err: ErrClosed}
+			if s.startWaiter != nil {
+				s.startWaiter <- closed
+			}
+			for _, w := range s.stopWaiters {
+				w <- closed
+			}
+			return
+		}
+	}
+}
+
+func (s *service) command(c command) {
+	s.cur = &c
+	s.curDone = false
+	defer func() {
+		if !s.curDone {
+			c.reply <- reply{} // a request with nothing to report
+		}
+		s.cur = nil
+	}()
+	switch c.kind {
+	case cmdSignal:
+		c.reply <- reply{err: s.signal(c.sig)}
+		s.curDone = true
+		return
+	case evStart:
+		s.mu.Lock()
+		s.svc, s.workload = c.svc, c.workload
+		s.mu.Unlock()
+	}
+	s.handle(event{kind: c.kind, action: c.action})
+}
+
+// signal sends sig to the main process if it is starting or running.
+func (s *service) signal(sig syscall.Signal) error {
+	if s.mach.state != stateStarting && s.mach.state != stateRunning {
+		return errNotRunning
+	}
+	s.m.logf("Sending %s to service %q", osutil.SignalName(sig), s.name)
+	// Signal goes through the process's pidfd, so a reused PID is never hit.
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		return errNotRunning
+	}
+	return nil
+}
+
+var errNotRunning = errors.New("service is not running")
+
+// config returns the state machine's view of the current definition.
+func (s *service) config() config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return configFor(s.svc, s.m.opts.OkayDelay, s.m.opts.KillFailDelay)
+}
+
+// handle runs one event through the transition function and applies its
+// effects, then publishes the new state and re-arms the timer.
+func (s *service) handle(ev event) {
+	cfg := s.config()
+	prev := s.mach.state
+	var effs []effect
+	s.mach, effs = next(s.mach, cfg, ev)
+	for k := range s.deadlines {
+		if !validTimer(s.mach.state, timerKind(k)) {
+			s.deadlines[k] = time.Time{}
+		}
+	}
+	// Publish before the effects run, so a reply never arrives ahead of
+	// the state it reports.
+	if s.mach.state != prev {
+		s.publish()
+	}
+	for _, e := range effs {
+		s.apply(e, cfg)
+	}
+	s.rearm()
+}
+
+func (s *service) apply(e effect, cfg config) {
+	switch e.kind {
+	case effLaunch:
+		if err := s.launch(cfg); err != nil {
+			s.handle(event{kind: evLaunchFailed, okay: e.okay, err: err})
+		} else {
+			s.handle(event{kind: evLaunched, okay: e.okay})
+		}
+	case effTerminate:
+		s.tree.refresh()
+		s.tree.signal(syscall.SIGTERM)
+	case effKill:
+		s.tree.signal(syscall.SIGKILL)
+	case effSweep:
+		s.tree.sweep(cfg.failDelay)
+		if s.tree.cgroup != "" && s.tree.empty() {
+			s.m.cgroups.remove(s.name)
+		}
+	case effArm:
+		d := e.d
+		if e.timer == timerBackoff {
+			d += jitter(d, s.rand)
+		}
+		s.deadlines[e.timer] = time.Now().Add(d)
+	case effLog:
+		s.m.logf("%s", e.text)
+	case effStartWait:
+		s.startWaiter = s.cur.reply
+		s.curDone = true
+	case effStopWait:
+		s.stopWaiters = append(s.stopWaiters, s.cur.reply)
+		s.curDone = true
+	case effStartReply:
+		r := reply{err: e.err, note: e.text}
+		if e.quick {
+			r.released = s.released
+		}
+		if e.now {
+			s.cur.reply <- r
+			s.curDone = true
+		} else if s.startWaiter != nil {
+			s.startWaiter <- r
+			s.startWaiter = nil
+		}
+	case effStopReply:
+		r := reply{err: e.err, note: e.text}
+		if e.now {
+			s.cur.reply <- r
+			s.curDone = true
+			break
+		}
+		for _, w := range s.stopWaiters {
+			w <- r
+		}
+		s.stopWaiters = nil
+	case effShutdown:
+		if s.m.opts.Shutdown != nil {
+			s.m.opts.Shutdown(e.code)
+		}
+	}
+}
+
+// launch starts a new run of the service's process.
+func (s *service) launch(cfg config) error {
+	s.mu.Lock()
+	svc, workload := s.svc, s.workload
+	s.mu.Unlock()
+	cmd, err := buildCommand(svc, workload, s.writer, cfg.killDelay)
+	if err != nil {
+		return err
+	}
+	s.m.logf("Service %q starting: %s", s.name, svc.Command)
+	cg := s.m.cgroups
+	if cg == nil {
+		if err := reaper.StartCommand(cmd); err != nil {
+			return err
+		}
+		return s.started(cmd, "")
+	}
+	cgroupDir := cg.path(s.name)
+	viaFD := false
+	if s.m.cgroupFD.Load() {
+		fd, err := cg.open(s.name)
+		if err != nil {
+			return err
+		}
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = fd
+		err = reaper.StartCommand(cmd)
+		unix.Close(fd)
+		if err == nil {
+			return s.started(cmd, cgroupDir)
+		}
+		if !cgroupFDUnsupported(err) {
+			return err
+		}
+		// Perhaps the kernel (or a seccomp filter) refuses clone3 into a
+		// cgroup: try again, joining the cgroup after the start.
+		viaFD = true
+		if cmd, err = buildCommand(svc, workload, s.writer, cfg.killDelay); err != nil {
+			return err
+		}
+	}
+	if err := reaper.StartCommand(cmd); err != nil {
+		return err
+	}
+	if viaFD {
+		s.m.cgroupFD.Store(false)
+	}
+	if err := cg.join(s.name, cmd.Process.Pid); err != nil {
+		s.m.logf("Cannot move service %q to its cgroup: %v", s.name, err)
+		cgroupDir = ""
+	}
+	return s.started(cmd, cgroupDir)
+}
+
+// cgroupFDUnsupported reports whether a start failed because the kernel
+// cannot clone into a cgroup (old kernel, seccomp filter).
+func cgroupFDUnsupported(err error) bool {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return false
+	}
+	switch errno {
+	case unix.ENOSYS, unix.EINVAL, unix.EPERM, unix.EOPNOTSUPP, unix.EBUSY:
+		return true
+	}
+	return false
+}
+
+// started records a successful launch.
+func (s *service) started(cmd *exec.Cmd, cgroupDir string) error {
+	s.run++
+	s.cmd = cmd
+	pid := cmd.Process.Pid
+	s.tree = &procTree{leader: pid, cgroup: cgroupDir}
+	s.mu.Lock()
+	s.startCount++
+	s.pid = pid
+	s.mu.Unlock()
+	s.m.setRecord(s.name, s.run, pid)
+	go s.wait(s.run, cmd)
+	return nil
+}
+
+// wait delivers the exit of one run to the goroutine, then releases
+// os/exec's pipes (which may take up to the command's WaitDelay).
+func (s *service) wait(run int, cmd *exec.Cmd) {
+	res, _ := reaper.WaitExit(cmd)
+	released := make(chan struct{})
+	select {
+	case s.exits <- exitEvent{run: run, res: res, released: released}:
+	case <-s.m.done:
+	}
+	reaper.Release(cmd)
+	close(released)
+}
+
+// fireDue turns every deadline that has passed into its event.
+func (s *service) fireDue() {
+	now := time.Now()
+	for k := range s.deadlines {
+		d := s.deadlines[k]
+		if d.IsZero() || d.After(now) {
+			continue
+		}
+		s.deadlines[k] = time.Time{}
+		s.handle(event{kind: timerEvents[k]})
+	}
+	s.rearm()
+}
+
+// rearm sets the one timer to the earliest deadline.
+func (s *service) rearm() {
+	var first time.Time
+	for _, d := range s.deadlines {
+		if !d.IsZero() && (first.IsZero() || d.Before(first)) {
+			first = d
+		}
+	}
+	s.timer.Stop()
+	if !first.IsZero() {
+		s.timer.Reset(time.Until(first))
+	}
+}
+
+// publish copies the goroutine's state to the snapshot fields.
+func (s *service) publish() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mach.state.status() != s.state.status() || s.since.IsZero() {
+		s.since = time.Now()
+	}
+	s.state = s.mach.state
+	switch s.state {
+	case stateStarting, stateRunning, stateTerminating, stateKilling:
+	default:
+		s.pid = 0
+	}
+}
+
+// request sends a command to the goroutine and waits for the reply.
+func (s *service) request(ctx context.Context, c command) (reply, error) {
+	c.reply = make(chan reply, 1)
+	select {
+	case s.cmds <- c:
+	case <-s.m.done:
+		return reply{}, ErrClosed
+	case <-ctx.Done():
+		return reply{}, ctx.Err()
+	}
+	return s.await(ctx, c.reply)
+}
+
+// await waits for a reply, the manager's close, or ctx.
+func (s *service) await(ctx context.Context, ch chan reply) (reply, error) {
+	select {
+	case r := <-ch:
+		return r, nil
+	case <-s.m.done:
+		return reply{}, ErrClosed
+	case <-ctx.Done():
+		return reply{}, ctx.Err()
+	}
+}
+
+// awaitOutput waits briefly for the output of a quickly exited process.
+func awaitOutput(released <-chan struct{}) {
+	if released == nil {
+		return
+	}
+	select {
+	case <-released:
+	case <-time.After(startOutputWait):
+	}
+}
+
+// formatOutput renders the task-log entry with a service's recent output.
+func formatOutput(lines []string, cut bool) string {
+	out := "Most recent service output:"
+	if cut {
+		out += "\n    (...)"
+	}
+	for _, l := range lines {
+		out += "\n    " + l
+	}
+	return out
+}
+
+func (s *service) String() string { return fmt.Sprintf("service %q", s.name) }

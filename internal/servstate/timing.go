@@ -1,0 +1,39 @@
+package servstate
+
+import "time"
+
+// Timing defaults of behaviour.md §1, in one place.
+const (
+	defaultOkayDelay     = time.Second
+	defaultKillFailDelay = 5 * time.Second
+	defaultKillDelay     = 5 * time.Second
+	defaultBackoffDelay  = 500 * time.Millisecond
+	defaultBackoffFactor = 2.0
+	defaultBackoffLimit  = 30 * time.Second
+
+	// outputWaitFraction of kill-delay is how long os/exec keeps reading a
+	// service's output pipe after the process exited (Cmd.WaitDelay).
+	outputWaitFraction = 0.9
+
+	// startOutputWait bounds how long a failed start waits for the last
+	// output of the process to arrive before it quotes it.
+	startOutputWait = 500 * time.Millisecond
+
+	// sweepGrace is how long descendants that got SIGTERM with the rest of
+	// the tree may outlive the main process before they get SIGKILL.
+	sweepGrace = 200 * time.Millisecond
+
+	// leftoverGrace is how long leftovers of a previous daemon get between
+	// SIGTERM and SIGKILL.
+	leftoverGrace = time.Second
+
+	// cgroupRemoveWait bounds the retries of removing a busy cgroup.
+	cgroupRemoveWait = time.Second
+
+	// pollInterval is how often a vanishing process tree is re-checked.
+	pollInterval = 5 * time.Millisecond
+
+	// startOutputLines is the number of output lines quoted when a start
+	// fails (behaviour.md §3).
+	startOutputLines = 20
+)

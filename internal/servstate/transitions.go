@@ -1,0 +1,351 @@
+package servstate
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pebble-project/pebble/internal/plan"
+	"github.com/pebble-project/pebble/internal/reaper"
+)
+
+// state is a service's internal state (behaviour.md §2).
+type state int
+
+const (
+	stateInitial state = iota
+	stateStarting
+	stateRunning
+	stateTerminating
+	stateKilling
+	stateStopped
+	stateBackoff
+	stateExited
+	numStates
+)
+
+var stateNames = [numStates]string{"initial", "starting", "running", "terminating", "killing", "stopped", "backoff", "exited"}
+
+func (s state) String() string { return stateNames[s] }
+
+// Status values of the API's "current" field.
+const (
+	StatusActive   = "active"
+	StatusInactive = "inactive"
+	StatusBackoff  = "backoff"
+	StatusError    = "error"
+)
+
+// status maps the internal state to the API's status.
+func (s state) status() string {
+	switch s {
+	case stateStarting, stateRunning:
+		return StatusActive
+	case stateTerminating, stateKilling, stateStopped:
+		return StatusInactive
+	case stateBackoff:
+		return StatusBackoff
+	}
+	return StatusError // initial, exited
+}
+
+// timerKind names one of a service's deadlines. A service has one timer,
+// armed for the earliest deadline; which deadlines may exist depends only on
+// the state (validTimers), so a deadline armed in one run cannot fire in a
+// later one.
+type timerKind int
+
+const (
+	timerOkay    timerKind = iota // okay delay: starting → running
+	timerReset                    // backoff reset: counters to 0 if still running
+	timerKill                     // kill-delay: terminating → killing
+	timerFail                     // fail delay: killing → stopped with an error
+	timerBackoff                  // backoff: relaunch
+	numTimers
+)
+
+// validTimers reports whether a deadline of kind k may be armed in state s.
+func validTimer(s state, k timerKind) bool {
+	switch s {
+	case stateStarting:
+		return k == timerOkay || k == timerReset
+	case stateRunning:
+		return k == timerReset
+	case stateTerminating:
+		return k == timerKill
+	case stateKilling:
+		return k == timerFail
+	case stateBackoff:
+		return k == timerBackoff
+	}
+	return false
+}
+
+type eventKind int
+
+const (
+	evStart        eventKind = iota // manual start request
+	evLaunched                      // the launch effect succeeded
+	evLaunchFailed                  // the launch effect failed
+	evOkay                          // okay delay elapsed
+	evExit                          // the current run's process exited
+	evStop                          // manual stop request
+	evAbortStart                    // the start change was aborted
+	evKillDelay                     // kill-delay elapsed
+	evFailDelay                     // fail delay elapsed after SIGKILL
+	evBackoffDone                   // backoff delay elapsed
+	evBackoffReset                  // backoff-limit elapsed since launch
+	evCheckFailed                   // a check in on-check-failure hit its threshold
+	numEvents
+)
+
+var eventNames = [numEvents]string{"start", "launched", "launch-failed", "okay", "exit", "stop", "abort-start", "kill-delay", "fail-delay", "backoff-done", "backoff-reset", "check-failed"}
+
+func (k eventKind) String() string { return eventNames[k] }
+
+// timerEvents maps each deadline to the event it produces.
+var timerEvents = [numTimers]eventKind{evOkay, evBackoffReset, evKillDelay, evFailDelay, evBackoffDone}
+
+type event struct {
+	kind   eventKind
+	okay   bool               // evLaunched, evLaunchFailed: a manual start (with okay delay)
+	err    error              // evLaunchFailed
+	exit   reaper.ExitResult  // evExit
+	action plan.ServiceAction // evCheckFailed
+}
+
+type effectKind int
+
+const (
+	effLaunch     effectKind = iota // start a process; feeds evLaunched/evLaunchFailed back
+	effTerminate                    // SIGTERM to the process tree
+	effKill                         // SIGKILL to the process tree
+	effSweep                        // the main process is gone: kill what is left of the tree
+	effArm                          // arm a deadline
+	effLog                          // daemon log line
+	effStartReply                   // answer a start request
+	effStartWait                    // keep the current start request until later
+	effStopReply                    // answer a stop request
+	effStopWait                     // keep the current stop request until later
+	effShutdown                     // ask the daemon to shut down
+)
+
+// effect is one thing the owning goroutine must do after a transition.
+type effect struct {
+	kind  effectKind
+	okay  bool          // effLaunch: manual start
+	timer timerKind     // effArm
+	d     time.Duration // effArm
+	text  string        // effLog; reply note for the task log
+	err   error         // replies
+	now   bool          // replies: to the request being handled, not the kept one
+	quick bool          // effStartReply: the process exited within the okay delay
+	code  int           // effShutdown
+}
+
+// machine is the pure part of a service's state.
+type machine struct {
+	state        state
+	backoffNum   int
+	backoffTime  time.Duration
+	checkRestart bool // terminating because of an on-check-failure restart
+}
+
+// errStopFailed is the stop task's error when SIGKILL did not end the
+// process in time.
+var errStopFailed = errors.New("cannot stop service: process still running after SIGTERM and SIGKILL")
+
+// next is the transition function: given a state and an event, it returns
+// the new state and the effects to run, in order. It does no I/O and reads
+// no clock; jitter is added when a backoff deadline is armed.
+func next(m machine, c config, ev event) (machine, []effect) {
+	var effs []effect
+	logf := func(format string, args ...any) {
+		effs = append(effs, effect{kind: effLog, text: fmt.Sprintf(format, args...)})
+	}
+	arm := func(k timerKind, d time.Duration) {
+		effs = append(effs, effect{kind: effArm, timer: k, d: d})
+	}
+	backoff := func(label string) {
+		m.backoffNum++
+		m.backoffTime = nextBackoff(c, m.backoffTime)
+		m.state = stateBackoff
+		logf("Service %q %s action is \"restart\", waiting ~%s before restart (backoff %d)", c.name, label, m.backoffTime, m.backoffNum)
+		arm(timerBackoff, m.backoffTime)
+	}
+	shutdown := func(label string, action plan.ServiceAction, code int) {
+		exitCode, _ := shutdownCode(action, code)
+		kind := "success"
+		if exitCode != exitSuccess {
+			kind = "failure"
+		}
+		logf("Service %q %s action is %q, triggering %s shutdown", c.name, label, action, kind)
+		effs = append(effs, effect{kind: effShutdown, code: exitCode})
+	}
+	terminate := func() {
+		effs = append(effs, effect{kind: effTerminate})
+		m.state = stateTerminating
+		arm(timerKill, c.killDelay)
+	}
+
+	switch ev.kind {
+	case evStart:
+		switch m.state {
+		case stateStarting, stateRunning:
+			effs = append(effs, effect{kind: effStartReply, now: true, text: fmt.Sprintf("Service %q already started.", c.name)})
+		case stateTerminating, stateKilling:
+			effs = append(effs, effect{kind: effStartReply, now: true, err: fmt.Errorf("cannot start service while %s", m.state)})
+		default: // initial, stopped, backoff, exited
+			m.backoffNum, m.backoffTime, m.checkRestart = 0, 0, false
+			effs = append(effs, effect{kind: effStartWait}, effect{kind: effLaunch, okay: true})
+		}
+
+	case evLaunched:
+		if ev.okay {
+			m.state = stateStarting
+			arm(timerOkay, c.okayDelay)
+		} else {
+			m.state = stateRunning
+		}
+		arm(timerReset, c.backoffLimit)
+
+	case evLaunchFailed:
+		if ev.okay {
+			m.state = stateStopped
+			effs = append(effs, effect{kind: effStartReply, err: fmt.Errorf("cannot start service: %w", ev.err)})
+		} else {
+			// Stays in backoff, with no timer (behaviour.md §5 step 5).
+			m.state = stateBackoff
+			logf("Cannot restart service %q: %v", c.name, ev.err)
+		}
+
+	case evOkay:
+		if m.state == stateStarting {
+			m.state = stateRunning
+			effs = append(effs, effect{kind: effStartReply})
+		}
+
+	case evExit:
+		code := ev.exit.ExitCode()
+		switch m.state {
+		case stateStarting, stateRunning:
+			wasStarting := m.state == stateStarting
+			logf("Service %q stopped unexpectedly with code %d", c.name, code)
+			action, label := exitAction(c, code)
+			switch action {
+			case plan.ActionRestart:
+				backoff(label)
+			case plan.ActionShutdown, plan.ActionSuccessShutdown, plan.ActionFailureShutdown:
+				m.state = stateExited
+				shutdown(label, action, code)
+			default: // ignore
+				logf("Service %q %s action is %q, not doing anything further", c.name, label, action)
+				m.state = stateExited
+				if code == 0 {
+					m.state = stateStopped
+				}
+			}
+			if wasStarting {
+				effs = append(effs, effect{kind: effStartReply, quick: true,
+					err: fmt.Errorf("service start attempt: exited quickly with code %d, will %s", code, action)})
+			}
+		case stateTerminating, stateKilling:
+			effs = append(effs, effect{kind: effSweep})
+			if m.checkRestart {
+				m.checkRestart = false
+				logf("Service %q exited after check failure, restarting", c.name)
+				backoff("on-check-failure")
+			} else {
+				logf("Service %q stopped", c.name)
+				m.state = stateStopped
+			}
+			effs = append(effs, effect{kind: effStopReply})
+		}
+
+	case evStop:
+		switch m.state {
+		case stateStarting:
+			effs = append(effs, effect{kind: effStartReply, err: fmt.Errorf("stopped before the %s okay delay", c.okayDelay)})
+			fallthrough
+		case stateRunning:
+			m.checkRestart = false
+			terminate()
+			effs = append(effs, effect{kind: effStopWait})
+		case stateBackoff:
+			m.state = stateStopped
+			logf("Service %q stopped while waiting for backoff", c.name)
+			effs = append(effs, effect{kind: effStopReply, now: true})
+		case stateTerminating, stateKilling:
+			if m.checkRestart {
+				// A stop wins over the pending check-failure restart.
+				m.checkRestart = false
+				effs = append(effs, effect{kind: effStopWait})
+				break
+			}
+			effs = append(effs, effect{kind: effStopReply, now: true, text: fmt.Sprintf("Service %q already stopping.", c.name)})
+		case stateStopped:
+			effs = append(effs, effect{kind: effStopReply, now: true, text: fmt.Sprintf("Service %q already stopped.", c.name)})
+		case stateExited:
+			m.state = stateStopped
+			effs = append(effs, effect{kind: effStopReply, now: true, text: fmt.Sprintf("Service %q had already exited.", c.name)})
+		default: // initial: nothing was launched
+			effs = append(effs, effect{kind: effStopReply, now: true, text: fmt.Sprintf("Service %q has never been started.", c.name)})
+		}
+
+	case evAbortStart:
+		if m.state == stateStarting {
+			effs = append(effs, effect{kind: effKill})
+			m.state = stateStopped
+			effs = append(effs, effect{kind: effStartReply, err: errors.New("start aborted, sent SIGKILL to process")})
+		}
+
+	case evKillDelay:
+		if m.state == stateTerminating {
+			effs = append(effs, effect{kind: effKill})
+			m.state = stateKilling
+			arm(timerFail, c.failDelay)
+		}
+
+	case evFailDelay:
+		if m.state == stateKilling {
+			logf("Service %q still running after SIGTERM and SIGKILL", c.name)
+			m.state = stateStopped
+			m.checkRestart = false
+			effs = append(effs, effect{kind: effStopReply, err: errStopFailed})
+		}
+
+	case evBackoffDone:
+		if m.state == stateBackoff {
+			effs = append(effs, effect{kind: effLaunch})
+		}
+
+	case evBackoffReset:
+		if m.state == stateRunning {
+			m.backoffNum, m.backoffTime = 0, 0
+		}
+
+	case evCheckFailed:
+		const label = "on-check-failure"
+		switch m.state {
+		case stateRunning, stateBackoff, stateExited:
+		default:
+			return m, nil // starting, stopping, stopped: ignored (behaviour.md §7.5)
+		}
+		switch ev.action {
+		case plan.ActionRestart:
+			switch m.state {
+			case stateRunning:
+				logf("Service %q %s action is \"restart\", terminating process before restarting", c.name, label)
+				terminate()
+				m.checkRestart = true
+			case stateBackoff:
+				logf("Service %q %s action is \"restart\", waiting for current backoff", c.name, label)
+			case stateExited:
+				backoff(label)
+			}
+		case plan.ActionShutdown, plan.ActionSuccessShutdown:
+			shutdown(label, ev.action, -1)
+		}
+	}
+	return m, effs
+}

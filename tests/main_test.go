@@ -1,0 +1,78 @@
+// Package tests holds the end-to-end tests: TestMain builds cmd/pebble once
+// into a temporary directory, and every test drives that binary as a real
+// daemon on a fresh $PEBBLE, through the CLI (the same binary) and through the
+// HTTP API on the daemon's socket.
+//
+// Each daemon gets its own $PEBBLE, and every process the daemon starts
+// inherits PEBBLE=<dir> in its environment (behaviour.md §3), so a test finds
+// the processes it caused by that marker, whatever they did to their process
+// group or session. The harness requires that none of them outlive the daemon.
+package tests
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+var (
+	// pebbleBin is the daemon and CLI binary built by TestMain.
+	pebbleBin string
+	// runRoot holds the binary and every $PEBBLE of this run; the processes
+	// of this run's daemons carry PEBBLE=<runRoot>/... in their environment.
+	runRoot string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	tmp, err := os.MkdirTemp("", "pebble-e2e-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cannot create test directory: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	runRoot = tmp
+
+	if bin := os.Getenv("PEBBLE_E2E_BIN"); bin != "" {
+		// Run the suite against a prebuilt binary, for example Canonical's
+		// Pebble, to check the tests themselves against the reference.
+		pebbleBin = bin
+		return checkLeaks(m.Run())
+	}
+	pebbleBin = filepath.Join(tmp, "pebble")
+	args := []string{"build", "-o", pebbleBin}
+	if raceEnabled && os.Getenv("PEBBLE_E2E_RACE") != "0" {
+		// A race-enabled daemon turns its data races into a non-zero exit
+		// status, which every harness stop checks.
+		args = append(args, "-race")
+	}
+	args = append(args, "github.com/pebble-project/pebble/cmd/pebble")
+	build := exec.Command("go", args...)
+	build.Stdout = os.Stderr
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "cannot build pebble: %v\n", err)
+		return 1
+	}
+
+	return checkLeaks(m.Run())
+}
+
+// checkLeaks turns a passing run into a failure when a process started by
+// any daemon of the run is still alive.
+func checkLeaks(code int) int {
+	if code == 0 {
+		// The package-level leak check: no process started by any daemon of
+		// this run may be left, whatever a single test's cleanup did.
+		if left := processesWithEnvPrefix("PEBBLE=" + runRoot + "/"); len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "processes left behind by the tests:\n%s", describeProcs(left))
+			return 1
+		}
+	}
+	return code
+}

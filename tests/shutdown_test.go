@@ -1,0 +1,118 @@
+package tests
+
+import (
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestShutdownActions: a service's exit action can end the daemon, with the
+// exit code of cli.md §4.1; the other services are stopped on the way out.
+func TestShutdownActions(t *testing.T) {
+	tests := []struct {
+		name     string
+		field    string // on-success or on-failure
+		action   string
+		exit     int // the service's exit code
+		wantCode int
+		wantLog  string
+	}{
+		{"on-failure shutdown", "on-failure", "shutdown", 1, 10, `Service "worker" on-failure action is "shutdown", triggering failure shutdown`},
+		{"on-success shutdown", "on-success", "shutdown", 0, 0, `Service "worker" on-success action is "shutdown", triggering success shutdown`},
+		{"success-shutdown", "on-failure", "success-shutdown", 1, 0, `Service "worker" on-failure action is "success-shutdown", triggering success shutdown`},
+		{"failure-shutdown", "on-success", "failure-shutdown", 0, 10, `Service "worker" on-success action is "failure-shutdown", triggering failure shutdown`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := newPebbleDir(t, nil)
+			writeScript(t, dir, "bystander.sh", longRunning)
+			// The worker runs past its okay delay, then exits when told to.
+			writeScript(t, dir, "worker.sh", `
+echo $$ > @DIR@/worker.pid
+while [ ! -e @DIR@/go ]; do sleep 0.05; done
+exit `+strconv.Itoa(tt.exit)+`
+`)
+			writeLayers(t, dir, map[string]string{"001-base.yaml": `
+services:
+    worker:
+        override: replace
+        command: /bin/sh @DIR@/worker.sh
+        startup: enabled
+        ` + tt.field + `: ` + tt.action + `
+    bystander:
+        override: replace
+        command: /bin/sh @DIR@/bystander.sh
+        startup: enabled
+`})
+			d := startDaemon(t, dir, daemonOptions{})
+			require.Equal(t, "Done", d.waitAutostart().Status)
+			bystander := readPID(t, filepath.Join(dir, "bystander.pid"))
+			require.True(t, pidAlive(bystander))
+
+			writeFile(t, filepath.Join(dir, "go"), "")
+			code := d.waitExit(exitTimeout)
+			assert.Equal(t, tt.wantCode, code, "daemon exit code")
+			log := d.stderr.String()
+			assert.Contains(t, log, `Service "worker" stopped unexpectedly with code `+strconv.Itoa(tt.exit))
+			assert.Contains(t, log, tt.wantLog)
+			assert.False(t, pidAlive(bystander), "bystander %d still running", bystander)
+			d.requireCleanExit()
+		})
+	}
+}
+
+// TestSIGTERMStopsServicesInReverseOrder: SIGTERM stops every running
+// service in the plan's stop order (dependents first) and exits 0
+// (behaviour.md §11).
+func TestSIGTERMStopsServicesInReverseOrder(t *testing.T) {
+	dir := newPebbleDir(t, nil)
+	for _, name := range []string{"db", "app", "web"} {
+		writeScript(t, dir, name+".sh", `
+trap 'echo `+name+` >> @DIR@/stopped; exit 0' TERM
+echo $$ > @DIR@/`+name+`.pid
+sleep 1000 &
+wait
+`)
+	}
+	writeLayers(t, dir, map[string]string{"001-base.yaml": `
+services:
+    db:
+        override: replace
+        command: /bin/sh @DIR@/db.sh
+        startup: enabled
+    app:
+        override: replace
+        command: /bin/sh @DIR@/app.sh
+        startup: enabled
+        requires: [db]
+        after: [db]
+    web:
+        override: replace
+        command: /bin/sh @DIR@/web.sh
+        startup: enabled
+        requires: [app]
+        after: [app]
+`})
+	d := startDaemon(t, dir, daemonOptions{})
+	require.Equal(t, "Done", d.waitAutostart().Status)
+	var pids []int
+	for _, name := range []string{"db", "app", "web"} {
+		pids = append(pids, readPID(t, filepath.Join(dir, name+".pid")))
+	}
+
+	d.signal(syscall.SIGTERM)
+	code := d.waitExit(exitTimeout)
+	assert.Equal(t, 0, code, "daemon exit code after SIGTERM")
+	assert.Equal(t, []string{"web", "app", "db"}, readLines(filepath.Join(dir, "stopped")), "stop order")
+	for _, pid := range pids {
+		assert.False(t, pidAlive(pid), "service process %d still running", pid)
+	}
+	log := d.stderr.String()
+	assert.Contains(t, log, "Exiting on terminated signal.")
+	assert.Contains(t, log, "Stopping all running services.")
+	d.requireCleanExit()
+}
