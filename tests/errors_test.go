@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -172,13 +171,7 @@ services:
 	}}
 	for _, tt := range requests {
 		t.Run(tt.name, func(t *testing.T) {
-			var body *bytes.Reader
-			if tt.body != nil {
-				body = bytes.NewReader(tt.body)
-			} else {
-				body = bytes.NewReader(nil)
-			}
-			status, env := d.withT(t).request(tt.method, tt.path, body)
+			status, env := d.withT(t).rawRequest(tt.method, tt.path, tt.body)
 			assert.Equal(t, tt.wantStatus, status)
 			assert.Equal(t, "error", env.Type)
 			assert.Equal(t, tt.wantStatus, env.StatusCode)

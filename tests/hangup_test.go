@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -136,18 +137,20 @@ services:
 }
 
 // hangUp opens a connection to the socket, does one thing and closes it.
-// Dialling is retried while the listen backlog is full.
+// Dialling is retried (until ctx ends) while the listen backlog is full:
+// connections closed by the client stay queued until the daemon accepts
+// them, so a slow daemon (a -race build) fills the backlog without leaking.
 func hangUp(ctx context.Context, socket string, do func(net.Conn) error) error {
 	var dialer net.Dialer
 	var conn net.Conn
 	var err error
-	for attempt := 0; attempt < 100; attempt++ {
+	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
 		conn, err = dialer.DialContext(ctx, "unix", socket)
-		if err == nil || ctx.Err() != nil {
+		if err == nil || ctx.Err() != nil || !errors.Is(err, syscall.EAGAIN) {
 			break
 		}
 		select {
-		case <-time.After(10 * time.Millisecond):
+		case <-time.After(delay):
 		case <-ctx.Done():
 		}
 	}

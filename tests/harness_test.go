@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -497,6 +499,36 @@ func (d *daemon) requestJSON(method, path string, v any) (int, envelope) {
 	data, err := json.Marshal(v)
 	require.NoError(d.t, err)
 	return d.request(method, path, bytes.NewReader(data))
+}
+
+// rawRequest sends one request on a connection of its own and reads the
+// response while the body is still being written, so that a daemon that
+// answers before reading a whole (too large) body is seen answering.
+func (d *daemon) rawRequest(method, path string, body []byte) (int, envelope) {
+	d.t.Helper()
+	conn, err := net.Dial("unix", d.socket)
+	require.NoError(d.t, err)
+	require.NoError(d.t, conn.SetDeadline(time.Now().Add(30*time.Second)))
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		// Write errors are expected once the daemon stops reading.
+		fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n", method, path, len(body))
+		conn.Write(body)
+	}()
+	defer func() {
+		conn.Close()
+		<-written
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(d.t, err, "%s %s: no response", method, path)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(d.t, err)
+	assert.Equal(d.t, "application/json", resp.Header.Get("Content-Type"))
+	var env envelope
+	require.NoError(d.t, json.Unmarshal(data, &env), "%s %s: response %q", method, path, data)
+	return resp.StatusCode, env
 }
 
 // sync sends a request that must succeed synchronously and decodes its result.

@@ -78,6 +78,7 @@ func (c *cmdRun) run(ctx context.Context, e *env, _ []string) error {
 		Persist:     e.getenv("PEBBLE_PERSIST") != "never",
 		ServiceArgs: serviceArgs,
 		HTTPAddress: c.http,
+		CopyOnce:    e.getenv("PEBBLE_COPY_ONCE"),
 		Stdout:      e.stdout,
 		Stderr:      e.stderr,
 	}

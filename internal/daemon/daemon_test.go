@@ -11,9 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -315,13 +315,21 @@ func TestNonRootPeerIsRead(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("needs root to run a client as another user")
 	}
-	dir := t.TempDir()
+	// The client runs as nobody, so its binary and the socket must be in a
+	// directory nobody can reach (Go's temporary directories are 0700).
+	dir, err := os.MkdirTemp("", "daemon-access-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	require.NoError(t, os.Chmod(dir, 0o755))
+	self, err := os.ReadFile(os.Args[0])
+	require.NoError(t, err)
+	clientBin := filepath.Join(dir, "client")
+	require.NoError(t, os.WriteFile(clientBin, self, 0o755))
 	socket := filepath.Join(dir, ".pebble.socket")
 	o := &fakeOps{}
 	startDaemonAt(t, socket, o)
 	run := func(method, path string) string {
-		cmd := exec.Command(os.Args[0])
+		cmd := exec.Command(clientBin)
 		cmd.Env = append(os.Environ(), "DAEMON_TEST_CLIENT_SOCKET="+socket,
 			"DAEMON_TEST_CLIENT_METHOD="+method, "DAEMON_TEST_CLIENT_PATH="+path)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}

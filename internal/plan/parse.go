@@ -648,7 +648,12 @@ func (d *decoder) floatField(dst *OptionalFloat) field {
 		if n.Kind != yaml.ScalarNode {
 			return errors.New("value must be a YAML number")
 		}
-		v, err := strconv.ParseFloat(n.Value, 64)
+		var v float64
+		if tag := n.ShortTag(); tag == "!!float" || tag == "!!int" {
+			err = n.Decode(&v) // YAML forms such as .inf and 0x10
+		} else {
+			v, err = strconv.ParseFloat(n.Value, 64) // e.g. a quoted "1.5"
+		}
 		if err != nil {
 			return fmt.Errorf("invalid floating-point number %q", n.Value)
 		}

@@ -51,6 +51,9 @@ type Options struct {
 	ServiceArgs map[string][]string
 	// HTTPAddress, if set, also serves the open API on this TCP address.
 	HTTPAddress string
+	// CopyOnce, if it names a directory, is copied into Dir before start
+	// when Dir is missing or empty (PEBBLE_COPY_ONCE).
+	CopyOnce string
 	// Stdout receives service output in verbose mode; Stderr the daemon log.
 	Stdout, Stderr io.Writer
 }
@@ -90,6 +93,11 @@ func Run(ctx context.Context, opts Options) (int, error) {
 	}
 	defer reaper.Stop()
 
+	if filepath.IsAbs(opts.Dir) {
+		if err := copyOnce(opts.CopyOnce, opts.Dir); err != nil {
+			return exitError, err
+		}
+	}
 	if err := checkDir(opts.Dir, opts.CreateDirs); err != nil {
 		return exitError, err
 	}
