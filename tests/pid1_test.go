@@ -95,10 +95,19 @@ services:
 
 // TestRestartAfterSIGKILL: a daemon killed with SIGKILL and started again on
 // the same $PEBBLE keeps its change history (IDs continue) and runs each
-// service exactly once (behaviour.md §10.2). The daemon runs as PID 1 of a
-// PID namespace, as in a container, so its death takes its services with it.
+// service exactly once (behaviour.md §10.2). As PID 1 of a PID namespace, as
+// in a container, the daemon's death takes its services with it; as a plain
+// process it leaves them orphaned, and the next daemon must get rid of them.
 func TestRestartAfterSIGKILL(t *testing.T) {
-	wrap := unshareWrap(t)
+	t.Run("pid1", func(t *testing.T) {
+		testRestartAfterSIGKILL(t, unshareWrap(t))
+	})
+	t.Run("plain", func(t *testing.T) {
+		testRestartAfterSIGKILL(t, nil)
+	})
+}
+
+func testRestartAfterSIGKILL(t *testing.T, wrap []string) {
 	marker := fmt.Sprintf("marker-%016x", rand.Uint64())
 	dir := newPebbleDir(t, nil)
 	writeScript(t, dir, "svc.sh", `
@@ -145,14 +154,19 @@ services:
 		return nil
 	})
 
+	orphans := processesWithArg(marker)
 	d1.signal(syscall.SIGKILL)
 	d1.waitExit(exitTimeout)
-	waitFor(t, 5*time.Second, func() error {
-		if left := processesWithArg(marker); len(left) > 0 {
-			return fmt.Errorf("service processes of the killed daemon still running:\n%s", describeProcs(left))
-		}
-		return nil
-	})
+	if wrap != nil {
+		waitFor(t, 5*time.Second, func() error {
+			if left := processesWithArg(marker); len(left) > 0 {
+				return fmt.Errorf("service processes of the killed PID 1 still running:\n%s", describeProcs(left))
+			}
+			return nil
+		})
+	} else {
+		require.True(t, pidAlive(orphans[0].pid), "the service should outlive a daemon that is not PID 1")
+	}
 	_, err := os.Stat(d1.socket)
 	require.NoError(t, err, "a SIGKILLed daemon cannot remove its socket; the next one must handle the stale file")
 
@@ -176,6 +190,13 @@ services:
 		assert.Regexp(t, `(?m)^`+old.ID+`\s+Done\s`, out)
 	}
 
+	// The orphan of the killed daemon is gone, and the service runs once.
+	waitFor(t, 10*time.Second, func() error {
+		if pidAlive(orphans[0].pid) {
+			return fmt.Errorf("orphan %d of the killed daemon still running", orphans[0].pid)
+		}
+		return nil
+	})
 	procs := processesWithArg(marker)
 	require.Len(t, procs, 1, "service processes after restart:\n%s", describeProcs(procs))
 	pids := readLines(filepath.Join(dir, "svc.pids"))

@@ -311,3 +311,32 @@ services:
 	d.requireNoServiceProcesses()
 	d.stop()
 }
+
+// TestStopSendsOneSIGTERM: pebble stop sends the service SIGTERM once
+// (behaviour.md §8); a second one would cut short a graceful shutdown.
+func TestStopSendsOneSIGTERM(t *testing.T) {
+	dir := newPebbleDir(t, nil)
+	writeScript(t, dir, "graceful.sh", `
+trap 'echo term >> @DIR@/terms; sleep 0.3; echo done >> @DIR@/terms; exit 0' TERM
+echo $$ > @DIR@/graceful.pid
+sleep 1000 &
+wait
+`)
+	writeLayers(t, dir, map[string]string{"001-base.yaml": `
+services:
+    graceful:
+        override: replace
+        command: /bin/sh @DIR@/graceful.sh
+        startup: enabled
+`})
+	d := startDaemon(t, dir, daemonOptions{})
+	require.Equal(t, "Done", d.waitAutostart().Status)
+	pid := readPID(t, filepath.Join(dir, "graceful.pid"))
+
+	res := d.pebble("stop", "graceful")
+	require.Equal(t, 0, res.code, "pebble stop: %s", res.stderr)
+	assert.Equal(t, []string{"term", "done"}, readLines(filepath.Join(dir, "terms")))
+	assert.False(t, pidAlive(pid))
+	d.requireNoServiceProcesses()
+	d.stop()
+}

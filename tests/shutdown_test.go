@@ -71,8 +71,10 @@ services:
 func TestSIGTERMStopsServicesInReverseOrder(t *testing.T) {
 	dir := newPebbleDir(t, nil)
 	for _, name := range []string{"db", "app", "web"} {
+		// The handler takes a moment, so a second SIGTERM would run it
+		// again: each service must get exactly one.
 		writeScript(t, dir, name+".sh", `
-trap 'echo `+name+` >> @DIR@/stopped; exit 0' TERM
+trap 'echo `+name+` >> @DIR@/stopped; sleep 0.2; exit 0' TERM
 echo $$ > @DIR@/`+name+`.pid
 sleep 1000 &
 wait
@@ -107,7 +109,7 @@ services:
 	d.signal(syscall.SIGTERM)
 	code := d.waitExit(exitTimeout)
 	assert.Equal(t, 0, code, "daemon exit code after SIGTERM")
-	assert.Equal(t, []string{"web", "app", "db"}, readLines(filepath.Join(dir, "stopped")), "stop order")
+	assert.Equal(t, []string{"web", "app", "db"}, readLines(filepath.Join(dir, "stopped")), "stop order (one SIGTERM each)")
 	for _, pid := range pids {
 		assert.False(t, pidAlive(pid), "service process %d still running", pid)
 	}

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -141,6 +142,28 @@ func TestReadDirBrokenSymlink(t *testing.T) {
 	}
 	_, err := ReadDir(dir)
 	checkErr(t, "broken symlink", err, "cannot read layers directory: stat "+filepath.Join(dir, "001-foo.yaml")+": no such file or directory")
+}
+
+// failingFS is a MapFS whose ReadFile fails for one file.
+type failingFS struct {
+	fstest.MapFS
+	bad string
+}
+
+func (f failingFS) ReadFile(name string) ([]byte, error) {
+	if name == f.bad {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
+	}
+	return f.MapFS.ReadFile(name)
+}
+
+func TestReadFSUnreadableFile(t *testing.T) {
+	fsys := failingFS{
+		MapFS: fstest.MapFS{"001-foo.yaml": {}, "002-bar.d/001-aaa.yaml": {}},
+		bad:   "002-bar.d/001-aaa.yaml",
+	}
+	_, err := ReadFS(fsys)
+	checkErr(t, "unreadable", err, "cannot read layer file: open 002-bar.d/001-aaa.yaml: permission denied")
 }
 
 func TestReadFS(t *testing.T) {

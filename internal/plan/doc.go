@@ -7,8 +7,9 @@
 // The package is pure. It starts no goroutines, does not log, never runs a
 // process and never touches the network. The only outside world it sees is
 // the file system, when ReadDir or ReadFS load a layers directory, and the
-// user database, when exec checks and workloads name users or groups (both
-// must resolve when the plan is built, as Pebble does).
+// user database (os/user), because user and group names of exec checks must
+// resolve when a layer is parsed and those of workloads when a plan is
+// built.
 //
 // A published *Plan is never mutated. Layers and plans built by this package
 // share no maps, slices or pointers with their inputs, so a caller may keep

@@ -133,13 +133,13 @@ func decodeLayer(label string, data []byte) (*Layer, error) {
 		case "description":
 			err = d.str(p.value, &layer.Description)
 		case "services":
-			err = decodeSection(d, p.value, layer.Services, "service", d.service)
+			err = decodeSection(d, p.value, layer.Services, d.service)
 		case "checks":
-			err = decodeSection(d, p.value, layer.Checks, "check", d.check)
+			err = decodeSection(d, p.value, layer.Checks, d.check)
 		case "log-targets":
-			err = decodeSection(d, p.value, layer.LogTargets, "log target", d.logTarget)
+			err = decodeSection(d, p.value, layer.LogTargets, d.logTarget)
 		case "workloads":
-			err = decodeSection(d, p.value, layer.Workloads, "workload", d.workload)
+			err = decodeSection(d, p.value, layer.Workloads, d.workload)
 		case "pairing":
 			layer.Pairing, err = d.pairing(p.value)
 		}
@@ -152,7 +152,7 @@ func decodeLayer(label string, data []byte) (*Layer, error) {
 
 // decodeSection decodes a map of named entries into m. A null entry is
 // stored as nil; Validate reports it with the spec's wording.
-func decodeSection[T any](d *decoder, n *yaml.Node, m map[string]*T, kind string, entry func(name string, n *yaml.Node) (*T, error)) error {
+func decodeSection[T any](d *decoder, n *yaml.Node, m map[string]*T, entry func(name string, n *yaml.Node) (*T, error)) error {
 	pairs, err := d.pairs(n)
 	if err != nil {
 		return err

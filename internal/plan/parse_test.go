@@ -298,6 +298,8 @@ func TestParseLayerErrors(t *testing.T) {
 			err: `plan check "chk" has invalid user/group: user: unknown user no-such-user-xyz`},
 		{name: "exec group only", yaml: "checks:\n    chk:\n        exec:\n            command: x\n            group-id: 0\n",
 			err: `plan check "chk" has invalid user/group: must specify user, not just group`},
+		{name: "exec group mismatch", yaml: "checks:\n    chk:\n        exec:\n            command: x\n            user: root\n            group: root\n            group-id: 5\n",
+			err: `plan check "chk" has invalid user/group: group "root" GID (0) does not match group-id (5)`},
 		{name: "exec unknown group", yaml: "checks:\n    chk:\n        exec:\n            command: x\n            user: root\n            group: no-such-group-xyz\n",
 			err: `plan check "chk" has invalid user/group: group: unknown group no-such-group-xyz`},
 

@@ -189,3 +189,26 @@ workloads:
         group-id: 0
 `)
 }
+
+func TestEffectiveValuesWhenSet(t *testing.T) {
+	s := &Service{OnSuccess: ActionShutdown, OnFailure: ActionIgnore, Startup: StartupEnabled}
+	if s.EffectiveOnSuccess() != ActionShutdown || s.EffectiveOnFailure() != ActionIgnore || !s.Enabled() {
+		t.Errorf("service effective values ignore what is set")
+	}
+	c := &Check{Threshold: 1, Startup: CheckStartupDisabled, Period: dur(time.Minute), Timeout: dur(time.Second)}
+	if c.EffectiveThreshold() != 1 || c.Enabled() || c.EffectivePeriod() != time.Minute || c.EffectiveTimeout() != time.Second {
+		t.Errorf("check effective values ignore what is set")
+	}
+	if (&TCPCheck{Host: "h"}).EffectiveHost() != "h" {
+		t.Errorf("tcp host ignored")
+	}
+	for name, want := range map[string]bool{"all": true, "default": true, "none": true, "web": false, "-all": false} {
+		if IsDeprecatedServiceName(name) != want {
+			t.Errorf("IsDeprecatedServiceName(%q) != %v", name, want)
+		}
+	}
+	var nilService *Service
+	if !nilService.Equal(nil) || nilService.Equal(&Service{}) || (&Service{}).Equal(nil) {
+		t.Errorf("Equal mishandles nil")
+	}
+}

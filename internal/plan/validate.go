@@ -333,3 +333,11 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// IsDeprecatedServiceName reports whether name is one of the keywords
+// "all", "default" and "none". Such names are accepted, but the daemon should
+// log `Using keyword "<name>" as a service name is deprecated` (layers.md
+// §3.2); this package does not log.
+func IsDeprecatedServiceName(name string) bool {
+	return name == "all" || name == "default" || name == "none"
+}

@@ -6,7 +6,6 @@ package planstate
 
 import (
 	"fmt"
-	"reflect"
 	"sync"
 
 	"github.com/pebble-project/pebble/internal/plan"
@@ -77,27 +76,13 @@ func (s *State) AppendLayer(l *plan.Layer) error {
 func (s *State) add(l *plan.Layer, combine, inner bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	layers, err := plan.AddLayer(s.plan.Layers, l, combine, inner)
+	p, err := s.plan.WithLayer(l, combine, inner)
 	if err != nil {
 		return &InvalidLayerError{err}
-	}
-	p, err := plan.NewPlan(layers)
-	if err != nil {
-		return &InvalidLayerError{err}
-	}
-	if !reflect.DeepEqual(workloadsOf(s.plan), workloadsOf(p)) {
-		return &InvalidLayerError{fmt.Errorf(`cannot change immutable section "workloads"`)}
 	}
 	s.plan = p
 	for _, f := range s.subscribers {
 		f(p)
 	}
 	return nil
-}
-
-func workloadsOf(p *plan.Plan) map[string]*plan.Workload {
-	if len(p.Workloads) == 0 {
-		return nil
-	}
-	return p.Workloads
 }

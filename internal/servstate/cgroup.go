@@ -159,7 +159,7 @@ func (c *cgroups) path(service string) string { return filepath.Join(c.root, dir
 // its directory for SysProcAttr.CgroupFD.
 func (c *cgroups) open(service string) (int, error) {
 	p := c.path(service)
-	if err := os.Mkdir(p, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+	if err := os.MkdirAll(p, 0o755); err != nil {
 		return -1, fmt.Errorf("cannot create cgroup: %w", err)
 	}
 	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -173,7 +173,7 @@ func (c *cgroups) open(service string) (int, error) {
 // cannot start a process directly in a cgroup).
 func (c *cgroups) join(service string, pid int) error {
 	p := c.path(service)
-	if err := os.Mkdir(p, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+	if err := os.MkdirAll(p, 0o755); err != nil {
 		return fmt.Errorf("cannot create cgroup: %w", err)
 	}
 	return os.WriteFile(filepath.Join(p, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
@@ -244,5 +244,12 @@ func (c *cgroups) leftovers() map[string]string {
 	return out
 }
 
-// close removes the per-daemon directory if no service cgroup is left in it.
-func (c *cgroups) close() { os.Remove(c.root) }
+// close removes the empty service cgroups and then the per-daemon
+// directory, if nothing is left in it. Cgroups of services still running
+// stay, for KillLeftovers of a later daemon.
+func (c *cgroups) close() {
+	for _, dir := range c.leftovers() {
+		os.Remove(dir) // fails, harmlessly, while processes remain
+	}
+	os.Remove(c.root)
+}

@@ -2,14 +2,12 @@ package servstate
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"os/user"
 	"sort"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -22,7 +20,7 @@ import (
 // the daemon's PATH), environment, credentials, working directory, its own
 // process group, stdin /dev/null and stdout+stderr into out.
 func buildCommand(svc *plan.Service, workload *plan.Workload, out io.Writer, killDelay time.Duration) (*exec.Cmd, error) {
-	args, err := commandArgs(svc.Command)
+	args, err := commandArgs(svc)
 	if err != nil {
 		return nil, err
 	}
@@ -86,84 +84,12 @@ func buildCommand(svc *plan.Service, workload *plan.Workload, out io.Writer, kil
 	return cmd, nil
 }
 
-// commandArgs splits a plan command into argv, dropping the brackets of a
-// trailing [ ... ] group. The plan package validates commands when layers
-// are parsed; this only needs to split them.
-func commandArgs(command string) ([]string, error) {
-	words, quoted, err := splitWords(command)
+// commandArgs returns argv for a plan command: its words with the
+// default arguments of a trailing [ ... ] group appended, brackets removed.
+func commandArgs(svc *plan.Service) ([]string, error) {
+	base, extra, err := svc.ParseCommand()
 	if err != nil {
-		return nil, fmt.Errorf("cannot parse service command: %w", err)
+		return nil, err
 	}
-	args := words[:0]
-	for i, w := range words {
-		if !quoted[i] && (w == "[" || w == "]") {
-			continue
-		}
-		args = append(args, w)
-	}
-	return args, nil
-}
-
-// splitWords splits s with POSIX-shell-like quoting: whitespace separates
-// words, single quotes are literal, double quotes allow \-escapes of
-// \ " $ ` and newline, and a backslash outside quotes escapes the next
-// character. quoted[i] reports whether word i used any quoting.
-func splitWords(s string) (words []string, quoted []bool, err error) {
-	var b strings.Builder
-	inWord, q := false, false
-	flush := func() {
-		if inWord {
-			words = append(words, b.String())
-			quoted = append(quoted, q)
-		}
-		b.Reset()
-		inWord, q = false, false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			flush()
-		case c == '\\':
-			inWord, q = true, true
-			if i+1 >= len(s) {
-				return nil, nil, errors.New("EOF found after escape character")
-			}
-			i++
-			if s[i] != '\n' {
-				b.WriteByte(s[i])
-			}
-		case c == '\'':
-			inWord, q = true, true
-			j := strings.IndexByte(s[i+1:], '\'')
-			if j < 0 {
-				return nil, nil, errors.New("EOF found when expecting closing quote")
-			}
-			b.WriteString(s[i+1 : i+1+j])
-			i += j + 1
-		case c == '"':
-			inWord, q = true, true
-			i++
-			for ; ; i++ {
-				if i >= len(s) {
-					return nil, nil, errors.New("EOF found when expecting closing quote")
-				}
-				if s[i] == '"' {
-					break
-				}
-				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("\\\"$`\n", s[i+1]) >= 0 {
-					i++
-					if s[i] == '\n' {
-						continue
-					}
-				}
-				b.WriteByte(s[i])
-			}
-		default:
-			inWord = true
-			b.WriteByte(c)
-		}
-	}
-	flush()
-	return words, quoted, nil
+	return append(base, extra...), nil
 }

@@ -22,36 +22,17 @@ type config struct {
 }
 
 func configFor(svc *plan.Service, okayDelay, failDelay time.Duration) config {
-	c := config{
+	return config{
 		name:          svc.Name,
-		onSuccess:     svc.OnSuccess,
-		onFailure:     svc.OnFailure,
-		backoffDelay:  defaultBackoffDelay,
-		backoffFactor: defaultBackoffFactor,
-		backoffLimit:  defaultBackoffLimit,
-		killDelay:     defaultKillDelay,
+		onSuccess:     svc.EffectiveOnSuccess(),
+		onFailure:     svc.EffectiveOnFailure(),
+		backoffDelay:  svc.EffectiveBackoffDelay(),
+		backoffFactor: svc.EffectiveBackoffFactor(),
+		backoffLimit:  svc.EffectiveBackoffLimit(),
+		killDelay:     svc.EffectiveKillDelay(),
 		okayDelay:     okayDelay,
 		failDelay:     failDelay,
 	}
-	if c.onSuccess == plan.ActionUnset {
-		c.onSuccess = plan.ActionRestart
-	}
-	if c.onFailure == plan.ActionUnset {
-		c.onFailure = plan.ActionRestart
-	}
-	if svc.BackoffDelay.IsSet {
-		c.backoffDelay = svc.BackoffDelay.Value
-	}
-	if svc.BackoffFactor.IsSet {
-		c.backoffFactor = svc.BackoffFactor.Value
-	}
-	if svc.BackoffLimit.IsSet {
-		c.backoffLimit = svc.BackoffLimit.Value
-	}
-	if svc.KillDelay.IsSet {
-		c.killDelay = svc.KillDelay.Value
-	}
-	return c
 }
 
 // nextBackoff returns the delay before the next restart, given the previous

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -366,7 +365,7 @@ func (m *Manager) Replan() []string {
 		}
 		workload := p.Workloads[svc.Workload]
 		s.mu.Lock()
-		if s.svc != nil && (!reflect.DeepEqual(s.svc, svc) || !reflect.DeepEqual(s.workload, workload)) {
+		if s.svc != nil && (!s.svc.Equal(svc) || !workloadEqual(s.workload, workload)) {
 			s.svc, s.workload = svc, workload
 			changed = append(changed, s.name)
 		}
@@ -374,6 +373,13 @@ func (m *Manager) Replan() []string {
 	}
 	sort.Strings(changed)
 	return changed
+}
+
+func workloadEqual(a, b *plan.Workload) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return plan.WorkloadsEqual(map[string]*plan.Workload{"": a}, map[string]*plan.Workload{"": b})
 }
 
 // SendSignal sends a signal, named like "SIGHUP", to the main process of

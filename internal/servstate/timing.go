@@ -2,14 +2,11 @@ package servstate
 
 import "time"
 
-// Timing defaults of behaviour.md §1, in one place.
+// Timing defaults of behaviour.md §1, in one place. The per-service
+// defaults (kill-delay, backoff) are the plan's Effective* methods.
 const (
 	defaultOkayDelay     = time.Second
 	defaultKillFailDelay = 5 * time.Second
-	defaultKillDelay     = 5 * time.Second
-	defaultBackoffDelay  = 500 * time.Millisecond
-	defaultBackoffFactor = 2.0
-	defaultBackoffLimit  = 30 * time.Second
 
 	// outputWaitFraction of kill-delay is how long os/exec keeps reading a
 	// service's output pipe after the process exited (Cmd.WaitDelay).

@@ -115,6 +115,11 @@ func Run(ctx context.Context, opts Options) (int, error) {
 	if err != nil {
 		return exitError, fmt.Errorf("cannot load plan: %w", err)
 	}
+	for name := range plans.Plan().Services {
+		if plan.IsDeprecatedServiceName(name) {
+			log.Noticef("Using keyword %q as a service name is deprecated", name)
+		}
+	}
 
 	shutdown := make(chan int, 1)
 	var verbose io.Writer
