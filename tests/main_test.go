@@ -7,6 +7,11 @@
 // inherits PEBBLE=<dir> in its environment (behaviour.md §3), so a test finds
 // the processes it caused by that marker, whatever they did to their process
 // group or session. The harness requires that none of them outlive the daemon.
+//
+// When the tests run with -race the daemon is built with -race too
+// (PEBBLE_E2E_RACE=0 turns that off). PEBBLE_E2E_BIN=<path> runs the suite
+// against a prebuilt binary instead, for example Canonical's Pebble, to check
+// the tests themselves against the reference implementation.
 package tests
 
 import (

@@ -26,9 +26,20 @@ type command interface {
 
 // commands are the implemented commands.
 var commands = []*cmdInfo{
-	addInfo, autostartInfo, changesInfo, helpInfo, planInfo, replanInfo,
-	restartInfo, runInfo, servicesInfo, signalInfo, startInfo, stopInfo,
-	tasksInfo, versionInfo,
+	addInfo,
+	autostartInfo,
+	changesInfo,
+	helpInfo,
+	planInfo,
+	replanInfo,
+	restartInfo,
+	runInfo,
+	servicesInfo,
+	signalInfo,
+	startInfo,
+	stopInfo,
+	tasksInfo,
+	versionInfo,
 }
 
 // summaries are the one-line summaries of all commands, implemented or not
