@@ -16,6 +16,8 @@ type Buffer struct {
 	data   []byte
 	end    uint64        // absolute position one past the last byte written
 	notify chan struct{} // closed by the next write; nil until asked for
+	// watchers get a non-blocking send at every write (see Watch).
+	watchers []chan<- struct{}
 }
 
 // NewBuffer returns an empty buffer of size bytes; size <= 0 means
@@ -57,6 +59,62 @@ func (b *Buffer) wakeLocked() {
 		close(b.notify)
 		b.notify = nil
 	}
+	for _, ch := range b.watchers {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Watch makes every later write do a non-blocking send on ch, so one reader
+// can wait for several buffers at once on one channel (give it a capacity
+// of 1: wake-ups then coalesce). The returned function stops the sends; call
+// it when done, or the buffer keeps ch.
+func (b *Buffer) Watch(ch chan<- struct{}) (unwatch func()) {
+	b.mu.Lock()
+	b.watchers = append(b.watchers, ch)
+	b.mu.Unlock()
+	return func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for i, w := range b.watchers {
+			if w == ch {
+				b.watchers = append(b.watchers[:i:i], b.watchers[i+1:]...)
+				return
+			}
+		}
+	}
+}
+
+// indexLocked returns the absolute position of the first c in [from, to),
+// searching the ring in place, or -1. Both positions must be held.
+func (b *Buffer) indexLocked(from, to uint64, c byte) int64 {
+	if from >= to {
+		return -1
+	}
+	size := uint64(len(b.data))
+	off := from % size
+	n := to - from
+	if off+n <= size {
+		if i := bytes.IndexByte(b.data[off:off+n], c); i >= 0 {
+			return int64(from) + int64(i)
+		}
+		return -1
+	}
+	first := b.data[off:]
+	if i := bytes.IndexByte(first, c); i >= 0 {
+		return int64(from) + int64(i)
+	}
+	if i := bytes.IndexByte(b.data[:off+n-size], c); i >= 0 {
+		return int64(from) + int64(len(first)) + int64(i)
+	}
+	return -1
+}
+
+// byteLocked returns the byte at absolute position pos, which must be held.
+func (b *Buffer) byteLocked(pos uint64) byte {
+	return b.data[pos%uint64(len(b.data))]
 }
 
 // Notify returns a channel that is closed at the next write.

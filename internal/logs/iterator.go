@@ -14,6 +14,10 @@ const TruncatedMarker = "\n(... output truncated ...)\n"
 // (behaviour.md §9.3).
 const MaxEntrySize = 4096
 
+// maxPrefix bounds the "<time> [<service>] " prefix the iterator looks for
+// at the start of a line.
+const maxPrefix = 512
+
 // Entry is one line of output read back from a Buffer.
 type Entry struct {
 	Time    time.Time
@@ -22,20 +26,25 @@ type Entry struct {
 }
 
 // Iterator reads entries from a Buffer, oldest first. It is not safe for
-// concurrent use; each reader has its own.
+// concurrent use; each reader has its own. An iterator holds no resources
+// beyond memory: dropping it is enough.
 type Iterator struct {
 	b         *Buffer
-	pos       uint64
+	pos       uint64 // absolute position of the next unread byte
+	stop      uint64 // with hasStop: read nothing at or beyond this position
+	hasStop   bool
+	lost      uint64 // bytes overwritten before they were read
 	truncated bool
 	skipping  bool // discarding a partial line after data was lost
-	inLine    bool // inside a line longer than MaxEntrySize
+	inLine    bool // the current line's prefix is consumed; cur holds it
 	cur       Entry
 	scratch   []byte
 }
 
 // NewIterator returns an iterator over b. n < 0 starts at the oldest data
-// held, n == 0 at the end (only new output), and n > 0 at the start of the
-// n-th last complete line (or the oldest data, if fewer are held).
+// held, n == 0 at the end (only new output, from the next line on), and
+// n > 0 at the start of the n-th last complete line (or the oldest data, if
+// fewer are held).
 func (b *Buffer) NewIterator(n int) *Iterator {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -44,6 +53,8 @@ func (b *Buffer) NewIterator(n int) *Iterator {
 	switch {
 	case n == 0:
 		it.pos = b.end
+		// A line being written now began before the iterator did.
+		it.skipping = b.end > start && b.byteLocked(b.end-1) != '\n'
 	case n < 0:
 		it.pos = start
 		it.skipping = start > 0
@@ -68,6 +79,21 @@ func (b *Buffer) NewIterator(n int) *Iterator {
 // buffer; call Next until it returns false, then wait on a fresh Notify.
 func (it *Iterator) Notify() <-chan struct{} { return it.b.Notify() }
 
+// Buffer returns the buffer the iterator reads.
+func (it *Iterator) Buffer() *Buffer { return it.b }
+
+// StopHere makes the iterator return nothing written after this call: a
+// line not yet complete now is not returned. It is how a reader takes a
+// snapshot of what is buffered while the writer goes on.
+func (it *Iterator) StopHere() {
+	it.b.mu.Lock()
+	defer it.b.mu.Unlock()
+	it.stop, it.hasStop = it.b.end, true
+}
+
+// Unstop removes the limit set by StopHere.
+func (it *Iterator) Unstop() { it.hasStop = false }
+
 // Truncated reports whether data was lost before the entries returned since
 // the previous call (the reader fell behind the writer), and clears the flag.
 func (it *Iterator) Truncated() bool {
@@ -76,100 +102,142 @@ func (it *Iterator) Truncated() bool {
 	return t
 }
 
+// Lost returns how many bytes of output were overwritten before this
+// iterator could read them, in total.
+func (it *Iterator) Lost() uint64 { return it.lost }
+
 // Next returns the next entry, or false if no complete entry is buffered
 // yet. A line without its newline is returned once it is complete or holds
-// MaxEntrySize bytes.
+// MaxEntrySize bytes. Only the bytes of the returned message are copied.
 func (it *Iterator) Next() (Entry, bool) {
 	b := it.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for {
 		if start := b.startLocked(); it.pos < start {
+			it.lost += start - it.pos
 			it.pos = start
 			it.truncated = true
 			it.skipping = true
 			it.inLine = false
 		}
-		if it.pos == b.end {
+		end := b.end
+		if it.hasStop && it.stop < end {
+			end = it.stop
+		}
+		if it.pos >= end {
 			return Entry{}, false
 		}
 		if it.skipping {
-			data := b.copyLocked(it.scratch[:0], it.pos, len(b.data))
-			i := bytes.IndexByte(data, '\n')
+			i := b.indexLocked(it.pos, end, '\n')
 			if i < 0 {
-				it.pos = b.end
+				it.pos = end
 				return Entry{}, false
 			}
-			it.pos += uint64(i) + 1
+			it.pos = uint64(i) + 1
 			it.skipping = false
 			continue
 		}
-		limit := MaxEntrySize
 		if !it.inLine {
-			limit += 128 + MaxEntrySize // room for the prefix
-		}
-		data := b.copyLocked(it.scratch[:0], it.pos, limit)
-		it.scratch = data[:0]
-		consumed := 0
-		if !it.inLine {
-			i := bytes.IndexByte(data, '\n')
-			if i < 0 && len(data) < limit {
-				// The prefix may be incomplete; wait for more.
-				if _, _, _, ok := parsePrefix(data); !ok {
-					return Entry{}, false
-				}
+			if !it.readPrefix(end) {
+				return Entry{}, false
 			}
-			line := data
-			if i >= 0 {
-				line = data[:i]
-			}
-			tm, svc, msg, ok := parsePrefix(line)
-			if !ok {
-				// Not a line we wrote; return it as it is.
-				tm, svc, msg = time.Time{}, "", line
-			}
-			it.cur.Time, it.cur.Service = tm, svc
-			consumed = len(line) - len(msg)
-			data = data[consumed:]
-		}
-		i := bytes.IndexByte(data, '\n')
-		switch {
-		case i >= 0 && i <= MaxEntrySize:
-			it.pos += uint64(consumed + i + 1)
-			it.inLine = false
-			return it.entry(data[:i]), true
-		case len(data) >= MaxEntrySize:
-			it.pos += uint64(consumed + MaxEntrySize)
 			it.inLine = true
-			return it.entry(data[:MaxEntrySize]), true
-		default:
-			// Incomplete line: wait for its newline. Nothing is consumed,
-			// so the prefix is parsed again next time.
-			return Entry{}, false
 		}
+		// Read the message up to its newline or MaxEntrySize bytes.
+		scanEnd := min(end, it.pos+MaxEntrySize+1)
+		if i := b.indexLocked(it.pos, scanEnd, '\n'); i >= 0 {
+			msg := b.copyLocked(it.scratch[:0], it.pos, int(uint64(i)-it.pos))
+			it.pos = uint64(i) + 1
+			it.inLine = false
+			return it.entry(msg), true
+		}
+		if end-it.pos >= MaxEntrySize {
+			msg := b.copyLocked(it.scratch[:0], it.pos, MaxEntrySize)
+			it.pos += MaxEntrySize
+			return it.entry(msg), true
+		}
+		return Entry{}, false // incomplete line: wait for more
 	}
 }
 
+// readPrefix parses the prefix of the line at it.pos into it.cur and moves
+// past it. It reports false when the prefix may still be incomplete. A line
+// without a prefix (not written by a Writer) gets the zero time and no
+// service.
+func (it *Iterator) readPrefix(end uint64) bool {
+	b := it.b
+	n := min(end-it.pos, maxPrefix)
+	head := b.copyLocked(it.scratch[:0], it.pos, int(n))
+	it.scratch = head[:0]
+	line := head
+	complete := false
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		line, complete = head[:i], true
+	}
+	tm, svc, msg, ok := parsePrefix(line)
+	if !ok {
+		if !complete && n < maxPrefix {
+			return false
+		}
+		it.cur = Entry{}
+		return true
+	}
+	if it.cur.Service != string(svc) {
+		it.cur.Service = string(svc)
+	}
+	it.cur.Time = tm
+	it.pos += uint64(len(line) - len(msg))
+	return true
+}
+
 func (it *Iterator) entry(msg []byte) Entry {
+	it.scratch = msg[:0]
 	e := it.cur
 	e.Message = string(msg)
 	return e
 }
 
 // parsePrefix splits a formatted line into its time, service and message.
-func parsePrefix(line []byte) (time.Time, string, []byte, bool) {
+func parsePrefix(line []byte) (time.Time, []byte, []byte, bool) {
 	const tlen = len(TimeLayout)
 	if len(line) < tlen+4 || line[tlen] != ' ' || line[tlen+1] != '[' {
-		return time.Time{}, "", nil, false
+		return time.Time{}, nil, nil, false
 	}
-	t, err := time.Parse(TimeLayout, string(line[:tlen]))
-	if err != nil {
-		return time.Time{}, "", nil, false
+	t, ok := parseTime(line[:tlen])
+	if !ok {
+		return time.Time{}, nil, nil, false
 	}
 	rest := line[tlen+2:]
 	i := bytes.Index(rest, []byte("] "))
 	if i < 0 {
-		return time.Time{}, "", nil, false
+		return time.Time{}, nil, nil, false
 	}
-	return t, string(rest[:i]), rest[i+2:], true
+	return t, rest[:i], rest[i+2:], true
+}
+
+// parseTime parses TimeLayout ("2006-01-02T15:04:05.000Z") without the
+// generality, and cost, of time.Parse.
+func parseTime(s []byte) (time.Time, bool) {
+	if len(s) != len(TimeLayout) || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+		s[13] != ':' || s[16] != ':' || s[19] != '.' || s[23] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(b []byte) int {
+		n := 0
+		for _, c := range b {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	year, month, day := num(s[0:4]), num(s[5:7]), num(s[8:10])
+	hour, minute, sec, milli := num(s[11:13]), num(s[14:16]), num(s[17:19]), num(s[20:23])
+	if year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 ||
+		minute < 0 || minute > 59 || sec < 0 || sec > 60 || milli < 0 {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, milli*int(time.Millisecond), time.UTC), true
 }

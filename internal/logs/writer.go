@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"bytes"
 	"sync"
 	"time"
 )
@@ -54,12 +55,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 		}
 		seg := rest
 		w.midLine = true
-		for i, c := range rest {
-			if c == '\n' {
-				seg = rest[:i+1]
-				w.midLine = false
-				break
-			}
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			seg = rest[:i+1]
+			w.midLine = false
 		}
 		b.appendLocked(seg)
 		w.pieces = append(w.pieces, seg)

@@ -1,0 +1,106 @@
+package logs
+
+import (
+	"time"
+	"unicode/utf8"
+)
+
+// MaxJSONLine is the longest JSON line AppendJSON writes by default. Pebble's
+// Go client reads the logs API with a 5 KiB line buffer, so longer lines
+// (a 4 KiB message of control bytes or invalid UTF-8 can take six times its
+// size once escaped) would break it; such entries are split instead.
+const MaxJSONLine = 5 * 1024
+
+// AppendJSON appends e to dst in the logs API's JSON Lines format (api.md
+// §14):
+//
+//	{"time":"2026-01-20T02:11:09.361Z","service":"svc1","message":"Serving on :5000"}
+//
+// followed by a newline. HTML characters are not escaped; invalid UTF-8 is
+// replaced by U+FFFD, as encoding/json does. If the line would be longer
+// than maxLine bytes (0 means MaxJSONLine), the message is split over
+// several lines with the same time and service.
+func AppendJSON(dst []byte, e Entry, maxLine int) []byte {
+	if maxLine <= 0 {
+		maxLine = MaxJSONLine
+	}
+	start := len(dst)
+	dst = append(dst, `{"time":"`...)
+	dst = e.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","service":`...)
+	dst = appendJSONString(dst, e.Service)
+	dst = append(dst, `,"message":"`...)
+	header := dst[start:]
+	const tail = "\"}\n"
+	budget := maxLine - len(header) - len(tail)
+	if budget < 64 {
+		budget = 64 // a service name this long cannot fit anyway
+	}
+	msg := e.Message
+	used := 0
+	for i := 0; i < len(msg); {
+		before := len(dst)
+		var size int
+		dst, size = appendRune(dst, msg[i:])
+		n := len(dst) - before
+		if used+n > budget && used > 0 {
+			var enc [6]byte
+			copy(enc[:], dst[before:])
+			dst = append(dst[:before], tail...)
+			dst = append(dst, dst[start:start+len(header)]...)
+			dst = append(dst, enc[:n]...)
+			used = 0
+		}
+		used += n
+		i += size
+	}
+	return append(dst, tail...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendRune appends the JSON string encoding of the first rune of s and
+// returns its length in s.
+func appendRune(dst []byte, s string) ([]byte, int) {
+	c := s[0]
+	if c < utf8.RuneSelf {
+		switch {
+		case c >= 0x20 && c != '"' && c != '\\':
+			return append(dst, c), 1
+		case c == '"' || c == '\\':
+			return append(dst, '\\', c), 1
+		case c == '\n':
+			return append(dst, '\\', 'n'), 1
+		case c == '\r':
+			return append(dst, '\\', 'r'), 1
+		case c == '\t':
+			return append(dst, '\\', 't'), 1
+		case c == '\b':
+			return append(dst, '\\', 'b'), 1
+		case c == '\f':
+			return append(dst, '\\', 'f'), 1
+		}
+		return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf]), 1
+	}
+	r, size := utf8.DecodeRuneInString(s)
+	switch {
+	case r == utf8.RuneError && size == 1:
+		return append(dst, `\ufffd`...), 1
+	case r == '\u2028':
+		return append(dst, `\u2028`...), size
+	case r == '\u2029':
+		return append(dst, `\u2029`...), size
+	}
+	return append(dst, s[:size]...), size
+}
+
+// appendJSONString appends s as a JSON string with the same escaping.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		var size int
+		dst, size = appendRune(dst, s[i:])
+		i += size
+	}
+	return append(dst, '"')
+}
