@@ -246,6 +246,9 @@ func (p *Plan) validateLogTarget(name string, t *LogTarget) error {
 	if t.Location == "" {
 		return formatErrorf(`plan must define "location" for log target %q`, name)
 	}
+	if err := checkLocation(t); err != nil {
+		return formatErrorf("log target %q has invalid location %q: %v", name, t.Location, err)
+	}
 	return nil
 }
 
