@@ -44,6 +44,11 @@ type Options struct {
 	// KillFailDelay is how long to wait after SIGKILL before a stop fails;
 	// 0 means 5s.
 	KillFailDelay time.Duration
+	// Starting, if not nil, is called on the service's goroutine just
+	// before each run of a service is launched, with the buffer its output
+	// goes to; nothing of that run is in the buffer yet. Log forwarding uses
+	// it to start reading at the run's first line. It must not block.
+	Starting func(service string, buf *logs.Buffer)
 	// NoCgroups disables the per-service cgroups even where cgroup v2 is
 	// writable, so process trees are found by walking /proc instead.
 	NoCgroups bool

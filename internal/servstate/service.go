@@ -265,6 +265,9 @@ func (s *service) launch(cfg config) error {
 		return err
 	}
 	s.m.logf("Service %q starting: %s", s.name, svc.Command)
+	if s.m.opts.Starting != nil {
+		s.m.opts.Starting(s.name, s.buf)
+	}
 	cg := s.m.cgroups
 	if cg == nil {
 		if err := reaper.StartCommand(cmd); err != nil {
