@@ -52,6 +52,9 @@ type api struct {
 	bootID    string
 	httpAddr  string
 	bodyLimit int64
+	// stopping ends when the daemon starts shutting down, so streaming
+	// responses (logs follow) end instead of holding up Stop.
+	stopping context.Context
 }
 
 // New checks opts and builds a Daemon; it opens nothing.
@@ -73,6 +76,8 @@ func New(opts Options) (*Daemon, error) {
 		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit,
 	}
 	d := &Daemon{opts: opts, api: a}
+	var stop context.CancelFunc
+	a.stopping, stop = context.WithCancel(context.Background())
 	d.server = &http.Server{
 		Handler:     newRouter(a),
 		ConnContext: connContext,
@@ -82,6 +87,7 @@ func New(opts Options) (*Daemon, error) {
 		IdleTimeout:       5 * time.Minute,
 		ErrorLog:          nil,
 	}
+	d.server.RegisterOnShutdown(stop)
 	return d, nil
 }
 

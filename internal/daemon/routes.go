@@ -7,6 +7,8 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/logfwd"
+	"github.com/pebble-project/pebble/internal/ops"
 	"github.com/pebble-project/pebble/internal/servstate"
 )
 
@@ -25,6 +27,10 @@ type Ops interface {
 	Healthy(level string, names []string) (bool, error)
 	// Sync returns once everything a response is about to report is on disk.
 	Sync(ctx context.Context) error
+	// Logs streams service output to sink (api.md §14).
+	Logs(ctx context.Context, opts ops.LogsOptions, sink ops.LogSink) error
+	// LogTargets reports the log forwarding counters.
+	LogTargets() []logfwd.Status
 }
 
 // handlerFunc serves one method of one endpoint.
@@ -55,6 +61,8 @@ var endpoints = []endpoint{
 	{path: "/v1/changes/{id}", get: (*api).getChange, getAccess: accessRead, post: (*api).postChange, postAcc: accessAdmin},
 	{path: "/v1/changes/{id}/wait", get: (*api).waitChange, getAccess: accessRead},
 	{path: "/v1/signals", post: (*api).postSignals, postAcc: accessAdmin},
+	{path: "/v1/logs", get: (*api).getLogs, getAccess: accessRead},
+	{path: "/v1/log-targets", get: (*api).getLogTargets, getAccess: accessRead},
 }
 
 // newRouter builds the router from the table; it panics on a duplicate path,

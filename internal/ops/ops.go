@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/logfwd"
 	"github.com/pebble-project/pebble/internal/planstate"
 	"github.com/pebble-project/pebble/internal/servstate"
 	"github.com/pebble-project/pebble/internal/statefile"
@@ -25,6 +26,8 @@ type Ops struct {
 	services *servstate.Manager
 	changes  *changes.Manager
 	store    *statefile.Store
+	// forwarder reports log targets' counters; may be nil (SetForwarder).
+	forwarder *logfwd.Manager
 }
 
 // New builds Ops and registers its task kinds with the changes manager, which

@@ -21,6 +21,7 @@ import (
 
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/daemon"
+	"github.com/pebble-project/pebble/internal/logfwd"
 	"github.com/pebble-project/pebble/internal/logger"
 	"github.com/pebble-project/pebble/internal/ops"
 	"github.com/pebble-project/pebble/internal/plan"
@@ -121,6 +122,9 @@ func Run(ctx context.Context, opts Options) (int, error) {
 		}
 	}
 
+	fwd := logfwd.New(logfwd.Options{Logf: log.Noticef, UserAgent: "pebble/" + version.Version})
+	defer closeForwarding(fwd)
+
 	shutdown := make(chan int, 1)
 	var verbose io.Writer
 	if opts.Verbose {
@@ -137,18 +141,21 @@ func Run(ctx context.Context, opts Options) (int, error) {
 			default:
 			}
 		},
+		Starting: fwd.ServiceStarting,
 	})
 	if err != nil {
 		return exitError, err
 	}
 	defer services.Close()
 	plans.Subscribe(services.SetPlan)
+	plans.Subscribe(fwd.SetPlan)
 
 	chg, err := changes.New(changes.Options{Store: store, Logf: log.Noticef})
 	if err != nil {
 		return exitError, err
 	}
 	o := ops.New(ops.Options{Plans: plans, Services: services, Changes: chg, Store: store})
+	o.SetForwarder(fwd)
 	chg.Start()
 	defer chg.Close()
 
@@ -212,7 +219,20 @@ func Run(ctx context.Context, opts Options) (int, error) {
 	cancelRun()
 	stopServices(o, plans, services, log)
 	d.Stop()
+	closeForwarding(fwd)
 	return code, nil
+}
+
+// forwardingFlushTime bounds the final flush of log forwarding at exit
+// (behaviour.md §9.4).
+const forwardingFlushTime = 2 * time.Second
+
+// closeForwarding sends what the log targets still hold, within
+// forwardingFlushTime.
+func closeForwarding(fwd *logfwd.Manager) {
+	ctx, cancel := context.WithTimeout(context.Background(), forwardingFlushTime)
+	defer cancel()
+	fwd.Close(ctx)
 }
 
 // autostart starts the default services through the same verb the API uses.

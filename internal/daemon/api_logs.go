@@ -1,0 +1,132 @@
+package daemon
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/pebble-project/pebble/internal/logs"
+	"github.com/pebble-project/pebble/internal/ops"
+)
+
+// defaultLogLines is how many entries GET /v1/logs returns without n when
+// not following (api.md §14).
+const defaultLogLines = 30
+
+// getLogs serves GET /v1/logs (api.md §14): JSON lines, not an envelope.
+func (a *api) getLogs(r *http.Request) response {
+	q := r.URL.Query()
+	follow := false
+	switch q.Get("follow") {
+	case "", "false":
+	case "true":
+		follow = true
+	default:
+		return badRequest(`follow parameter must be "true" or "false"`)
+	}
+	n := defaultLogLines
+	if follow {
+		n = 0
+	}
+	if s := q.Get("n"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < -1 {
+			return badRequest("n must be -1, 0, or a positive integer")
+		}
+		n = v
+	}
+	return &logsResponse{api: a, opts: ops.LogsOptions{Services: multiValue(r, "services"), N: n, Follow: follow}}
+}
+
+type logsResponse struct {
+	api  *api
+	opts ops.LogsOptions
+}
+
+func (l *logsResponse) write(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	// A following request ends when the client goes away or the daemon
+	// stops.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	stop := context.AfterFunc(l.api.stopping, cancel)
+	defer stop()
+	sink := &jsonLinesSink{w: w, rc: http.NewResponseController(w)}
+	if err := l.api.ops.Logs(ctx, l.opts, sink); err != nil && ctx.Err() == nil {
+		l.api.logf("Cannot write logs: %v", err)
+	}
+}
+
+// jsonLinesSink writes entries as JSON lines, in chunks, and flushes them
+// to the client whenever the stream catches up.
+type jsonLinesSink struct {
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	buf []byte
+}
+
+// sinkChunk is how much output is gathered before a write.
+const sinkChunk = 32 << 10
+
+// sinkWriteTimeout bounds one write to a client that stopped reading.
+const sinkWriteTimeout = 30 * time.Second
+
+func (s *jsonLinesSink) Entry(e logs.Entry) error {
+	s.buf = logs.AppendJSON(s.buf, e, 0)
+	if len(s.buf) >= sinkChunk {
+		return s.write()
+	}
+	return nil
+}
+
+func (s *jsonLinesSink) write() error {
+	if len(s.buf) == 0 {
+		return nil
+	}
+	s.rc.SetWriteDeadline(time.Now().Add(sinkWriteTimeout))
+	_, err := s.w.Write(s.buf)
+	s.buf = s.buf[:0]
+	return err
+}
+
+func (s *jsonLinesSink) Idle() error {
+	if err := s.write(); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
+
+type logTargetJSON struct {
+	Name          string     `json:"name"`
+	Type          string     `json:"type"`
+	Location      string     `json:"location"`
+	Services      []string   `json:"services"`
+	Sent          uint64     `json:"sent"`
+	Dropped       uint64     `json:"dropped"`
+	LostBytes     uint64     `json:"lost-bytes"`
+	Failures      uint64     `json:"failures"`
+	Pending       int        `json:"pending"`
+	LastError     string     `json:"last-error,omitempty"`
+	LastErrorTime *time.Time `json:"last-error-time,omitempty"`
+}
+
+// getLogTargets serves GET /v1/log-targets, an addition to Pebble's API:
+// the forwarding counters of each log target.
+func (a *api) getLogTargets(r *http.Request) response {
+	targets := a.ops.LogTargets()
+	out := make([]logTargetJSON, 0, len(targets))
+	for _, t := range targets {
+		services := t.Services
+		if services == nil {
+			services = []string{}
+		}
+		out = append(out, logTargetJSON{
+			Name: t.Name, Type: string(t.Type), Location: t.Location, Services: services,
+			Sent: t.Sent, Dropped: t.Dropped, LostBytes: t.LostBytes, Failures: t.Failures,
+			Pending: t.Pending, LastError: t.LastError, LastErrorTime: optionalTime(t.LastErrorTime),
+		})
+	}
+	return syncResponse(out)
+}
