@@ -30,6 +30,7 @@ var commands = []*cmdInfo{
 	autostartInfo,
 	changesInfo,
 	helpInfo,
+	logsInfo,
 	planInfo,
 	replanInfo,
 	restartInfo,
