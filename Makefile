@@ -24,6 +24,12 @@ test: lint unit compat
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+# The tests' system packages (rsyslogd for the syslog forwarding test).
+unit: test-deps
+.PHONY: test-deps
+test-deps:
+	sh scripts/install-test-deps.sh
+
 compat:
 	cd tests/compat && $(GO) test -race -count=1 -timeout 10m ./...
 

@@ -59,12 +59,11 @@ type httpPoster struct {
 func newHTTPPoster(opts Options, url, contentType string) *httpPoster {
 	dialer := &net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}
 	transport := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
-		TLSHandshakeTimeout:   opts.Timeout,
-		ResponseHeaderTimeout: opts.Timeout,
-		MaxIdleConnsPerHost:   1,
-		IdleConnTimeout:       90 * time.Second,
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         dialer.DialContext,
+		TLSHandshakeTimeout: opts.Timeout,
+		MaxIdleConnsPerHost: 1,
+		IdleConnTimeout:     90 * time.Second,
 	}
 	return &httpPoster{
 		url:         url,

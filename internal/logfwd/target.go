@@ -281,11 +281,13 @@ func (t *target) sourceOf(e logs.Entry) *source {
 	return nil
 }
 
-// countLost adds what the buffers overwrote before this target read it.
+// countLost adds what the buffers overwrote before this target read it,
+// including what it has not reached yet (so a stalled target shows its
+// loss).
 func (t *target) countLost() {
 	var lost uint64
 	for _, s := range t.sources {
-		if l := s.it.Lost(); l > s.lost {
+		if l := s.it.Lost() + s.it.Behind(); l > s.lost {
 			lost += l - s.lost
 			s.lost = l
 		}
@@ -346,6 +348,7 @@ func (t *target) send(ctx context.Context) error {
 
 // failed records and logs a failed attempt.
 func (t *target) failed(err error) {
+	t.countLost()
 	t.m.logf("Cannot flush logs to target %q: %v", t.name, err)
 	t.update(func(s *Status) {
 		s.Failures++

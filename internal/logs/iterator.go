@@ -106,6 +106,18 @@ func (it *Iterator) Truncated() bool {
 // iterator could read them, in total.
 func (it *Iterator) Lost() uint64 { return it.lost }
 
+// Behind returns how many bytes the writer has overwritten since the
+// iterator's position without the iterator having read them yet: what the
+// next call of Next will add to Lost.
+func (it *Iterator) Behind() uint64 {
+	it.b.mu.Lock()
+	defer it.b.mu.Unlock()
+	if start := it.b.startLocked(); it.pos < start {
+		return start - it.pos
+	}
+	return 0
+}
+
 // Next returns the next entry, or false if no complete entry is buffered
 // yet. A line without its newline is returned once it is complete or holds
 // MaxEntrySize bytes. Only the bytes of the returned message are copied.

@@ -265,6 +265,20 @@ func ParseRFC5424(msg string) (Entry, []string) {
 	return e, nil
 }
 
+// ParseStructuredData parses a STRUCTURED-DATA field (as rsyslog's
+// structured-data property gives it) into its elements and their params,
+// unescaped.
+func ParseStructuredData(sd string) (map[string]map[string]string, error) {
+	out, rest, problem := parseSD(sd)
+	if problem == "" && rest != "" {
+		problem = fmt.Sprintf("data after STRUCTURED-DATA: %q", rest)
+	}
+	if problem != "" {
+		return nil, fmt.Errorf("cannot parse structured data %q: %s", sd, problem)
+	}
+	return out, nil
+}
+
 // parseSD parses STRUCTURED-DATA and returns its elements and the MSG after
 // it.
 func parseSD(s string) (map[string]map[string]string, string, string) {
