@@ -41,6 +41,7 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
+	$(GO) test -run '^$$' -bench . -timeout 10m ./internal/changes
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseLayer -fuzztime 30s ./internal/plan

@@ -204,6 +204,7 @@ func (fs *flagSet) set(o *option, value *string, following []string) (int, error
 		if len(o.choices) > 1 {
 			allowed += " or " + o.choices[len(o.choices)-1]
 		}
+		//lint:ignore ST1005 the wording is go-flags', which Pebble prints and scripts may match
 		return 0, fmt.Errorf("Invalid value `%s' for option `%s'. Allowed values are: %s", *value, o, allowed)
 	}
 	*o.strp = *value
