@@ -40,6 +40,8 @@ func TestImportDirection(t *testing.T) {
 		{"internal/statefile", false, []string{module + "/internal/"}},
 		{"internal/reaper", false, []string{module + "/internal/servstate", module + "/internal/plan"}},
 		{"internal/ops", false, []string{"net/http", module + "/internal/daemon"}},
+		{"internal/logs", false, []string{"net", "net/http", "os/exec", module + "/internal/"}},
+		{"internal/logfwd", false, []string{module + "/internal/servstate", module + "/internal/daemon", module + "/internal/ops", module + "/internal/planstate"}},
 		{"internal/cli", true, []string{module + "/internal/servstate", module + "/internal/plan", module + "/internal/daemon"}},
 	}
 	for _, tt := range tests {

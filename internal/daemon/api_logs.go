@@ -123,7 +123,7 @@ func (a *api) getLogTargets(r *http.Request) response {
 			services = []string{}
 		}
 		out = append(out, logTargetJSON{
-			Name: t.Name, Type: string(t.Type), Location: t.Location, Services: services,
+			Name: t.Name, Type: t.Type, Location: t.Location, Services: services,
 			Sent: t.Sent, Dropped: t.Dropped, LostBytes: t.LostBytes, Failures: t.Failures,
 			Pending: t.Pending, LastError: t.LastError, LastErrorTime: optionalTime(t.LastErrorTime),
 		})

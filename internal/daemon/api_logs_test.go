@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pebble-project/pebble/internal/logfwd"
 	"github.com/pebble-project/pebble/internal/logs"
 	"github.com/pebble-project/pebble/internal/ops"
 )
@@ -22,7 +21,7 @@ func (f *fakeOps) Logs(ctx context.Context, opts ops.LogsOptions, sink ops.LogSi
 	return sink.Idle()
 }
 
-func (f *fakeOps) LogTargets() []logfwd.Status { return nil }
+func (f *fakeOps) LogTargets() []logs.ForwardStatus { return nil }
 
 // logsOps answers Logs with fixed entries and, when following, waits for
 // the request to end.
@@ -60,8 +59,8 @@ func (l *logsOps) Logs(ctx context.Context, opts ops.LogsOptions, sink ops.LogSi
 	return nil
 }
 
-func (l *logsOps) LogTargets() []logfwd.Status {
-	return []logfwd.Status{{Name: "t", Type: "loki", Location: "http://x", Services: []string{"a"}, Sent: 3, Dropped: 1,
+func (l *logsOps) LogTargets() []logs.ForwardStatus {
+	return []logs.ForwardStatus{{Name: "t", Type: "loki", Location: "http://x", Services: []string{"a"}, Sent: 3, Dropped: 1,
 		LostBytes: 7, Failures: 2, Pending: 4, LastError: "boom", LastErrorTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
 }
 

@@ -7,7 +7,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/pebble-project/pebble/internal/changes"
-	"github.com/pebble-project/pebble/internal/logfwd"
+	"github.com/pebble-project/pebble/internal/logs"
 	"github.com/pebble-project/pebble/internal/ops"
 	"github.com/pebble-project/pebble/internal/servstate"
 )
@@ -30,7 +30,7 @@ type Ops interface {
 	// Logs streams service output to sink (api.md §14).
 	Logs(ctx context.Context, opts ops.LogsOptions, sink ops.LogSink) error
 	// LogTargets reports the log forwarding counters.
-	LogTargets() []logfwd.Status
+	LogTargets() []logs.ForwardStatus
 }
 
 // handlerFunc serves one method of one endpoint.

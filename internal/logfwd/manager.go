@@ -44,30 +44,7 @@ type Options struct {
 }
 
 // Status is a snapshot of one target's counters.
-type Status struct {
-	Name     string
-	Type     plan.LogTargetType
-	Location string
-	// Services are the services whose output the target is forwarding now.
-	Services []string
-	// Sent counts entries the receiver accepted.
-	Sent uint64
-	// Dropped counts entries given up on: refused by the receiver (an
-	// answer other than 429 or 5xx), or still unsent when the target was
-	// removed or the daemon stopped.
-	Dropped uint64
-	// LostBytes counts bytes of output that the services' buffers dropped
-	// before the target could read them (the receiver was down or slow for
-	// longer than the buffers hold).
-	LostBytes uint64
-	// Failures counts failed send attempts.
-	Failures uint64
-	// Pending is the number of entries read and not yet sent.
-	Pending int
-	// LastError is the latest failure, and LastErrorTime when it happened.
-	LastError     string
-	LastErrorTime time.Time
-}
+type Status = logs.ForwardStatus
 
 // Manager runs the log targets of the current plan. Its methods are safe
 // for concurrent use.

@@ -203,7 +203,7 @@ func (t *target) applyOps() (time.Time, bool) {
 				t.typ, t.location = o.typ, o.location
 				t.sender = newSender(t.m.opts, o.typ, o.location)
 				t.backoff, t.retryAt = 0, time.Time{}
-				t.update(func(s *Status) { s.Type, s.Location = o.typ, o.location })
+				t.update(func(s *Status) { s.Type, s.Location = string(o.typ), o.location })
 			}
 		case opAdd:
 			if old := t.sources[o.service]; old != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sort"
 
-	"github.com/pebble-project/pebble/internal/logfwd"
 	"github.com/pebble-project/pebble/internal/logs"
 )
 
@@ -141,13 +140,19 @@ func sortedUnique(names []string) []string {
 	return out[:j]
 }
 
+// LogForwarder is what Ops needs of log forwarding (internal/logfwd's
+// Manager).
+type LogForwarder interface {
+	Status() []logs.ForwardStatus
+}
+
 // SetForwarder gives Ops the log forwarder whose counters LogTargets
 // reports. Call it before the API serves requests.
-func (o *Ops) SetForwarder(f *logfwd.Manager) { o.forwarder = f }
+func (o *Ops) SetForwarder(f LogForwarder) { o.forwarder = f }
 
-// LogTargets reports the counters of the log targets (see
-// logfwd.Status); none without a forwarder.
-func (o *Ops) LogTargets() []logfwd.Status {
+// LogTargets reports the counters of the log targets; none without a
+// forwarder.
+func (o *Ops) LogTargets() []logs.ForwardStatus {
 	if o.forwarder == nil {
 		return nil
 	}

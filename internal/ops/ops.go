@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/pebble-project/pebble/internal/changes"
-	"github.com/pebble-project/pebble/internal/logfwd"
 	"github.com/pebble-project/pebble/internal/planstate"
 	"github.com/pebble-project/pebble/internal/servstate"
 	"github.com/pebble-project/pebble/internal/statefile"
@@ -27,7 +26,7 @@ type Ops struct {
 	changes  *changes.Manager
 	store    *statefile.Store
 	// forwarder reports log targets' counters; may be nil (SetForwarder).
-	forwarder *logfwd.Manager
+	forwarder LogForwarder
 }
 
 // New builds Ops and registers its task kinds with the changes manager, which

@@ -3,7 +3,6 @@ package plan
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strconv"
 )
@@ -50,8 +49,8 @@ func checkLocation(t *LogTarget) error {
 		if u.Path != "" || u.RawQuery != "" || u.User != nil {
 			return fmt.Errorf("must be %s://host:port", u.Scheme)
 		}
-		_, port, err := net.SplitHostPort(u.Host)
-		if err != nil {
+		port := u.Port()
+		if u.Hostname() == "" || port == "" {
 			return fmt.Errorf("must be %s://host:port", u.Scheme)
 		}
 		if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
