@@ -1000,3 +1000,95 @@ log-targets:
 		strings.Join(strings.Fields(res.stderr), " "))
 	d.stop()
 }
+
+// TestLogForwardingPlanChanges: layers added at run time change which
+// services a target forwards and with which labels, from the next line on.
+func TestLogForwardingPlanChanges(t *testing.T) {
+	loki, _ := newReceivers(t)
+	dir := newPebbleDir(t, nil)
+	for _, name := range []string{"talk", "other"} {
+		require.NoError(t, syscall.Mkfifo(filepath.Join(dir, name+".fifo"), 0o600))
+	}
+	writeLayers(t, dir, map[string]string{"001-base.yaml": `
+services:
+    talk:
+        override: replace
+        command: /bin/sh -c 'while read -r line; do echo "$line"; done < @DIR@/talk.fifo; exec sleep 1000'
+        startup: enabled
+        environment: {STAGE: two}
+    other:
+        override: replace
+        command: /bin/sh -c 'while read -r line; do echo "$line"; done < @DIR@/other.fifo; exec sleep 1000'
+        startup: enabled
+log-targets:
+    loki:
+        override: replace
+        type: loki
+        location: ` + loki.URL() + `
+        services: [talk]
+`})
+	d := startDaemon(t, dir, daemonOptions{})
+	require.Equal(t, "Done", d.waitAutostart().Status)
+	fifos := map[string]*os.File{}
+	for _, name := range []string{"talk", "other"} {
+		f, err := os.OpenFile(filepath.Join(dir, name+".fifo"), os.O_WRONLY, 0)
+		require.NoError(t, err)
+		defer f.Close()
+		fifos[name] = f
+	}
+	say := func(service, line string) {
+		_, err := fmt.Fprintln(fifos[service], line)
+		require.NoError(t, err)
+		// Wait until the service wrote it, so the order is known.
+		waitFor(t, 10*time.Second, func() error {
+			for _, e := range d.logs("services=" + service + "&n=1") {
+				if e.Message == line {
+					return nil
+				}
+			}
+			return fmt.Errorf("%s has not written %q yet", service, line)
+		})
+	}
+	received := func(n int) []logtest.Entry {
+		var es []logtest.Entry
+		waitReceived(t, loki, 30*time.Second, func(got []logtest.Entry) error {
+			es = got
+			if len(got) < n {
+				return fmt.Errorf("%d entries, want %d", len(got), n)
+			}
+			return nil
+		})
+		return es
+	}
+	type seen struct{ service, msg, stage string }
+	summary := func(es []logtest.Entry) []seen {
+		var out []seen
+		for _, e := range es {
+			out = append(out, seen{e.Service, e.Message, e.Labels["stage"]})
+		}
+		return out
+	}
+
+	say("other", "one")
+	say("talk", "one")
+	assert.Equal(t, []seen{{"talk", "one", ""}}, summary(received(1)))
+
+	// Merge: other is added, and a label appears.
+	layer := filepath.Join(dir, "more.yaml")
+	writeFile(t, layer, "log-targets:\n    loki:\n        override: merge\n        services: [other]\n        labels: {stage: $STAGE}\n")
+	d.mustPebble("add", "more", layer)
+	say("talk", "two")
+	say("other", "two")
+	// One push holds a stream per service, sorted by service.
+	assert.ElementsMatch(t, []seen{{"talk", "one", ""}, {"talk", "two", "two"}, {"other", "two", ""}}, summary(received(3)))
+
+	// Then talk is taken out: what it writes next is not forwarded, and
+	// other's later line shows the target has moved on.
+	writeFile(t, layer, "log-targets:\n    loki:\n        override: merge\n        services: [-talk]\n")
+	d.mustPebble("add", "less", layer)
+	say("talk", "three")
+	say("other", "three")
+	es := received(4)
+	assert.ElementsMatch(t, []seen{{"talk", "one", ""}, {"talk", "two", "two"}, {"other", "two", ""}, {"other", "three", ""}}, summary(es))
+	d.stop()
+}
