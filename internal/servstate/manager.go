@@ -98,6 +98,8 @@ type Manager struct {
 	services map[string]*service
 	records  map[string]procRecord
 	closed   bool
+
+	usage usageBook // CPU time of ended runs (usage.go)
 }
 
 // New returns a Manager. It starts the process's reaper (reaper.Start), and
