@@ -84,8 +84,7 @@ func TestRunErrors(t *testing.T) {
 		args   []string
 		stderr string
 	}{
-		{[]string{"run", "--https", ":8443"}, "cannot run daemon: --https is not supported\n"},
-		{[]string{"run", "--identities", "ids.yaml"}, "cannot run daemon: --identities is not supported yet\n"},
+		{[]string{"run", "--https", ":8443"}, "cannot run daemon: cannot listen on \":8443\": --https is not supported (TLS and certificate identities are not implemented); use the UNIX socket, or --http for open endpoints and metrics\n"},
 		{[]string{"run", "--args"}, "cannot run daemon: --args requires a service name\n"},
 		{[]string{"run", "--args", ";"}, "cannot run daemon: --args requires a service name\n"},
 		{[]string{"run", "--args", "a", "x", ";", "--args", "a"}, "cannot run daemon: --args provided more than once for \"a\" service\n"},
