@@ -241,7 +241,7 @@ func TestAccessControl(t *testing.T) {
 		"root (socket)": "admin", "uid 65534, no identity": "read", "uid 65533, local read": "read",
 		"uid 65532, local untrusted": "untrusted", "uid 65532 + wrong basic": "untrusted",
 		"uid 65534 + basic metrics": "metrics",
-		"HTTP, no credentials": "untrusted", "HTTP, wrong password": "untrusted", "HTTP, unknown user": "untrusted",
+		"HTTP, no credentials":      "untrusted", "HTTP, wrong password": "untrusted", "HTTP, unknown user": "untrusted",
 		"HTTP, basic metrics": "metrics", "HTTP, basic admin": "untrusted-over-http",
 	}
 	rank := map[string]int{"open": 0, "metrics": 1, "read": 2, "admin": 3}

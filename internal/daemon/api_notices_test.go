@@ -60,7 +60,9 @@ func (f *fakeOps) Notice(id string) (notices.Notice, bool) { return f.backend().
 
 func (f *fakeOps) LatestWarning() time.Time { return f.backend().notices.LatestWarning() }
 
-func (f *fakeOps) Identities() map[string]*identities.Identity { return f.backend().identities.Masked() }
+func (f *fakeOps) Identities() map[string]*identities.Identity {
+	return f.backend().identities.Masked()
+}
 
 func (f *fakeOps) ApplyIdentities(ctx context.Context, user, action string, ids map[string]*identities.Identity) error {
 	_, err := f.backend().identities.Apply(identities.Action(action), ids)
