@@ -212,6 +212,7 @@ func (fs *flagSet) set(o *option, value *string, following []string) (int, error
 		if len(o.choices) > 1 {
 			allowed += " or " + o.choices[len(o.choices)-1]
 		}
+		//lint:ignore ST1005 go-flags' message, which users and scripts see, is capitalised
 		return 0, fmt.Errorf("Invalid value `%s' for option `%s'. Allowed values are: %s", *value, o, allowed)
 	}
 	if o.kind == listOpt {
