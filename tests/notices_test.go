@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -295,4 +296,46 @@ func (d *daemon) tryRawGet(path string) (int, string, error) {
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(data), err
+}
+
+// TestNoticesHangupsLeakNothing: clients that hang up while their notices
+// long-poll waits leave the daemon's file descriptors (and so the handlers
+// holding them) at their baseline.
+func TestNoticesHangupsLeakNothing(t *testing.T) {
+	const clients = 200
+	dir := newPebbleDir(t, nil)
+	d := startDaemon(t, dir, daemonOptions{args: []string{"--hold"}})
+	pid := d.daemonPID()
+	baseline := settledFDs(t, pid)
+
+	var wg sync.WaitGroup
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := net.Dial("unix", d.socket)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			fmt.Fprintf(conn, "GET /v1/notices?keys=example.com/never&timeout=1h HTTP/1.1\r\nHost: localhost\r\n\r\n")
+			time.Sleep(20 * time.Millisecond) // the request is waiting now (or about to)
+			conn.Close()
+		}()
+	}
+	wg.Wait()
+	waitFor(t, 10*time.Second, func() error {
+		n, err := countFDs(pid)
+		if err != nil {
+			return err
+		}
+		if n > baseline+2 {
+			return fmt.Errorf("daemon has %d fds, baseline %d", n, baseline)
+		}
+		return nil
+	})
+	// The daemon still answers, and the request log shows the cancelled
+	// polls as 400 "request canceled".
+	d.mustPebble("notify", "example.com/after")
+	assert.Contains(t, d.stderr.String(), "GET /v1/notices?keys=example.com/never&timeout=1h")
 }
