@@ -113,3 +113,13 @@ func TestRunSystem(t *testing.T) {
 	assert.Contains(t, r.stderr, "cannot run daemon: ")
 	assert.Empty(t, r.stdout)
 }
+
+func TestRunIdentitiesFlag(t *testing.T) {
+	isolate(t)
+	t.Setenv("PEBBLE", t.TempDir())
+	r, opts := runDaemonCLI(t, 0, nil, "run", "--identities", "/etc/ids.yaml", "--http", "127.0.0.1:4000")
+	assert.Equal(t, result{}, r)
+	require.NotNil(t, opts)
+	assert.Equal(t, "/etc/ids.yaml", opts.IdentitiesFile)
+	assert.Equal(t, "127.0.0.1:4000", opts.HTTPAddress)
+}
