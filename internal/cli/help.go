@@ -26,11 +26,19 @@ type command interface {
 
 // commands are the implemented commands.
 var commands = []*cmdInfo{
+	addIdentitiesInfo,
 	addInfo,
 	autostartInfo,
 	changesInfo,
 	helpInfo,
+	identitiesInfo,
+	identityInfo,
+	noticeInfo,
+	noticesInfo,
+	notifyInfo,
+	okayInfo,
 	planInfo,
+	removeIdentitiesInfo,
 	replanInfo,
 	restartInfo,
 	runInfo,
@@ -39,7 +47,9 @@ var commands = []*cmdInfo{
 	startInfo,
 	stopInfo,
 	tasksInfo,
+	updateIdentitiesInfo,
 	versionInfo,
+	warningsInfo,
 }
 
 // summaries are the one-line summaries of all commands, implemented or not
