@@ -1,24 +1,35 @@
-#!/bin/sh
-# Installs what the test suite needs beyond Go: rsyslogd, the real syslog
-# receiver of the log forwarding tests (tests/logs_test.go runs its own
-# rsyslogd on a loopback port). Idempotent: does nothing when rsyslogd is
-# there. Installs only as root with apt-get; otherwise it says so, and the
-# syslog test skips with a message.
-set -eu
+#!/usr/bin/env bash
+# Installs the system packages the test suites use, idempotently: a package
+# already present is left alone, and nothing is installed unless we run as
+# root with apt-get available (elsewhere the tests that need a package skip
+# with a message saying which). Add a package by adding a line to PACKAGES:
+# each line is "<package> <command that shows it is installed>".
+set -euo pipefail
 
-if command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ]; then
+PACKAGES=(
+	"prometheus prometheus"
+	"rsyslog rsyslogd"
+)
+
+missing=()
+for entry in "${PACKAGES[@]}"; do
+	read -r pkg probe <<<"$entry"
+	if ! command -v "$probe" >/dev/null 2>&1; then
+		missing+=("$pkg")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
 	exit 0
 fi
-if [ "$(id -u)" != 0 ]; then
-	echo "install-test-deps: rsyslogd is missing and this is not root: not installing it (the syslog forwarding test will be skipped)" >&2
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+	echo "install-test-deps: not installing ${missing[*]} (needs root and apt-get); tests that need them will skip" >&2
 	exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-	echo "install-test-deps: rsyslogd is missing and there is no apt-get: not installing it (the syslog forwarding test will be skipped)" >&2
-	exit 0
-fi
+echo "install-test-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-# The package lists may be missing or stale on a fresh machine.
-apt-get install -y --no-install-recommends rsyslog >/dev/null 2>&1 ||
-	{ apt-get update -qq && apt-get install -y --no-install-recommends rsyslog >/dev/null; }
-echo "install-test-deps: installed rsyslog" >&2
+# Package lists may be missing or stale on a fresh machine.
+if ! apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; then
+	apt-get update >/dev/null
+	apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -26,12 +26,20 @@ type command interface {
 
 // commands are the implemented commands.
 var commands = []*cmdInfo{
+	addIdentitiesInfo,
 	addInfo,
 	autostartInfo,
 	changesInfo,
 	helpInfo,
+	identitiesInfo,
+	identityInfo,
 	logsInfo,
+	noticeInfo,
+	noticesInfo,
+	notifyInfo,
+	okayInfo,
 	planInfo,
+	removeIdentitiesInfo,
 	replanInfo,
 	restartInfo,
 	runInfo,
@@ -40,7 +48,9 @@ var commands = []*cmdInfo{
 	startInfo,
 	stopInfo,
 	tasksInfo,
+	updateIdentitiesInfo,
 	versionInfo,
+	warningsInfo,
 }
 
 // summaries are the one-line summaries of all commands, implemented or not

@@ -114,6 +114,8 @@ service in the plan when none is named.
       --abs-time                  Show absolute times in RFC 3339 format,
                                   instead of relative times for the last and
                                   next 60 days and dates beyond
+      --stats                     Show the CPU time, memory and process count
+                                  of each service's processes
 `
 
 func TestHelp(t *testing.T) {
@@ -172,7 +174,7 @@ func TestHelpErrors(t *testing.T) {
 		{[]string{"help", "bogus"}, "error: unknown command \"bogus\", see 'pebble help'\n"},
 		{[]string{"help", "services", "extra"}, "error: unknown command \"extra\", see 'pebble help'\n"},
 		{[]string{"bogus"}, "error: unknown command \"bogus\", see 'pebble help'\n"},
-		{[]string{"remove-identities"}, "error: command \"remove-identities\" is not implemented yet\n"},
+		{[]string{"enter"}, "error: command \"enter\" is not implemented yet\n"},
 		{[]string{"--bogus"}, "error: unknown flag `bogus'\n"},
 		{[]string{"-x"}, "error: unknown flag `x'\n"},
 	}

@@ -10,6 +10,15 @@ import (
 	"github.com/pebble-project/pebble/internal/ops"
 )
 
+// logsOps are the verbs behind GET /v1/logs (api.md §14) and GET
+// /v1/log-targets.
+type logsOps interface {
+	// Logs streams service output to sink.
+	Logs(ctx context.Context, opts ops.LogsOptions, sink ops.LogSink) error
+	// LogTargets reports the log forwarding counters.
+	LogTargets() []logs.ForwardStatus
+}
+
 // defaultLogLines is how many entries GET /v1/logs returns without n when
 // not following (api.md §14).
 const defaultLogLines = 30

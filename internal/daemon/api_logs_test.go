@@ -23,17 +23,17 @@ func (f *fakeOps) Logs(ctx context.Context, opts ops.LogsOptions, sink ops.LogSi
 
 func (f *fakeOps) LogTargets() []logs.ForwardStatus { return nil }
 
-// logsOps answers Logs with fixed entries and, when following, waits for
+// fakeLogsOps answers Logs with fixed entries and, when following, waits for
 // the request to end.
-type logsOps struct {
+type fakeLogsOps struct {
 	*fakeOps
 	entries  []logs.Entry
 	got      chan ops.LogsOptions
 	returned chan struct{}
 }
 
-func newLogsOps() *logsOps {
-	return &logsOps{
+func newLogsOps() *fakeLogsOps {
+	return &fakeLogsOps{
 		fakeOps: &fakeOps{},
 		entries: []logs.Entry{
 			{Time: time.Date(2026, 1, 20, 2, 11, 9, 361_000_000, time.UTC), Service: "svc1", Message: "Serving on <:5000> & more"},
@@ -44,7 +44,7 @@ func newLogsOps() *logsOps {
 	}
 }
 
-func (l *logsOps) Logs(ctx context.Context, opts ops.LogsOptions, sink ops.LogSink) error {
+func (l *fakeLogsOps) Logs(ctx context.Context, opts ops.LogsOptions, sink ops.LogSink) error {
 	defer func() { l.returned <- struct{}{} }()
 	l.got <- opts
 	for _, e := range l.entries {
@@ -59,7 +59,7 @@ func (l *logsOps) Logs(ctx context.Context, opts ops.LogsOptions, sink ops.LogSi
 	return nil
 }
 
-func (l *logsOps) LogTargets() []logs.ForwardStatus {
+func (l *fakeLogsOps) LogTargets() []logs.ForwardStatus {
 	return []logs.ForwardStatus{{Name: "t", Type: "loki", Location: "http://x", Services: []string{"a"}, Sent: 3, Dropped: 1,
 		LostBytes: 7, Failures: 2, Pending: 4, LastError: "boom", LastErrorTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
 }

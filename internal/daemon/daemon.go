@@ -34,6 +34,9 @@ type Options struct {
 	BodyLimit int64
 	// ShutdownGrace is how long in-flight requests get on Stop; 0 means 1s.
 	ShutdownGrace time.Duration
+	// SecurityEvent writes a security event (behaviour.md §12); nil
+	// discards them.
+	SecurityEvent func(level, event, description string)
 }
 
 // Daemon is the API server. Create it with New, then Start and Stop it once.
@@ -52,6 +55,8 @@ type api struct {
 	bootID    string
 	httpAddr  string
 	bodyLimit int64
+	// securityEvent is never nil.
+	securityEvent func(level, event, description string)
 	// stopping ends when the daemon starts shutting down, so streaming
 	// responses (logs follow) end instead of holding up Stop.
 	stopping context.Context
@@ -71,9 +76,12 @@ func New(opts Options) (*Daemon, error) {
 	if opts.ShutdownGrace == 0 {
 		opts.ShutdownGrace = time.Second
 	}
+	if opts.SecurityEvent == nil {
+		opts.SecurityEvent = func(string, string, string) {}
+	}
 	a := &api{
 		ops: opts.Ops, logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
-		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit,
+		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit, securityEvent: opts.SecurityEvent,
 	}
 	d := &Daemon{opts: opts, api: a}
 	var stop context.CancelFunc
@@ -212,6 +220,7 @@ func (a *api) serve(w http.ResponseWriter, r *http.Request, e *endpoint, h func(
 		}
 	}()
 	resp := h()
+	resp = a.withLatestWarning(resp)
 	resp.write(sw, r)
 }
 

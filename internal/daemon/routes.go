@@ -7,8 +7,6 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/pebble-project/pebble/internal/changes"
-	"github.com/pebble-project/pebble/internal/logs"
-	"github.com/pebble-project/pebble/internal/ops"
 	"github.com/pebble-project/pebble/internal/servstate"
 )
 
@@ -27,10 +25,11 @@ type Ops interface {
 	Healthy(level string, names []string) (bool, error)
 	// Sync returns once everything a response is about to report is on disk.
 	Sync(ctx context.Context) error
-	// Logs streams service output to sink (api.md §14).
-	Logs(ctx context.Context, opts ops.LogsOptions, sink ops.LogSink) error
-	// LogTargets reports the log forwarding counters.
-	LogTargets() []logs.ForwardStatus
+
+	noticeOps   // api_notices.go
+	identityOps // api_identities.go
+	metricsOps  // api_metrics.go
+	logsOps     // api_logs.go
 }
 
 // handlerFunc serves one method of one endpoint.
@@ -63,6 +62,11 @@ var endpoints = []endpoint{
 	{path: "/v1/signals", post: (*api).postSignals, postAcc: accessAdmin},
 	{path: "/v1/logs", get: (*api).getLogs, getAccess: accessRead},
 	{path: "/v1/log-targets", get: (*api).getLogTargets, getAccess: accessRead},
+	{path: "/v1/metrics", get: (*api).getMetrics, getAccess: accessMetrics},
+	// Any identified user may add a custom notice (api.md §5.2).
+	{path: "/v1/notices", get: (*api).getNotices, getAccess: accessRead, post: (*api).postNotices, postAcc: accessRead},
+	{path: "/v1/notices/{id}", get: (*api).getNotice, getAccess: accessRead},
+	{path: "/v1/identities", get: (*api).getIdentities, getAccess: accessRead, post: (*api).postIdentities, postAcc: accessAdmin},
 }
 
 // newRouter builds the router from the table; it panics on a duplicate path,
@@ -102,9 +106,9 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if h == nil {
 			return errorStatus(http.StatusMethodNotAllowed, "", "method %q not allowed", r.Method)
 		}
-		cl := callerFrom(r.Context())
-		if !cl.allowed(need) {
-			return errorStatus(http.StatusUnauthorized, "", "access denied")
+		r, denied := rt.api.authorize(r, need)
+		if denied != nil {
+			return denied
 		}
 		return h(rt.api, r)
 	})

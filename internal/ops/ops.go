@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/identities"
+	"github.com/pebble-project/pebble/internal/notices"
 	"github.com/pebble-project/pebble/internal/planstate"
 	"github.com/pebble-project/pebble/internal/servstate"
 	"github.com/pebble-project/pebble/internal/statefile"
@@ -17,6 +19,13 @@ type Options struct {
 	Changes  *changes.Manager
 	// Store, if set, is synced before a verb reports what it did.
 	Store *statefile.Store
+	// Notices records and answers notices; required for the notice verbs.
+	Notices *notices.Manager
+	// Identities holds the identities; required for the identity verbs.
+	Identities *identities.Manager
+	// SecurityEvent writes security events (behaviour.md §12); nil
+	// discards them.
+	SecurityEvent func(level, event, description string)
 }
 
 // Ops carries out the API's verbs.
@@ -25,6 +34,10 @@ type Ops struct {
 	services *servstate.Manager
 	changes  *changes.Manager
 	store    *statefile.Store
+
+	notices       *notices.Manager
+	identities    *identities.Manager
+	securityEvent func(level, event, description string)
 	// forwarder reports log targets' counters; may be nil (SetForwarder).
 	forwarder LogForwarder
 }
@@ -32,7 +45,11 @@ type Ops struct {
 // New builds Ops and registers its task kinds with the changes manager, which
 // must not have been started yet.
 func New(opts Options) *Ops {
-	o := &Ops{plans: opts.Plans, services: opts.Services, changes: opts.Changes, store: opts.Store}
+	o := &Ops{plans: opts.Plans, services: opts.Services, changes: opts.Changes, store: opts.Store,
+		notices: opts.Notices, identities: opts.Identities, securityEvent: opts.SecurityEvent}
+	if o.securityEvent == nil {
+		o.securityEvent = func(string, string, string) {}
+	}
 	o.registerServiceTasks()
 	return o
 }
