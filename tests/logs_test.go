@@ -684,6 +684,16 @@ log-targets:
 	for _, tg := range targets {
 		assert.Zero(t, tg.Dropped+tg.Lost+tg.Failures, "target %s", tg.Name)
 	}
+	// The same counters in /v1/metrics.
+	resp, err := d.http.Get("http://localhost/v1/metrics")
+	require.NoError(t, err)
+	metricsText, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Contains(t, string(metricsText), "# TYPE pebble_log_target_sent_total counter\n"+
+		`pebble_log_target_sent_total{target="loki"} 40`+"\n"+
+		`pebble_log_target_sent_total{target="otel"} 20`+"\n")
+	assert.Contains(t, string(metricsText), `pebble_log_target_lost_bytes_total{target="syslog-udp"} 0`+"\n")
 	d.stop()
 }
 
