@@ -1,0 +1,316 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pebble-project/pebble/internal/osutil"
+	"github.com/pebble-project/pebble/internal/plan"
+	"github.com/pebble-project/pebble/internal/reaper"
+)
+
+// Limits of the failure details kept from a check's output (behaviour.md §1,
+// §7.3).
+const (
+	maxDetailBytes = 512
+	maxDetailLines = 5
+	// execOutputWait is how long an exec check waits for its output after
+	// the process exited (a descendant may hold the pipe open).
+	execOutputWait = time.Second
+	// killWait bounds the wait for a SIGKILLed exec check to be reaped.
+	killWait = 5 * time.Second
+	// drainLimit is how much of a 2xx body is read so that the connection
+	// can be reused; a longer body closes the connection instead.
+	drainLimit = 16 << 10
+)
+
+// Error is a failed check run: Message is the short form the daemon log
+// shows, Details what the check printed or answered (may be empty).
+type Error struct {
+	Message string
+	Details string
+}
+
+// Error returns the message without the details.
+func (e *Error) Error() string { return e.Message }
+
+// ErrorText is a check failure as task logs and the refresh API show it:
+// the message, then "; " and the details when there are any (behaviour.md
+// §7.3).
+func ErrorText(err error) string {
+	var ce *Error
+	if errors.As(err, &ce) && ce.Details != "" {
+		return ce.Message + "; " + ce.Details
+	}
+	return err.Error()
+}
+
+// checker runs one kind of check. check must return promptly once ctx ends.
+type checker interface {
+	check(ctx context.Context) error
+	// close releases what the checker keeps between runs (idle HTTP
+	// connections).
+	close()
+}
+
+// newChecker returns the checker for an effective check configuration.
+func newChecker(c *plan.Check) checker {
+	switch {
+	case c.HTTP != nil:
+		return newHTTPChecker(c.HTTP)
+	case c.TCP != nil:
+		return &tcpChecker{addr: net.JoinHostPort(c.TCP.EffectiveHost(), strconv.Itoa(c.TCP.Port))}
+	case c.Exec != nil:
+		return newExecChecker(c.Exec)
+	}
+	return errChecker{fmt.Errorf("check %q has no type", c.Name)}
+}
+
+// runCheck runs ck once, cut off after timeout. A run cut off by the
+// timeout fails with "check timed out after <timeout>"; one cut off by ctx
+// returns ctx's error.
+func runCheck(ctx context.Context, ck checker, timeout time.Duration) error {
+	runCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := ck.check(runCtx)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if runCtx.Err() != nil {
+		return &Error{Message: fmt.Sprintf("check timed out after %v", timeout)}
+	}
+	return err
+}
+
+// errChecker always fails with err.
+type errChecker struct{ err error }
+
+func (e errChecker) check(context.Context) error { return e.err }
+func (e errChecker) close()                      {}
+
+// httpChecker succeeds when a GET of the URL answers 2xx. It keeps one
+// transport of its own, so consecutive runs reuse their connection.
+type httpChecker struct {
+	url       string
+	headers   map[string]string
+	transport *http.Transport
+	client    *http.Client
+}
+
+func newHTTPChecker(h *plan.HTTPCheck) *httpChecker {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = 1
+	tr.MaxIdleConnsPerHost = 1
+	return &httpChecker{
+		url:       h.URL,
+		headers:   h.Headers,
+		transport: tr,
+		client:    &http.Client{Transport: tr},
+	}
+}
+
+func (c *httpChecker) check(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
+	if err != nil {
+		return fmt.Errorf("cannot build request: %w", err)
+	}
+	for k, v := range c.headers {
+		if http.CanonicalHeaderKey(k) == "Host" {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDetailBytes))
+	details := firstLines(string(body))
+	if err != nil && ctx.Err() == nil {
+		details = fmt.Sprintf("cannot read response: %v", err)
+	}
+	return &Error{Message: fmt.Sprintf("non-2xx status code %d", resp.StatusCode), Details: details}
+}
+
+func (c *httpChecker) close() { c.transport.CloseIdleConnections() }
+
+// firstLines returns at most maxDetailLines lines of s, trimmed, with a
+// line "(...)" added when there were more.
+func firstLines(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	lines := strings.Split(s, "\n")
+	if len(lines) > maxDetailLines {
+		lines = append(lines[:maxDetailLines], "(...)")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// lastLines returns at most maxDetailLines of the end of s, trimmed, with a
+// first line "(...)" when there were more.
+func lastLines(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	lines := strings.Split(s, "\n")
+	if len(lines) > maxDetailLines {
+		lines = append([]string{"(...)"}, lines[len(lines)-maxDetailLines:]...)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// tcpChecker succeeds when a TCP connection to addr opens; it is closed at
+// once, nothing is sent.
+type tcpChecker struct{ addr string }
+
+func (c *tcpChecker) check(ctx context.Context) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	conn.Close()
+	return nil
+}
+
+func (c *tcpChecker) close() {}
+
+// execChecker succeeds when its command exits 0. The command runs in a
+// process group of its own, started and reaped through the reaper; the
+// group is killed when the run is cut off, and swept when the command
+// exits, so no descendant outlives the run.
+type execChecker struct {
+	args []string
+	env  []string // added to the daemon's environment, sorted by key
+	dir  string
+	cred *syscall.Credential
+	err  error // the configuration cannot run; every run fails with it
+}
+
+func newExecChecker(e *plan.ExecCheck) *execChecker {
+	c := &execChecker{dir: e.WorkingDir}
+	args, err := plan.SplitCommand(e.Command)
+	switch {
+	case err != nil:
+		c.err = fmt.Errorf("cannot parse command: %v", err)
+		return c
+	case len(args) == 0:
+		c.err = errors.New("cannot run empty command")
+		return c
+	}
+	c.args = args
+	keys := make([]string, 0, len(e.Environment))
+	for k := range e.Environment {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		c.env = append(c.env, k+"="+e.Environment[k])
+	}
+	uid, gid, err := osutil.NormalizeUIDGID(e.UserID, e.GroupID, e.User, e.Group)
+	if err != nil {
+		c.err = err
+		return c
+	}
+	if uid != nil && (*uid != os.Getuid() || *gid != os.Getgid()) {
+		c.cred = &syscall.Credential{Uid: uint32(*uid), Gid: uint32(*gid), Groups: []uint32{}}
+	}
+	return c
+}
+
+func (c *execChecker) check(ctx context.Context) error {
+	if c.err != nil {
+		return c.err
+	}
+	cmd := exec.Command(c.args[0], c.args[1:]...)
+	// os/exec keeps the last of duplicate keys, so the check's own
+	// environment wins over the daemon's.
+	cmd.Env = append(os.Environ(), c.env...)
+	cmd.Dir = c.dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.cred}
+	out := &tailBuffer{}
+	// One comparable writer for both makes os/exec use a single pipe.
+	cmd.Stdout = out
+	cmd.Stderr = out
+	cmd.WaitDelay = execOutputWait
+	if err := reaper.StartCommand(cmd); err != nil {
+		return err
+	}
+	pid := cmd.Process.Pid
+	exited := reaper.Exited(cmd)
+	select {
+	case <-exited:
+	case <-ctx.Done():
+		syscall.Kill(-pid, syscall.SIGKILL)
+		select {
+		case <-exited:
+		case <-time.After(killWait):
+			// Still not reaped (uninterruptible sleep); release it later
+			// rather than hold up the check's loop.
+			go func() {
+				<-exited
+				reaper.Release(cmd)
+			}()
+			return ctx.Err()
+		}
+	}
+	res, _ := reaper.WaitExit(cmd)
+	// Sweep what the command left in its group. Its group ID cannot belong
+	// to anyone else while a member of the group lives.
+	syscall.Kill(-pid, syscall.SIGKILL)
+	reaper.Release(cmd)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if !res.Success() {
+		return &Error{Message: fmt.Sprintf("exit status %d", res.ExitCode()), Details: lastLines(out.String())}
+	}
+	return nil
+}
+
+func (c *execChecker) close() {}
+
+// tailBuffer keeps the last maxDetailBytes bytes written to it. It is
+// written by os/exec's copying goroutine and read after Release, which waits
+// for that goroutine, so it needs no lock.
+type tailBuffer struct {
+	buf []byte
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	if len(p) >= maxDetailBytes {
+		b.buf = append(b.buf[:0], p[len(p)-maxDetailBytes:]...)
+		return n, nil
+	}
+	if over := len(b.buf) + len(p) - maxDetailBytes; over > 0 {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+	}
+	b.buf = append(b.buf, p...)
+	return n, nil
+}
+
+func (b *tailBuffer) String() string { return string(b.buf) }

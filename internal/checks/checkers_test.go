@@ -1,0 +1,286 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/plan"
+	"github.com/pebble-project/pebble/internal/reaper"
+)
+
+func TestMain(m *testing.M) {
+	if err := reaper.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	reaper.Stop()
+	os.Exit(code)
+}
+
+// runOnce runs the checker of cfg once with the given timeout.
+func runOnce(t *testing.T, cfg *plan.Check, timeout time.Duration) error {
+	t.Helper()
+	ck := newChecker(cfg)
+	defer ck.close()
+	return runCheck(t.Context(), ck, timeout)
+}
+
+func httpCfg(url string, headers map[string]string) *plan.Check {
+	return &plan.Check{Name: "h", HTTP: &plan.HTTPCheck{URL: url, Headers: headers}}
+}
+
+func execCfg(command string) *plan.Check {
+	return &plan.Check{Name: "e", Exec: &plan.ExecCheck{Command: command}}
+}
+
+// closedPort returns a loopback port where nothing listens.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port
+}
+
+func TestHTTPCheck(t *testing.T) {
+	var gotHeader, gotHost string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotHeader, gotHost = r.Header.Get("X-Probe"), r.Host
+		switch r.URL.Path {
+		case "/ok":
+			w.WriteHeader(204)
+		case "/lines":
+			w.WriteHeader(503)
+			for i := 1; i <= 7; i++ {
+				fmt.Fprintf(w, "line %d\n", i)
+			}
+		case "/big":
+			w.WriteHeader(500)
+			w.Write([]byte(strings.Repeat("x", 10000)))
+		case "/empty":
+			w.WriteHeader(404)
+		case "/redirect":
+			http.Redirect(w, r, "/ok", http.StatusFound)
+		}
+	}))
+	defer srv.Close()
+
+	require.NoError(t, runOnce(t, httpCfg(srv.URL+"/ok", map[string]string{"X-Probe": "yes", "Host": "example.test"}), time.Second))
+	assert.Equal(t, "yes", gotHeader)
+	assert.Equal(t, "example.test", gotHost)
+	require.NoError(t, runOnce(t, httpCfg(srv.URL+"/redirect", nil), time.Second))
+
+	err := runOnce(t, httpCfg(srv.URL+"/lines", nil), time.Second)
+	assert.Equal(t, "non-2xx status code 503", err.Error())
+	assert.Equal(t, "non-2xx status code 503; line 1\nline 2\nline 3\nline 4\nline 5\n(...)", ErrorText(err))
+
+	err = runOnce(t, httpCfg(srv.URL+"/big", nil), time.Second)
+	assert.Equal(t, "non-2xx status code 500; "+strings.Repeat("x", 512), ErrorText(err))
+
+	err = runOnce(t, httpCfg(srv.URL+"/empty", nil), time.Second)
+	assert.Equal(t, "non-2xx status code 404", ErrorText(err))
+}
+
+func TestHTTPCheckBadTargets(t *testing.T) {
+	port := closedPort(t)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	err := runOnce(t, httpCfg(url, nil), time.Second)
+	require.Error(t, err)
+	assert.Equal(t, fmt.Sprintf(`Get "%s": dial tcp 127.0.0.1:%d: connect: connection refused`, url, port), err.Error())
+
+	// A name that cannot resolve fails cleanly (at the latest when the
+	// timeout cuts the lookup off).
+	err = runOnce(t, httpCfg("http://no-such-host.invalid/", nil), 2*time.Second)
+	require.Error(t, err)
+	assert.Regexp(t, `no such host|server misbehaving|timed out`, err.Error())
+
+	err = runOnce(t, httpCfg("://bad", nil), time.Second)
+	assert.ErrorContains(t, err, "cannot build request")
+
+	// A server that accepts but never answers: cut off by the timeout.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	start := time.Now()
+	err = runOnce(t, httpCfg("http://"+l.Addr().String()+"/", nil), 200*time.Millisecond)
+	assert.EqualError(t, err, "check timed out after 200ms")
+	assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond)
+	assert.Less(t, time.Since(start), 5*time.Second)
+}
+
+func TestTCPCheck(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	cfg := &plan.Check{Name: "t", TCP: &plan.TCPCheck{Host: "127.0.0.1", Port: port}}
+	require.NoError(t, runOnce(t, cfg, time.Second))
+
+	// The host defaults to localhost.
+	cfg = &plan.Check{Name: "t", TCP: &plan.TCPCheck{Port: port}}
+	if err := runOnce(t, cfg, time.Second); err != nil {
+		assert.Contains(t, err.Error(), "localhost") // no IPv4 localhost here
+	}
+
+	closed := closedPort(t)
+	cfg = &plan.Check{Name: "t", TCP: &plan.TCPCheck{Host: "127.0.0.1", Port: closed}}
+	assert.EqualError(t, runOnce(t, cfg, time.Second), fmt.Sprintf("dial tcp 127.0.0.1:%d: connect: connection refused", closed))
+}
+
+func TestExecCheck(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, runOnce(t, execCfg("/bin/true"), time.Second))
+
+	err := runOnce(t, execCfg(`/bin/sh -c 'for i in 1 2 3 4 5 6 7; do echo out $i; done; echo err >&2; exit 3'`), 5*time.Second)
+	assert.Equal(t, "exit status 3", err.Error())
+	assert.Equal(t, "exit status 3; (...)\nout 4\nout 5\nout 6\nout 7\nerr", ErrorText(err))
+
+	err = runOnce(t, execCfg("/bin/false"), time.Second)
+	assert.Equal(t, "exit status 1", ErrorText(err))
+
+	err = runOnce(t, execCfg("no-such-command-xyz"), time.Second)
+	assert.EqualError(t, err, `exec: "no-such-command-xyz": executable file not found in $PATH`)
+
+	// Environment (the check's own on top of the daemon's) and working
+	// directory.
+	t.Setenv("CHECK_DAEMON_VAR", "daemon")
+	cfg := execCfg(`/bin/sh -c 'echo "$CHECK_DAEMON_VAR $CHECK_VAR $(pwd)"; exit 1'`)
+	cfg.Exec.Environment = map[string]string{"CHECK_VAR": "mine"}
+	cfg.Exec.WorkingDir = dir
+	err = runOnce(t, cfg, 5*time.Second)
+	assert.Equal(t, "exit status 1; daemon mine "+dir, ErrorText(err))
+}
+
+func TestExecCheckTimeoutKillsGroup(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	// The grandchild would outlive a kill of the shell alone.
+	cfg := execCfg(`/bin/sh -c 'sleep 60 & echo $! > ` + pidFile + `; wait'`)
+	start := time.Now()
+	err := runOnce(t, cfg, 300*time.Millisecond)
+	assert.EqualError(t, err, "check timed out after 300ms")
+	assert.Less(t, time.Since(start), 5*time.Second)
+	data, err := os.ReadFile(pidFile)
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	require.NoError(t, err)
+	waitGone(t, pid)
+}
+
+func TestExecCheckSweepsGroupOnExit(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	cfg := execCfg(`/bin/sh -c 'sleep 60 > /dev/null 2>&1 & echo $! > ` + pidFile + `'`)
+	require.NoError(t, runOnce(t, cfg, 5*time.Second))
+	data, err := os.ReadFile(pidFile)
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	require.NoError(t, err)
+	waitGone(t, pid)
+}
+
+// waitGone waits until pid no longer exists (the reaper collects it).
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d still alive", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestExecCheckFloodOfOutput(t *testing.T) {
+	// 20 MB of output: the details stay within 512 bytes and 5 lines.
+	cfg := execCfg(`/bin/sh -c 'yes yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy | head -c 20000000; exit 2'`)
+	err := runOnce(t, cfg, 20*time.Second)
+	var ce *Error
+	require.True(t, errors.As(err, &ce), "%v", err)
+	assert.Equal(t, "exit status 2", ce.Message)
+	assert.LessOrEqual(t, len(ce.Details), maxDetailBytes+len("(...)\n"))
+	assert.Equal(t, 6, strings.Count(ce.Details, "\n")+1)
+	assert.True(t, strings.HasPrefix(ce.Details, "(...)\n"))
+}
+
+func TestExecCheckCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	ck := newChecker(execCfg("sleep 60"))
+	done := make(chan error, 1)
+	go func() { done <- runCheck(ctx, ck, time.Minute) }()
+	time.AfterFunc(100*time.Millisecond, cancel)
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, context.Canceled)
+	case <-time.After(10 * time.Second):
+		t.Fatal("cancelled exec check did not return")
+	}
+}
+
+func TestExecCheckBadConfig(t *testing.T) {
+	err := runOnce(t, execCfg(`echo "unclosed`), time.Second)
+	assert.EqualError(t, err, "cannot parse command: EOF found when expecting closing quote")
+	cfg := execCfg("/bin/true")
+	cfg.Exec.User = "no-such-user-xyz"
+	err = runOnce(t, cfg, time.Second)
+	assert.EqualError(t, err, "user: unknown user no-such-user-xyz")
+}
+
+func TestTailBuffer(t *testing.T) {
+	var b tailBuffer
+	b.Write([]byte("abc"))
+	assert.Equal(t, "abc", b.String())
+	b.Write([]byte(strings.Repeat("x", 510)))
+	assert.Equal(t, "bc"+strings.Repeat("x", 510), b.String())
+	b.Write([]byte(strings.Repeat("y", 600)))
+	assert.Equal(t, strings.Repeat("y", 512), b.String())
+}
+
+func TestDetailLines(t *testing.T) {
+	assert.Equal(t, "", firstLines("  \n"))
+	assert.Equal(t, "a\nb", firstLines("a\nb\n"))
+	assert.Equal(t, "1\n2\n3\n4\n5\n(...)", firstLines("1\n2\n3\n4\n5\n6\n7"))
+	assert.Equal(t, "1\n2\n3\n4\n5", lastLines("1\n2\n3\n4\n5\n"))
+	assert.Equal(t, "(...)\n3\n4\n5\n6\n7", lastLines("1\n2\n3\n4\n5\n6\n7"))
+}
+
+func TestEffectiveConfig(t *testing.T) {
+	uid := 0
+	p := &plan.Plan{
+		Services: map[string]*plan.Service{
+			"svc": {Name: "svc", Environment: map[string]string{"A": "svc", "B": "svc"}, WorkingDir: "/svc", UserID: &uid},
+			"wl":  {Name: "wl", Workload: "w", Environment: map[string]string{"B": "svc"}},
+		},
+		Workloads: map[string]*plan.Workload{"w": {Name: "w", Environment: map[string]string{"A": "w", "B": "w"}, User: "root"}},
+	}
+	c := &plan.Check{Name: "c", Exec: &plan.ExecCheck{Command: "true", ServiceContext: "svc", Environment: map[string]string{"B": "check"}}}
+	got := effectiveConfig(p, c)
+	assert.Equal(t, map[string]string{"A": "svc", "B": "check"}, got.Exec.Environment)
+	assert.Equal(t, "/svc", got.Exec.WorkingDir)
+	assert.Equal(t, &uid, got.Exec.UserID)
+	assert.Nil(t, c.Exec.UserID, "the plan's check is not modified")
+
+	c.Exec.WorkingDir = "/mine"
+	c.Exec.ServiceContext = "wl"
+	got = effectiveConfig(p, c)
+	assert.Equal(t, map[string]string{"A": "w", "B": "check"}, got.Exec.Environment)
+	assert.Equal(t, "/mine", got.Exec.WorkingDir)
+	assert.Equal(t, "root", got.Exec.User)
+
+	assert.True(t, sameRun(&plan.Check{Name: "c", Startup: plan.CheckStartupDisabled}, &plan.Check{Name: "c"}))
+	assert.False(t, sameRun(&plan.Check{Name: "c", Level: plan.AliveLevel}, &plan.Check{Name: "c"}))
+}
