@@ -7,6 +7,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/checks"
 	"github.com/pebble-project/pebble/internal/servstate"
 )
 
@@ -23,6 +24,9 @@ type Ops interface {
 	AbortChange(ctx context.Context, id string) (changes.ChangeInfo, error)
 	SendSignal(signal string, names []string) error
 	Healthy(level string, names []string) (bool, error)
+	Checks(level string, names []string) []checks.Info
+	ChecksAction(ctx context.Context, user, action string, names []string) (changed []string, err error)
+	RefreshCheck(ctx context.Context, name string) (info checks.Info, checkErr string, err error)
 	// Sync returns once everything a response is about to report is on disk.
 	Sync(ctx context.Context) error
 }
@@ -55,6 +59,8 @@ var endpoints = []endpoint{
 	{path: "/v1/changes/{id}", get: (*api).getChange, getAccess: accessRead, post: (*api).postChange, postAcc: accessAdmin},
 	{path: "/v1/changes/{id}/wait", get: (*api).waitChange, getAccess: accessRead},
 	{path: "/v1/signals", post: (*api).postSignals, postAcc: accessAdmin},
+	{path: "/v1/checks", get: (*api).getChecks, getAccess: accessRead, post: (*api).postChecks, postAcc: accessAdmin},
+	{path: "/v1/checks/refresh", post: (*api).postChecksRefresh, postAcc: accessAdmin},
 }
 
 // newRouter builds the router from the table; it panics on a duplicate path,

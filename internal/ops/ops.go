@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/checks"
+	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/planstate"
 	"github.com/pebble-project/pebble/internal/servstate"
 	"github.com/pebble-project/pebble/internal/statefile"
@@ -15,6 +17,7 @@ type Options struct {
 	Plans    *planstate.State
 	Services *servstate.Manager
 	Changes  *changes.Manager
+	Checks   *checks.Manager
 	// Store, if set, is synced before a verb reports what it did.
 	Store *statefile.Store
 }
@@ -24,6 +27,7 @@ type Ops struct {
 	plans    *planstate.State
 	services *servstate.Manager
 	changes  *changes.Manager
+	checks   *checks.Manager
 	store    *statefile.Store
 }
 
@@ -31,6 +35,7 @@ type Ops struct {
 // must not have been started yet.
 func New(opts Options) *Ops {
 	o := &Ops{plans: opts.Plans, services: opts.Services, changes: opts.Changes, store: opts.Store}
+	o.checks = opts.Checks
 	o.registerServiceTasks()
 	return o
 }
@@ -99,8 +104,9 @@ func (o *Ops) AbortChange(ctx context.Context, id string) (changes.ChangeInfo, e
 	return c, o.Sync(ctx)
 }
 
-// Healthy reports health (api.md §7). Until health checks run, no check can
-// be down, so the answer is always healthy.
+// Healthy reports health (api.md §7): false when a participating check is
+// down. It only reads the checks' current status, so it never waits for a
+// check to run.
 func (o *Ops) Healthy(level string, names []string) (bool, error) {
-	return true, nil
+	return o.checks.Healthy(plan.CheckLevel(level), names), nil
 }

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/checks"
 	"github.com/pebble-project/pebble/internal/daemon"
 	"github.com/pebble-project/pebble/internal/logger"
 	"github.com/pebble-project/pebble/internal/ops"
@@ -148,9 +149,13 @@ func Run(ctx context.Context, opts Options) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	o := ops.New(ops.Options{Plans: plans, Services: services, Changes: chg, Store: store})
+	chk := checks.New(checks.Options{Changes: chg, OnFailure: services, Logf: log.Noticef, SecurityEvent: log.SecurityEvent})
+	o := ops.New(ops.Options{Plans: plans, Services: services, Changes: chg, Store: store, Checks: chk})
 	chg.Start()
 	defer chg.Close()
+	defer chk.Close()
+	// Checks start with the plan, whatever --hold says (behaviour.md §7.8).
+	plans.Subscribe(chk.SetPlan)
 
 	// Processes left by a daemon that died without stopping its services
 	// are killed before anything new starts, so no service runs twice.
@@ -210,6 +215,7 @@ func Run(ctx context.Context, opts Options) (int, error) {
 	}
 	log.SecurityEvent("WARN", fmt.Sprintf("sys_shutdown:%d", os.Getuid()), "Shutting down daemon")
 	cancelRun()
+	chk.Close() // no check acts on services while they stop
 	stopServices(o, plans, services, log)
 	d.Stop()
 	return code, nil
