@@ -1,6 +1,9 @@
-// Package checks runs the health checks of the plan (behaviour.md §7): http,
-// tcp and exec checkers, their scheduling, failure counting and thresholds,
-// levels, status, refresh, and health aggregation.
+// Package checks runs the health checks of the plan (behaviour.md §7): their
+// scheduling, timeouts, failure counting and thresholds, levels, status,
+// refresh, health aggregation and counters for metrics. The http, tcp and
+// exec checkers themselves live in internal/checks/checker and come in
+// through Options.NewChecker, so this package (and the API layers that use
+// its types) does not depend on the network or on processes.
 //
 // Each active check is driven by one change of the changes package with a
 // single task: "perform-check" while the check is up, "recover-check" while
@@ -11,7 +14,8 @@
 // Error and a recover-check change takes over), or on the first success of a
 // recover-check (it ends Done and a perform-check change takes over).
 //
-// What it does not do: it never signals or restarts services. When a check
+// What it does not do: it never signals or restarts services, and it starts
+// no process itself. When a check
 // hits its threshold it tells a FailureHandler (servstate's CheckFailed) and
 // carries on recovering. It does not speak HTTP to API clients; internal/ops
 // and internal/daemon turn its values into the wire format.

@@ -48,6 +48,10 @@ type Options struct {
 	// SecurityEvent writes a security log line (behaviour.md §12); nil
 	// discards them.
 	SecurityEvent func(level, event, description string)
+	// NewChecker returns the checker of a check configuration; required.
+	// The daemon passes internal/checks/checker's New, tests may pass
+	// fakes.
+	NewChecker func(c *plan.Check) Checker
 }
 
 // Info is a snapshot of one check (api.md §12.1).
@@ -96,6 +100,7 @@ type Manager struct {
 	onFailure FailureHandler
 	logf      func(format string, args ...any)
 	security  func(level, event, description string)
+	newCk     func(c *plan.Check) Checker
 
 	ctx    context.Context // ended by Close; every check loop ends with it
 	cancel context.CancelFunc
@@ -140,11 +145,15 @@ func (r *run) end() { r.doneOnce.Do(func() { close(r.done) }) }
 // New returns a Manager and registers its task kinds with opts.Changes.
 // Checks start when SetPlan gives it a plan.
 func New(opts Options) *Manager {
+	if opts.Changes == nil || opts.NewChecker == nil {
+		panic("checks: Options.Changes and Options.NewChecker are required")
+	}
 	m := &Manager{
 		changes:   opts.Changes,
 		onFailure: opts.OnFailure,
 		logf:      opts.Logf,
 		security:  opts.SecurityEvent,
+		newCk:     opts.NewChecker,
 		plan:      &plan.Plan{},
 		checks:    make(map[string]*check),
 		runs:      make(map[string]*run),

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,9 +17,24 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/checks/checker"
 	"github.com/pebble-project/pebble/internal/plan"
+	"github.com/pebble-project/pebble/internal/reaper"
 	"github.com/pebble-project/pebble/internal/statefile"
 )
+
+func TestMain(m *testing.M) {
+	if err := reaper.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	reaper.Stop()
+	os.Exit(code)
+}
+
+// newChecker is the daemon's checker constructor.
+func newChecker(c *plan.Check) Checker { return checker.New(c) }
 
 // target is an HTTP server whose answer the test switches between 200 and
 // 500; it counts the requests it gets.
@@ -64,7 +80,7 @@ func newHarness(t *testing.T, store *statefile.Store) *harness {
 	chg, err := changes.New(changes.Options{Store: store})
 	require.NoError(t, err)
 	h.chg = chg
-	h.m = New(Options{Changes: chg, OnFailure: h, Logf: h.logf, SecurityEvent: func(level, event, desc string) {
+	h.m = New(Options{Changes: chg, OnFailure: h, Logf: h.logf, NewChecker: newChecker, SecurityEvent: func(level, event, desc string) {
 		h.logf("security %s %s %s", level, event, desc)
 	}})
 	chg.Start()

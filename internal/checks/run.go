@@ -49,8 +49,8 @@ func (m *Manager) runTask(ctx context.Context, t *changes.Task) error {
 	defer cancel()
 	defer context.AfterFunc(m.ctx, cancel)()
 
-	ck := newChecker(r.cfg)
-	defer ck.close()
+	ck := m.newCk(r.cfg)
+	defer ck.Close()
 	period, timeout := r.cfg.EffectivePeriod(), r.cfg.EffectiveTimeout()
 	ticker := time.NewTicker(period)
 	defer ticker.Stop()
@@ -170,9 +170,9 @@ func (m *Manager) Refresh(ctx context.Context, name string) (RefreshResult, erro
 		m.mu.Unlock()
 
 		if r == nil {
-			ck := newChecker(cfg)
+			ck := m.newCk(cfg)
 			err := runCheck(ctx, ck, cfg.EffectiveTimeout())
-			ck.close()
+			ck.Close()
 			return RefreshResult{Info: info, Err: err}, nil
 		}
 		req := &refreshRequest{result: make(chan refreshResult, 1)}

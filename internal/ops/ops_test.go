@@ -12,6 +12,8 @@ import (
 
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/checks"
+	"github.com/pebble-project/pebble/internal/checks/checker"
+	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/planstate"
 	"github.com/pebble-project/pebble/internal/servstate"
 )
@@ -31,7 +33,8 @@ func newOps(t *testing.T, layer string) *Ops {
 	plans.Subscribe(svc.SetPlan)
 	chg, err := changes.New(changes.Options{})
 	require.NoError(t, err)
-	chk := checks.New(checks.Options{Changes: chg, OnFailure: svc, Logf: t.Logf})
+	chk := checks.New(checks.Options{Changes: chg, OnFailure: svc, Logf: t.Logf,
+		NewChecker: func(c *plan.Check) checks.Checker { return checker.New(c) }})
 	o := New(Options{Plans: plans, Services: svc, Changes: chg, Checks: chk})
 	chg.Start()
 	plans.Subscribe(chk.SetPlan)

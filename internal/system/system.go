@@ -21,6 +21,7 @@ import (
 
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/checks"
+	"github.com/pebble-project/pebble/internal/checks/checker"
 	"github.com/pebble-project/pebble/internal/daemon"
 	"github.com/pebble-project/pebble/internal/logger"
 	"github.com/pebble-project/pebble/internal/ops"
@@ -149,7 +150,13 @@ func Run(ctx context.Context, opts Options) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	chk := checks.New(checks.Options{Changes: chg, OnFailure: services, Logf: log.Noticef, SecurityEvent: log.SecurityEvent})
+	chk := checks.New(checks.Options{
+		Changes:       chg,
+		OnFailure:     services,
+		Logf:          log.Noticef,
+		SecurityEvent: log.SecurityEvent,
+		NewChecker:    func(c *plan.Check) checks.Checker { return checker.New(c) },
+	})
 	o := ops.New(ops.Options{Plans: plans, Services: services, Changes: chg, Store: store, Checks: chk})
 	chg.Start()
 	defer chg.Close()

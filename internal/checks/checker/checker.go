@@ -1,4 +1,14 @@
-package checks
+// Package checker implements the three kinds of health check of layers.md
+// §4: http (a GET answered 2xx), tcp (a connection opens) and exec (a
+// command exits 0). Each Checker runs its check once per call; scheduling,
+// timeouts, counting and thresholds belong to internal/checks, which gets
+// its checkers through a constructor so that it does not depend on the
+// network code here.
+//
+// Exec checks start their command through the reaper (internal/reaper owns
+// wait4), in a process group of their own that is killed when the run is
+// cut off and swept when the command exits.
+package checker
 
 import (
 	"context"
@@ -45,27 +55,23 @@ type Error struct {
 // Error returns the message without the details.
 func (e *Error) Error() string { return e.Message }
 
-// ErrorText is a check failure as task logs and the refresh API show it:
-// the message, then "; " and the details when there are any (behaviour.md
-// §7.3).
-func ErrorText(err error) string {
-	var ce *Error
-	if errors.As(err, &ce) && ce.Details != "" {
-		return ce.Message + "; " + ce.Details
-	}
-	return err.Error()
-}
+// ErrorDetails returns the details, which task logs show after the message.
+func (e *Error) ErrorDetails() string { return e.Details }
 
-// checker runs one kind of check. check must return promptly once ctx ends.
-type checker interface {
-	check(ctx context.Context) error
-	// close releases what the checker keeps between runs (idle HTTP
+// Checker runs one check. Check must return promptly once ctx ends, with
+// ctx's error or the failure it saw; a failure with details is an *Error.
+// Checker is not safe for concurrent calls of Check.
+type Checker interface {
+	Check(ctx context.Context) error
+	// Close releases what the checker keeps between runs (idle HTTP
 	// connections).
-	close()
+	Close()
 }
 
-// newChecker returns the checker for an effective check configuration.
-func newChecker(c *plan.Check) checker {
+// New returns the checker of a check configuration (with any exec service
+// context already merged in). A configuration that cannot run gives a
+// checker whose every run fails with the reason.
+func New(c *plan.Check) Checker {
 	switch {
 	case c.HTTP != nil:
 		return newHTTPChecker(c.HTTP)
@@ -77,30 +83,11 @@ func newChecker(c *plan.Check) checker {
 	return errChecker{fmt.Errorf("check %q has no type", c.Name)}
 }
 
-// runCheck runs ck once, cut off after timeout. A run cut off by the
-// timeout fails with "check timed out after <timeout>"; one cut off by ctx
-// returns ctx's error.
-func runCheck(ctx context.Context, ck checker, timeout time.Duration) error {
-	runCtx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	err := ck.check(runCtx)
-	if err == nil {
-		return nil
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if runCtx.Err() != nil {
-		return &Error{Message: fmt.Sprintf("check timed out after %v", timeout)}
-	}
-	return err
-}
-
 // errChecker always fails with err.
 type errChecker struct{ err error }
 
-func (e errChecker) check(context.Context) error { return e.err }
-func (e errChecker) close()                      {}
+func (e errChecker) Check(context.Context) error { return e.err }
+func (e errChecker) Close()                      {}
 
 // httpChecker succeeds when a GET of the URL answers 2xx. It keeps one
 // transport of its own, so consecutive runs reuse their connection.
@@ -123,7 +110,7 @@ func newHTTPChecker(h *plan.HTTPCheck) *httpChecker {
 	}
 }
 
-func (c *httpChecker) check(ctx context.Context) error {
+func (c *httpChecker) Check(ctx context.Context) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
 	if err != nil {
 		return fmt.Errorf("cannot build request: %w", err)
@@ -152,7 +139,7 @@ func (c *httpChecker) check(ctx context.Context) error {
 	return &Error{Message: fmt.Sprintf("non-2xx status code %d", resp.StatusCode), Details: details}
 }
 
-func (c *httpChecker) close() { c.transport.CloseIdleConnections() }
+func (c *httpChecker) Close() { c.transport.CloseIdleConnections() }
 
 // firstLines returns at most maxDetailLines lines of s, trimmed, with a
 // line "(...)" added when there were more.
@@ -186,7 +173,7 @@ func lastLines(s string) string {
 // once, nothing is sent.
 type tcpChecker struct{ addr string }
 
-func (c *tcpChecker) check(ctx context.Context) error {
+func (c *tcpChecker) Check(ctx context.Context) error {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", c.addr)
 	if err != nil {
@@ -196,7 +183,7 @@ func (c *tcpChecker) check(ctx context.Context) error {
 	return nil
 }
 
-func (c *tcpChecker) close() {}
+func (c *tcpChecker) Close() {}
 
 // execChecker succeeds when its command exits 0. The command runs in a
 // process group of its own, started and reaped through the reaper; the
@@ -241,7 +228,7 @@ func newExecChecker(e *plan.ExecCheck) *execChecker {
 	return c
 }
 
-func (c *execChecker) check(ctx context.Context) error {
+func (c *execChecker) Check(ctx context.Context) error {
 	if c.err != nil {
 		return c.err
 	}
@@ -291,7 +278,7 @@ func (c *execChecker) check(ctx context.Context) error {
 	return nil
 }
 
-func (c *execChecker) close() {}
+func (c *execChecker) Close() {}
 
 // tailBuffer keeps the last maxDetailBytes bytes written to it. It is
 // written by os/exec's copying goroutine and read after Release, which waits

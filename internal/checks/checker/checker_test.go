@@ -1,4 +1,4 @@
-package checks
+package checker
 
 import (
 	"context"
@@ -32,12 +32,23 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// runOnce runs the checker of cfg once with the given timeout.
+// runOnce runs the checker of cfg once, cut off after timeout.
 func runOnce(t *testing.T, cfg *plan.Check, timeout time.Duration) error {
 	t.Helper()
-	ck := newChecker(cfg)
-	defer ck.close()
-	return runCheck(t.Context(), ck, timeout)
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	defer cancel()
+	ck := New(cfg)
+	defer ck.Close()
+	return ck.Check(ctx)
+}
+
+// errorText is the message and details of a check failure.
+func errorText(err error) string {
+	var ce *Error
+	if errors.As(err, &ce) && ce.Details != "" {
+		return ce.Message + "; " + ce.Details
+	}
+	return err.Error()
 }
 
 func httpCfg(url string, headers map[string]string) *plan.Check {
@@ -88,13 +99,13 @@ func TestHTTPCheck(t *testing.T) {
 
 	err := runOnce(t, httpCfg(srv.URL+"/lines", nil), time.Second)
 	assert.Equal(t, "non-2xx status code 503", err.Error())
-	assert.Equal(t, "non-2xx status code 503; line 1\nline 2\nline 3\nline 4\nline 5\n(...)", ErrorText(err))
+	assert.Equal(t, "non-2xx status code 503; line 1\nline 2\nline 3\nline 4\nline 5\n(...)", errorText(err))
 
 	err = runOnce(t, httpCfg(srv.URL+"/big", nil), time.Second)
-	assert.Equal(t, "non-2xx status code 500; "+strings.Repeat("x", 512), ErrorText(err))
+	assert.Equal(t, "non-2xx status code 500; "+strings.Repeat("x", 512), errorText(err))
 
 	err = runOnce(t, httpCfg(srv.URL+"/empty", nil), time.Second)
-	assert.Equal(t, "non-2xx status code 404", ErrorText(err))
+	assert.Equal(t, "non-2xx status code 404", errorText(err))
 }
 
 func TestHTTPCheckBadTargets(t *testing.T) {
@@ -108,7 +119,7 @@ func TestHTTPCheckBadTargets(t *testing.T) {
 	// timeout cuts the lookup off).
 	err = runOnce(t, httpCfg("http://no-such-host.invalid/", nil), 2*time.Second)
 	require.Error(t, err)
-	assert.Regexp(t, `no such host|server misbehaving|timed out`, err.Error())
+	assert.Regexp(t, `no such host|server misbehaving|deadline exceeded`, err.Error())
 
 	err = runOnce(t, httpCfg("://bad", nil), time.Second)
 	assert.ErrorContains(t, err, "cannot build request")
@@ -119,7 +130,7 @@ func TestHTTPCheckBadTargets(t *testing.T) {
 	defer l.Close()
 	start := time.Now()
 	err = runOnce(t, httpCfg("http://"+l.Addr().String()+"/", nil), 200*time.Millisecond)
-	assert.EqualError(t, err, "check timed out after 200ms")
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond)
 	assert.Less(t, time.Since(start), 5*time.Second)
 }
@@ -149,10 +160,10 @@ func TestExecCheck(t *testing.T) {
 
 	err := runOnce(t, execCfg(`/bin/sh -c 'for i in 1 2 3 4 5 6 7; do echo out $i; done; echo err >&2; exit 3'`), 5*time.Second)
 	assert.Equal(t, "exit status 3", err.Error())
-	assert.Equal(t, "exit status 3; (...)\nout 4\nout 5\nout 6\nout 7\nerr", ErrorText(err))
+	assert.Equal(t, "exit status 3; (...)\nout 4\nout 5\nout 6\nout 7\nerr", errorText(err))
 
 	err = runOnce(t, execCfg("/bin/false"), time.Second)
-	assert.Equal(t, "exit status 1", ErrorText(err))
+	assert.Equal(t, "exit status 1", errorText(err))
 
 	err = runOnce(t, execCfg("no-such-command-xyz"), time.Second)
 	assert.EqualError(t, err, `exec: "no-such-command-xyz": executable file not found in $PATH`)
@@ -164,7 +175,7 @@ func TestExecCheck(t *testing.T) {
 	cfg.Exec.Environment = map[string]string{"CHECK_VAR": "mine"}
 	cfg.Exec.WorkingDir = dir
 	err = runOnce(t, cfg, 5*time.Second)
-	assert.Equal(t, "exit status 1; daemon mine "+dir, ErrorText(err))
+	assert.Equal(t, "exit status 1; daemon mine "+dir, errorText(err))
 }
 
 func TestExecCheckTimeoutKillsGroup(t *testing.T) {
@@ -173,7 +184,7 @@ func TestExecCheckTimeoutKillsGroup(t *testing.T) {
 	cfg := execCfg(`/bin/sh -c 'sleep 60 & echo $! > ` + pidFile + `; wait'`)
 	start := time.Now()
 	err := runOnce(t, cfg, 300*time.Millisecond)
-	assert.EqualError(t, err, "check timed out after 300ms")
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Less(t, time.Since(start), 5*time.Second)
 	data, err := os.ReadFile(pidFile)
 	require.NoError(t, err)
@@ -219,9 +230,9 @@ func TestExecCheckFloodOfOutput(t *testing.T) {
 
 func TestExecCheckCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
-	ck := newChecker(execCfg("sleep 60"))
+	ck := New(execCfg("sleep 60"))
 	done := make(chan error, 1)
-	go func() { done <- runCheck(ctx, ck, time.Minute) }()
+	go func() { done <- ck.Check(ctx) }()
 	time.AfterFunc(100*time.Millisecond, cancel)
 	select {
 	case err := <-done:
@@ -256,31 +267,4 @@ func TestDetailLines(t *testing.T) {
 	assert.Equal(t, "1\n2\n3\n4\n5\n(...)", firstLines("1\n2\n3\n4\n5\n6\n7"))
 	assert.Equal(t, "1\n2\n3\n4\n5", lastLines("1\n2\n3\n4\n5\n"))
 	assert.Equal(t, "(...)\n3\n4\n5\n6\n7", lastLines("1\n2\n3\n4\n5\n6\n7"))
-}
-
-func TestEffectiveConfig(t *testing.T) {
-	uid := 0
-	p := &plan.Plan{
-		Services: map[string]*plan.Service{
-			"svc": {Name: "svc", Environment: map[string]string{"A": "svc", "B": "svc"}, WorkingDir: "/svc", UserID: &uid},
-			"wl":  {Name: "wl", Workload: "w", Environment: map[string]string{"B": "svc"}},
-		},
-		Workloads: map[string]*plan.Workload{"w": {Name: "w", Environment: map[string]string{"A": "w", "B": "w"}, User: "root"}},
-	}
-	c := &plan.Check{Name: "c", Exec: &plan.ExecCheck{Command: "true", ServiceContext: "svc", Environment: map[string]string{"B": "check"}}}
-	got := effectiveConfig(p, c)
-	assert.Equal(t, map[string]string{"A": "svc", "B": "check"}, got.Exec.Environment)
-	assert.Equal(t, "/svc", got.Exec.WorkingDir)
-	assert.Equal(t, &uid, got.Exec.UserID)
-	assert.Nil(t, c.Exec.UserID, "the plan's check is not modified")
-
-	c.Exec.WorkingDir = "/mine"
-	c.Exec.ServiceContext = "wl"
-	got = effectiveConfig(p, c)
-	assert.Equal(t, map[string]string{"A": "w", "B": "check"}, got.Exec.Environment)
-	assert.Equal(t, "/mine", got.Exec.WorkingDir)
-	assert.Equal(t, "root", got.Exec.User)
-
-	assert.True(t, sameRun(&plan.Check{Name: "c", Startup: plan.CheckStartupDisabled}, &plan.Check{Name: "c"}))
-	assert.False(t, sameRun(&plan.Check{Name: "c", Level: plan.AliveLevel}, &plan.Check{Name: "c"}))
 }
