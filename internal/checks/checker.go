@@ -47,7 +47,7 @@ func runCheck(ctx context.Context, ck Checker, timeout time.Duration) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if runCtx.Err() != nil {
+	if runCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("check timed out after %v", timeout)
 	}
 	return err

@@ -14,9 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"sort"
@@ -88,58 +86,6 @@ type errChecker struct{ err error }
 
 func (e errChecker) Check(context.Context) error { return e.err }
 func (e errChecker) Close()                      {}
-
-// httpChecker succeeds when a GET of the URL answers 2xx. It keeps one
-// transport of its own, so consecutive runs reuse their connection.
-type httpChecker struct {
-	url       string
-	headers   map[string]string
-	transport *http.Transport
-	client    *http.Client
-}
-
-func newHTTPChecker(h *plan.HTTPCheck) *httpChecker {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns = 1
-	tr.MaxIdleConnsPerHost = 1
-	return &httpChecker{
-		url:       h.URL,
-		headers:   h.Headers,
-		transport: tr,
-		client:    &http.Client{Transport: tr},
-	}
-}
-
-func (c *httpChecker) Check(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
-	if err != nil {
-		return fmt.Errorf("cannot build request: %w", err)
-	}
-	for k, v := range c.headers {
-		if http.CanonicalHeaderKey(k) == "Host" {
-			req.Host = v
-			continue
-		}
-		req.Header.Set(k, v)
-	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
-		return nil
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDetailBytes))
-	details := firstLines(string(body))
-	if err != nil && ctx.Err() == nil {
-		details = fmt.Sprintf("cannot read response: %v", err)
-	}
-	return &Error{Message: fmt.Sprintf("non-2xx status code %d", resp.StatusCode), Details: details}
-}
-
-func (c *httpChecker) Close() { c.transport.CloseIdleConnections() }
 
 // firstLines returns at most maxDetailLines lines of s, trimmed, with a
 // line "(...)" added when there were more.

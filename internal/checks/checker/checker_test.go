@@ -1,9 +1,11 @@
 package checker
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -267,4 +270,151 @@ func TestDetailLines(t *testing.T) {
 	assert.Equal(t, "1\n2\n3\n4\n5\n(...)", firstLines("1\n2\n3\n4\n5\n6\n7"))
 	assert.Equal(t, "1\n2\n3\n4\n5", lastLines("1\n2\n3\n4\n5\n"))
 	assert.Equal(t, "(...)\n3\n4\n5\n6\n7", lastLines("1\n2\n3\n4\n5\n6\n7"))
+}
+
+func TestHTTPCheckReusesConnection(t *testing.T) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/chunked" {
+			w.Write([]byte("part 1\n"))
+			w.(http.Flusher).Flush()
+			w.Write([]byte("part 2\n"))
+		}
+	}))
+	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+
+	run := func(path string) int64 {
+		before := conns.Load()
+		ck := New(httpCfg(srv.URL+path, nil))
+		defer ck.Close()
+		assert.True(t, ck.(*httpChecker).direct)
+		for i := 0; i < 5; i++ {
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			require.NoError(t, ck.Check(ctx))
+			cancel()
+		}
+		return conns.Load() - before
+	}
+	assert.Equal(t, int64(1), run("/"), "one connection for all runs")
+	// A body of unknown length is not read on: its connection is dropped.
+	assert.Equal(t, int64(5), run("/chunked"))
+}
+
+// rawServer answers every request on a connection with reply, then closes
+// the connection if closeAfter is set. It counts connections.
+func rawServer(t *testing.T, reply string, closeAfter bool) (addr string, conns *atomic.Int64) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	conns = &atomic.Int64{}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					req.Body.Close()
+					io.WriteString(c, reply)
+					if closeAfter {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return l.Addr().String(), conns
+}
+
+func TestHTTPCheckServerClosesIdleConnection(t *testing.T) {
+	// The server closes each connection after its answer without saying
+	// so: the next run finds the kept connection dead and redials.
+	addr, conns := rawServer(t, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", true)
+	ck := New(httpCfg("http://"+addr+"/", nil))
+	defer ck.Close()
+	for i := 0; i < 4; i++ {
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		require.NoError(t, ck.Check(ctx), "run %d", i)
+		cancel()
+	}
+	assert.Equal(t, int64(4), conns.Load())
+}
+
+func TestHTTPCheckRawAnswers(t *testing.T) {
+	tests := []struct {
+		reply string
+		err   string
+	}{
+		{"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", ""},
+		{"HTTP/1.0 200 OK\r\n\r\nold server", ""},
+		{"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", ""},
+		{"HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nbusy\n\r\n0\r\n\r\n", "non-2xx status code 503; busy"},
+		{"garbage\r\n\r\n", `malformed HTTP response "garbage"`},
+	}
+	for _, tt := range tests {
+		addr, _ := rawServer(t, tt.reply, false)
+		ck := New(httpCfg("http://"+addr+"/", nil))
+		for i := 0; i < 2; i++ {
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			err := ck.Check(ctx)
+			cancel()
+			if tt.err == "" {
+				assert.NoError(t, err, "%q", tt.reply)
+			} else {
+				require.Error(t, err, "%q", tt.reply)
+				assert.Contains(t, errorText(err), tt.err)
+			}
+		}
+		ck.Close()
+	}
+}
+
+func TestHTTPCheckBodyTimeout(t *testing.T) {
+	// Headers come at once, the body never ends: the run is cut off.
+	addr, _ := rawServer(t, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nsome", false)
+	ck := New(httpCfg("http://"+addr+"/", nil))
+	defer ck.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	require.NoError(t, ck.Check(ctx), "a 2xx answer is a success")
+	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Nil(t, ck.(*httpChecker).conn, "the half-read connection is not kept")
+}
+
+func TestHTTPCheckCancelled(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	ck := New(httpCfg("http://"+l.Addr().String()+"/", nil))
+	defer ck.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	err = ck.Check(ctx)
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
+func TestHTTPCheckTLSGoesThroughClient(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	ck := New(httpCfg(srv.URL, nil))
+	defer ck.Close()
+	assert.False(t, ck.(*httpChecker).direct)
+	err := ck.Check(t.Context())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `Get "`+srv.URL+`": tls: failed to verify certificate`)
 }
