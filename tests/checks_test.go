@@ -658,3 +658,45 @@ checks:
 	assert.Equal(t, 3, fresh.Threshold, "added layers do not survive a restart")
 	d.stop()
 }
+
+// TestExecCheckServiceContext: an exec check with service-context runs with
+// the service's environment and working directory, its own environment on
+// top, and its output shows in the failure details (layers.md §4).
+func TestExecCheckServiceContext(t *testing.T) {
+	dir := newPebbleDir(t, nil)
+	work := filepath.Join(dir, "work")
+	require.NoError(t, os.Mkdir(work, 0o755))
+	writeLayers(t, dir, map[string]string{"001-base.yaml": `
+services:
+    svc:
+        override: replace
+        command: sleep 1000
+        working-dir: ` + work + `
+        environment:
+            FROM_SERVICE: svc
+            OVERRIDDEN: svc
+checks:
+    ctx:
+        override: replace
+        period: 1h
+        exec:
+            command: /bin/sh -c 'echo "$FROM_SERVICE $OVERRIDDEN $(pwd)"; exit 3'
+            service-context: svc
+            environment:
+                OVERRIDDEN: check
+`})
+	d := startDaemon(t, dir, daemonOptions{})
+	res := d.pebble("check", "ctx", "--refresh", "--format=json")
+	require.Equal(t, 0, res.code, res.stderr)
+	var out struct {
+		Failures int    `json:"failures"`
+		Error    string `json:"error"`
+		Logs     string `json:"logs"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &out))
+	assert.Equal(t, "exit status 3; svc check "+work, out.Error)
+	assert.Equal(t, 1, out.Failures)
+	assert.Contains(t, out.Logs, " ERROR exit status 3; svc check "+work+"\n")
+	assert.Contains(t, d.stderr.String(), `Check "ctx" failure 1/3: exit status 3`+"\n")
+	d.stop()
+}

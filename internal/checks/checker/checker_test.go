@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -417,4 +418,20 @@ func TestHTTPCheckTLSGoesThroughClient(t *testing.T) {
 	err := ck.Check(t.Context())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `Get "`+srv.URL+`": tls: failed to verify certificate`)
+}
+
+func TestExecCheckAsUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run a check as another user")
+	}
+	cfg := execCfg(`/bin/sh -c 'echo "$(id -u) $(id -g) $(id -G)"; exit 1'`)
+	cfg.Exec.User = "nobody"
+	cfg.Exec.WorkingDir = "/"
+	err := runOnce(t, cfg, 5*time.Second)
+	uid, gid := 65534, 65534
+	if u, lerr := user.Lookup("nobody"); lerr == nil {
+		uid, _ = strconv.Atoi(u.Uid)
+		gid, _ = strconv.Atoi(u.Gid)
+	}
+	assert.Equal(t, fmt.Sprintf("exit status 1; %d %d %d", uid, gid, gid), errorText(err), "no supplementary groups")
 }
