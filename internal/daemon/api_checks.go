@@ -1,11 +1,21 @@
 package daemon
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
 	"github.com/pebble-project/pebble/internal/checks"
 )
+
+// checkOps are the verbs of the checks endpoints (api.md §12).
+type checkOps interface {
+	Checks(level string, names []string) []checks.Info
+	// ChecksAction starts or stops checks; user names the caller in
+	// security log lines.
+	ChecksAction(ctx context.Context, user, action string, names []string) (changed []string, err error)
+	RefreshCheck(ctx context.Context, name string) (info checks.Info, checkErr string, err error)
+}
 
 // checkJSON is a check entry of api.md §12.1.
 type checkJSON struct {

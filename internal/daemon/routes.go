@@ -7,7 +7,6 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/pebble-project/pebble/internal/changes"
-	"github.com/pebble-project/pebble/internal/checks"
 	"github.com/pebble-project/pebble/internal/servstate"
 )
 
@@ -24,11 +23,10 @@ type Ops interface {
 	AbortChange(ctx context.Context, id string) (changes.ChangeInfo, error)
 	SendSignal(signal string, names []string) error
 	Healthy(level string, names []string) (bool, error)
-	Checks(level string, names []string) []checks.Info
-	ChecksAction(ctx context.Context, user, action string, names []string) (changed []string, err error)
-	RefreshCheck(ctx context.Context, name string) (info checks.Info, checkErr string, err error)
 	// Sync returns once everything a response is about to report is on disk.
 	Sync(ctx context.Context) error
+
+	checkOps // api_checks.go
 }
 
 // handlerFunc serves one method of one endpoint.
