@@ -173,11 +173,19 @@ func New(opts Options) *Manager {
 }
 
 // Close stops every check loop and waits for them to end; their tasks end
-// Done. Nothing starts afterwards.
+// Done and the checks read as inactive. Nothing starts afterwards.
 func (m *Manager) Close() {
 	m.mu.Lock()
 	m.closed = true
+	var ended []*run
+	for _, r := range m.runs {
+		m.endRunLocked(r)
+		ended = append(ended, r)
+	}
 	m.mu.Unlock()
+	for _, r := range ended {
+		r.end()
+	}
 	m.cancel()
 	m.wg.Wait()
 }

@@ -689,3 +689,37 @@ checks:
 	h.chg.Close()
 	assert.Equal(t, changes.Done, h.change(id).Status)
 }
+
+// TestChangeAbortedFromOutside: aborting a check's change through the
+// changes API stops the check, as stop-checks does; refresh then runs it
+// directly.
+func TestChangeAbortedFromOutside(t *testing.T) {
+	tg := newTarget(t)
+	h := newHarness(t, nil)
+	h.setPlan(manualLayer, tg.URL)
+	id := h.info("web").ChangeID
+	_, err := h.chg.Abort(id)
+	require.NoError(t, err)
+	assert.Equal(t, changes.Done, h.waitChange(id).Status)
+	waitFor(t, 5*time.Second, func() error {
+		if s := h.info("web").Status; s != StatusInactive {
+			return fmt.Errorf("status %s", s)
+		}
+		return nil
+	})
+	res := h.refresh("web")
+	require.NoError(t, res.Err)
+	assert.Equal(t, StatusInactive, res.Info.Status)
+	assert.Equal(t, []string{"web"}, h.m.Replan())
+}
+
+// TestRefreshAfterClose: a refresh after Close does not wait for a loop
+// that has ended.
+func TestRefreshAfterClose(t *testing.T) {
+	tg := newTarget(t)
+	h := newHarness(t, nil)
+	h.setPlan(manualLayer, tg.URL)
+	h.m.Close()
+	res := h.refresh("web")
+	require.NoError(t, res.Err)
+}

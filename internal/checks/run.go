@@ -26,22 +26,23 @@ type refreshResult struct {
 func (m *Manager) runTask(ctx context.Context, t *changes.Task) error {
 	m.mu.Lock()
 	r := m.runs[t.ChangeID()]
-	if r != nil && !m.closed {
-		m.wg.Add(1)
-	} else {
-		r = nil
-	}
-	m.mu.Unlock()
 	if r == nil {
-		return nil // not a run of this daemon, or closing
-	}
-	defer func() {
-		r.end()
-		m.mu.Lock()
-		if m.runs[r.changeID] == r {
-			delete(m.runs, r.changeID)
-		}
 		m.mu.Unlock()
+		return nil // not a run of this daemon
+	}
+	if m.closed {
+		m.endRunLocked(r)
+		m.mu.Unlock()
+		r.end()
+		return nil
+	}
+	m.wg.Add(1)
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		m.endRunLocked(r)
+		m.mu.Unlock()
+		r.end()
 		m.wg.Done()
 	}()
 
@@ -77,6 +78,19 @@ func (m *Manager) runTask(ctx context.Context, t *changes.Task) error {
 		if end {
 			return taskErr
 		}
+	}
+}
+
+// endRunLocked forgets a run whose loop is over. If nothing took over from
+// it (the change was aborted from outside, through POST /v1/changes/{id},
+// or the manager closed), the check is inactive, as after stop-checks.
+func (m *Manager) endRunLocked(r *run) {
+	if m.runs[r.changeID] == r {
+		delete(m.runs, r.changeID)
+	}
+	if c := r.check; c.run == r {
+		c.run = nil
+		c.changeID = ""
 	}
 }
 
