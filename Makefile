@@ -4,7 +4,7 @@ BIN         := bin/pebble
 RUN_DIR     := $(CURDIR)/.run
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build run test unit compat lint bench fuzz clean
+.PHONY: build run test deps unit compat lint bench fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/pebble
@@ -19,7 +19,12 @@ run: build
 
 # Everything CI runs: lint, unit and end-to-end tests with the race
 # detector, and the wire-compatibility suite against Pebble's own client.
-test: lint unit compat
+test: deps lint unit compat
+
+# System packages some tests use (Prometheus for the metrics test);
+# installed only when missing and when running as root.
+deps:
+	bash scripts/install-test-deps.sh
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
@@ -35,6 +40,7 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
+	$(GO) test -run '^$$' -bench . -timeout 10m ./internal/changes
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseLayer -fuzztime 30s ./internal/plan

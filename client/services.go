@@ -96,6 +96,21 @@ type ServiceInfo struct {
 	Startup      ServiceStartup `json:"startup" yaml:"startup"`
 	Current      ServiceStatus  `json:"current" yaml:"current"`
 	CurrentSince time.Time      `json:"current-since,omitzero" yaml:"current-since,omitempty"` // zero if never started
+	// Stats is the resource usage of the service's processes; nil if it
+	// was never started or the daemon does not report it (Pebble does
+	// not).
+	Stats *ServiceStats `json:"stats,omitempty" yaml:"stats,omitempty"`
+}
+
+// ServiceStats is the resource usage of a service's whole process tree.
+type ServiceStats struct {
+	// CPUSeconds is the CPU time used since the daemon started, over all
+	// runs of the service.
+	CPUSeconds float64 `json:"cpu-seconds" yaml:"cpu-seconds"`
+	// MemoryBytes is the memory in use now.
+	MemoryBytes uint64 `json:"memory-bytes" yaml:"memory-bytes"`
+	// Processes is how many processes the service has now.
+	Processes int `json:"processes" yaml:"processes"`
 }
 
 // Services reports the status of the services in the plan, sorted by name.

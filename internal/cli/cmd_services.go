@@ -21,11 +21,13 @@ service in the plan when none is named.`,
 type cmdServices struct {
 	format  string
 	absTime bool
+	stats   bool
 }
 
 func (c *cmdServices) flags(fs *flagSet) {
 	formatFlag(fs, &c.format)
 	absTimeFlag(fs, &c.absTime)
+	fs.Bool(&c.stats, 0, "stats", "Show the CPU time, memory and process count of each service's processes")
 }
 
 func (c *cmdServices) run(ctx context.Context, e *env, names []string) error {
@@ -36,6 +38,11 @@ func (c *cmdServices) run(ctx context.Context, e *env, names []string) error {
 	services, err := cli.Services(ctx, &client.ServicesOptions{Names: names})
 	if err != nil {
 		return err
+	}
+	if !c.stats {
+		for _, svc := range services {
+			svc.Stats = nil
+		}
 	}
 	if c.format != "text" {
 		byName := make(map[string]*client.ServiceInfo, len(services))
@@ -55,13 +62,48 @@ func (c *cmdServices) run(ctx context.Context, e *env, names []string) error {
 		return nil
 	}
 	w := newTable(e.stdout)
-	fmt.Fprintln(w, "Service\tStartup\tCurrent\tSince")
+	if c.stats {
+		fmt.Fprintln(w, "Service\tStartup\tCurrent\tSince\tCPU\tMemory\tProcesses")
+	} else {
+		fmt.Fprintln(w, "Service\tStartup\tCurrent\tSince")
+	}
 	for _, svc := range services {
 		since := "-"
 		if !svc.CurrentSince.IsZero() {
 			since = fmtTime(svc.CurrentSince, e.now(), e.loc, c.absTime)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", svc.Name, svc.Startup, svc.Current, since)
+		if !c.stats {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", svc.Name, svc.Startup, svc.Current, since)
+			continue
+		}
+		cpu, mem, procs := "-", "-", "-"
+		if st := svc.Stats; st != nil {
+			cpu = fmt.Sprintf("%.2fs", st.CPUSeconds)
+			mem = formatBytes(st.MemoryBytes)
+			procs = fmt.Sprint(st.Processes)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", svc.Name, svc.Startup, svc.Current, since, cpu, mem, procs)
 	}
 	return w.Flush()
+}
+
+// formatBytes shows a byte count with an SI unit: 512B, 12.3kB, 4.56MB.
+func formatBytes(n uint64) string {
+	const units = "kMGTPE"
+	if n < 1000 {
+		return fmt.Sprintf("%dB", n)
+	}
+	v := float64(n)
+	i := -1
+	for v >= 1000 && i < len(units)-1 {
+		v /= 1000
+		i++
+	}
+	switch {
+	case v < 10:
+		return fmt.Sprintf("%.2f%cB", v, units[i])
+	case v < 100:
+		return fmt.Sprintf("%.1f%cB", v, units[i])
+	}
+	return fmt.Sprintf("%.0f%cB", v, units[i])
 }

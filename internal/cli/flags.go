@@ -27,6 +27,7 @@ const (
 	boolOpt optKind = iota
 	stringOpt
 	terminatedOpt
+	listOpt // a string option that may be repeated
 )
 
 // option is one command-line option bound to a variable.
@@ -41,6 +42,7 @@ type option struct {
 
 	boolp  *bool
 	strp   *string
+	strsp  *[]string // listOpt
 	listp  *[][]string
 	term   string // terminator of a terminated option
 	hidden bool
@@ -75,6 +77,12 @@ func (fs *flagSet) String(p *string, short rune, long, valueName, def, desc stri
 		long: long, short: short, desc: desc, kind: stringOpt, valueName: valueName,
 		choices: choices, def: def, strp: p,
 	})
+}
+
+// Strings adds an option with a value that may be given more than once;
+// each use appends to *p.
+func (fs *flagSet) Strings(p *[]string, short rune, long, valueName, desc string) {
+	fs.opts = append(fs.opts, &option{long: long, short: short, desc: desc, kind: listOpt, valueName: valueName, strsp: p})
 }
 
 // Terminated adds an option that takes all following arguments up to term
@@ -140,7 +148,7 @@ func (fs *flagSet) parse(args []string) ([]string, error) {
 					return nil, fmt.Errorf("unknown flag `%c'", r)
 				}
 				var v *string
-				if o.kind == stringOpt && j+1 < len(cluster) {
+				if (o.kind == stringOpt || o.kind == listOpt) && j+1 < len(cluster) {
 					rest := string(cluster[j+1:])
 					v = &rest
 					j = len(cluster)
@@ -204,7 +212,12 @@ func (fs *flagSet) set(o *option, value *string, following []string) (int, error
 		if len(o.choices) > 1 {
 			allowed += " or " + o.choices[len(o.choices)-1]
 		}
+		//lint:ignore ST1005 the wording is go-flags', which Pebble prints and scripts may match
 		return 0, fmt.Errorf("Invalid value `%s' for option `%s'. Allowed values are: %s", *value, o, allowed)
+	}
+	if o.kind == listOpt {
+		*o.strsp = append(*o.strsp, *value)
+		return n, nil
 	}
 	*o.strp = *value
 	return n, nil

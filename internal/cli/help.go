@@ -26,6 +26,7 @@ type command interface {
 
 // commands are the implemented commands.
 var commands = []*cmdInfo{
+	addIdentitiesInfo,
 	addInfo,
 	autostartInfo,
 	changesInfo,
@@ -33,7 +34,14 @@ var commands = []*cmdInfo{
 	checksInfo,
 	healthInfo,
 	helpInfo,
+	identitiesInfo,
+	identityInfo,
+	noticeInfo,
+	noticesInfo,
+	notifyInfo,
+	okayInfo,
 	planInfo,
+	removeIdentitiesInfo,
 	replanInfo,
 	restartInfo,
 	runInfo,
@@ -44,7 +52,9 @@ var commands = []*cmdInfo{
 	stopInfo,
 	stopChecksInfo,
 	tasksInfo,
+	updateIdentitiesInfo,
 	versionInfo,
+	warningsInfo,
 }
 
 // summaries are the one-line summaries of all commands, implemented or not

@@ -114,6 +114,8 @@ service in the plan when none is named.
       --abs-time                  Show absolute times in RFC 3339 format,
                                   instead of relative times for the last and
                                   next 60 days and dates beyond
+      --stats                     Show the CPU time, memory and process count
+                                  of each service's processes
 `
 
 func TestHelp(t *testing.T) {

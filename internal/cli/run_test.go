@@ -84,8 +84,7 @@ func TestRunErrors(t *testing.T) {
 		args   []string
 		stderr string
 	}{
-		{[]string{"run", "--https", ":8443"}, "cannot run daemon: --https is not supported\n"},
-		{[]string{"run", "--identities", "ids.yaml"}, "cannot run daemon: --identities is not supported yet\n"},
+		{[]string{"run", "--https", ":8443"}, "cannot run daemon: cannot listen on \":8443\": --https is not supported (TLS and certificate identities are not implemented); use the UNIX socket, or --http for open endpoints and metrics\n"},
 		{[]string{"run", "--args"}, "cannot run daemon: --args requires a service name\n"},
 		{[]string{"run", "--args", ";"}, "cannot run daemon: --args requires a service name\n"},
 		{[]string{"run", "--args", "a", "x", ";", "--args", "a"}, "cannot run daemon: --args provided more than once for \"a\" service\n"},
@@ -113,4 +112,14 @@ func TestRunSystem(t *testing.T) {
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "cannot run daemon: ")
 	assert.Empty(t, r.stdout)
+}
+
+func TestRunIdentitiesFlag(t *testing.T) {
+	isolate(t)
+	t.Setenv("PEBBLE", t.TempDir())
+	r, opts := runDaemonCLI(t, 0, nil, "run", "--identities", "/etc/ids.yaml", "--http", "127.0.0.1:4000")
+	assert.Equal(t, result{}, r)
+	require.NotNil(t, opts)
+	assert.Equal(t, "/etc/ids.yaml", opts.IdentitiesFile)
+	assert.Equal(t, "127.0.0.1:4000", opts.HTTPAddress)
 }

@@ -48,6 +48,8 @@ type serviceJSON struct {
 	Startup      string     `json:"startup"`
 	Current      string     `json:"current"`
 	CurrentSince *time.Time `json:"current-since,omitempty"`
+	// Stats is our extension (absent in Pebble, ignored by its clients).
+	Stats *serviceStatsJSON `json:"stats,omitempty"`
 }
 
 // getServices serves GET /v1/services (api.md §9.1).
@@ -60,6 +62,7 @@ func (a *api) getServices(r *http.Request) response {
 			since := info.CurrentSince
 			s.CurrentSince = &since
 		}
+		s.Stats = statsToJSON(info.Usage)
 		out = append(out, s)
 	}
 	return syncResponse(out)

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/pebble-project/pebble/internal/checks"
 )
@@ -67,7 +66,7 @@ func (a *api) postChecks(r *http.Request) response {
 	if resp := decodeJSON(r, decodeDataBody, &req); resp != nil {
 		return resp
 	}
-	changed, err := a.ops.ChecksAction(r.Context(), securityUser(callerFrom(r.Context())), req.Action, req.Checks)
+	changed, err := a.ops.ChecksAction(r.Context(), whoFrom(r).user(), req.Action, req.Checks)
 	if err != nil {
 		return errorResponse(err)
 	}
@@ -90,13 +89,4 @@ func (a *api) postChecksRefresh(r *http.Request) response {
 		Info  checkJSON `json:"info"`
 		Error string    `json:"error,omitempty"`
 	}{checkToJSON(info), checkErr})
-}
-
-// securityUser names the caller in security log lines (behaviour.md §12):
-// the peer's UID over the socket, else "<unknown>".
-func securityUser(cl *caller) string {
-	if cl.uid >= 0 {
-		return strconv.Itoa(cl.uid)
-	}
-	return "<unknown>"
 }

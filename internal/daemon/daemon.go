@@ -34,6 +34,9 @@ type Options struct {
 	BodyLimit int64
 	// ShutdownGrace is how long in-flight requests get on Stop; 0 means 1s.
 	ShutdownGrace time.Duration
+	// SecurityEvent writes a security event (behaviour.md §12); nil
+	// discards them.
+	SecurityEvent func(level, event, description string)
 }
 
 // Daemon is the API server. Create it with New, then Start and Stop it once.
@@ -52,6 +55,8 @@ type api struct {
 	bootID    string
 	httpAddr  string
 	bodyLimit int64
+	// securityEvent is never nil.
+	securityEvent func(level, event, description string)
 }
 
 // New checks opts and builds a Daemon; it opens nothing.
@@ -68,9 +73,12 @@ func New(opts Options) (*Daemon, error) {
 	if opts.ShutdownGrace == 0 {
 		opts.ShutdownGrace = time.Second
 	}
+	if opts.SecurityEvent == nil {
+		opts.SecurityEvent = func(string, string, string) {}
+	}
 	a := &api{
 		ops: opts.Ops, logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
-		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit,
+		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit, securityEvent: opts.SecurityEvent,
 	}
 	d := &Daemon{opts: opts, api: a}
 	d.server = &http.Server{
@@ -206,6 +214,7 @@ func (a *api) serve(w http.ResponseWriter, r *http.Request, e *endpoint, h func(
 		}
 	}()
 	resp := h()
+	resp = a.withLatestWarning(resp)
 	resp.write(sw, r)
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/pebble-project/pebble/internal/ops"
 )
@@ -22,6 +23,8 @@ type envelope struct {
 	Status     string `json:"status"`
 	Change     string `json:"change,omitempty"`
 	Result     any    `json:"result,omitempty"`
+	// LatestWarning is set on non-error responses while warnings exist.
+	LatestWarning *time.Time `json:"latest-warning,omitempty"`
 }
 
 // asyncEnvelope always carries "result", null when there is none.
@@ -31,6 +34,8 @@ type asyncEnvelope struct {
 	Status     string `json:"status"`
 	Change     string `json:"change"`
 	Result     any    `json:"result"`
+	// LatestWarning is set while warnings exist.
+	LatestWarning *time.Time `json:"latest-warning,omitempty"`
 }
 
 type jsonResponse struct {

@@ -26,7 +26,10 @@ type Ops interface {
 	// Sync returns once everything a response is about to report is on disk.
 	Sync(ctx context.Context) error
 
-	checkOps // api_checks.go
+	noticeOps   // api_notices.go
+	identityOps // api_identities.go
+	metricsOps  // api_metrics.go
+	checkOps    // api_checks.go
 }
 
 // handlerFunc serves one method of one endpoint.
@@ -57,6 +60,11 @@ var endpoints = []endpoint{
 	{path: "/v1/changes/{id}", get: (*api).getChange, getAccess: accessRead, post: (*api).postChange, postAcc: accessAdmin},
 	{path: "/v1/changes/{id}/wait", get: (*api).waitChange, getAccess: accessRead},
 	{path: "/v1/signals", post: (*api).postSignals, postAcc: accessAdmin},
+	{path: "/v1/metrics", get: (*api).getMetrics, getAccess: accessMetrics},
+	// Any identified user may add a custom notice (api.md §5.2).
+	{path: "/v1/notices", get: (*api).getNotices, getAccess: accessRead, post: (*api).postNotices, postAcc: accessRead},
+	{path: "/v1/notices/{id}", get: (*api).getNotice, getAccess: accessRead},
+	{path: "/v1/identities", get: (*api).getIdentities, getAccess: accessRead, post: (*api).postIdentities, postAcc: accessAdmin},
 	{path: "/v1/checks", get: (*api).getChecks, getAccess: accessRead, post: (*api).postChecks, postAcc: accessAdmin},
 	{path: "/v1/checks/refresh", post: (*api).postChecksRefresh, postAcc: accessAdmin},
 }
@@ -98,9 +106,9 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if h == nil {
 			return errorStatus(http.StatusMethodNotAllowed, "", "method %q not allowed", r.Method)
 		}
-		cl := callerFrom(r.Context())
-		if !cl.allowed(need) {
-			return errorStatus(http.StatusUnauthorized, "", "access denied")
+		r, denied := rt.api.authorize(r, need)
+		if denied != nil {
+			return denied
 		}
 		return h(rt.api, r)
 	})

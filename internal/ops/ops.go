@@ -6,6 +6,8 @@ import (
 
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/checks"
+	"github.com/pebble-project/pebble/internal/identities"
+	"github.com/pebble-project/pebble/internal/notices"
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/planstate"
 	"github.com/pebble-project/pebble/internal/servstate"
@@ -20,6 +22,13 @@ type Options struct {
 	Checks   *checks.Manager
 	// Store, if set, is synced before a verb reports what it did.
 	Store *statefile.Store
+	// Notices records and answers notices; required for the notice verbs.
+	Notices *notices.Manager
+	// Identities holds the identities; required for the identity verbs.
+	Identities *identities.Manager
+	// SecurityEvent writes security events (behaviour.md §12); nil
+	// discards them.
+	SecurityEvent func(level, event, description string)
 }
 
 // Ops carries out the API's verbs.
@@ -29,12 +38,20 @@ type Ops struct {
 	changes  *changes.Manager
 	checks   *checks.Manager
 	store    *statefile.Store
+
+	notices       *notices.Manager
+	identities    *identities.Manager
+	securityEvent func(level, event, description string)
 }
 
 // New builds Ops and registers its task kinds with the changes manager, which
 // must not have been started yet.
 func New(opts Options) *Ops {
-	o := &Ops{plans: opts.Plans, services: opts.Services, changes: opts.Changes, store: opts.Store}
+	o := &Ops{plans: opts.Plans, services: opts.Services, changes: opts.Changes, store: opts.Store,
+		notices: opts.Notices, identities: opts.Identities, securityEvent: opts.SecurityEvent}
+	if o.securityEvent == nil {
+		o.securityEvent = func(string, string, string) {}
+	}
 	o.checks = opts.Checks
 	o.registerServiceTasks()
 	return o

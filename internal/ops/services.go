@@ -51,7 +51,7 @@ func (o *Ops) runStop(ctx context.Context, t *changes.Task) error {
 
 // Services returns the status of the services in the plan.
 func (o *Ops) Services(names []string) []servstate.ServiceInfo {
-	return o.services.Services(names)
+	return withUsage(o.services.Services(names), o.services)
 }
 
 // ServiceAction starts a change for a service action of api.md §9.2 and

@@ -194,18 +194,10 @@ func procsIn(p string) []int {
 	return pids
 }
 
-// signalCgroup sends sig to every process in the cgroup directory p. For
-// SIGKILL it uses cgroup.kill, which also catches processes forked while it
-// runs, and falls back to killing the listed processes.
-func signalCgroup(p string, sig syscall.Signal) {
-	if sig == syscall.SIGKILL {
-		if err := os.WriteFile(filepath.Join(p, "cgroup.kill"), []byte("1"), 0); err == nil {
-			return
-		}
-	}
-	for _, pid := range procsIn(p) {
-		syscall.Kill(pid, sig)
-	}
+// killCgroup kills every process in the cgroup directory p at once through
+// cgroup.kill, and reports whether the kernel supports it.
+func killCgroup(p string) bool {
+	return os.WriteFile(filepath.Join(p, "cgroup.kill"), []byte("1"), 0) == nil
 }
 
 // remove deletes the service's cgroup once it is empty. A killed process

@@ -67,6 +67,9 @@ type ServiceInfo struct {
 	StartCount int
 	// PID is the main process's PID while it runs, else 0.
 	PID int
+	// Usage is the resource usage of the service's processes; nil unless
+	// the caller asked for it (see Manager.Usage).
+	Usage *Usage
 }
 
 // ErrNotFound is wrapped by errors about a service that is not in the plan.
@@ -98,6 +101,8 @@ type Manager struct {
 	services map[string]*service
 	records  map[string]procRecord
 	closed   bool
+
+	usage usageBook // CPU time of ended runs (usage.go)
 }
 
 // New returns a Manager. It starts the process's reaper (reaper.Start), and

@@ -209,7 +209,7 @@ func (s *service) apply(e effect, cfg config) {
 	case effSweep:
 		s.tree.sweep(cfg.failDelay)
 		if s.tree.cgroup != "" && s.tree.empty() {
-			s.m.cgroups.remove(s.name)
+			s.m.usage.retire(s.name, s.tree.cgroup, func() error { return s.m.cgroups.remove(s.name) })
 		}
 	case effArm:
 		d := e.d

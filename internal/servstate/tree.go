@@ -44,26 +44,52 @@ func (t *procTree) refresh() {
 	}
 }
 
-// signal sends sig to the main process's group and to every other process
-// of the tree, and their groups.
+// signal sends sig once to every process of the tree: each process group
+// led by a member of the tree (the main process's group first) gets it as a
+// group, and members of other groups get it one by one. No process receives
+// the signal twice, so a handler that runs on SIGTERM runs once.
 func (t *procTree) signal(sig syscall.Signal) {
-	if t.leader > 0 {
-		syscall.Kill(-t.leader, sig)
-	}
-	if t.cgroup != "" {
-		signalCgroup(t.cgroup, sig)
-		return
-	}
-	t.refresh()
-	for pid, start := range t.known {
-		st, err := osutil.ReadProcStat(pid)
-		if err != nil || st.StartTime != start || st.State == 'Z' {
-			delete(t.known, pid)
-			continue
+	if t.cgroup != "" && sig == syscall.SIGKILL {
+		if t.leader > 0 {
+			syscall.Kill(-t.leader, sig)
 		}
-		syscall.Kill(pid, sig)
-		if st.PGID != t.leader && st.PGID == pid {
-			syscall.Kill(-pid, sig)
+		if killCgroup(t.cgroup) {
+			return
+		}
+	}
+	var members []osutil.ProcStat
+	if t.cgroup != "" {
+		for _, pid := range procsIn(t.cgroup) {
+			if st, err := osutil.ReadProcStat(pid); err == nil && st.State != 'Z' {
+				members = append(members, st)
+			}
+		}
+	} else {
+		t.refresh()
+		for pid, start := range t.known {
+			st, err := osutil.ReadProcStat(pid)
+			if err != nil || st.StartTime != start || st.State == 'Z' {
+				delete(t.known, pid)
+				continue
+			}
+			members = append(members, st)
+		}
+	}
+	groups := make(map[int]bool)
+	if t.leader > 0 {
+		groups[t.leader] = true
+	}
+	for _, st := range members {
+		if st.PGID == st.PID {
+			groups[st.PID] = true
+		}
+	}
+	for g := range groups {
+		syscall.Kill(-g, sig)
+	}
+	for _, st := range members {
+		if !groups[st.PGID] {
+			syscall.Kill(st.PID, sig)
 		}
 	}
 }

@@ -23,7 +23,9 @@ import (
 	"github.com/pebble-project/pebble/internal/checks"
 	"github.com/pebble-project/pebble/internal/checks/checker"
 	"github.com/pebble-project/pebble/internal/daemon"
+	"github.com/pebble-project/pebble/internal/identities"
 	"github.com/pebble-project/pebble/internal/logger"
+	"github.com/pebble-project/pebble/internal/notices"
 	"github.com/pebble-project/pebble/internal/ops"
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/planstate"
@@ -58,6 +60,10 @@ type Options struct {
 	CopyOnce string
 	// Stdout receives service output in verbose mode; Stderr the daemon log.
 	Stdout, Stderr io.Writer
+	// IdentitiesFile, if set, names a YAML file whose identities are
+	// applied after startup like "update-identities --replace" (run
+	// --identities).
+	IdentitiesFile string
 }
 
 // Exit codes of the daemon (cli.md §4.1).
@@ -146,21 +152,38 @@ func Run(ctx context.Context, opts Options) (int, error) {
 	defer services.Close()
 	plans.Subscribe(services.SetPlan)
 
-	chg, err := changes.New(changes.Options{Store: store, Logf: log.Noticef})
+	var chg *changes.Manager
+	ntc, err := notices.New(notices.Options{
+		Store:        store,
+		ChangeExists: func(id string) bool { _, err := chg.Change(id); return err == nil },
+	})
+	if err != nil {
+		return exitError, err
+	}
+	defer ntc.Close()
+	ids, err := identities.New(store)
+	if err != nil {
+		return exitError, err
+	}
+	chg, err = changes.New(changes.Options{Store: store, Logf: log.Noticef, OnStatus: ops.RecordChangeUpdates(ntc)})
 	if err != nil {
 		return exitError, err
 	}
 	chk := checks.New(checks.Options{
-		Changes:       chg,
-		OnFailure:     services,
-		Logf:          log.Noticef,
-		SecurityEvent: log.SecurityEvent,
-		NewChecker:    func(c *plan.Check) checks.Checker { return checker.New(c) },
+		Changes:    chg,
+		OnFailure:  services,
+		Logf:       log.Noticef,
+		NewChecker: func(c *plan.Check) checks.Checker { return checker.New(c) },
 	})
-	o := ops.New(ops.Options{Plans: plans, Services: services, Changes: chg, Store: store, Checks: chk})
+	o := ops.New(ops.Options{
+		Plans: plans, Services: services, Changes: chg, Store: store,
+		Notices: ntc, Identities: ids, SecurityEvent: log.SecurityEvent,
+		Checks: chk,
+	})
 	chg.Start()
 	defer chg.Close()
 	defer chk.Close()
+	ntc.Start()
 	// Checks start with the plan, whatever --hold says (behaviour.md §7.8).
 	plans.Subscribe(chk.SetPlan)
 
@@ -170,6 +193,7 @@ func Run(ctx context.Context, opts Options) (int, error) {
 		log.Noticef("Cannot kill processes left by a previous daemon: %v", err)
 	} else if len(killed) > 0 {
 		log.Noticef("Killed services left running by a previous daemon: %s", strings.Join(killed, ", "))
+		ntc.AddWarning("services left running by a previous daemon were killed: " + strings.Join(killed, ", "))
 	}
 
 	socket := opts.SocketPath
@@ -183,6 +207,8 @@ func Run(ctx context.Context, opts Options) (int, error) {
 		Logf:        log.Noticef,
 		Version:     version.Version,
 		BootID:      bootID(),
+		// Security events go to the daemon log as JSON (behaviour.md §12).
+		SecurityEvent: log.SecurityEvent,
 	})
 	if err != nil {
 		return exitError, err
@@ -204,6 +230,12 @@ func Run(ctx context.Context, opts Options) (int, error) {
 		}
 	}
 	d.Serve()
+	if opts.IdentitiesFile != "" {
+		if err := applyIdentitiesFile(ctx, o, opts.IdentitiesFile); err != nil {
+			d.Stop()
+			return exitError, err
+		}
+	}
 
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()

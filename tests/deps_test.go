@@ -1,0 +1,60 @@
+package tests
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const module = "github.com/pebble-project/pebble"
+
+// deps lists the packages pkg imports: directly, or also indirectly.
+func deps(t *testing.T, pkg string, direct bool) []string {
+	t.Helper()
+	args := []string{"list", "-deps", module + "/" + pkg}
+	if direct {
+		args = []string{"list", "-f", "{{join .Imports \" \"}}", module + "/" + pkg}
+	}
+	out, err := exec.Command("go", args...).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return strings.Fields(string(out))
+}
+
+// TestImportDirection keeps the package layout's import rules (see
+// README.md): the plan is pure, the client stands alone, the API layer
+// never reaches processes, and supervision knows nothing of HTTP.
+func TestImportDirection(t *testing.T) {
+	tests := []struct {
+		pkg       string
+		direct    bool // only direct imports are checked
+		forbidden []string
+	}{
+		{"internal/plan", false, []string{"os/exec", "net/http", "net", module + "/internal/"}},
+		{"client", false, []string{module + "/internal/"}},
+		{"internal/daemon", true, []string{module + "/internal/reaper", module + "/internal/system", "os/exec"}},
+		{"internal/servstate", false, []string{"net/http", module + "/internal/daemon", module + "/internal/changes", module + "/internal/ops"}},
+		{"internal/changes", false, []string{module + "/internal/servstate", module + "/internal/daemon", module + "/internal/plan"}},
+		{"internal/statefile", false, []string{module + "/internal/"}},
+		{"internal/reaper", false, []string{module + "/internal/servstate", module + "/internal/plan"}},
+		{"internal/ops", false, []string{"net/http", module + "/internal/daemon"}},
+		{"internal/checks", false, []string{"net/http", "os/exec", module + "/internal/reaper", module + "/internal/servstate", module + "/internal/daemon", module + "/internal/ops"}},
+		{"internal/cli", true, []string{module + "/internal/servstate", module + "/internal/plan", module + "/internal/daemon"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pkg, func(t *testing.T) {
+			for _, dep := range deps(t, tt.pkg, tt.direct) {
+				if dep == module+"/"+tt.pkg {
+					continue
+				}
+				for _, bad := range tt.forbidden {
+					if dep == bad || (strings.HasSuffix(bad, "/") && strings.HasPrefix(dep, bad)) {
+						assert.Fail(t, "forbidden import", "%s depends on %s", tt.pkg, dep)
+					}
+				}
+			}
+		})
+	}
+}

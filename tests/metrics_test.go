@@ -1,0 +1,209 @@
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// burnLayer has a service whose child burns CPU for a while, then both
+// sleep, and a service that is never started.
+const burnLayer = `
+services:
+    burn:
+        override: replace
+        command: /bin/sh -c '(i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done; exec sleep 1000) & exec sleep 1000'
+    idle:
+        override: replace
+        command: sleep 1000
+`
+
+func (d *daemon) metricsText() string {
+	d.t.Helper()
+	resp, err := d.http.Get("http://localhost/v1/metrics")
+	require.NoError(d.t, err)
+	defer resp.Body.Close()
+	require.Equal(d.t, 200, resp.StatusCode)
+	assert.Equal(d.t, "text/plain; charset=utf-8", resp.Header.Get("Content-Type"))
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(d.t, err)
+	return string(data)
+}
+
+// TestMetricsAndStats checks /v1/metrics (api.md §8 plus the per-service
+// resource metrics), the stats in /v1/services and `pebble services
+// --stats`.
+func TestMetricsAndStats(t *testing.T) {
+	dir := newPebbleDir(t, map[string]string{"001-base.yaml": burnLayer})
+	d := startDaemon(t, dir, daemonOptions{args: []string{"--hold"}})
+	assert.Equal(t, "", d.metricsText(), "no service started yet")
+	d.waitChange(d.serviceAction("start", "burn"))
+
+	var text string
+	waitFor(t, 30*time.Second, func() error {
+		text = d.metricsText()
+		m := regexp.MustCompile(`(?m)^pebble_service_cpu_seconds_total\{service="burn"\} (\S+)$`).FindStringSubmatch(text)
+		if m == nil {
+			return fmt.Errorf("no CPU sample in:\n%s", text)
+		}
+		if v, _ := strconv.ParseFloat(m[1], 64); v < 0.2 {
+			return fmt.Errorf("CPU only %v so far", v)
+		}
+		return nil
+	})
+	assert.True(t, strings.HasPrefix(text, `# HELP pebble_service_active Whether the service is currently active (1) or not (0)
+# TYPE pebble_service_active gauge
+pebble_service_active{service="burn"} 1
+
+# HELP pebble_service_start_count Number of times the service has started
+# TYPE pebble_service_start_count counter
+pebble_service_start_count{service="burn"} 1
+
+# HELP pebble_service_cpu_seconds_total `), text)
+	assert.Regexp(t, `(?m)^pebble_service_memory_bytes\{service="burn"\} [1-9][0-9]*$`, text)
+	assert.Regexp(t, `(?m)^pebble_service_processes\{service="burn"\} 2$`, text)
+	assert.NotContains(t, text, `service="idle"`, "services never started have no metrics")
+
+	var infos []struct {
+		Name  string `json:"name"`
+		Stats *struct {
+			CPUSeconds  float64 `json:"cpu-seconds"`
+			MemoryBytes uint64  `json:"memory-bytes"`
+			Processes   int     `json:"processes"`
+		} `json:"stats"`
+	}
+	d.sync("GET", "/v1/services", nil, &infos)
+	require.Len(t, infos, 2)
+	require.NotNil(t, infos[0].Stats, "burn has stats")
+	assert.GreaterOrEqual(t, infos[0].Stats.CPUSeconds, 0.2)
+	assert.Equal(t, 2, infos[0].Stats.Processes)
+	assert.NotZero(t, infos[0].Stats.MemoryBytes)
+	assert.Nil(t, infos[1].Stats, "idle was never started")
+
+	out := d.mustPebble("services", "--stats")
+	assert.Regexp(t, `^Service +Startup +Current +Since +CPU +Memory +Processes\nburn +disabled +active +today at \S+ \S+ +\d+\.\d\ds +[0-9.]+[kMG]B +2\nidle +disabled +inactive +- +- +- +-\n$`, out)
+	assert.NotContains(t, d.mustPebble("services", "--format=json"), "stats", "stats only on request")
+
+	// A restart keeps counting: the counter never goes down.
+	before := infos[0].Stats.CPUSeconds
+	d.waitChange(d.serviceAction("restart", "burn"))
+	d.sync("GET", "/v1/services?names=burn", nil, &infos)
+	assert.GreaterOrEqual(t, infos[0].Stats.CPUSeconds, before)
+	assert.Contains(t, d.metricsText(), `pebble_service_start_count{service="burn"} 2`)
+}
+
+// TestPrometheusScrapesMetrics runs a real Prometheus server that scrapes
+// the daemon's --http address with a metrics identity, and asks its query
+// API for a service's CPU series.
+func TestPrometheusScrapesMetrics(t *testing.T) {
+	prom, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Skip("skipping: prometheus is not installed (scripts/install-test-deps.sh installs it when run as root)")
+	}
+	httpAddr := freeAddr(t)
+	dir := newPebbleDir(t, map[string]string{"001-base.yaml": burnLayer})
+	ids := filepath.Join(dir, "ids.yaml")
+	writeFile(t, ids, "identities:\n    scraper:\n        access: metrics\n        basic:\n            password: \""+helloHash+"\"\n")
+	d := startDaemon(t, dir, daemonOptions{args: []string{"--hold", "--http", httpAddr, "--identities", ids}})
+	d.waitChange(d.serviceAction("start", "burn"))
+
+	promDir := t.TempDir()
+	promAddr := freeAddr(t)
+	config := filepath.Join(promDir, "prometheus.yml")
+	writeFile(t, config, fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: pebble
+    metrics_path: /v1/metrics
+    basic_auth:
+      username: scraper
+      password: "Hello world!"
+    static_configs:
+      - targets: ["%s"]
+`, httpAddr))
+	var promLog syncBuffer
+	cmd := exec.Command(prom, "--config.file="+config, "--storage.tsdb.path="+filepath.Join(promDir, "data"),
+		"--web.listen-address="+promAddr, "--log.level=warn")
+	cmd.Stdout, cmd.Stderr = &promLog, &promLog
+	cmd.Env = append(os.Environ(), "HOME="+promDir)
+	require.NoError(t, cmd.Start())
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("prometheus output:\n%s", promLog.String())
+		}
+	})
+
+	query := func(q string) ([]float64, error) {
+		resp, err := http.Get("http://" + promAddr + "/api/v1/query?query=" + url.QueryEscape(q))
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Status string
+			Data   struct {
+				Result []struct {
+					Metric map[string]string
+					Value  []any
+				}
+			}
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			return nil, err
+		}
+		var vals []float64
+		for _, r := range out.Data.Result {
+			s, _ := r.Value[1].(string)
+			v, _ := strconv.ParseFloat(s, 64)
+			vals = append(vals, v)
+		}
+		return vals, nil
+	}
+	var cpu []float64
+	waitFor(t, 60*time.Second, func() error {
+		select {
+		case <-exited:
+			t.Fatalf("prometheus exited:\n%s", promLog.String())
+		default:
+		}
+		up, err := query(`up{job="pebble"}`)
+		if err != nil {
+			return err
+		}
+		if len(up) != 1 || up[0] != 1 {
+			return fmt.Errorf("target not up yet: %v", up)
+		}
+		cpu, err = query(`pebble_service_cpu_seconds_total{service="burn"}`)
+		if err != nil {
+			return err
+		}
+		if len(cpu) != 1 || cpu[0] <= 0 {
+			return fmt.Errorf("no CPU series yet: %v", cpu)
+		}
+		return nil
+	})
+	t.Logf("Prometheus has pebble_service_cpu_seconds_total{service=\"burn\"} = %v", cpu[0])
+	procs, err := query(`pebble_service_processes{service="burn"}`)
+	require.NoError(t, err)
+	assert.Equal(t, []float64{2}, procs)
+	// Every scrape was authorised: no authz_fail for the scraper.
+	assert.NotContains(t, d.stderr.String(), "authz_fail")
+}
