@@ -40,6 +40,7 @@ func TestImportDirection(t *testing.T) {
 		{"internal/statefile", false, []string{module + "/internal/"}},
 		{"internal/reaper", false, []string{module + "/internal/servstate", module + "/internal/plan"}},
 		{"internal/ops", false, []string{"net/http", module + "/internal/daemon"}},
+		{"internal/checks", false, []string{"net/http", "os/exec", module + "/internal/reaper", module + "/internal/servstate", module + "/internal/daemon", module + "/internal/ops"}},
 		{"internal/logs", false, []string{"net", "net/http", "os/exec", module + "/internal/"}},
 		{"internal/logfwd", false, []string{module + "/internal/servstate", module + "/internal/daemon", module + "/internal/ops", module + "/internal/planstate"}},
 		{"internal/cli", true, []string{module + "/internal/servstate", module + "/internal/plan", module + "/internal/daemon"}},

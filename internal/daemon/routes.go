@@ -29,6 +29,7 @@ type Ops interface {
 	noticeOps   // api_notices.go
 	identityOps // api_identities.go
 	metricsOps  // api_metrics.go
+	checkOps    // api_checks.go
 	logsOps     // api_logs.go
 }
 
@@ -67,6 +68,8 @@ var endpoints = []endpoint{
 	{path: "/v1/notices", get: (*api).getNotices, getAccess: accessRead, post: (*api).postNotices, postAcc: accessRead},
 	{path: "/v1/notices/{id}", get: (*api).getNotice, getAccess: accessRead},
 	{path: "/v1/identities", get: (*api).getIdentities, getAccess: accessRead, post: (*api).postIdentities, postAcc: accessAdmin},
+	{path: "/v1/checks", get: (*api).getChecks, getAccess: accessRead, post: (*api).postChecks, postAcc: accessAdmin},
+	{path: "/v1/checks/refresh", post: (*api).postChecksRefresh, postAcc: accessAdmin},
 }
 
 // newRouter builds the router from the table; it panics on a duplicate path,

@@ -33,7 +33,8 @@ func withUsage(infos []servstate.ServiceInfo, m *servstate.Manager) []servstate.
 // WriteMetrics writes GET /v1/metrics (api.md §8): for every service
 // started at least once, pebble_service_active and
 // pebble_service_start_count, one block per service in name order; then
-// (our extension) the services' resource usage, one block per metric.
+// the checks' blocks (writeCheckMetrics); then (our extension) the
+// services' resource usage, one block per metric.
 func (o *Ops) WriteMetrics(w io.Writer) error {
 	mw := metrics.NewWriter(w)
 	var started []string
@@ -58,7 +59,7 @@ func (o *Ops) WriteMetrics(w io.Writer) error {
 			Samples: []metrics.Sample{{Labels: label, Value: float64(info.StartCount)}},
 		})
 	}
-	// Check metrics (pebble_check_*) belong here, after the services.
+	writeCheckMetrics(mw, o.checks.Metrics())
 	if len(started) > 0 {
 		writeUsage(mw, o.services.Usage(started))
 	}

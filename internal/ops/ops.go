@@ -5,8 +5,10 @@ import (
 	"errors"
 
 	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/checks"
 	"github.com/pebble-project/pebble/internal/identities"
 	"github.com/pebble-project/pebble/internal/notices"
+	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/planstate"
 	"github.com/pebble-project/pebble/internal/servstate"
 	"github.com/pebble-project/pebble/internal/statefile"
@@ -17,6 +19,7 @@ type Options struct {
 	Plans    *planstate.State
 	Services *servstate.Manager
 	Changes  *changes.Manager
+	Checks   *checks.Manager
 	// Store, if set, is synced before a verb reports what it did.
 	Store *statefile.Store
 	// Notices records and answers notices; required for the notice verbs.
@@ -33,6 +36,7 @@ type Ops struct {
 	plans    *planstate.State
 	services *servstate.Manager
 	changes  *changes.Manager
+	checks   *checks.Manager
 	store    *statefile.Store
 
 	notices       *notices.Manager
@@ -50,6 +54,7 @@ func New(opts Options) *Ops {
 	if o.securityEvent == nil {
 		o.securityEvent = func(string, string, string) {}
 	}
+	o.checks = opts.Checks
 	o.registerServiceTasks()
 	return o
 }
@@ -118,8 +123,9 @@ func (o *Ops) AbortChange(ctx context.Context, id string) (changes.ChangeInfo, e
 	return c, o.Sync(ctx)
 }
 
-// Healthy reports health (api.md §7). Until health checks run, no check can
-// be down, so the answer is always healthy.
+// Healthy reports health (api.md §7): false when a participating check is
+// down. It only reads the checks' current status, so it never waits for a
+// check to run.
 func (o *Ops) Healthy(level string, names []string) (bool, error) {
-	return true, nil
+	return o.checks.Healthy(plan.CheckLevel(level), names), nil
 }

@@ -11,6 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/checks"
+	"github.com/pebble-project/pebble/internal/checks/checker"
+	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/planstate"
 	"github.com/pebble-project/pebble/internal/servstate"
 )
@@ -30,14 +33,18 @@ func newOps(t *testing.T, layer string) *Ops {
 	plans.Subscribe(svc.SetPlan)
 	chg, err := changes.New(changes.Options{})
 	require.NoError(t, err)
-	o := New(Options{Plans: plans, Services: svc, Changes: chg})
+	chk := checks.New(checks.Options{Changes: chg, OnFailure: svc, Logf: t.Logf,
+		NewChecker: func(c *plan.Check) checks.Checker { return checker.New(c) }})
+	o := New(Options{Plans: plans, Services: svc, Changes: chg, Checks: chk})
 	chg.Start()
+	plans.Subscribe(chk.SetPlan)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		if id, err := o.StopAll(); err == nil && id != "" {
 			o.WaitChange(ctx, id)
 		}
+		chk.Close()
 		chg.Close()
 		svc.Close()
 	})

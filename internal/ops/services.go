@@ -176,6 +176,7 @@ func (o *Ops) replan() (changes.NewChange, error) {
 	} else {
 		nc.Summary = summary("replan", affected[0], len(affected))
 	}
+	o.checks.Replan() // behaviour.md §6.5 step 5
 	return nc, nil
 }
 

@@ -20,6 +20,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/checks"
+	"github.com/pebble-project/pebble/internal/checks/checker"
 	"github.com/pebble-project/pebble/internal/daemon"
 	"github.com/pebble-project/pebble/internal/identities"
 	"github.com/pebble-project/pebble/internal/logfwd"
@@ -173,14 +175,24 @@ func Run(ctx context.Context, opts Options) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
+	chk := checks.New(checks.Options{
+		Changes:    chg,
+		OnFailure:  services,
+		Logf:       log.Noticef,
+		NewChecker: func(c *plan.Check) checks.Checker { return checker.New(c) },
+	})
 	o := ops.New(ops.Options{
 		Plans: plans, Services: services, Changes: chg, Store: store,
 		Notices: ntc, Identities: ids, SecurityEvent: log.SecurityEvent,
+		Checks: chk,
 	})
 	o.SetForwarder(fwd)
 	chg.Start()
 	defer chg.Close()
+	defer chk.Close()
 	ntc.Start()
+	// Checks start with the plan, whatever --hold says (behaviour.md §7.8).
+	plans.Subscribe(chk.SetPlan)
 
 	// Processes left by a daemon that died without stopping its services
 	// are killed before anything new starts, so no service runs twice.
@@ -249,6 +261,7 @@ func Run(ctx context.Context, opts Options) (int, error) {
 	}
 	log.SecurityEvent("WARN", fmt.Sprintf("sys_shutdown:%d", os.Getuid()), "Shutting down daemon")
 	cancelRun()
+	chk.Close() // no check acts on services while they stop
 	stopServices(o, plans, services, log)
 	d.Stop()
 	closeForwarding(fwd)

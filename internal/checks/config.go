@@ -1,0 +1,64 @@
+package checks
+
+import (
+	"maps"
+
+	"github.com/pebble-project/pebble/internal/plan"
+)
+
+// effectiveConfig returns a copy of the plan's check with the exec
+// service-context merged in (layers.md §4): the check inherits the service's
+// environment (its workload's first), user, group and working directory;
+// its own settings win, and its environment is layered on top.
+func effectiveConfig(p *plan.Plan, pc *plan.Check) *plan.Check {
+	c := pc.Copy()
+	if c.Exec == nil || c.Exec.ServiceContext == "" {
+		return c
+	}
+	svc := p.Services[c.Exec.ServiceContext]
+	if svc == nil {
+		return c // the plan's validation rules this out
+	}
+	env := make(map[string]string)
+	uid, gid, user, group := svc.UserID, svc.GroupID, svc.User, svc.Group
+	if w := p.Workloads[svc.Workload]; svc.Workload != "" && w != nil {
+		maps.Copy(env, w.Environment)
+		uid, gid, user, group = w.UserID, w.GroupID, w.User, w.Group
+	}
+	maps.Copy(env, svc.Environment)
+	maps.Copy(env, c.Exec.Environment)
+	e := c.Exec
+	e.Environment = env
+	if e.User == "" && e.UserID == nil {
+		e.User, e.UserID = user, uid
+	}
+	if e.Group == "" && e.GroupID == nil {
+		e.Group, e.GroupID = group, gid
+	}
+	if e.WorkingDir == "" {
+		e.WorkingDir = svc.WorkingDir
+	}
+	return c
+}
+
+// sameRun reports whether a running check with configuration a can keep
+// running under configuration b: everything but startup and override must
+// be equal (behaviour.md §7.8: a running check changed to startup: disabled
+// keeps running as it is).
+func sameRun(a, b *plan.Check) bool {
+	x, y := *a, *b
+	x.Startup, y.Startup = "", ""
+	x.Override, y.Override = "", ""
+	return x.Equal(&y)
+}
+
+// checkType names a check's type in change summaries: HTTP, TCP or exec.
+func checkType(c *plan.Check) string {
+	switch {
+	case c.HTTP != nil:
+		return "HTTP"
+	case c.TCP != nil:
+		return "TCP"
+	}
+	return "exec"
+}

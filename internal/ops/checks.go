@@ -1,0 +1,105 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/pebble-project/pebble/internal/checks"
+	"github.com/pebble-project/pebble/internal/metrics"
+	"github.com/pebble-project/pebble/internal/plan"
+)
+
+// Checks lists the checks of the plan (api.md §12.1): level matches exactly
+// ("" keeps all), names filters when not empty.
+func (o *Ops) Checks(level string, names []string) []checks.Info {
+	return o.checks.Checks(plan.CheckLevel(level), names)
+}
+
+// ChecksAction starts or stops checks (api.md §12.2) and returns the names
+// of those actually started or stopped, sorted (never nil). A stop writes
+// the security event sys_monitor_disabled for every name requested, with
+// user naming the caller (behaviour.md §12).
+func (o *Ops) ChecksAction(ctx context.Context, user, action string, names []string) ([]string, error) {
+	if len(names) == 0 {
+		return nil, errorf(BadRequest, "must specify checks for %s action", action)
+	}
+	var changed []string
+	var err error
+	switch action {
+	case "start":
+		changed, err = o.checks.StartChecks(names)
+	case "stop":
+		for _, name := range names {
+			o.securityEvent("WARN", fmt.Sprintf("sys_monitor_disabled:%s,%s", user, name), "Stopping check "+name)
+		}
+		changed, err = o.checks.StopChecks(names)
+	default:
+		return nil, errorf(BadRequest, "invalid action %q", action)
+	}
+	if errors.Is(err, checks.ErrNotFound) {
+		return nil, errorf(BadRequest, "cannot %s checks: %v", action, err)
+	}
+	if err != nil {
+		return nil, errorf(Internal, "cannot %s checks: %v", action, err)
+	}
+	if changed == nil {
+		changed = []string{}
+	}
+	if err := o.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("cannot save state: %w", err)
+	}
+	return changed, nil
+}
+
+// RefreshCheck runs a check now and waits for it (api.md §12.3,
+// behaviour.md §7.7). It returns the check's info after the run and the
+// run's error text ("" on success).
+func (o *Ops) RefreshCheck(ctx context.Context, name string) (checks.Info, string, error) {
+	if name == "" {
+		return checks.Info{}, "", errorf(BadRequest, "must specify check name")
+	}
+	res, err := o.checks.Refresh(ctx, name)
+	if errors.Is(err, checks.ErrNotFound) {
+		return checks.Info{}, "", errorf(NotFound, "cannot find check with name %q", name)
+	}
+	if err != nil {
+		return checks.Info{}, "", err
+	}
+	var text string
+	if res.Err != nil {
+		text = checks.ErrorText(res.Err)
+	}
+	return res.Info, text, nil
+}
+
+// writeCheckMetrics writes the blocks of every check in the plan, in name
+// order (api.md §8): pebble_check_up (left out while the check is
+// inactive), pebble_check_success_count and pebble_check_failure_count,
+// counted since the daemon started.
+func writeCheckMetrics(mw *metrics.Writer, checkMetrics []checks.Metric) {
+	for _, m := range checkMetrics {
+		label := []metrics.Label{{Name: "check", Value: m.Name}}
+		if m.Status != checks.StatusInactive {
+			up := 0.0
+			if m.Status == checks.StatusUp {
+				up = 1
+			}
+			mw.Write(metrics.Family{
+				Name: "pebble_check_up", Kind: metrics.Gauge,
+				Help:    "Whether the health check is up (1) or not (0)",
+				Samples: []metrics.Sample{{Labels: label, Value: up}},
+			})
+		}
+		mw.Write(metrics.Family{
+			Name: "pebble_check_success_count", Kind: metrics.Counter,
+			Help:    "Number of times the check has succeeded",
+			Samples: []metrics.Sample{{Labels: label, Value: float64(m.Successes)}},
+		})
+		mw.Write(metrics.Family{
+			Name: "pebble_check_failure_count", Kind: metrics.Counter,
+			Help:    "Number of times the check has failed",
+			Samples: []metrics.Sample{{Labels: label, Value: float64(m.Failures)}},
+		})
+	}
+}

@@ -1,0 +1,163 @@
+package ops
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/checks"
+)
+
+const checksLayer = `
+checks:
+    up:
+        override: replace
+        level: alive
+        period: 1h
+        exec:
+            command: "true"
+    down:
+        override: replace
+        level: ready
+        period: 1h
+        threshold: 1
+        exec:
+            command: "false"
+    off:
+        override: replace
+        startup: disabled
+        exec:
+            command: "false"
+`
+
+func TestChecksActionErrors(t *testing.T) {
+	o := newOps(t, checksLayer)
+	tests := []struct {
+		action string
+		names  []string
+		msg    string
+	}{
+		{"start", nil, "must specify checks for start action"},
+		{"bogus", nil, "must specify checks for bogus action"},
+		{"bogus", []string{"up"}, `invalid action "bogus"`},
+		{"start", []string{"zz", "up", "aa"}, "cannot start checks: cannot find checks in plan: aa, zz"},
+		{"stop", []string{"nope"}, "cannot stop checks: cannot find checks in plan: nope"},
+	}
+	for _, tt := range tests {
+		_, err := o.ChecksAction(context.Background(), "0", tt.action, tt.names)
+		assert.Equal(t, &Error{Class: BadRequest, Message: tt.msg}, err, "%s %v", tt.action, tt.names)
+	}
+}
+
+func TestChecksActionAndReplan(t *testing.T) {
+	o := newOps(t, checksLayer)
+	changed, err := o.ChecksAction(context.Background(), "0", "stop", []string{"off", "up"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"up"}, changed)
+	changed, err = o.ChecksAction(context.Background(), "0", "stop", []string{"up"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{}, changed, "never nil")
+
+	// Replan starts the inactive enabled check, not the disabled one.
+	run(t, o, "replan")
+	infos := o.Checks("", nil)
+	require.Len(t, infos, 3)
+	assert.Equal(t, checks.StatusUp, infos[2].Status, "up")
+	assert.Equal(t, checks.StatusInactive, infos[1].Status, "off")
+
+	changed, err = o.ChecksAction(context.Background(), "0", "start", []string{"off"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"off"}, changed)
+}
+
+func TestRefreshCheckAndHealth(t *testing.T) {
+	o := newOps(t, checksLayer)
+	_, _, err := o.RefreshCheck(context.Background(), "")
+	assert.Equal(t, &Error{Class: BadRequest, Message: "must specify check name"}, err)
+	_, _, err = o.RefreshCheck(context.Background(), "nope")
+	assert.Equal(t, &Error{Class: NotFound, Message: `cannot find check with name "nope"`}, err)
+
+	healthy, err := o.Healthy("", nil)
+	require.NoError(t, err)
+	assert.True(t, healthy)
+
+	info, text, err := o.RefreshCheck(context.Background(), "down")
+	require.NoError(t, err)
+	assert.Equal(t, "exit status 1", text)
+	assert.Equal(t, checks.StatusDown, info.Status)
+
+	for _, tt := range []struct {
+		level   string
+		names   []string
+		healthy bool
+	}{
+		{"", nil, false},
+		{"alive", nil, true},
+		{"ready", nil, false},
+		{"", []string{"up"}, true},
+	} {
+		healthy, err := o.Healthy(tt.level, tt.names)
+		require.NoError(t, err)
+		assert.Equal(t, tt.healthy, healthy, "level %q names %v", tt.level, tt.names)
+	}
+
+	info, text, err = o.RefreshCheck(context.Background(), "up")
+	require.NoError(t, err)
+	assert.Equal(t, "", text)
+	assert.Equal(t, 1, info.Successes)
+}
+
+func TestChecksSecurityAndMetrics(t *testing.T) {
+	o := newOps(t, checksLayer)
+	var events []string
+	o.securityEvent = func(level, event, desc string) { events = append(events, level+" "+event+" "+desc) }
+	_, err := o.ChecksAction(context.Background(), "alice", "stop", []string{"up", "nope"})
+	require.Error(t, err)
+	assert.Equal(t, []string{
+		"WARN sys_monitor_disabled:alice,up Stopping check up",
+		"WARN sys_monitor_disabled:alice,nope Stopping check nope",
+	}, events, "logged for every name asked for, as Pebble does")
+
+	_, _, err = o.RefreshCheck(context.Background(), "down")
+	require.NoError(t, err)
+	_, _, err = o.RefreshCheck(context.Background(), "up")
+	require.NoError(t, err)
+	var buf strings.Builder
+	require.NoError(t, o.WriteMetrics(&buf))
+	assert.Equal(t, `# HELP pebble_check_up Whether the health check is up (1) or not (0)
+# TYPE pebble_check_up gauge
+pebble_check_up{check="down"} 0
+
+# HELP pebble_check_success_count Number of times the check has succeeded
+# TYPE pebble_check_success_count counter
+pebble_check_success_count{check="down"} 0
+
+# HELP pebble_check_failure_count Number of times the check has failed
+# TYPE pebble_check_failure_count counter
+pebble_check_failure_count{check="down"} 1
+
+# HELP pebble_check_success_count Number of times the check has succeeded
+# TYPE pebble_check_success_count counter
+pebble_check_success_count{check="off"} 0
+
+# HELP pebble_check_failure_count Number of times the check has failed
+# TYPE pebble_check_failure_count counter
+pebble_check_failure_count{check="off"} 0
+
+# HELP pebble_check_up Whether the health check is up (1) or not (0)
+# TYPE pebble_check_up gauge
+pebble_check_up{check="up"} 1
+
+# HELP pebble_check_success_count Number of times the check has succeeded
+# TYPE pebble_check_success_count counter
+pebble_check_success_count{check="up"} 1
+
+# HELP pebble_check_failure_count Number of times the check has failed
+# TYPE pebble_check_failure_count counter
+pebble_check_failure_count{check="up"} 0
+
+`, buf.String())
+}
