@@ -35,7 +35,8 @@ type Iterator struct {
 	hasStop   bool
 	lost      uint64 // bytes overwritten before they were read
 	truncated bool
-	skipping  bool // discarding a partial line after data was lost
+	skipping  bool // discarding a partial line
+	skipLost  bool // ... whose start was lost: what is skipped counts as lost
 	inLine    bool // the current line's prefix is consumed; cur holds it
 	cur       Entry
 	scratch   []byte
@@ -102,8 +103,9 @@ func (it *Iterator) Truncated() bool {
 	return t
 }
 
-// Lost returns how many bytes of output were overwritten before this
-// iterator could read them, in total.
+// Lost returns how many bytes of output this iterator never returned
+// because the writer overwrote them first: the bytes overwritten, and the
+// rest of the line they were part of.
 func (it *Iterator) Lost() uint64 { return it.lost }
 
 // Behind returns how many bytes the writer has overwritten since the
@@ -131,6 +133,7 @@ func (it *Iterator) Next() (Entry, bool) {
 			it.pos = start
 			it.truncated = true
 			it.skipping = true
+			it.skipLost = true
 			it.inLine = false
 		}
 		end := b.end
@@ -141,13 +144,19 @@ func (it *Iterator) Next() (Entry, bool) {
 			return Entry{}, false
 		}
 		if it.skipping {
+			next := end
 			i := b.indexLocked(it.pos, end, '\n')
+			if i >= 0 {
+				next = uint64(i) + 1
+			}
+			if it.skipLost {
+				it.lost += next - it.pos
+			}
+			it.pos = next
 			if i < 0 {
-				it.pos = end
 				return Entry{}, false
 			}
-			it.pos = uint64(i) + 1
-			it.skipping = false
+			it.skipping, it.skipLost = false, false
 			continue
 		}
 		if !it.inLine {
