@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,8 @@ type Options struct {
 	BodyLimit int64
 	// ShutdownGrace is how long in-flight requests get on Stop; 0 means 1s.
 	ShutdownGrace time.Duration
+	// SecurityLog writes a security event (behaviour.md §12); nil discards.
+	SecurityLog func(level, event, description string)
 }
 
 // Daemon is the API server. Create it with New, then Start and Stop it once.
@@ -52,6 +55,8 @@ type api struct {
 	bootID    string
 	httpAddr  string
 	bodyLimit int64
+	// securityLog writes security events; never nil.
+	securityLog func(level, event, description string)
 }
 
 // New checks opts and builds a Daemon; it opens nothing.
@@ -71,6 +76,10 @@ func New(opts Options) (*Daemon, error) {
 	a := &api{
 		ops: opts.Ops, logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
 		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit,
+		securityLog: opts.SecurityLog,
+	}
+	if a.securityLog == nil {
+		a.securityLog = func(string, string, string) {}
 	}
 	d := &Daemon{opts: opts, api: a}
 	d.server = &http.Server{
@@ -184,11 +193,26 @@ func (w *statusWriter) Flush() {
 	}
 }
 
+// Hijack lets websocket upgrades take over the connection; the request log
+// shows them as 101.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("cannot take over the connection")
+	}
+	if w.status == 0 {
+		w.status = http.StatusSwitchingProtocols
+	}
+	return h.Hijack()
+}
+
 // serve runs one request: body limit, panic recovery, request log.
 func (a *api) serve(w http.ResponseWriter, r *http.Request, e *endpoint, h func() response) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
-	r.Body = http.MaxBytesReader(sw, r.Body, a.bodyLimit)
+	if e == nil || !e.rawBody {
+		r.Body = http.MaxBytesReader(sw, r.Body, a.bodyLimit)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			a.logf("Panic serving %s %s: %v\n%s", r.Method, r.URL, p, debug.Stack())

@@ -25,6 +25,8 @@ type Ops interface {
 	Healthy(level string, names []string) (bool, error)
 	// Sync returns once everything a response is about to report is on disk.
 	Sync(ctx context.Context) error
+	execOps // api_exec.go
+	fileOps // api_files.go
 }
 
 // handlerFunc serves one method of one endpoint.
@@ -39,6 +41,9 @@ type endpoint struct {
 	postAcc   accessLevel
 	// quiet endpoints are not written to the request log (cli.md §7).
 	quiet bool
+	// rawBody endpoints get no central body limit: their handlers limit
+	// what they decode and stream the rest (file uploads).
+	rawBody bool
 }
 
 // endpoints is the route table. Every path and access level comes from
@@ -55,6 +60,9 @@ var endpoints = []endpoint{
 	{path: "/v1/changes/{id}", get: (*api).getChange, getAccess: accessRead, post: (*api).postChange, postAcc: accessAdmin},
 	{path: "/v1/changes/{id}/wait", get: (*api).waitChange, getAccess: accessRead},
 	{path: "/v1/signals", post: (*api).postSignals, postAcc: accessAdmin},
+	{path: "/v1/exec", post: (*api).postExec, postAcc: accessAdmin},
+	{path: "/v1/tasks/{task-id}/websocket/{websocket-id}", get: (*api).getTaskWebsocket, getAccess: accessAdmin},
+	{path: "/v1/files", get: (*api).getFiles, getAccess: accessAdmin, post: (*api).postFiles, postAcc: accessAdmin, rawBody: true},
 }
 
 // newRouter builds the router from the table; it panics on a duplicate path,

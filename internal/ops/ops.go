@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/execs"
 	"github.com/pebble-project/pebble/internal/planstate"
 	"github.com/pebble-project/pebble/internal/servstate"
 	"github.com/pebble-project/pebble/internal/statefile"
@@ -17,6 +18,8 @@ type Options struct {
 	Changes  *changes.Manager
 	// Store, if set, is synced before a verb reports what it did.
 	Store *statefile.Store
+	// Execs runs exec commands; nil makes one that logs nothing.
+	Execs *execs.Manager
 }
 
 // Ops carries out the API's verbs.
@@ -25,13 +28,19 @@ type Ops struct {
 	services *servstate.Manager
 	changes  *changes.Manager
 	store    *statefile.Store
+	execs    *execs.Manager
 }
 
 // New builds Ops and registers its task kinds with the changes manager, which
 // must not have been started yet.
 func New(opts Options) *Ops {
 	o := &Ops{plans: opts.Plans, services: opts.Services, changes: opts.Changes, store: opts.Store}
+	o.execs = opts.Execs
+	if o.execs == nil {
+		o.execs = execs.New(execs.Options{})
+	}
 	o.registerServiceTasks()
+	o.registerExecTasks()
 	return o
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/daemon"
+	"github.com/pebble-project/pebble/internal/execs"
 	"github.com/pebble-project/pebble/internal/logger"
 	"github.com/pebble-project/pebble/internal/ops"
 	"github.com/pebble-project/pebble/internal/plan"
@@ -56,6 +57,10 @@ type Options struct {
 	CopyOnce string
 	// Stdout receives service output in verbose mode; Stderr the daemon log.
 	Stdout, Stderr io.Writer
+	// Ready, if set, is called once the API is served and, unless Hold,
+	// the autostart change has finished (successfully or not). Cancel
+	// Run's ctx to stop the daemon (pebble enter).
+	Ready func()
 }
 
 // Exit codes of the daemon (cli.md §4.1).
@@ -148,7 +153,8 @@ func Run(ctx context.Context, opts Options) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	o := ops.New(ops.Options{Plans: plans, Services: services, Changes: chg, Store: store})
+	o := ops.New(ops.Options{Plans: plans, Services: services, Changes: chg, Store: store,
+		Execs: execs.New(execs.Options{Logf: log.Noticef})})
 	chg.Start()
 	defer chg.Close()
 
@@ -171,6 +177,7 @@ func Run(ctx context.Context, opts Options) (int, error) {
 		Logf:        log.Noticef,
 		Version:     version.Version,
 		BootID:      bootID(),
+		SecurityLog: log.SecurityEvent,
 	})
 	if err != nil {
 		return exitError, err
@@ -195,8 +202,17 @@ func Run(ctx context.Context, opts Options) (int, error) {
 
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
+	ready := opts.Ready
+	if ready == nil {
+		ready = func() {}
+	}
 	if !opts.Hold {
-		go autostart(runCtx, o, log)
+		go func() {
+			autostart(runCtx, o, log)
+			ready()
+		}()
+	} else {
+		ready()
 	}
 
 	code := exitOK
