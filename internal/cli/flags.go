@@ -27,6 +27,7 @@ const (
 	boolOpt optKind = iota
 	stringOpt
 	terminatedOpt
+	stringsOpt // repeatable string option
 )
 
 // option is one command-line option bound to a variable.
@@ -42,7 +43,8 @@ type option struct {
 	boolp  *bool
 	strp   *string
 	listp  *[][]string
-	term   string // terminator of a terminated option
+	strsp  *[]string // values of a repeatable string option
+	term   string    // terminator of a terminated option
 	hidden bool
 }
 
@@ -60,6 +62,9 @@ func (o *option) String() string {
 // flagSet is the options of one command.
 type flagSet struct {
 	opts []*option
+	// passAfterNonOption makes the first positional argument end the
+	// options: it and everything after it are positional (exec, enter).
+	passAfterNonOption bool
 }
 
 // Bool adds a boolean option; short may be 0 and long may be "".
@@ -81,6 +86,16 @@ func (fs *flagSet) String(p *string, short rune, long, valueName, def, desc stri
 // (or the end); each use appends one list to *p.
 func (fs *flagSet) Terminated(p *[][]string, long, term, desc string) {
 	fs.opts = append(fs.opts, &option{long: long, desc: desc, kind: terminatedOpt, listp: p, term: term})
+}
+
+// Strings adds a string option that may be repeated; each use appends to *p.
+func (fs *flagSet) Strings(p *[]string, short rune, long, valueName, desc string) {
+	fs.opts = append(fs.opts, &option{long: long, short: short, desc: desc, kind: stringsOpt, valueName: valueName, strsp: p})
+}
+
+// PassAfterNonOption makes the first positional argument end the options.
+func (fs *flagSet) PassAfterNonOption() {
+	fs.passAfterNonOption = true
 }
 
 func (fs *flagSet) lookupLong(name string) *option {
@@ -140,7 +155,7 @@ func (fs *flagSet) parse(args []string) ([]string, error) {
 					return nil, fmt.Errorf("unknown flag `%c'", r)
 				}
 				var v *string
-				if o.kind == stringOpt && j+1 < len(cluster) {
+				if (o.kind == stringOpt || o.kind == stringsOpt) && j+1 < len(cluster) {
 					rest := string(cluster[j+1:])
 					v = &rest
 					j = len(cluster)
@@ -152,6 +167,9 @@ func (fs *flagSet) parse(args []string) ([]string, error) {
 				i += n
 			}
 		default:
+			if fs.passAfterNonOption {
+				return append(positional, args[i:]...), nil
+			}
 			positional = append(positional, arg)
 		}
 	}
@@ -198,6 +216,10 @@ func (fs *flagSet) set(o *option, value *string, following []string) (int, error
 		}
 		value = &next
 		n = 1
+	}
+	if o.kind == stringsOpt {
+		*o.strsp = append(*o.strsp, *value)
+		return n, nil
 	}
 	if len(o.choices) > 0 && !contains(o.choices, *value) {
 		allowed := strings.Join(o.choices[:len(o.choices)-1], ", ")
