@@ -517,3 +517,86 @@ services:
 	assert.Equal(t, `"start" tasks do not have websockets`, apiErr.Message)
 	d.stop()
 }
+
+// TestExecAndFilesNeedAdmin: a caller whose peer UID is not root nor the
+// daemon's gets read access only (api.md §5.2), so exec, the files API and
+// signals are denied, while reading services works.
+func TestExecAndFilesNeedAdmin(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to run a client as another user")
+	}
+	// The client runs as nobody, so its binary, the socket and its files
+	// must be in a directory nobody can reach.
+	open, err := os.MkdirTemp("", "pebble-access-")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(open) })
+	require.NoError(t, os.Chmod(open, 0o755))
+	bin := filepath.Join(open, "pebble")
+	data, err := os.ReadFile(pebbleBin)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(bin, data, 0o755))
+	out := filepath.Join(open, "out")
+	require.NoError(t, os.Mkdir(out, 0o777))
+	require.NoError(t, os.Chmod(out, 0o777))
+	local := filepath.Join(open, "local")
+	require.NoError(t, os.WriteFile(local, []byte("data"), 0o644))
+
+	dir := newPebbleDir(t, nil)
+	writeScript(t, dir, "svc.sh", longRunning)
+	writeLayers(t, dir, map[string]string{"001-base.yaml": `
+services:
+    svc:
+        override: replace
+        command: /bin/sh @DIR@/svc.sh
+        startup: enabled
+`})
+	socket := filepath.Join(open, ".pebble.socket")
+	d := startDaemon(t, dir, daemonOptions{env: []string{"PEBBLE_SOCKET=" + socket}, noWait: true})
+	d.socket = socket
+	d.waitReady()
+	d.waitAutostart()
+
+	asNobody := func(args ...string) cliResult {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(cleanEnv(), "PEBBLE_SOCKET="+socket, "HOME="+out, "XDG_CONFIG_HOME="+out)
+		cmd.Dir = open
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		res := cliResult{stdout: stdout.String(), stderr: stderr.String()}
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			res.code = exitErr.ExitCode()
+		} else {
+			require.NoError(t, err)
+		}
+		return res
+	}
+	res := asNobody("services")
+	require.Equal(t, 0, res.code, "read access: %s", res.stderr)
+	assert.Contains(t, res.stdout, "svc")
+
+	created := filepath.Join(out, "created")
+	for _, args := range [][]string{
+		{"exec", "touch", created},
+		{"push", local, created},
+		{"pull", "/etc/hostname", filepath.Join(out, "pulled")},
+		{"ls", "/"},
+		{"mkdir", created},
+		{"rm", local},
+		{"signal", "HUP", "svc"},
+	} {
+		res := asNobody(args...)
+		assert.Equal(t, 1, res.code, "%v", args)
+		assert.Equal(t, "error: access denied (try with sudo)\n", res.stderr, "%v", args)
+	}
+	assert.NoFileExists(t, created)
+	assert.NoFileExists(t, filepath.Join(out, "pulled"))
+	assert.FileExists(t, local)
+	for _, c := range d.changes() {
+		assert.NotEqual(t, "exec", c.Kind, "a denied exec made a change")
+	}
+	d.stop()
+}
