@@ -512,4 +512,3 @@ func TestFilesClient(t *testing.T) {
 	assert.NoDirExists(t, work+"/g")
 	d.stop()
 }
-
