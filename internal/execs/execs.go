@@ -116,7 +116,15 @@ var (
 	ErrNoSocket = errors.New("no such websocket")
 	// ErrConnected: the websocket is already connected.
 	ErrConnected = errors.New("websocket already connected")
+	// ErrFailed: the exec has finished with an error.
+	ErrFailed = errors.New("exec failed")
 )
+
+// keepFinished is how long a finished session stays registered, so a
+// websocket that connects late (the command exited before the client's
+// control websocket arrived) is accepted and closed cleanly rather than
+// refused.
+const keepFinished = 10 * time.Second
 
 // Socket reserves websocket wsID of the task's session. The caller then
 // upgrades the HTTP connection and calls Attach, or Abandon if the upgrade
@@ -132,6 +140,9 @@ func (m *Manager) Socket(taskID, wsID string) (*Socket, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.runErr != nil {
+		return nil, ErrFailed
+	}
 	if sl.reserved {
 		return nil, ErrConnected
 	}

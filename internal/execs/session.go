@@ -41,8 +41,9 @@ type session struct {
 	started chan struct{} // closed once the process runs (or will never run)
 	done    chan struct{} // closed when Run ends
 
-	mu   sync.Mutex // guards slot reservations and attachments, and proc
-	proc *process
+	mu     sync.Mutex // guards slot reservations and attachments, proc and runErr
+	proc   *process
+	runErr error // why Run failed, once it has
 }
 
 // slot is one websocket of a session.
@@ -79,8 +80,19 @@ func (s *session) attach(sl *slot, conn *websocket.Conn) {
 	s.mu.Lock()
 	select {
 	case <-s.done:
+		// Too late: the command has finished. Close cleanly.
+		sl.conn = conn
+		close(sl.connected)
 		s.mu.Unlock()
-		conn.Close()
+		go func() {
+			defer close(sl.readDone)
+			for {
+				if _, _, err := conn.NextReader(); err != nil {
+					return
+				}
+			}
+		}()
+		go linger(sl)
 		return
 	default:
 	}
@@ -212,9 +224,14 @@ func (m *Manager) Run(ctx context.Context, taskID string) (int, error) {
 	if s == nil {
 		return -1, fmt.Errorf("cannot find exec session for task %s", taskID)
 	}
-	defer m.remove(taskID)
-	defer s.finish()
+	code, err := s.run(ctx)
+	s.finish(err)
+	time.AfterFunc(keepFinished, func() { m.remove(taskID) })
+	return code, err
+}
 
+func (s *session) run(ctx context.Context) (int, error) {
+	m := s.m
 	if err := s.waitConnected(ctx); err != nil {
 		return -1, err
 	}
@@ -299,8 +316,9 @@ func (s *session) waitConnected(ctx context.Context) error {
 
 // finish ends the session: the websockets get a close frame and are closed
 // once the client answered it, or after the linger time.
-func (s *session) finish() {
+func (s *session) finish(runErr error) {
 	s.mu.Lock()
+	s.runErr = runErr
 	select {
 	case <-s.started:
 	default:

@@ -243,9 +243,16 @@ func (o *Ops) ExecSocket(taskID, wsID string) (*execs.Socket, error) {
 		return sock, nil
 	case errors.Is(err, execs.ErrConnected):
 		return nil, errorf(Internal, "%s websocket already connected", wsID)
-	case errors.Is(err, execs.ErrNoSession) && c.Err != "":
+	case errors.Is(err, execs.ErrFailed):
 		// The exec finished before this connection, with an error (for
-		// example it timed out waiting for its websockets).
+		// example it timed out waiting for its websockets). Its change
+		// records the error as soon as the task has returned.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if c, err := o.changes.Wait(ctx, c.ID); err == nil && c.Err != "" {
+			return nil, errorf(Internal, "%s", c.Err)
+		}
+	case errors.Is(err, execs.ErrNoSession) && c.Err != "":
 		return nil, errorf(Internal, "%s", c.Err)
 	}
 	return nil, errorf(NotFound, "cannot find %s websocket for task %q", wsID, taskID)
