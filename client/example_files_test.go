@@ -45,9 +45,9 @@ func filesDaemon() (socket string, stop func()) {
 	mux.HandleFunc("POST /v1/files", sync(`[{"path":"/etc/app.conf"}]`))
 	mux.HandleFunc("GET /v1/files", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("action") == "list" {
-			sync(`[{"path":"/etc/app.conf","name":"app.conf","type":"file","size":12,"permissions":"644",` +
-				`"last-modified":"2026-01-20T10:00:00Z","user-id":0,"user":"root","group-id":0,"group":"root"},` +
-				`{"path":"/etc/app.d","name":"app.d","type":"directory","permissions":"755",` +
+			sync(`[{"path":"/etc/app.conf","name":"app.conf","type":"file","size":12,"permissions":"644",`+
+				`"last-modified":"2026-01-20T10:00:00Z","user-id":0,"user":"root","group-id":0,"group":"root"},`+
+				`{"path":"/etc/app.d","name":"app.d","type":"directory","permissions":"755",`+
 				`"last-modified":"2026-01-20T10:00:00Z","user-id":0,"user":"root","group-id":0,"group":"root"}]`)(w, r)
 			return
 		}
