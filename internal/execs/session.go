@@ -337,11 +337,14 @@ func (s *session) finish(runErr error) {
 	}
 }
 
-// linger closes a websocket gracefully: a close frame, then the close once
-// the reader saw the client's answer (or the linger time passed).
+// linger closes a websocket gracefully once the client has closed it (or
+// the linger time passed). The control websocket gets a close frame; data
+// websockets have sent their end message and get none (api.md §16.3).
 func linger(sl *slot) {
-	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
-	sl.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(writeWait))
+	if sl.id == Control {
+		msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+		sl.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(writeWait))
+	}
 	t := time.NewTimer(lingerWait)
 	defer t.Stop()
 	select {
