@@ -57,7 +57,9 @@ type ExecOptions struct {
 	Height int
 
 	// Stdin is sent to the command's standard input; nil means none (the
-	// input ends at once).
+	// input ends at once). It is read in a goroutine until it returns EOF
+	// or an error, which may be after Wait has returned (os.Stdin, for
+	// example, blocks until the user types).
 	Stdin io.Reader
 
 	// Stdout receives the command's standard output, and its standard

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -374,7 +375,9 @@ func (c *Client) Pull(ctx context.Context, opts *PullOptions) error {
 		}
 		return err
 	}
-	mr := multipart.NewReader(httpRsp.Body, params["boundary"])
+	// A large buffer: multipart's own is 4 KiB, which costs a read per
+	// 4 KiB of content.
+	mr := multipart.NewReader(bufio.NewReaderSize(httpRsp.Body, 1<<20), params["boundary"])
 	for {
 		part, err := mr.NextPart()
 		if err != nil {
