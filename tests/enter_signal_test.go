@@ -117,6 +117,26 @@ services:
 		assert.Equal(t, "error: "+tt.msg+"\n", res.stderr, "%v", tt.args)
 	}
 
+	// SIGTERM to `enter exec` reaches the command, whose exit code ends
+	// enter, as when a container running it is stopped.
+	term := exec.Command(pebbleBin, "enter", "exec", "sh", "-c", `trap 'echo got TERM; exit 9' TERM; echo ready; while :; do sleep 0.05; done`)
+	term.Env = append(cleanEnv(), "PEBBLE="+dir)
+	termOut := &syncBuffer{}
+	term.Stdout, term.Stderr = termOut, termOut
+	require.NoError(t, term.Start())
+	waitFor(t, 15*time.Second, func() error {
+		if !strings.Contains(termOut.String(), "ready") {
+			return errors.New("not ready: " + termOut.String())
+		}
+		return nil
+	})
+	require.NoError(t, term.Process.Signal(syscall.SIGTERM))
+	var exitErr *exec.ExitError
+	require.ErrorAs(t, term.Wait(), &exitErr, termOut.String())
+	assert.Equal(t, 9, exitErr.ExitCode(), termOut.String())
+	assert.Equal(t, "ready\ngot TERM\n", termOut.String())
+	requireNoProcesses(t, dir)
+
 	// start: the daemon keeps running afterwards, like run.
 	cmd := exec.Command(pebbleBin, "enter", "start", "svc")
 	cmd.Env = append(cleanEnv(), "PEBBLE="+dir)

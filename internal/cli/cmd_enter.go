@@ -101,6 +101,9 @@ func (c *cmdEnter) run(ctx context.Context, e *env, args []string) error {
 	inner := e.daemon
 	e.daemon = func(ctx context.Context, opts system.Options) (int, error) {
 		opts.Hold = !c.runFirst
+		// exec passes the signals it gets on to the command, whose exit
+		// then ends enter; the daemon must not stop on them meanwhile.
+		opts.NoSignals = sub == "exec"
 		opts.Ready = func() { readyOnce.Do(func() { close(ready) }) }
 		if mode.quiet && !verbose {
 			opts.Stderr = io.Discard

@@ -57,6 +57,10 @@ type Options struct {
 	CopyOnce string
 	// Stdout receives service output in verbose mode; Stderr the daemon log.
 	Stdout, Stderr io.Writer
+	// NoSignals leaves SIGINT, SIGTERM and SIGQUIT to the caller, which
+	// stops the daemon through ctx (pebble enter exec forwards them to the
+	// command instead).
+	NoSignals bool
 	// Ready, if set, is called once the API is served and, unless Hold,
 	// the autostart change has finished (successfully or not). Cancel
 	// Run's ctx to stop the daemon (pebble enter).
@@ -90,8 +94,10 @@ func Run(ctx context.Context, opts Options) (int, error) {
 	// Signals are caught first, so one that arrives during start-up still
 	// leads to an orderly stop.
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
-	defer signal.Stop(sigs)
+	if !opts.NoSignals {
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
+		defer signal.Stop(sigs)
+	}
 
 	if err := reaper.Start(); err != nil {
 		return exitError, err
