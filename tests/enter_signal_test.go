@@ -119,7 +119,9 @@ services:
 
 	// SIGTERM to `enter exec` reaches the command, whose exit code ends
 	// enter, as when a container running it is stopped.
-	term := exec.Command(pebbleBin, "enter", "exec", "sh", "-c", `trap 'echo got TERM; exit 9' TERM; echo ready; while :; do sleep 0.05; done`)
+	// The command takes its time to exit: longer than a daemon shutting
+	// down would leave it.
+	term := exec.Command(pebbleBin, "enter", "exec", "sh", "-c", `trap 'sleep 1.5; echo got TERM; exit 9' TERM; echo ready; while :; do sleep 0.05; done`)
 	term.Env = append(cleanEnv(), "PEBBLE="+dir)
 	termOut := &syncBuffer{}
 	term.Stdout, term.Stderr = termOut, termOut
