@@ -9,8 +9,9 @@ import (
 	"github.com/pebble-project/pebble/internal/system"
 )
 
-// This is the only file of the package that imports internal/system: every
-// other command talks to the daemon through the client.
+// This file and cmd_enter.go are the only files of the package that import
+// internal/system: every other command talks to the daemon through the
+// client.
 
 var runInfo = &cmdInfo{
 	name:    "run",

@@ -62,6 +62,9 @@ func (o *option) String() string {
 // flagSet is the options of one command.
 type flagSet struct {
 	opts []*option
+	// passAfterNonOption makes the first positional argument end the
+	// options: it and everything after it are positional (exec, enter).
+	passAfterNonOption bool
 }
 
 // Bool adds a boolean option; short may be 0 and long may be "".
@@ -89,6 +92,11 @@ func (fs *flagSet) Strings(p *[]string, short rune, long, valueName, desc string
 // (or the end); each use appends one list to *p.
 func (fs *flagSet) Terminated(p *[][]string, long, term, desc string) {
 	fs.opts = append(fs.opts, &option{long: long, desc: desc, kind: terminatedOpt, listp: p, term: term})
+}
+
+// PassAfterNonOption makes the first positional argument end the options.
+func (fs *flagSet) PassAfterNonOption() {
+	fs.passAfterNonOption = true
 }
 
 func (fs *flagSet) lookupLong(name string) *option {
@@ -160,6 +168,9 @@ func (fs *flagSet) parse(args []string) ([]string, error) {
 				i += n
 			}
 		default:
+			if fs.passAfterNonOption {
+				return append(positional, args[i:]...), nil
+			}
 			positional = append(positional, arg)
 		}
 	}

@@ -174,7 +174,6 @@ func TestHelpErrors(t *testing.T) {
 		{[]string{"help", "bogus"}, "error: unknown command \"bogus\", see 'pebble help'\n"},
 		{[]string{"help", "services", "extra"}, "error: unknown command \"extra\", see 'pebble help'\n"},
 		{[]string{"bogus"}, "error: unknown command \"bogus\", see 'pebble help'\n"},
-		{[]string{"enter"}, "error: command \"enter\" is not implemented yet\n"},
 		{[]string{"--bogus"}, "error: unknown flag `bogus'\n"},
 		{[]string{"-x"}, "error: unknown flag `x'\n"},
 	}

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -198,11 +199,26 @@ func (w *statusWriter) Flush() {
 	}
 }
 
+// Hijack lets websocket upgrades take over the connection; the request log
+// shows them as 101.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("cannot take over the connection")
+	}
+	if w.status == 0 {
+		w.status = http.StatusSwitchingProtocols
+	}
+	return h.Hijack()
+}
+
 // serve runs one request: body limit, panic recovery, request log.
 func (a *api) serve(w http.ResponseWriter, r *http.Request, e *endpoint, h func() response) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
-	r.Body = http.MaxBytesReader(sw, r.Body, a.bodyLimit)
+	if e == nil || !e.rawBody {
+		r.Body = http.MaxBytesReader(sw, r.Body, a.bodyLimit)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			a.logf("Panic serving %s %s: %v\n%s", r.Method, r.URL, p, debug.Stack())

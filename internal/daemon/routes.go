@@ -30,6 +30,8 @@ type Ops interface {
 	identityOps // api_identities.go
 	metricsOps  // api_metrics.go
 	checkOps    // api_checks.go
+	execOps     // api_exec.go
+	fileOps     // api_files.go
 	logsOps     // api_logs.go
 }
 
@@ -45,6 +47,9 @@ type endpoint struct {
 	postAcc   accessLevel
 	// quiet endpoints are not written to the request log (cli.md §7).
 	quiet bool
+	// rawBody endpoints get no central body limit: their handlers limit
+	// what they decode and stream the rest (file uploads).
+	rawBody bool
 }
 
 // endpoints is the route table. Every path and access level comes from
@@ -70,6 +75,9 @@ var endpoints = []endpoint{
 	{path: "/v1/identities", get: (*api).getIdentities, getAccess: accessRead, post: (*api).postIdentities, postAcc: accessAdmin},
 	{path: "/v1/checks", get: (*api).getChecks, getAccess: accessRead, post: (*api).postChecks, postAcc: accessAdmin},
 	{path: "/v1/checks/refresh", post: (*api).postChecksRefresh, postAcc: accessAdmin},
+	{path: "/v1/exec", post: (*api).postExec, postAcc: accessAdmin},
+	{path: "/v1/tasks/{task-id}/websocket/{websocket-id}", get: (*api).getTaskWebsocket, getAccess: accessAdmin},
+	{path: "/v1/files", get: (*api).getFiles, getAccess: accessAdmin, post: (*api).postFiles, postAcc: accessAdmin, rawBody: true},
 }
 
 // newRouter builds the router from the table; it panics on a duplicate path,

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/checks"
+	"github.com/pebble-project/pebble/internal/execs"
 	"github.com/pebble-project/pebble/internal/identities"
 	"github.com/pebble-project/pebble/internal/notices"
 	"github.com/pebble-project/pebble/internal/plan"
@@ -29,6 +30,8 @@ type Options struct {
 	// SecurityEvent writes security events (behaviour.md §12); nil
 	// discards them.
 	SecurityEvent func(level, event, description string)
+	// Execs runs exec commands; nil makes one that logs nothing.
+	Execs *execs.Manager
 }
 
 // Ops carries out the API's verbs.
@@ -42,6 +45,7 @@ type Ops struct {
 	notices       *notices.Manager
 	identities    *identities.Manager
 	securityEvent func(level, event, description string)
+	execs         *execs.Manager
 	// forwarder reports log targets' counters; may be nil (SetForwarder).
 	forwarder LogForwarder
 }
@@ -55,7 +59,12 @@ func New(opts Options) *Ops {
 		o.securityEvent = func(string, string, string) {}
 	}
 	o.checks = opts.Checks
+	o.execs = opts.Execs
+	if o.execs == nil {
+		o.execs = execs.New(execs.Options{})
+	}
 	o.registerServiceTasks()
+	o.registerExecTasks()
 	return o
 }
 

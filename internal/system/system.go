@@ -23,6 +23,7 @@ import (
 	"github.com/pebble-project/pebble/internal/checks"
 	"github.com/pebble-project/pebble/internal/checks/checker"
 	"github.com/pebble-project/pebble/internal/daemon"
+	"github.com/pebble-project/pebble/internal/execs"
 	"github.com/pebble-project/pebble/internal/identities"
 	"github.com/pebble-project/pebble/internal/logfwd"
 	"github.com/pebble-project/pebble/internal/logger"
@@ -65,6 +66,14 @@ type Options struct {
 	// applied after startup like "update-identities --replace" (run
 	// --identities).
 	IdentitiesFile string
+	// NoSignals leaves SIGINT, SIGTERM and SIGQUIT to the caller, which
+	// stops the daemon through ctx (pebble enter exec forwards them to the
+	// command instead).
+	NoSignals bool
+	// Ready, if set, is called once the API is served and, unless Hold,
+	// the autostart change has finished (successfully or not). Cancel
+	// Run's ctx to stop the daemon (pebble enter).
+	Ready func()
 }
 
 // Exit codes of the daemon (cli.md §4.1).
@@ -94,8 +103,10 @@ func Run(ctx context.Context, opts Options) (int, error) {
 	// Signals are caught first, so one that arrives during start-up still
 	// leads to an orderly stop.
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
-	defer signal.Stop(sigs)
+	if !opts.NoSignals {
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
+		defer signal.Stop(sigs)
+	}
 
 	if err := reaper.Start(); err != nil {
 		return exitError, err
@@ -185,6 +196,7 @@ func Run(ctx context.Context, opts Options) (int, error) {
 		Plans: plans, Services: services, Changes: chg, Store: store,
 		Notices: ntc, Identities: ids, SecurityEvent: log.SecurityEvent,
 		Checks: chk,
+		Execs:  execs.New(execs.Options{Logf: log.Noticef}),
 	})
 	o.SetForwarder(fwd)
 	chg.Start()
@@ -246,8 +258,17 @@ func Run(ctx context.Context, opts Options) (int, error) {
 
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
+	ready := opts.Ready
+	if ready == nil {
+		ready = func() {}
+	}
 	if !opts.Hold {
-		go autostart(runCtx, o, log)
+		go func() {
+			autostart(runCtx, o, log)
+			ready()
+		}()
+	} else {
+		ready()
 	}
 
 	code := exitOK
