@@ -37,7 +37,7 @@ services:
         kill-delay: 0s
     odd:
         override: merge
-        startup: sometimes
+        startup: disabled
 checks:
     up:
         override: replace
@@ -107,7 +107,7 @@ pairing:
 				BackoffLimit:   dur(90 * time.Second),
 				KillDelay:      dur(0),
 			},
-			"odd": {Name: "odd", Override: MergeOverride, Startup: "sometimes"},
+			"odd": {Name: "odd", Override: MergeOverride, Startup: StartupDisabled},
 		},
 		Checks: map[string]*Check{
 			"up": {
@@ -336,14 +336,12 @@ func TestParseLayerErrors(t *testing.T) {
 	}
 }
 
-func TestParseLayerAcceptsUnknownStartup(t *testing.T) {
-	l := mustParse(t, 1, "x", "services:\n    svc:\n        override: replace\n        command: x\n        startup: sometimes\n")
-	if got := l.Services["svc"].Startup; got != "sometimes" {
-		t.Errorf("startup = %q, want it kept as written", got)
-	}
-	if l.Services["svc"].Enabled() {
-		t.Errorf("unknown startup must behave like disabled")
-	}
+// TestParseLayerRejectsUnknownStartup: Pebble v1.32 accepts any startup
+// value and runs the service as disabled; a typo then silently keeps a
+// service from starting, so we reject it.
+func TestParseLayerRejectsUnknownStartup(t *testing.T) {
+	_, err := ParseLayer(1, "x", []byte("services:\n    svc:\n        override: replace\n        command: x\n        startup: sometimes\n"))
+	checkErr(t, "startup", err, `plan service "svc" startup must be "enabled" or "disabled", not "sometimes"`)
 }
 
 func TestParseLayerAliasBomb(t *testing.T) {

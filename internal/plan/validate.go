@@ -61,6 +61,13 @@ func validateLayerService(name string, s *Service) error {
 	if err := validateCommand(name, s); err != nil {
 		return err
 	}
+	// Pebble v1.32 accepts any startup value and treats it as disabled, so a
+	// typo silently keeps a service from starting. We reject it instead.
+	switch s.Startup {
+	case StartupUnknown, StartupEnabled, StartupDisabled:
+	default:
+		return formatErrorf(`plan service %q startup must be "enabled" or "disabled", not %q`, name, s.Startup)
+	}
 	if !validAction(s.OnSuccess, ActionFailureShutdown) {
 		return formatErrorf("plan service %q on-success action %q invalid", name, s.OnSuccess)
 	}
