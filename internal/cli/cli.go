@@ -178,9 +178,6 @@ func findCommand(name string) (*cmdInfo, error) {
 			return c, nil
 		}
 	}
-	if _, ok := summaries[name]; ok {
-		return nil, fmt.Errorf("command %q is not implemented yet", name)
-	}
 	return nil, fmt.Errorf("unknown command %q, see 'pebble help'", name)
 }
 

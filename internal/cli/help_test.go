@@ -193,3 +193,20 @@ func TestRun(t *testing.T) {
 	assert.Equal(t, version.Version+"\n", stdout.String())
 	assert.Empty(t, stderr.String())
 }
+
+// TestEveryListedCommandExists: the help index (cli.md §2) names no
+// command that the CLI lacks, and every command has its summary.
+func TestEveryListedCommandExists(t *testing.T) {
+	have := make(map[string]bool)
+	for _, c := range commands {
+		have[c.name] = true
+		if _, ok := summaries[c.name]; !ok {
+			t.Errorf("command %q has no summary", c.name)
+		}
+	}
+	for name := range summaries {
+		if !have[name] {
+			t.Errorf("summary for %q, but no such command", name)
+		}
+	}
+}
