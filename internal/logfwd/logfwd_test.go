@@ -515,3 +515,25 @@ func waitFor(t *testing.T, f func() error) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestNewBufferAfterForget: a service whose record was forgotten starts
+// again with a new buffer, and forwarding follows the new buffer.
+func TestNewBufferAfterForget(t *testing.T) {
+	rx, err := logtest.NewLoki()
+	require.NoError(t, err)
+	defer rx.Close()
+	f := newFixture(t, Options{})
+	f.m.SetPlan(mustPlan(t, twoServices, targetYAML("lk", "loki", rx.URL(), "[a]", "{}")))
+	f.start("a", 0)
+	f.write("a", "old buffer\n")
+	waitEntries(t, rx, 1)
+
+	// The record is forgotten: the next run writes into a fresh buffer.
+	delete(f.bufs, "a")
+	f.start("a", 0)
+	f.write("a", "new buffer\n")
+	es := waitEntries(t, rx, 2)
+	require.Len(t, es, 2)
+	assert.Equal(t, "old buffer", es[0].Message)
+	assert.Equal(t, "new buffer", es[1].Message)
+}

@@ -139,8 +139,16 @@ func (m *Manager) ServiceStarting(service string, buf *logs.Buffer) {
 	if m.closed {
 		return
 	}
+	old, known := m.buffers[service]
 	m.buffers[service] = buf
 	for name, t := range m.targets {
+		// A service whose record was forgotten (behaviour.md §10.3) starts
+		// again with a new buffer: targets still reading the old one move
+		// to the new one.
+		if _, reading := t.selected[service]; known && old != buf && reading {
+			delete(t.selected, service)
+			t.push(op{kind: opRemove, service: service})
+		}
 		m.select_(t, m.plan.LogTargets[name], service, buf)
 	}
 }

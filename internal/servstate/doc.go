@@ -14,6 +14,11 @@
 // or kill-delay deadline of one run can never fire into a later run. Exits
 // are tagged with a run number and stale ones are ignored.
 //
+// Records are created on a service's first start. Prune (every 10 minutes)
+// forgets those inactive for more than 7 days, and the oldest inactive ones
+// beyond 100 (behaviour.md §10.3): the record's own goroutine checks and
+// ends it, and a later start creates a fresh record (prune.go).
+//
 // Decisions are pure: next (transitions.go) maps a state and an event to a
 // new state and a list of effects, and nextBackoff, jitter and exitAction
 // (decide.go) compute delays and actions. The goroutine runs the effects.

@@ -52,6 +52,16 @@ type Options struct {
 	// NoCgroups disables the per-service cgroups even where cgroup v2 is
 	// writable, so process trees are found by walking /proc instead.
 	NoCgroups bool
+	// PruneAge is how long a record may stay inactive before it is
+	// forgotten (behaviour.md §10.3); 0 means 7 days.
+	PruneAge time.Duration
+	// PruneMax is how many inactive records are kept at most; 0 means 100.
+	PruneMax int
+	// PruneInterval is how often the manager prunes; 0 means 10 minutes.
+	PruneInterval time.Duration
+	// Now is the clock of status times (CurrentSince) and of pruning; nil
+	// means time.Now. Timers always use the real clock.
+	Now func() time.Time
 }
 
 // TaskLog receives the INFO entries of a start or stop task.
@@ -119,6 +129,18 @@ func New(opts Options) (*Manager, error) {
 	if opts.KillFailDelay <= 0 {
 		opts.KillFailDelay = defaultKillFailDelay
 	}
+	if opts.PruneAge <= 0 {
+		opts.PruneAge = defaultPruneAge
+	}
+	if opts.PruneMax <= 0 {
+		opts.PruneMax = defaultPruneMax
+	}
+	if opts.PruneInterval <= 0 {
+		opts.PruneInterval = defaultPruneInterval
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	if err := reaper.Start(); err != nil {
 		return nil, err
 	}
@@ -145,6 +167,8 @@ func New(opts Options) (*Manager, error) {
 	if opts.Store != nil {
 		opts.Store.Register(stateSection, m.recordsSnapshot)
 	}
+	m.wg.Add(1)
+	go m.pruneLoop()
 	return m, nil
 }
 
@@ -205,6 +229,31 @@ func (m *Manager) record(name string, create bool) *service {
 	return s
 }
 
+// send delivers c to the goroutine of the service's record, creating the
+// record if create is set; without a record (and create unset) it returns
+// nil. A record forgotten by Prune before it took c is replaced by a fresh
+// one (or by none).
+func (m *Manager) send(ctx context.Context, name string, create bool, c command) (*service, error) {
+	for {
+		s := m.record(name, create)
+		if s == nil {
+			if create {
+				return nil, ErrClosed
+			}
+			return nil, nil
+		}
+		select {
+		case s.cmds <- c:
+			return s, nil
+		case <-s.gone:
+		case <-m.done:
+			return nil, ErrClosed
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
 // Start runs the "start" task of behaviour.md §3: it launches the service
 // unless it is already active and waits through the okay delay. Cancelling
 // ctx aborts the start: the process group gets SIGKILL.
@@ -213,17 +262,10 @@ func (m *Manager) Start(ctx context.Context, name string, tl TaskLog) error {
 	if err != nil {
 		return err
 	}
-	s := m.record(name, true)
-	if s == nil {
-		return ErrClosed
-	}
 	c := command{kind: evStart, svc: svc, workload: workload, reply: make(chan reply, 1)}
-	select {
-	case s.cmds <- c:
-	case <-m.done:
-		return ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
+	s, err := m.send(ctx, name, true, c)
+	if err != nil {
+		return err
 	}
 	r, err := s.await(ctx, c.reply)
 	if err != nil && err != ErrClosed {
@@ -261,18 +303,16 @@ func (m *Manager) Start(ctx context.Context, name string, tl TaskLog) error {
 // signals already sent: it is logged and the stop still waits for the
 // outcome.
 func (m *Manager) Stop(ctx context.Context, name string, tl TaskLog) error {
-	s := m.record(name, false)
+	c := command{kind: evStop, reply: make(chan reply, 1)}
+	s, err := m.send(context.Background(), name, false, c)
+	if err != nil {
+		return err
+	}
 	if s == nil {
 		if tl != nil {
 			tl.Logf("Service %q has never been started.", name)
 		}
 		return nil
-	}
-	c := command{kind: evStop, reply: make(chan reply, 1)}
-	select {
-	case s.cmds <- c:
-	case <-m.done:
-		return ErrClosed
 	}
 	r, err := s.await(ctx, c.reply)
 	if err != nil && err != ErrClosed {
@@ -322,6 +362,10 @@ func (m *Manager) Services(names []string) []ServiceInfo {
 			continue
 		}
 		s.mu.Lock()
+		if s.forgotten {
+			s.mu.Unlock()
+			continue
+		}
 		if !s.since.IsZero() {
 			infos[i].Current = s.state.status()
 			infos[i].CurrentSince = s.since
@@ -375,7 +419,7 @@ func (m *Manager) Replan() []string {
 		}
 		workload := p.Workloads[svc.Workload]
 		s.mu.Lock()
-		if s.svc != nil && (!s.svc.Equal(svc) || !workloadEqual(s.workload, workload)) {
+		if !s.forgotten && s.svc != nil && (!s.svc.Equal(svc) || !workloadEqual(s.workload, workload)) {
 			s.svc, s.workload = svc, workload
 			changed = append(changed, s.name)
 		}

@@ -28,16 +28,20 @@ type reply struct {
 
 // command is a request to a service's goroutine.
 type command struct {
-	kind     eventKind // evStart, evStop, evAbortStart, evCheckFailed; or cmdSignal
+	kind     eventKind // evStart, evStop, evAbortStart, evCheckFailed; or cmdSignal, cmdForget
 	svc      *plan.Service
 	workload *plan.Workload
 	action   plan.ServiceAction
 	sig      syscall.Signal
+	since    time.Time  // cmdForget: the inactive-since time Prune saw
 	reply    chan reply // buffered, capacity 1
 }
 
 // cmdSignal asks the goroutine to signal the main process.
 const cmdSignal = numEvents
+
+// cmdForget asks the goroutine to drop its record and end (prune.go).
+const cmdForget = numEvents + 1
 
 // exitEvent is the exit of one run's main process.
 type exitEvent struct {
@@ -56,6 +60,7 @@ type service struct {
 	exits  chan exitEvent
 	buf    *logs.Buffer
 	writer *logs.Writer
+	gone   chan struct{} // closed when the record is forgotten
 
 	mu         sync.Mutex
 	state      state
@@ -64,6 +69,8 @@ type service struct {
 	pid        int
 	svc        *plan.Service  // definition last started (adopted by Replan)
 	workload   *plan.Workload // its workload, if any
+	created    time.Time      // inactive since, while never launched
+	forgotten  bool           // pruned: no longer in Manager.services
 
 	// goroutine
 	mach        machine
@@ -77,34 +84,44 @@ type service struct {
 	startWaiter chan reply
 	stopWaiters []chan reply
 	released    <-chan struct{} // of the last exit
+	waiting     int             // runs whose exit was not received yet
 	rand        *rand.Rand
 }
 
 func newService(m *Manager, name string) *service {
 	buf := logs.NewBuffer(logs.DefaultBufferSize)
 	s := &service{
-		name:   name,
-		m:      m,
-		cmds:   make(chan command),
-		exits:  make(chan exitEvent),
-		buf:    buf,
-		writer: logs.NewWriter(name, buf, m.mirror),
-		timer:  time.NewTimer(time.Hour),
-		rand:   rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(len(name)))),
+		name:    name,
+		m:       m,
+		cmds:    make(chan command),
+		exits:   make(chan exitEvent),
+		buf:     buf,
+		writer:  logs.NewWriter(name, buf, m.mirror),
+		gone:    make(chan struct{}),
+		created: m.opts.Now(),
+		timer:   time.NewTimer(time.Hour),
+		rand:    rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(len(name)))),
 	}
 	s.timer.Stop()
 	return s
 }
 
 // loop is the service's goroutine: it handles requests, exits and its one
-// timer until the manager closes.
+// timer until the manager closes or the record is forgotten.
 func (s *service) loop() {
 	defer s.m.wg.Done()
 	for {
 		select {
 		case c := <-s.cmds:
+			if c.kind == cmdForget {
+				if s.forget(c) {
+					return
+				}
+				continue
+			}
 			s.command(c)
 		case e := <-s.exits:
+			s.waiting--
 			s.m.clearRecord(s.name, e.run)
 			if e.run == s.run {
 				s.released = e.released
@@ -329,6 +346,7 @@ func cgroupFDUnsupported(err error) bool {
 // started records a successful launch.
 func (s *service) started(cmd *exec.Cmd, cgroupDir string) error {
 	s.run++
+	s.waiting++
 	s.cmd = cmd
 	pid := cmd.Process.Pid
 	s.tree = &procTree{leader: pid, cgroup: cgroupDir}
@@ -387,7 +405,7 @@ func (s *service) publish() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.mach.state.status() != s.state.status() || s.since.IsZero() {
-		s.since = time.Now()
+		s.since = s.m.opts.Now()
 	}
 	s.state = s.mach.state
 	switch s.state {
@@ -402,6 +420,10 @@ func (s *service) request(ctx context.Context, c command) (reply, error) {
 	c.reply = make(chan reply, 1)
 	select {
 	case s.cmds <- c:
+	case <-s.gone:
+		// Forgotten: the record has no process, and any request it took
+		// before was answered.
+		return reply{err: errNotRunning}, nil
 	case <-s.m.done:
 		return reply{}, ErrClosed
 	case <-ctx.Done():

@@ -33,4 +33,9 @@ const (
 	// startOutputLines is the number of output lines quoted when a start
 	// fails (behaviour.md §3).
 	startOutputLines = 20
+
+	// Pruning of inactive service records (behaviour.md §10.3).
+	defaultPruneAge      = 7 * 24 * time.Hour
+	defaultPruneMax      = 100
+	defaultPruneInterval = 10 * time.Minute
 )

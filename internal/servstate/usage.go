@@ -17,7 +17,10 @@ import (
 type Usage struct {
 	Name string
 	// CPU is the user and system CPU time the service's processes used
-	// since the daemon started, over all its runs. It never decreases.
+	// since the daemon started, over all its runs. It never decreases while
+	// the service has a record; a record forgotten after a week inactive
+	// (behaviour.md §10.3) starts again from zero, like a service that was
+	// never started.
 	//
 	// Where the service runs in its own cgroup this is the cgroup's
 	// cpu.stat usage_usec, which counts every process that ever ran in it,
@@ -162,7 +165,7 @@ func (m *Manager) Usage(names []string) []Usage {
 			continue
 		}
 		s.mu.Lock()
-		pid, started := s.pid, s.startCount > 0
+		pid, started := s.pid, s.startCount > 0 && !s.forgotten
 		s.mu.Unlock()
 		if !started {
 			continue
@@ -275,4 +278,11 @@ func readUint(path string) (uint64, bool) {
 	}
 	n, err := strconv.ParseUint(string(bytes.TrimSpace(data)), 10, 64)
 	return n, err == nil
+}
+
+// forget drops the CPU account of a forgotten service record.
+func (b *usageBook) forget(name string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.acct, name)
 }
