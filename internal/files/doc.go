@@ -7,8 +7,8 @@
 // Writes stream their content into a temporary file in the target's
 // directory and rename it into place once complete, so memory use does not
 // depend on the file's size and a failed write never leaves a partial file.
-// The temporary file is not synced to disk before the rename: the rename is
-// atomic for readers, not durable across a power loss.
+// The temporary file is synced to disk before the rename, so the path holds
+// the old content or all of the new one, for readers and after a crash.
 //
 // Errors are the file system's (*fs.PathError and friends) or carry the
 // spec's text; Kind classifies any of them as the API's error kinds. The

@@ -295,6 +295,11 @@ func Write(spec WriteSpec, content io.Reader) error {
 			return err
 		}
 	}
+	// Synced before the rename, so that after a crash the path holds either
+	// the old content or all of the new, never an empty file.
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("cannot write file %q: %w", spec.Path, err)
+	}
 	if err := f.Close(); err != nil {
 		return err
 	}
