@@ -29,19 +29,7 @@ func TestClientHangupsLeakNothing(t *testing.T) {
 		slack       = 4
 	)
 	dir := newPebbleDir(t, nil)
-	writeScript(t, dir, "stubborn.sh", `
-trap "" TERM
-echo $$ > @DIR@/stubborn.pid
-while :; do sleep 0.1; done
-`)
-	writeLayers(t, dir, map[string]string{"001-base.yaml": `
-services:
-    stubborn:
-        override: replace
-        command: /bin/sh @DIR@/stubborn.sh
-        startup: enabled
-        kill-delay: 2m
-`})
+	writeStubborn(t, dir, "2m")
 	d := startDaemon(t, dir, daemonOptions{})
 	require.Equal(t, "Done", d.waitAutostart().Status)
 	stubborn := readPID(t, filepath.Join(dir, "stubborn.pid"))

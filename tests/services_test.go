@@ -23,6 +23,26 @@ sleep 1000 &
 wait
 `
 
+// writeStubborn writes the script and layer of one service, "stubborn",
+// that ignores SIGTERM, writes its PID to @DIR@/stubborn.pid and has the
+// given kill-delay.
+func writeStubborn(t *testing.T, dir, killDelay string) {
+	t.Helper()
+	writeScript(t, dir, "stubborn.sh", `
+trap "" TERM
+echo $$ > @DIR@/stubborn.pid
+while :; do sleep 0.1; done
+`)
+	writeLayers(t, dir, map[string]string{"001-base.yaml": `
+services:
+    stubborn:
+        override: replace
+        command: /bin/sh @DIR@/stubborn.sh
+        startup: enabled
+        kill-delay: ` + killDelay + `
+`})
+}
+
 // TestDependenciesStartInOrder: requires + after makes each service wait for
 // its requirement's okay delay (behaviour.md §6.3), and requires pulls in
 // disabled services on autostart.
@@ -226,19 +246,7 @@ services:
 // kill-delay (behaviour.md §8).
 func TestKillDelay(t *testing.T) {
 	dir := newPebbleDir(t, nil)
-	writeScript(t, dir, "stubborn.sh", `
-trap "" TERM
-echo $$ > @DIR@/stubborn.pid
-while :; do sleep 0.1; done
-`)
-	writeLayers(t, dir, map[string]string{"001-base.yaml": `
-services:
-    stubborn:
-        override: replace
-        command: /bin/sh @DIR@/stubborn.sh
-        startup: enabled
-        kill-delay: 500ms
-`})
+	writeStubborn(t, dir, "500ms")
 	d := startDaemon(t, dir, daemonOptions{})
 	require.Equal(t, "Done", d.waitAutostart().Status)
 	pid := readPID(t, filepath.Join(dir, "stubborn.pid"))
