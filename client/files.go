@@ -32,6 +32,7 @@ type ListFilesOptions struct {
 type FileInfo struct {
 	path         string
 	name         string
+	typ          string
 	mode         fs.FileMode
 	size         int64
 	lastModified time.Time
@@ -46,6 +47,10 @@ func (fi *FileInfo) Path() string { return fi.path }
 
 // Name returns the base name of the file.
 func (fi *FileInfo) Name() string { return fi.name }
+
+// Type returns the file's type as the daemon names it: "file",
+// "directory", "symlink", "socket", "named-pipe", "device" or "unknown".
+func (fi *FileInfo) Type() string { return fi.typ }
 
 // Size returns the length in bytes of a regular file, 0 for others.
 func (fi *FileInfo) Size() int64 { return fi.size }
@@ -93,8 +98,8 @@ func (j *fileInfoJSON) info() (*FileInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot parse permissions of %q: %w", j.Path, err)
 	}
-	mode := perm
-	switch j.Type {
+	mode, typ := perm, j.Type
+	switch typ {
 	case "file":
 	case "directory":
 		mode |= fs.ModeDir
@@ -108,9 +113,10 @@ func (j *fileInfoJSON) info() (*FileInfo, error) {
 		mode |= fs.ModeDevice
 	default:
 		mode |= fs.ModeIrregular
+		typ = "unknown"
 	}
 	fi := &FileInfo{
-		path: j.Path, name: j.Name, mode: mode, userID: j.UserID, groupID: j.GroupID,
+		path: j.Path, name: j.Name, typ: typ, mode: mode, userID: j.UserID, groupID: j.GroupID,
 		user: j.User, group: j.Group,
 	}
 	if j.Size != nil {
@@ -178,8 +184,13 @@ type fileResult struct {
 	Error *Error `json:"error"`
 }
 
-// oneResult returns the error of the only result, if any.
-func oneResult(results []fileResult) error {
+// decodeOneResult decodes the per-path results of a request on one path
+// and returns the error of the only result, if any.
+func decodeOneResult(rsp *response) error {
+	var results []fileResult
+	if err := rsp.decode(&results); err != nil {
+		return err
+	}
 	if len(results) != 1 {
 		return fmt.Errorf("expected exactly one result from API, got %d", len(results))
 	}
@@ -187,6 +198,23 @@ func oneResult(results []fileResult) error {
 		return results[0].Error
 	}
 	return nil
+}
+
+// ownerJSON are the permission and owner fields of a make-dirs or write
+// request.
+type ownerJSON struct {
+	Permissions string `json:"permissions,omitempty"`
+	UserID      *int   `json:"user-id,omitempty"`
+	User        string `json:"user,omitempty"`
+	GroupID     *int   `json:"group-id,omitempty"`
+	Group       string `json:"group,omitempty"`
+}
+
+func newOwnerJSON(perm fs.FileMode, userID *int, user string, groupID *int, group string) ownerJSON {
+	return ownerJSON{
+		Permissions: formatPerm(perm),
+		UserID:      userID, User: user, GroupID: groupID, Group: group,
+	}
 }
 
 // MakeDirOptions describe a directory to make.
@@ -211,28 +239,20 @@ func (c *Client) MakeDir(ctx context.Context, opts *MakeDirOptions) error {
 	type dir struct {
 		Path        string `json:"path"`
 		MakeParents bool   `json:"make-parents,omitempty"`
-		Permissions string `json:"permissions,omitempty"`
-		UserID      *int   `json:"user-id,omitempty"`
-		User        string `json:"user,omitempty"`
-		GroupID     *int   `json:"group-id,omitempty"`
-		Group       string `json:"group,omitempty"`
+		ownerJSON
 	}
 	body := struct {
 		Action string `json:"action"`
 		Dirs   []dir  `json:"dirs"`
 	}{"make-dirs", []dir{{
-		Path: opts.Path, MakeParents: opts.MakeParents, Permissions: formatPerm(opts.Permissions),
-		UserID: opts.UserID, User: opts.User, GroupID: opts.GroupID, Group: opts.Group,
+		Path: opts.Path, MakeParents: opts.MakeParents,
+		ownerJSON: newOwnerJSON(opts.Permissions, opts.UserID, opts.User, opts.GroupID, opts.Group),
 	}}}
 	rsp, err := c.do(ctx, &request{method: http.MethodPost, path: "/v1/files", body: body})
 	if err != nil {
 		return err
 	}
-	var results []fileResult
-	if err := rsp.decode(&results); err != nil {
-		return err
-	}
-	return oneResult(results)
+	return decodeOneResult(rsp)
 }
 
 // RemovePathOptions describe a path to remove.
@@ -258,11 +278,7 @@ func (c *Client) RemovePath(ctx context.Context, opts *RemovePathOptions) error 
 	if err != nil {
 		return err
 	}
-	var results []fileResult
-	if err := rsp.decode(&results); err != nil {
-		return err
-	}
-	return oneResult(results)
+	return decodeOneResult(rsp)
 }
 
 // PushOptions describe a file to write on the daemon's side.
@@ -301,11 +317,7 @@ func (c *Client) Push(ctx context.Context, opts *PushOptions) error {
 	if err != nil {
 		return err
 	}
-	var results []fileResult
-	if err := rsp.decode(&results); err != nil {
-		return err
-	}
-	return oneResult(results)
+	return decodeOneResult(rsp)
 }
 
 func writePush(mw *multipart.Writer, opts *PushOptions) error {
@@ -317,20 +329,16 @@ func writePush(mw *multipart.Writer, opts *PushOptions) error {
 		return err
 	}
 	type file struct {
-		Path        string `json:"path"`
-		MakeDirs    bool   `json:"make-dirs,omitempty"`
-		Permissions string `json:"permissions,omitempty"`
-		UserID      *int   `json:"user-id,omitempty"`
-		User        string `json:"user,omitempty"`
-		GroupID     *int   `json:"group-id,omitempty"`
-		Group       string `json:"group,omitempty"`
+		Path     string `json:"path"`
+		MakeDirs bool   `json:"make-dirs,omitempty"`
+		ownerJSON
 	}
 	meta := struct {
 		Action string `json:"action"`
 		Files  []file `json:"files"`
 	}{"write", []file{{
-		Path: opts.Path, MakeDirs: opts.MakeDirs, Permissions: formatPerm(opts.Permissions),
-		UserID: opts.UserID, User: opts.User, GroupID: opts.GroupID, Group: opts.Group,
+		Path: opts.Path, MakeDirs: opts.MakeDirs,
+		ownerJSON: newOwnerJSON(opts.Permissions, opts.UserID, opts.User, opts.GroupID, opts.Group),
 	}}}
 	if err := json.NewEncoder(part).Encode(meta); err != nil {
 		return err
@@ -397,11 +405,7 @@ func (c *Client) Pull(ctx context.Context, opts *PullOptions) error {
 			if err != nil {
 				return err
 			}
-			var results []fileResult
-			if err := rsp.decode(&results); err != nil {
-				return err
-			}
-			return oneResult(results)
+			return decodeOneResult(rsp)
 		default:
 			return fmt.Errorf("unexpected part %q in response", params["name"])
 		}

@@ -266,7 +266,7 @@ type lsEntry struct {
 func newLsEntry(fi *client.FileInfo) lsEntry {
 	mode := fi.Mode()
 	entry := lsEntry{
-		Path: fi.Path(), Name: fi.Name(), Type: fileType(mode),
+		Path: fi.Path(), Name: fi.Name(), Type: fi.Type(),
 		Permissions:  fmt.Sprintf("%03o", mode.Perm()),
 		LastModified: fi.ModTime().Format(time.RFC3339),
 		UserID:       fi.UserID(), User: fi.User(), GroupID: fi.GroupID(), Group: fi.Group(),
@@ -276,24 +276,6 @@ func newLsEntry(fi *client.FileInfo) lsEntry {
 		entry.Size = &size
 	}
 	return entry
-}
-
-func fileType(mode fs.FileMode) string {
-	switch {
-	case mode.IsRegular():
-		return "file"
-	case mode.IsDir():
-		return "directory"
-	case mode&fs.ModeSymlink != 0:
-		return "symlink"
-	case mode&fs.ModeSocket != 0:
-		return "socket"
-	case mode&fs.ModeNamedPipe != 0:
-		return "named-pipe"
-	case mode&fs.ModeDevice != 0:
-		return "device"
-	}
-	return "unknown"
 }
 
 var mkdirInfo = &cmdInfo{
