@@ -50,7 +50,13 @@ var ErrNoData = errors.New("data entry not found")
 
 // Get unmarshals into value the change data stored under key.
 func (c *Change) Get(key string, value any) error {
-	raw := c.data[key]
+	return getData(c.data, key, value)
+}
+
+// getData unmarshals into value the entry of a change or task's data
+// stored under key.
+func getData(data map[string]*json.RawMessage, key string, value any) error {
+	raw := data[key]
 	if raw == nil {
 		return ErrNoData
 	}
@@ -75,11 +81,7 @@ type Task struct {
 
 // Get unmarshals into value the task data stored under key.
 func (t *Task) Get(key string, value any) error {
-	raw := t.Data[key]
-	if raw == nil {
-		return ErrNoData
-	}
-	return json.Unmarshal(*raw, value)
+	return getData(t.Data, key, value)
 }
 
 // TaskProgress is how far a task has come: Done out of Total.
