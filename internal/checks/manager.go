@@ -103,7 +103,6 @@ type Manager struct {
 	wg     sync.WaitGroup // check loops
 
 	mu     sync.Mutex
-	plan   *plan.Plan
 	checks map[string]*check
 	runs   map[string]*run // by change ID, until the loop ends
 	closed bool
@@ -116,9 +115,8 @@ type check struct {
 	cfg       *plan.Check // effective configuration
 	successes int
 	failures  int
-	changeID  string
-	prevID    string
-	run       *run // nil while inactive
+	prevID    string // the change that drove it before, if any
+	run       *run   // nil while inactive
 
 	metricSuccesses int64
 	metricFailures  int64
@@ -149,7 +147,6 @@ func New(opts Options) *Manager {
 		onFailure: opts.OnFailure,
 		logf:      opts.Logf,
 		newCk:     opts.NewChecker,
-		plan:      &plan.Plan{},
 		checks:    make(map[string]*check),
 		runs:      make(map[string]*run),
 	}
@@ -193,7 +190,6 @@ func (m *Manager) SetPlan(p *plan.Plan) {
 	if m.closed {
 		return
 	}
-	m.plan = p
 	for name, c := range m.checks {
 		if p.Checks[name] == nil {
 			m.stopLocked(c)
@@ -316,13 +312,12 @@ func (m *Manager) startLocked(c *check, kind string, transition, reset bool) {
 	r.changeID = info.ID
 	m.runs[info.ID] = r
 	if transition {
-		c.prevID = c.changeID
+		c.prevID = c.changeIDLocked()
 	}
 	if reset {
 		c.successes, c.failures = 0, 0
 	}
 	c.run = r
-	c.changeID = info.ID
 }
 
 // stopLocked aborts the change driving c, if any; it ends Done.
@@ -332,7 +327,6 @@ func (m *Manager) stopLocked(c *check) {
 		return
 	}
 	c.run = nil
-	c.changeID = ""
 	r.end()
 	m.changes.Abort(r.changeID) // an error means it already ended
 }
@@ -361,8 +355,7 @@ func (m *Manager) Checks(level plan.CheckLevel, names []string) []Info {
 func (m *Manager) Healthy(level plan.CheckLevel, names []string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, name := range sortedKeys(m.checks) {
-		c := m.checks[name]
+	for name, c := range m.checks {
 		if participates(c.cfg.Level, level) && (len(names) == 0 || slices.Contains(names, name)) &&
 			c.statusLocked() == StatusDown {
 			return false
@@ -409,6 +402,14 @@ func (c *check) statusLocked() Status {
 	return StatusUp
 }
 
+// changeIDLocked is the change driving c; "" when inactive.
+func (c *check) changeIDLocked() string {
+	if c.run == nil {
+		return ""
+	}
+	return c.run.changeID
+}
+
 func (c *check) infoLocked() Info {
 	startup := plan.CheckStartupEnabled
 	if !c.cfg.Enabled() {
@@ -422,7 +423,7 @@ func (c *check) infoLocked() Info {
 		Successes:    c.successes,
 		Failures:     c.failures,
 		Threshold:    c.cfg.EffectiveThreshold(),
-		ChangeID:     c.changeID,
+		ChangeID:     c.changeIDLocked(),
 		PrevChangeID: c.prevID,
 	}
 }

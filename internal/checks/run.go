@@ -90,7 +90,6 @@ func (m *Manager) endRunLocked(r *run) {
 	}
 	if c := r.check; c.run == r {
 		c.run = nil
-		c.changeID = ""
 	}
 }
 
