@@ -23,24 +23,38 @@ type ProcStat struct {
 // ReadProcStat reads /proc/<pid>/stat. The error satisfies
 // errors.Is(err, os.ErrNotExist) when the process does not exist.
 func ReadProcStat(pid int) (ProcStat, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	data, err := readStat(pid)
 	if err != nil {
 		return ProcStat{}, err
 	}
 	return parseProcStat(pid, data)
 }
 
-func parseProcStat(pid int, data []byte) (ProcStat, error) {
-	// The command name (field 2) is in parentheses and may contain spaces
-	// and parentheses, so fields are counted from the last ')'.
+// readStat reads /proc/<pid>/stat.
+func readStat(pid int) ([]byte, error) {
+	return os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+}
+
+// statFields splits a /proc/<pid>/stat line into its fields from field 3
+// (state) on: field n of stat(5) is fields[n-3]. The command name (field 2)
+// is in parentheses and may contain spaces and parentheses, so fields are
+// counted from the last ')'. It fails when fewer than minFields fields follow.
+func statFields(pid int, data []byte, minFields int) ([][]byte, error) {
 	end := bytes.LastIndexByte(data, ')')
 	if end < 0 {
-		return ProcStat{}, fmt.Errorf("cannot parse stat of process %d", pid)
+		return nil, fmt.Errorf("cannot parse stat of process %d", pid)
 	}
 	fields := bytes.Fields(data[end+1:])
-	// fields[0] is field 3 (state); field n is fields[n-3].
-	if len(fields) < 20 {
-		return ProcStat{}, fmt.Errorf("cannot parse stat of process %d", pid)
+	if len(fields) < minFields {
+		return nil, fmt.Errorf("cannot parse stat of process %d", pid)
+	}
+	return fields, nil
+}
+
+func parseProcStat(pid int, data []byte) (ProcStat, error) {
+	fields, err := statFields(pid, data, 20)
+	if err != nil {
+		return ProcStat{}, err
 	}
 	st := ProcStat{PID: pid, State: fields[0][0]}
 	var errs [4]error

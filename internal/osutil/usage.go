@@ -1,7 +1,6 @@
 package osutil
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"strconv"
@@ -24,7 +23,7 @@ type ProcUsage struct {
 // ReadProcUsage reads the resource usage of a process. The error satisfies
 // errors.Is(err, os.ErrNotExist) when the process does not exist.
 func ReadProcUsage(pid int) (ProcUsage, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	data, err := readStat(pid)
 	if err != nil {
 		return ProcUsage{}, err
 	}
@@ -32,15 +31,10 @@ func ReadProcUsage(pid int) (ProcUsage, error) {
 }
 
 func parseProcUsage(pid int, data []byte) (ProcUsage, error) {
-	end := bytes.LastIndexByte(data, ')')
-	if end < 0 {
-		return ProcUsage{}, fmt.Errorf("cannot parse stat of process %d", pid)
-	}
-	fields := bytes.Fields(data[end+1:])
-	// Field n of stat(5) is fields[n-3]: utime 14, stime 15, cutime 16,
-	// cstime 17, rss 24 (in pages).
-	if len(fields) < 22 {
-		return ProcUsage{}, fmt.Errorf("cannot parse stat of process %d", pid)
+	// utime 14, stime 15, cutime 16, cstime 17, rss 24 (in pages).
+	fields, err := statFields(pid, data, 22)
+	if err != nil {
+		return ProcUsage{}, err
 	}
 	var ticks int64
 	for _, f := range fields[11:15] {

@@ -185,6 +185,11 @@ func procsIn(p string) []int {
 	if err != nil {
 		return nil
 	}
+	return parsePIDs(data)
+}
+
+// parsePIDs parses the contents of a cgroup.procs file.
+func parsePIDs(data []byte) []int {
 	var pids []int
 	for _, f := range bytes.Fields(data) {
 		if pid, err := strconv.Atoi(string(f)); err == nil {

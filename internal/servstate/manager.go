@@ -419,7 +419,7 @@ func (m *Manager) Replan() []string {
 		}
 		workload := p.Workloads[svc.Workload]
 		s.mu.Lock()
-		if !s.forgotten && s.svc != nil && (!s.svc.Equal(svc) || !workloadEqual(s.workload, workload)) {
+		if !s.forgotten && s.svc != nil && (!s.svc.Equal(svc) || !s.workload.Equal(workload)) {
 			s.svc, s.workload = svc, workload
 			changed = append(changed, s.name)
 		}
@@ -427,13 +427,6 @@ func (m *Manager) Replan() []string {
 	}
 	sort.Strings(changed)
 	return changed
-}
-
-func workloadEqual(a, b *plan.Workload) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return plan.WorkloadsEqual(map[string]*plan.Workload{"": a}, map[string]*plan.Workload{"": b})
 }
 
 // SendSignal sends a signal, named like "SIGHUP", to the main process of

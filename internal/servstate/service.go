@@ -224,8 +224,7 @@ func (s *service) apply(e effect, cfg config) {
 	case effKill:
 		s.tree.signal(syscall.SIGKILL)
 	case effSweep:
-		s.tree.sweep(cfg.failDelay)
-		if s.tree.cgroup != "" && s.tree.empty() {
+		if s.tree.sweep(cfg.failDelay) && s.tree.cgroup != "" {
 			s.m.usage.retire(s.name, s.tree.cgroup, func() error { return s.m.cgroups.remove(s.name) })
 		}
 	case effArm:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -172,9 +173,9 @@ func (m *Manager) Usage(names []string) []Usage {
 		}
 		u := Usage{Name: s.name}
 		if m.cgroups != nil {
-			if dir := m.cgroups.path(s.name); m.inCgroup(dir, pid) {
+			dir := m.cgroups.path(s.name)
+			if members, ok := cgroupMembers(dir, pid); ok {
 				u.CPU, _ = m.usage.cgroupReading(s.name, dir)
-				members := procsIn(dir)
 				u.Processes = len(members)
 				if mem, ok := readUint(filepath.Join(dir, "memory.current")); ok {
 					u.Memory = mem
@@ -204,18 +205,17 @@ func (m *Manager) Usage(names []string) []Usage {
 	return out
 }
 
-// inCgroup reports whether the service's cgroup directory exists and is
-// the one its processes run in: it holds the main process, or it holds
-// processes while the service has no main process (a stop in progress).
-func (m *Manager) inCgroup(dir string, pid int) bool {
+// cgroupMembers returns the processes in the service's cgroup directory,
+// and whether the cgroup exists and is the one its processes run in: it
+// holds the main process, or the service has no main process (a stop in
+// progress, or the cgroup of a stopped service: its last figures).
+func cgroupMembers(dir string, pid int) ([]int, bool) {
 	data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
 	if err != nil {
-		return false
+		return nil, false
 	}
-	if pid <= 0 {
-		return true // the cgroup of a stopped service: its last figures
-	}
-	return bytes.Contains(append([]byte("\n"), data...), []byte("\n"+strconv.Itoa(pid)+"\n"))
+	pids := parsePIDs(data)
+	return pids, pid <= 0 || slices.Contains(pids, pid)
 }
 
 // treeOf returns the live processes of the tree led by pid: the leader,
