@@ -196,7 +196,7 @@ func (a *api) authorize(r *http.Request, need accessLevel) (*http.Request, respo
 	w := a.resolve(r)
 	if !w.allowed(need) {
 		if w.identified() {
-			a.security("CRITICAL", fmt.Sprintf("authz_fail:%s,%s", w.user(), r.URL.Path),
+			a.securityEvent("CRITICAL", fmt.Sprintf("authz_fail:%s,%s", w.user(), r.URL.Path),
 				fmt.Sprintf("User %s not authorized for %s %s", w.user(), r.Method, r.URL.Path))
 		}
 		return r, errorStatus(http.StatusUnauthorized, "", "access denied")

@@ -57,7 +57,7 @@ func (a *api) postExec(r *http.Request) response {
 	if err != nil {
 		return errorResponse(err)
 	}
-	a.securityAdmin(r, "exec", "Executing command")
+	a.securityAdmin(whoFrom(r).user(), "exec", "Executing command")
 	return asyncResponse(res.ChangeID, map[string]any{
 		"task-id":     res.TaskID,
 		"environment": res.Environment,
@@ -98,18 +98,8 @@ func (w websocketResponse) write(rw http.ResponseWriter, r *http.Request) {
 	w.sock.Attach(conn)
 }
 
-// securityAdmin logs the authz_admin security event of an admin action
-// (behaviour.md §12).
-func (a *api) securityAdmin(r *http.Request, action, description string) {
-	a.securityWarn("authz_admin", a.callerName(r)+","+action, description)
-}
-
-// securityWarn logs a security event "<event>:<arg>" at level WARN.
-func (a *api) securityWarn(event, arg, description string) {
-	a.securityEvent("WARN", event+":"+arg, description)
-}
-
-// callerName names the caller in security events (behaviour.md §12).
-func (a *api) callerName(r *http.Request) string {
-	return whoFrom(r).user()
+// securityAdmin logs the authz_admin security event of an admin action by
+// user (behaviour.md §12).
+func (a *api) securityAdmin(user, action, description string) {
+	a.securityEvent("WARN", "authz_admin:"+user+","+action, description)
 }

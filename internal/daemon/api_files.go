@@ -127,10 +127,10 @@ func (rf readFilesResponse) write(w http.ResponseWriter, r *http.Request) {
 	mw.SetBoundary(hex.EncodeToString(b[:]))
 	w.Header().Set("Content-Type", mw.FormDataContentType())
 	w.WriteHeader(http.StatusOK)
-	user := rf.a.callerName(r)
+	user := whoFrom(r).user()
 	buf := make([]byte, 256*1024)
 	results, err := rf.a.ops.ReadFiles(rf.paths, func(path string, content io.Reader) error {
-		rf.a.securityWarn("authz_admin", user+",pull_file", fmt.Sprintf("Reading file %q", path))
+		rf.a.securityAdmin(user, "pull_file", fmt.Sprintf("Reading file %q", path))
 		part, err := mw.CreateFormFile("files", path)
 		if err != nil {
 			return err
@@ -266,7 +266,7 @@ func (a *api) writeFiles(r *http.Request, boundary string) response {
 	for i, f := range req.Files {
 		specs[i] = files.WriteSpec{Path: f.Path, MakeDirs: f.MakeDirs, Permissions: f.Permissions, Owner: f.owner()}
 	}
-	user := a.callerName(r)
+	user := whoFrom(r).user()
 	results, err := a.ops.WriteFiles(specs, func() (ops.FilePart, error) {
 		part, err := mr.NextPart()
 		if err != nil {
@@ -276,7 +276,7 @@ func (a *api) writeFiles(r *http.Request, boundary string) response {
 			return ops.FilePart{}, fmt.Errorf("field name must be \"files\", got %q", name)
 		}
 		path := fileName(part)
-		a.securityWarn("authz_admin", user+",push_file", fmt.Sprintf("Writing file %q", path))
+		a.securityAdmin(user, "push_file", fmt.Sprintf("Writing file %q", path))
 		return ops.FilePart{Path: path, Content: part}, nil
 	})
 	if err != nil {

@@ -205,8 +205,3 @@ func (a *api) withLatestWarning(resp response) response {
 	}
 	return j
 }
-
-// security writes a security event.
-func (a *api) security(level, event, description string) {
-	a.securityEvent(level, event, description)
-}
