@@ -1,6 +1,7 @@
 package changes
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -86,15 +87,7 @@ func (m *Manager) snapshot() any {
 	m.snapParts = len(parts)
 	m.mu.Unlock()
 
-	size := 0
-	for _, p := range parts {
-		size += len(p)
-	}
-	buf := make([]byte, 0, size)
-	for _, p := range parts {
-		buf = append(buf, p...)
-	}
-	return json.RawMessage(buf)
+	return json.RawMessage(bytes.Join(parts, nil))
 }
 
 // appendChangeLocked appends the pieces of a change's encoding to parts.
@@ -115,17 +108,8 @@ func (m *Manager) changeJSONLocked(c *change) []byte {
 	if c.json != nil {
 		return c.json
 	}
-	parts := m.appendChangeLocked(nil, c)
-	size := 0
-	for _, p := range parts {
-		size += len(p)
-	}
-	b := make([]byte, 0, size)
-	for _, p := range parts {
-		b = append(b, p...)
-	}
-	c.json = b
-	return b
+	c.json = bytes.Join(m.appendChangeLocked(nil, c), nil)
+	return c.json
 }
 
 // headJSONLocked returns the cached encoding of a change's fields other than
