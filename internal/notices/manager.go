@@ -196,12 +196,10 @@ func (m *Manager) Add(userID *uint32, typ Type, k string, opts AddOptions) strin
 		e.LastData = nil
 	}
 	e.RepeatAfter = opts.RepeatAfter
-	if repeated {
-		e.LastRepeated = m.stampLocked(now)
-	}
 	e.json = nil
 	id := e.ID
 	if repeated {
+		e.LastRepeated = m.stampLocked(now)
 		close(m.changed)
 		m.changed = make(chan struct{})
 	}
@@ -262,10 +260,6 @@ func (m *Manager) matchLocked(f *Filter, now time.Time) []Notice {
 // keyedLocked returns the notices with key k that f's users and types may
 // match.
 func (m *Manager) keyedLocked(k string, f *Filter) []*entry {
-	types := f.Types
-	if len(types) == 0 {
-		types = []Type{ChangeUpdate, Custom, Warning}
-	}
 	var out []*entry
 	if f.AllUsers {
 		for _, e := range m.byID {
@@ -274,6 +268,10 @@ func (m *Manager) keyedLocked(k string, f *Filter) []*entry {
 			}
 		}
 		return out
+	}
+	types := f.Types
+	if len(types) == 0 {
+		types = []Type{ChangeUpdate, Custom, Warning}
 	}
 	for _, t := range types {
 		if e := m.byKey[keyOf(nil, t, k)]; e != nil {
@@ -396,36 +394,29 @@ type sectionJSON struct {
 // snapshot returns the section as pre-marshalled JSON; only notices that
 // changed since the previous snapshot are encoded again.
 func (m *Manager) snapshot() any {
-	m.mu.Lock()
-	entries := make([]*entry, 0, len(m.byID))
-	for _, e := range m.byID {
-		entries = append(entries, e)
+	type part struct {
+		id   int
+		json []byte
 	}
-	parts := make([][]byte, len(entries))
-	for i, e := range entries {
+	m.mu.Lock()
+	parts := make([]part, 0, len(m.byID))
+	for _, e := range m.byID {
 		if e.json == nil {
 			e.json, _ = json.Marshal(e.Notice) // a Notice always marshals
 		}
-		parts[i] = e.json
+		id, _ := strconv.Atoi(e.ID)
+		parts = append(parts, part{id, e.json})
 	}
 	last := m.lastID
-	ids := make([]int, len(entries))
-	for i, e := range entries {
-		ids[i], _ = strconv.Atoi(e.ID)
-	}
 	m.mu.Unlock()
 
-	order := make([]int, len(entries))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(ids[a], ids[b]) })
+	slices.SortFunc(parts, func(a, b part) int { return cmp.Compare(a.id, b.id) })
 	buf := fmt.Appendf(nil, `{"last-notice-id":%d,"notices":[`, last)
-	for i, j := range order {
+	for i, p := range parts {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = append(buf, parts[j]...)
+		buf = append(buf, p.json...)
 	}
 	buf = append(buf, "]}"...)
 	return json.RawMessage(buf)

@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pebble-project/pebble/internal/changes"
@@ -183,11 +184,8 @@ func workloadOf(p *plan.Plan, svc *plan.Service) *plan.Workload {
 func execEnvironment(requested map[string]string, uid *int) (map[string]string, error) {
 	env := make(map[string]string)
 	for _, kv := range os.Environ() {
-		for i := 0; i < len(kv); i++ {
-			if kv[i] == '=' {
-				env[kv[:i]] = kv[i+1:]
-				break
-			}
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
 		}
 	}
 	if uid != nil && *uid != os.Getuid() {
