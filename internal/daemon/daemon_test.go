@@ -140,6 +140,12 @@ func TestEnvelopes(t *testing.T) {
 		{"bad json", "POST", "/v1/services", `{"action":`, 400, map[string]any{
 			"type": "error", "status-code": 400.0, "status": "Bad Request",
 			"result": map[string]any{"message": "cannot decode data from request body: unexpected EOF"}}},
+		{"empty body", "POST", "/v1/services", ``, 400, map[string]any{
+			"type": "error", "status-code": 400.0, "status": "Bad Request",
+			"result": map[string]any{"message": "cannot decode data from request body: EOF"}}},
+		{"two values", "POST", "/v1/services", `{"action":"start","services":["a"]} {}`, 400, map[string]any{
+			"type": "error", "status-code": 400.0, "status": "Bad Request",
+			"result": map[string]any{"message": "cannot decode data from request body: unexpected data after JSON value"}}},
 		{"services by name", "GET", "/v1/services/a", "", 400, map[string]any{
 			"type": "error", "status-code": 400.0, "status": "Bad Request",
 			"result": map[string]any{"message": "not implemented"}}},

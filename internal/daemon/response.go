@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -139,25 +140,22 @@ func bodyTooLarge(limit int64) response {
 // ("cannot decode request body" or "cannot decode data from request body").
 func decodeJSON(r *http.Request, prefix string, v any) response {
 	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(v); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return bodyTooLarge(tooLarge.Limit)
+	err := dec.Decode(v)
+	if err == nil {
+		// Anything after the JSON value must be white space.
+		var extra json.RawMessage
+		switch err = dec.Decode(&extra); {
+		case err == nil:
+			return badRequest("%s: unexpected data after JSON value", prefix)
+		case errors.Is(err, io.EOF):
+			return nil
 		}
-		return badRequest("%s: %v", prefix, err)
 	}
-	// Anything after the JSON value must be white space.
-	var extra json.RawMessage
-	if err := dec.Decode(&extra); err == nil {
-		return badRequest("%s: unexpected data after JSON value", prefix)
-	} else if err.Error() != "EOF" {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return bodyTooLarge(tooLarge.Limit)
-		}
-		return badRequest("%s: %v", prefix, err)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return bodyTooLarge(tooLarge.Limit)
 	}
-	return nil
+	return badRequest("%s: %v", prefix, err)
 }
 
 // Body-decoding error prefixes, as api.md §4 assigns them per endpoint.
