@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -198,17 +196,8 @@ func execEnvironment(requested map[string]string, uid *int) (map[string]string, 
 	if env["PATH"] == "" {
 		env["PATH"] = defaultPath
 	}
-	if uid != nil && (env["HOME"] == "" || env["USER"] == "") {
-		u, err := user.LookupId(strconv.Itoa(*uid))
-		if err != nil {
-			return nil, err
-		}
-		if env["HOME"] == "" {
-			env["HOME"] = u.HomeDir
-		}
-		if env["USER"] == "" {
-			env["USER"] = u.Username
-		}
+	if err := osutil.FillUserEnv(env, uid); err != nil {
+		return nil, err
 	}
 	if env["LANG"] == "" {
 		env["LANG"] = "C.UTF-8"

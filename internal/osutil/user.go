@@ -63,3 +63,23 @@ func NormalizeUIDGID(uid, gid *int, username, groupname string) (*int, *int, err
 	}
 	return uid, gid, nil
 }
+
+// FillUserEnv sets HOME and USER in env from the user database entry of uid
+// where they are missing or empty (behaviour.md §3, api.md §16.1). A nil uid
+// means the daemon's own user: env is left alone.
+func FillUserEnv(env map[string]string, uid *int) error {
+	if uid == nil || (env["HOME"] != "" && env["USER"] != "") {
+		return nil
+	}
+	u, err := user.LookupId(strconv.Itoa(*uid))
+	if err != nil {
+		return err
+	}
+	if env["HOME"] == "" {
+		env["HOME"] = u.HomeDir
+	}
+	if env["USER"] == "" {
+		env["USER"] = u.Username
+	}
+	return nil
+}

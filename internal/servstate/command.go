@@ -5,9 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/user"
 	"sort"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -44,17 +42,8 @@ func buildCommand(svc *plan.Service, workload *plan.Workload, out io.Writer, kil
 	if err != nil {
 		return nil, err
 	}
-	if uid != nil && (env["HOME"] == "" || env["USER"] == "") {
-		u, err := user.LookupId(strconv.Itoa(*uid))
-		if err != nil {
-			return nil, err
-		}
-		if env["HOME"] == "" {
-			env["HOME"] = u.HomeDir
-		}
-		if env["USER"] == "" {
-			env["USER"] = u.Username
-		}
+	if err := osutil.FillUserEnv(env, uid); err != nil {
+		return nil, err
 	}
 
 	cmd := exec.Command(args[0], args[1:]...)
