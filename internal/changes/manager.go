@@ -15,9 +15,6 @@ import (
 	"github.com/pebble-project/pebble/internal/statefile"
 )
 
-// Section is the name of the state file section this package owns.
-const Section = "changes"
-
 // Pruning defaults (behaviour.md §1, §10.3).
 const (
 	DefaultPruneInterval = 10 * time.Minute
@@ -245,8 +242,8 @@ type change struct {
 	ctx               context.Context
 	cancel            context.CancelFunc
 
-	head []byte // cached JSON of the fields other than tasks, without the closing brace
-	json []byte // cached JSON of the whole change
+	foreign foreign // what the state file had that this daemon does not use
+	json    []byte  // cached state file member, nil when stale
 }
 
 // New builds a Manager and loads the "changes" section of opts.Store, if any.
@@ -276,13 +273,11 @@ func New(opts Options) (*Manager, error) {
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	if m.store != nil {
-		if raw := m.store.Loaded(Section); raw != nil {
-			if err := m.load(raw); err != nil {
-				m.cancel()
-				return nil, err
-			}
+		if err := m.load(m.store); err != nil {
+			m.cancel()
+			return nil, err
 		}
-		m.store.Register(Section, m.snapshot)
+		m.store.RegisterFields(stateKeys, m.snapshot)
 	}
 	return m, nil
 }
@@ -667,7 +662,7 @@ func (m *Manager) updateLocked(c *change) {
 		return
 	}
 	c.status = s
-	c.head, c.json = nil, nil
+	c.json = nil
 	if s.Ready() && !old.Ready() {
 		c.readyTime = m.now()
 		close(c.ready)

@@ -130,6 +130,9 @@ func Run(ctx context.Context, opts Options) (int, error) {
 		return exitError, err
 	}
 	defer store.Close()
+	if aside, reason := store.SetAside(); aside != "" {
+		log.Noticef("Cannot use state file: %v; moved it to %q and starting with an empty state", reason, aside)
+	}
 
 	plans, err := planstate.Load(filepath.Join(opts.Dir, "layers"))
 	if err != nil {
