@@ -229,6 +229,7 @@ func Run(ctx context.Context, opts Options) (int, error) {
 		SocketPath:  socket,
 		HTTPAddress: opts.HTTPAddress,
 		Ops:         o,
+		LogTargets:  fwd,
 		Logf:        log.Noticef,
 		Version:     version.Version,
 		BootID:      bootID(),
