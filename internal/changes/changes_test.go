@@ -11,12 +11,14 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 func ok(context.Context, *Task) error { return nil }
 
 func TestSingleTaskDone(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	clock := newFakeClock()
 	m := newManager(t, Options{Now: clock.Now})
 	m.Register("noop", Kind{Run: func(ctx context.Context, task *Task) error {
@@ -67,7 +69,7 @@ func TestProgressAndNotStarted(t *testing.T) {
 }
 
 func TestWaitForChain(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	m := newManager(t, Options{})
 	var mu sync.Mutex
 	var order []string
@@ -130,7 +132,7 @@ func TestWaitForAll(t *testing.T) {
 }
 
 func TestIndependentTasksRunConcurrently(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	m := newManager(t, Options{})
 	const n = 200
 	var wg sync.WaitGroup
@@ -152,7 +154,7 @@ func TestIndependentTasksRunConcurrently(t *testing.T) {
 }
 
 func TestFailurePropagationLanes(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	logs := &testLogf{}
 	m := newManager(t, Options{Logf: logs.Logf})
 	fail := func(ctx context.Context, task *Task) error {
@@ -175,7 +177,7 @@ func TestFailurePropagationLanes(t *testing.T) {
 		{Kind: "ok", Summary: "d", Lanes: []int{l1}, WaitFor: []int{0}},            // 6: lane 1, waits for lane 2 only
 	}})
 	g.waitStarted(t)
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		c, _ := m.Change(info.ID)
 		if c.Tasks[1].Status != Error {
 			return fmt.Errorf("a1 is %v", c.Tasks[1].Status)
@@ -224,7 +226,7 @@ func TestFailureWithoutLanesHoldsAll(t *testing.T) {
 		{Kind: "fail", Summary: "fail"},
 	}})
 	g.waitStarted(t)
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		c, _ := m.Change(info.ID)
 		if got := taskStatuses(c); got != "slow:Doing after slow:Hold fail:Error" {
 			return errors.New(got)
@@ -285,7 +287,7 @@ func TestLogKeepsLastTen(t *testing.T) {
 }
 
 func TestAbortRunning(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	m := newManager(t, Options{})
 	g := newGate()
 	m.Register("slow", Kind{Run: g.Run})
@@ -301,7 +303,7 @@ func TestAbortRunning(t *testing.T) {
 		{Kind: "ok", Summary: "next", Lanes: []int{1}, WaitFor: []int{0}},
 	}})
 	g.waitStarted(t)
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		c, _ := m.Change(info.ID)
 		if c.Tasks[1].Status != Doing {
 			return fmt.Errorf("stubborn is %v", c.Tasks[1].Status)
@@ -343,7 +345,7 @@ func TestAbortBeforeStartHoldsEverything(t *testing.T) {
 }
 
 func TestWaitTimeoutAndCancel(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	m := newManager(t, Options{})
 	g := newGate()
 	m.Register("slow", Kind{Run: g.Run})
@@ -548,7 +550,7 @@ func TestOnStatus(t *testing.T) {
 	waitReady(t, m, c.ID)
 	m.AddDone(NewChange{Kind: "k", Summary: "d"})
 	want := []string{"1:Do", "1:Done", b.ID + ":Do", b.ID + ":Error", c.ID + ":Do", c.ID + ":Abort", c.ID + ":Error", "4:Done"}
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		if !slices.Equal(events, want) {
@@ -559,7 +561,7 @@ func TestOnStatus(t *testing.T) {
 }
 
 func TestCloseIdempotentAndNoLeak(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	m, err := New(Options{PruneInterval: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
