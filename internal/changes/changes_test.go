@@ -610,7 +610,7 @@ func TestNoticeData(t *testing.T) {
 	if want := map[string]string{"kind": "perform-check", "check-name": "web"}; !reflect.DeepEqual(named.NoticeData, want) {
 		t.Errorf("notice data %v, want %v", named.NoticeData, want)
 	}
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		want := map[string][]map[string]string{

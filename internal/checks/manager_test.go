@@ -439,7 +439,7 @@ func TestCheckChangesKeepPendingAndNameTheirCheck(t *testing.T) {
 	id := h.info("web").ChangeID
 	c := h.change(id)
 	assert.Equal(t, map[string]string{"kind": KindPerform, "check-name": "web"}, c.NoticeData)
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		if age := time.Since(c.SpawnTime); age <= time.Nanosecond {
 			return fmt.Errorf("change only %v old", age)
 		}
