@@ -234,6 +234,7 @@ func Run(ctx context.Context, opts Options) (int, error) {
 		BootID:      bootID(),
 		// Security events go to the daemon log as JSON (behaviour.md §12).
 		SecurityEvent: log.SecurityEvent,
+		Metrics:       []daemon.MetricsSource{services, chk, fwd},
 	})
 	if err != nil {
 		return exitError, err
