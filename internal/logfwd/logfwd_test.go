@@ -549,7 +549,7 @@ func TestWriteMetrics(t *testing.T) {
 	f.write("a", "one\ntwo\n")
 	f.write("b", "three\n")
 	waitEntries(t, rx, 3)
-	waitFor(t, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		if st := f.m.Status(); st[0].Sent != 2 || st[1].Sent != 1 {
 			return fmt.Errorf("sent %d and %d", st[0].Sent, st[1].Sent)
 		}
