@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -42,6 +44,9 @@ func (o *Ops) runExec(ctx context.Context, t *changes.Task) error {
 func (o *Ops) Exec(ctx context.Context, req execs.Request) (execs.Started, error) {
 	if len(req.Command) == 0 {
 		return execs.Started{}, apierr.Errorf(apierr.BadRequest, "must specify command")
+	}
+	if err := checkExecText(req); err != nil {
+		return execs.Started{}, err
 	}
 	if req.ServiceContext != "" {
 		var err error
@@ -99,6 +104,34 @@ func (o *Ops) Exec(ctx context.Context, req execs.Request) (execs.Started, error
 		return info.Tasks[0].ID
 	})
 	return execs.Started{ChangeID: info.ID, TaskID: info.Tasks[0].ID, Environment: env, WorkingDir: dir}, nil
+}
+
+// checkExecText refuses command words, environment entries and a working
+// directory that no process can be given (see plan.TextProblem), rather
+// than starting a change that is bound to fail.
+func checkExecText(req execs.Request) error {
+	for i, arg := range req.Command {
+		if bad := plan.TextProblem(arg); bad != "" {
+			return apierr.Errorf(apierr.BadRequest, "cannot run command: argument %d %s: %q", i, bad, arg)
+		}
+	}
+	names := slices.Sorted(maps.Keys(req.Environment))
+	for _, name := range names {
+		bad := plan.TextProblem(name)
+		if bad == "" && (name == "" || strings.Contains(name, "=")) {
+			bad = `is empty or contains "="`
+		}
+		if bad != "" {
+			return apierr.Errorf(apierr.BadRequest, "cannot run command: environment variable name %q %s", name, bad)
+		}
+		if bad := plan.TextProblem(req.Environment[name]); bad != "" {
+			return apierr.Errorf(apierr.BadRequest, "cannot run command: environment variable %q value %s", name, bad)
+		}
+	}
+	if bad := plan.TextProblem(req.WorkingDir); bad != "" {
+		return apierr.Errorf(apierr.BadRequest, "cannot run command: working directory %s: %q", bad, req.WorkingDir)
+	}
+	return nil
 }
 
 // withServiceContext fills the request's unset fields from a service's

@@ -38,6 +38,13 @@ func TestExecRequestErrors(t *testing.T) {
 		{execs.Request{Command: []string{"true"}, Environment: map[string]string{"HOME": "/nonexistent"}}, apierr.Internal, `cannot call exec: home directory "/nonexistent" does not exist`},
 		{execs.Request{Command: []string{"true"}, Interactive: true}, apierr.Internal, "cannot call exec: cannot use interactive mode without a terminal"},
 		{execs.Request{Command: []string{"true"}, Group: "root"}, apierr.BadRequest, "must specify user, not just group"},
+		{execs.Request{Command: []string{"echo", "a\x00b"}}, apierr.BadRequest, `cannot run command: argument 1 contains a NUL byte: "a\x00b"`},
+		{execs.Request{Command: []string{"echo\xff"}}, apierr.BadRequest, `cannot run command: argument 0 is not valid UTF-8: "echo\xff"`},
+		{execs.Request{Command: []string{"true"}, Environment: map[string]string{"A=B": "c"}}, apierr.BadRequest, `cannot run command: environment variable name "A=B" is empty or contains "="`},
+		{execs.Request{Command: []string{"true"}, Environment: map[string]string{"": "c"}}, apierr.BadRequest, `cannot run command: environment variable name "" is empty or contains "="`},
+		{execs.Request{Command: []string{"true"}, Environment: map[string]string{"A\x00": "c"}}, apierr.BadRequest, `cannot run command: environment variable name "A\x00" contains a NUL byte`},
+		{execs.Request{Command: []string{"true"}, Environment: map[string]string{"A": "c\x00"}}, apierr.BadRequest, `cannot run command: environment variable "A" value contains a NUL byte`},
+		{execs.Request{Command: []string{"true"}, WorkingDir: "/tmp\x00"}, apierr.BadRequest, `cannot run command: working directory contains a NUL byte: "/tmp\x00"`},
 	} {
 		_, err := o.Exec(ctx, tt.req)
 		var oe *apierr.Error

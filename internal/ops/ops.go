@@ -47,8 +47,6 @@ type Ops struct {
 	identities    *identities.Manager
 	securityEvent func(level, event, description string)
 	execs         *execs.Manager
-	// forwarder reports log targets' counters; may be nil (SetForwarder).
-	forwarder LogForwarder
 }
 
 // New builds Ops and registers its task kinds with the changes manager, which

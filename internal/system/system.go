@@ -204,7 +204,6 @@ func Run(ctx context.Context, opts Options) (int, error) {
 		Checks: chk,
 		Execs:  execs.New(execs.Options{Logf: log.Noticef}),
 	})
-	o.SetForwarder(fwd)
 	chg.Start()
 	defer chg.Close()
 	defer chk.Close()
@@ -235,6 +234,7 @@ func Run(ctx context.Context, opts Options) (int, error) {
 		BootID:      bootID(),
 		// Security events go to the daemon log as JSON (behaviour.md §12).
 		SecurityEvent: log.SecurityEvent,
+		Metrics:       []daemon.MetricsSource{services, chk, fwd},
 	})
 	if err != nil {
 		return exitError, err
