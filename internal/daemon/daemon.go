@@ -25,6 +25,11 @@ type Options struct {
 	HTTPAddress string
 	// Ops carries out every request; required.
 	Ops Ops
+	// Changes, Plan and Notices are the owners the API reads (and, for
+	// aborts and custom notices, changes) directly; required.
+	Changes Changes
+	Plan    Plan
+	Notices Notices
 	// LogTargets reports the log forwarding counters; nil reports none.
 	LogTargets LogTargets
 	// Logf writes daemon log lines; nil discards them.
@@ -56,6 +61,9 @@ type Daemon struct {
 
 type api struct {
 	ops        Ops
+	changes    Changes
+	plan       Plan
+	notices    Notices
 	logTargets LogTargets
 	logf       func(format string, args ...any)
 	version    string
@@ -72,8 +80,8 @@ type api struct {
 
 // New checks opts and builds a Daemon; it opens nothing.
 func New(opts Options) (*Daemon, error) {
-	if opts.SocketPath == "" || opts.Ops == nil {
-		return nil, errors.New("cannot create daemon: socket path and ops are required")
+	if opts.SocketPath == "" || opts.Ops == nil || opts.Changes == nil || opts.Plan == nil || opts.Notices == nil {
+		return nil, errors.New("cannot create daemon: socket path, ops, changes, plan and notices are required")
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
@@ -88,7 +96,7 @@ func New(opts Options) (*Daemon, error) {
 		opts.SecurityEvent = func(string, string, string) {}
 	}
 	a := &api{
-		ops: opts.Ops, logTargets: opts.LogTargets, logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
+		ops: opts.Ops, changes: opts.Changes, plan: opts.Plan, notices: opts.Notices, logTargets: opts.LogTargets, logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
 		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit, securityEvent: opts.SecurityEvent,
 		metrics: opts.Metrics,
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pebble-project/pebble/internal/apierr"
+	"github.com/pebble-project/pebble/internal/changes"
 )
 
 // response is what a handler returns; ServeHTTP writes it.
@@ -113,6 +114,12 @@ func errorResponse(err error) response {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return bodyTooLarge(tooLarge.Limit)
+	}
+	switch {
+	case errors.Is(err, changes.ErrNotFound):
+		return notFound("%s", err)
+	case errors.Is(err, changes.ErrNothingPending):
+		return badRequest("%s", err)
 	}
 	var oe *apierr.Error
 	if errors.As(err, &oe) {

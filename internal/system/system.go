@@ -200,7 +200,7 @@ func Run(ctx context.Context, opts Options) (int, error) {
 	})
 	o := ops.New(ops.Options{
 		Plans: plans, Services: services, Changes: chg, Store: store,
-		Notices: ntc, Identities: ids, SecurityEvent: log.SecurityEvent,
+		Identities: ids, SecurityEvent: log.SecurityEvent,
 		Checks: chk,
 		Execs:  execs.New(execs.Options{Logf: log.Noticef}),
 	})
@@ -228,6 +228,9 @@ func Run(ctx context.Context, opts Options) (int, error) {
 		SocketPath:  socket,
 		HTTPAddress: opts.HTTPAddress,
 		Ops:         o,
+		Changes:     chg,
+		Plan:        plans,
+		Notices:     ntc,
 		LogTargets:  fwd,
 		Logf:        log.Noticef,
 		Version:     version.Version,
