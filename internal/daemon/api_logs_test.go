@@ -109,7 +109,7 @@ func TestLogsOutput(t *testing.T) {
 func TestLogsFollow(t *testing.T) {
 	o := newLogsOps()
 	socket := filepath.Join(t.TempDir(), ".pebble.socket")
-	d, err := New(Options{SocketPath: socket, Ops: o})
+	d, err := New(Options{SocketPath: socket, Ops: o, State: &fakeState{}})
 	require.NoError(t, err)
 	require.NoError(t, d.Listen())
 	d.Serve()
