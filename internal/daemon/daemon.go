@@ -28,6 +28,8 @@ type Options struct {
 	// State is the state file, synced before a durable response is
 	// written (see durability); required.
 	State StateFile
+	// LogTargets reports the log forwarding counters; nil reports none.
+	LogTargets LogTargets
 	// Logf writes daemon log lines; nil discards them.
 	Logf func(format string, args ...any)
 	// Version is reported by /v1/system-info.
@@ -62,13 +64,14 @@ type Daemon struct {
 }
 
 type api struct {
-	ops       Ops
-	state     StateFile
-	logf      func(format string, args ...any)
-	version   string
-	bootID    string
-	httpAddr  string
-	bodyLimit int64
+	ops        Ops
+	logTargets LogTargets
+	state      StateFile
+	logf       func(format string, args ...any)
+	version    string
+	bootID     string
+	httpAddr   string
+	bodyLimit  int64
 	// securityEvent is never nil.
 	securityEvent func(level, event, description string)
 	metrics       []MetricsSource
@@ -95,7 +98,7 @@ func New(opts Options) (*Daemon, error) {
 		opts.SecurityEvent = func(string, string, string) {}
 	}
 	a := &api{
-		ops: opts.Ops, state: opts.State, logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
+		ops: opts.Ops, state: opts.State, logTargets: opts.LogTargets, logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
 		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit, securityEvent: opts.SecurityEvent,
 		metrics: opts.Metrics,
 	}
