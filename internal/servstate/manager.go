@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pebble-project/pebble/internal/logs"
@@ -174,8 +175,9 @@ func New(opts Options) (*Manager, error) {
 
 // Close stops the services' goroutines and releases the manager's
 // resources. It does not stop services (the daemon stops them first with
-// Stop); a process still running then is left alone, and its waiter ends
-// when it exits. Requests waiting for a reply get ErrClosed.
+// Stop); a main process still running then is left alone, and its waiter
+// ends when it exits. What is left of a run whose main process exited gets
+// SIGKILL. Requests waiting for a reply get ErrClosed.
 func (m *Manager) Close() {
 	m.mu.Lock()
 	if m.closed {
@@ -186,6 +188,11 @@ func (m *Manager) Close() {
 	close(m.done)
 	m.mu.Unlock()
 	m.wg.Wait()
+	for _, s := range m.allRecords() {
+		if s.mach.residue && s.tree != nil {
+			s.tree.signal(syscall.SIGKILL)
+		}
+	}
 	if m.mirror != nil {
 		m.mirror.Close()
 	}
