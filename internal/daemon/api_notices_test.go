@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pebble-project/pebble/internal/identities"
+	"github.com/pebble-project/pebble/internal/metrics"
 	"github.com/pebble-project/pebble/internal/notices"
 	"github.com/pebble-project/pebble/internal/ops"
 )
@@ -82,9 +83,11 @@ func (f *fakeOps) IdentityByBasic(user, password string) (string, string, bool) 
 	return n, string(a), ok
 }
 
-func (f *fakeOps) WriteMetrics(w io.Writer) error {
-	_, err := io.WriteString(w, "# HELP x y\n# TYPE x gauge\nx 1\n\n")
-	return err
+// fakeMetrics writes one gauge family with the given name.
+type fakeMetrics string
+
+func (f fakeMetrics) WriteMetrics(w *metrics.Writer) {
+	w.Write(metrics.Family{Name: string(f), Help: "help", Kind: metrics.Gauge, Samples: []metrics.Sample{{Value: 1}}})
 }
 
 func TestNoticesAPI(t *testing.T) {
@@ -252,6 +255,7 @@ func TestHTTPTransport(t *testing.T) {
 	var mu sync.Mutex
 	d, err := New(Options{
 		SocketPath: filepath.Join(t.TempDir(), ".pebble.socket"), HTTPAddress: "127.0.0.1:0", Ops: o,
+		Metrics: []MetricsSource{fakeMetrics("x")},
 		SecurityEvent: func(level, event, desc string) {
 			mu.Lock()
 			defer mu.Unlock()

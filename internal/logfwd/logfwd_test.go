@@ -16,6 +16,7 @@ import (
 
 	"github.com/pebble-project/pebble/internal/logfwd/logtest"
 	"github.com/pebble-project/pebble/internal/logs"
+	"github.com/pebble-project/pebble/internal/metrics"
 	"github.com/pebble-project/pebble/internal/plan"
 )
 
@@ -536,4 +537,57 @@ func TestNewBufferAfterForget(t *testing.T) {
 	require.Len(t, es, 2)
 	assert.Equal(t, "old buffer", es[0].Message)
 	assert.Equal(t, "new buffer", es[1].Message)
+}
+
+// TestWriteMetrics checks the log target families of GET /v1/metrics: none
+// without targets, then one block per counter with a sample per target.
+func TestWriteMetrics(t *testing.T) {
+	text := func(m *Manager) string {
+		var b strings.Builder
+		w := metrics.NewWriter(&b)
+		m.WriteMetrics(w)
+		require.NoError(t, w.Flush())
+		return b.String()
+	}
+	rx, err := logtest.NewLoki()
+	require.NoError(t, err)
+	defer rx.Close()
+	f := newFixture(t, Options{})
+	assert.Equal(t, "", text(f.m), "no targets, no families")
+
+	f.m.SetPlan(mustPlan(t, twoServices,
+		targetYAML("lk", "loki", rx.URL(), "[a]", "{}"),
+		targetYAML("other", "loki", rx.URL(), "[b]", "{}")))
+	f.start("a", 0)
+	f.start("b", 0)
+	f.write("a", "one\ntwo\n")
+	f.write("b", "three\n")
+	waitEntries(t, rx, 3)
+	waitFor(t, func() error {
+		if st := f.m.Status(); st[0].Sent != 2 || st[1].Sent != 1 {
+			return fmt.Errorf("sent %d and %d", st[0].Sent, st[1].Sent)
+		}
+		return nil
+	})
+	assert.Equal(t, `# HELP pebble_log_target_sent_total Log entries the log target's receiver accepted
+# TYPE pebble_log_target_sent_total counter
+pebble_log_target_sent_total{target="lk"} 2
+pebble_log_target_sent_total{target="other"} 1
+
+# HELP pebble_log_target_dropped_total Log entries given up on: refused by the receiver, or unsent when the target was removed or the daemon stopped
+# TYPE pebble_log_target_dropped_total counter
+pebble_log_target_dropped_total{target="lk"} 0
+pebble_log_target_dropped_total{target="other"} 0
+
+# HELP pebble_log_target_lost_bytes_total Bytes of service output overwritten in the service buffers before the log target could send them
+# TYPE pebble_log_target_lost_bytes_total counter
+pebble_log_target_lost_bytes_total{target="lk"} 0
+pebble_log_target_lost_bytes_total{target="other"} 0
+
+# HELP pebble_log_target_failures_total Failed attempts to send logs to the log target
+# TYPE pebble_log_target_failures_total counter
+pebble_log_target_failures_total{target="lk"} 0
+pebble_log_target_failures_total{target="other"} 0
+
+`, text(f.m))
 }

@@ -130,6 +130,9 @@ func Run(ctx context.Context, opts Options) (int, error) {
 		return exitError, err
 	}
 	defer store.Close()
+	if aside, reason := store.SetAside(); aside != "" {
+		log.Noticef("Cannot use state file: %v; moved it to %q and starting with an empty state", reason, aside)
+	}
 
 	plans, err := planstate.Load(filepath.Join(opts.Dir, "layers"))
 	if err != nil {
@@ -182,7 +185,10 @@ func Run(ctx context.Context, opts Options) (int, error) {
 	if err != nil {
 		return exitError, err
 	}
-	chg, err = changes.New(changes.Options{Store: store, Logf: log.Noticef, OnStatus: ops.RecordChangeUpdates(ntc)})
+	chg, err = changes.New(changes.Options{Store: store, Logf: log.Noticef, OnStatus: func(c changes.ChangeInfo) {
+		// A public change-update notice for every status change (api.md §13.1).
+		ntc.Add(nil, notices.ChangeUpdate, c.ID, notices.AddOptions{Data: c.NoticeData})
+	}})
 	if err != nil {
 		return exitError, err
 	}
@@ -228,6 +234,7 @@ func Run(ctx context.Context, opts Options) (int, error) {
 		BootID:      bootID(),
 		// Security events go to the daemon log as JSON (behaviour.md §12).
 		SecurityEvent: log.SecurityEvent,
+		Metrics:       []daemon.MetricsSource{services, chk, fwd},
 	})
 	if err != nil {
 		return exitError, err
