@@ -23,6 +23,7 @@ import (
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/ops"
 	"github.com/pebble-project/pebble/internal/servstate"
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // fakeOps records calls and returns canned answers; the real verbs are
@@ -367,7 +368,7 @@ func TestMain(m *testing.M) {
 		fmt.Printf("%d %s", resp.StatusCode, body)
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	testutil.Main(m)
 }
 
 func TestNonRootPeerIsRead(t *testing.T) {
