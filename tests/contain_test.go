@@ -192,7 +192,7 @@ services:
 			writeFile(t, filepath.Join(dir, "go"), "")
 			waitGone(t, "the exited service's leftovers", child, sibling)
 			want := map[int]string{0: "inactive", 3: "error"}[code]
-			waitFor(t, changeTimeout, func() error {
+			testutil.WaitFor(t, changeTimeout, func() error {
 				if got := d.serviceStatus("svc"); got != want {
 					return fmt.Errorf("service is %s, want %s", got, want)
 				}
