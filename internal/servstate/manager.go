@@ -185,11 +185,7 @@ func (m *Manager) Close() {
 	close(m.done)
 	m.mu.Unlock()
 	m.wg.Wait()
-	for _, s := range m.allRecords() {
-		if s.mach.residue && s.tree != nil {
-			s.tree.signal(syscall.SIGKILL)
-		}
-	}
+	m.killResidues()
 	if m.mirror != nil {
 		m.mirror.Close()
 	}
@@ -197,6 +193,25 @@ func (m *Manager) Close() {
 		m.cgroups.close()
 	}
 	reaper.Stop()
+}
+
+// killResidues kills what is left of the services' exited runs, once their
+// goroutines have ended, and waits up to cgroupRemoveWait for it to go, so
+// that their cgroups can be removed.
+func (m *Manager) killResidues() {
+	var trees []*procTree
+	for _, s := range m.allRecords() {
+		if s.mach.residue && s.tree != nil {
+			s.tree.signal(syscall.SIGKILL)
+			trees = append(trees, s.tree)
+		}
+	}
+	timeout := make(chan struct{})
+	timer := time.AfterFunc(cgroupRemoveWait, func() { close(timeout) })
+	defer timer.Stop()
+	for _, t := range trees {
+		t.waitEmpty(timeout)
+	}
 }
 
 // SetPlan publishes the current plan. Services keep running; their new
