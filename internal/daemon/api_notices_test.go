@@ -15,10 +15,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pebble-project/pebble/internal/apierr"
 	"github.com/pebble-project/pebble/internal/identities"
 	"github.com/pebble-project/pebble/internal/metrics"
 	"github.com/pebble-project/pebble/internal/notices"
-	"github.com/pebble-project/pebble/internal/ops"
 	"github.com/pebble-project/pebble/internal/testutil"
 )
 
@@ -43,10 +43,10 @@ func (f *fakeOps) backend() *backend {
 
 func (f *fakeOps) AddNotice(ctx context.Context, uid uint32, typ, key string, repeatAfter time.Duration, data map[string]string) (string, error) {
 	if typ != "custom" {
-		return "", &ops.Error{Class: ops.BadRequest, Message: `invalid type "` + typ + `" (can only add "custom" notices)`}
+		return "", &apierr.Error{Class: apierr.BadRequest, Message: `invalid type "` + typ + `" (can only add "custom" notices)`}
 	}
 	if err := notices.ValidateCustomKey(key); err != nil {
-		return "", &ops.Error{Class: ops.BadRequest, Message: err.Error()}
+		return "", &apierr.Error{Class: apierr.BadRequest, Message: err.Error()}
 	}
 	return f.backend().notices.Add(&uid, notices.Custom, key, notices.AddOptions{Data: data, RepeatAfter: repeatAfter}), nil
 }
@@ -68,7 +68,7 @@ func (f *fakeOps) Identities() map[string]*identities.Identity {
 func (f *fakeOps) ApplyIdentities(ctx context.Context, user, action string, ids map[string]*identities.Identity) error {
 	_, err := f.backend().identities.Apply(identities.Action(action), ids)
 	if identities.IsInvalid(err) {
-		return &ops.Error{Class: ops.BadRequest, Message: err.Error()}
+		return &apierr.Error{Class: apierr.BadRequest, Message: err.Error()}
 	}
 	return err
 }
