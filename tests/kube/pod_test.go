@@ -77,6 +77,11 @@ func TestPod(t *testing.T) {
 		t.Fatalf("charm exited with %s:\n%s\nworkload log:\n%s", code, charmLog, p.logs(podName+"-workload"))
 	}
 	t.Logf("timing: first API answer %v after kube play started", parseFirstAnswer(t, charmLog).Sub(start).Round(time.Millisecond))
+	for _, line := range strings.Split(charmLog, "\n") {
+		if strings.HasPrefix(line, "health answered") {
+			t.Logf("charm: %s", line)
+		}
+	}
 
 	start = time.Now()
 	p.runTimeout(time.Duration(gracePeriod+15)*time.Second, "pod", "stop", "-t", strconv.Itoa(gracePeriod), podName)
