@@ -223,9 +223,6 @@ func (a *api) getChange(r *http.Request) response {
 	if err != nil {
 		return errorResponse(err)
 	}
-	if err := a.ops.Sync(r.Context()); err != nil {
-		return internalError("cannot save state: %v", err)
-	}
 	return syncResponse(changeToJSON(c))
 }
 
@@ -247,9 +244,6 @@ func (a *api) postChange(r *http.Request) response {
 	c, err := a.changes.Abort(id)
 	if err != nil {
 		return errorResponse(err)
-	}
-	if err := a.ops.Sync(r.Context()); err != nil {
-		return internalError("cannot save state: %v", err)
 	}
 	return syncResponse(changeToJSON(c))
 }
@@ -280,9 +274,6 @@ func (a *api) waitChange(r *http.Request) response {
 		return internalError("request cancelled")
 	default:
 		return errorResponse(err)
-	}
-	if err := a.ops.Sync(r.Context()); err != nil {
-		return internalError("cannot save state: %v", err)
 	}
 	return syncResponse(changeToJSON(c))
 }

@@ -114,12 +114,6 @@ func (a *api) getNotices(r *http.Request) response {
 	if found == nil {
 		found = []notices.Notice{}
 	}
-	if len(found) > 0 {
-		// What a client is told about is on disk first, as for changes.
-		if err := a.ops.Sync(r.Context()); err != nil {
-			return internalError("cannot save state: %v", err)
-		}
-	}
 	return syncResponse(found)
 }
 
@@ -167,9 +161,6 @@ func (a *api) postNotices(r *http.Request) response {
 	}
 	uid := *w.uid
 	id := a.notices.Add(&uid, notices.Custom, req.Key, notices.AddOptions{Data: data, RepeatAfter: repeatAfter})
-	if err := a.ops.Sync(r.Context()); err != nil {
-		return internalError("cannot save state: %v", err)
-	}
 	return syncResponse(map[string]string{"id": id})
 }
 

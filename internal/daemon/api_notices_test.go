@@ -173,40 +173,57 @@ func TestNoticesLongPoll(t *testing.T) {
 	do(t, c, "GET", "/v1/notices", "")
 	testutil.CheckLeaks(t)
 
-	got := make(chan time.Time, 1)
+	type polled struct {
+		body string
+		at   time.Time
+	}
+	got := make(chan polled, 1)
 	go func() {
+		var p polled
 		resp, err := c.Get("http://localhost/v1/notices?types=custom&timeout=30s")
 		if err == nil {
-			io.ReadAll(resp.Body)
+			data, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			p.body = string(data)
 		}
-		got <- time.Now()
+		p.at = time.Now()
+		got <- p
 	}()
-	// Give the request time to reach its wait (if it is late, it finds the
-	// notice at once, which passes too), then add a notice.
-	time.Sleep(50 * time.Millisecond)
+	// The request is waiting before the notice exists.
+	testutil.WaitBlockedIn(t, 10*time.Second, 1, noticesWait)
 	added := time.Now()
 	root := uint32(0)
 	o.backend().notices.Add(&root, notices.Custom, "example.com/x", notices.AddOptions{})
 	select {
-	case done := <-got:
-		t.Logf("long-poll returned %v after the notice", done.Sub(added))
-		assert.Less(t, done.Sub(added), time.Second)
+	case p := <-got:
+		t.Logf("long-poll returned %v after the notice", p.at.Sub(added))
+		assert.Contains(t, p.body, `"key":"example.com/x"`)
+		assert.Less(t, p.at.Sub(added), time.Second)
 	case <-time.After(10 * time.Second):
 		t.Fatal("long-poll did not return")
 	}
 
 	// Clients that hang up while waiting leave nothing behind.
-	for i := 0; i < 20; i++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
-		req, _ := http.NewRequestWithContext(ctx, "GET", "http://localhost/v1/notices?keys=example.com/never&timeout=1h", nil)
-		if resp, err := c.Do(req); err == nil {
-			resp.Body.Close()
-		}
-		cancel()
+	ctx, hangUp := context.WithCancel(context.Background())
+	var clients sync.WaitGroup
+	for range 20 {
+		clients.Add(1)
+		go func() {
+			defer clients.Done()
+			req, _ := http.NewRequestWithContext(ctx, "GET", "http://localhost/v1/notices?keys=example.com/never&timeout=1h", nil)
+			if resp, err := c.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
 	}
+	testutil.WaitBlockedIn(t, 10*time.Second, 20, noticesWait)
+	hangUp()
+	clients.Wait()
 	c.CloseIdleConnections()
 }
+
+// noticesWait is the notices manager's Wait as a stack trace names it.
+const noticesWait = "internal/notices.(*Manager).Wait"
 
 func TestLatestWarning(t *testing.T) {
 	o := &fakeOps{}
@@ -257,6 +274,7 @@ func TestHTTPTransport(t *testing.T) {
 	var mu sync.Mutex
 	d, err := New(withParts(Options{
 		SocketPath: filepath.Join(t.TempDir(), ".pebble.socket"), HTTPAddress: "127.0.0.1:0", Ops: o,
+		State:   &fakeState{},
 		Metrics: []MetricsSource{fakeMetrics("x")},
 		SecurityEvent: func(level, event, desc string) {
 			mu.Lock()

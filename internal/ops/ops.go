@@ -12,17 +12,16 @@ import (
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/planstate"
 	"github.com/pebble-project/pebble/internal/servstate"
-	"github.com/pebble-project/pebble/internal/statefile"
 )
 
-// Options are the parts Ops works with; all are required except Store.
+// Options are the parts Ops works with. Verbs do not wait for the state
+// file: the API syncs it once before it answers (internal/daemon's route
+// table says which answers).
 type Options struct {
 	Plans    *planstate.State
 	Services *servstate.Manager
 	Changes  *changes.Manager
 	Checks   *checks.Manager
-	// Store, if set, is synced before a verb reports what it did.
-	Store *statefile.Store
 	// Identities holds the identities; required for the identity verbs.
 	Identities *identities.Manager
 	// SecurityEvent writes security events (behaviour.md §12); nil
@@ -38,7 +37,6 @@ type Ops struct {
 	services *servstate.Manager
 	changes  *changes.Manager
 	checks   *checks.Manager
-	store    *statefile.Store
 
 	identities    *identities.Manager
 	securityEvent func(level, event, description string)
@@ -48,7 +46,7 @@ type Ops struct {
 // New builds Ops and registers its task kinds with the changes manager, which
 // must not have been started yet.
 func New(opts Options) *Ops {
-	o := &Ops{plans: opts.Plans, services: opts.Services, changes: opts.Changes, store: opts.Store,
+	o := &Ops{plans: opts.Plans, services: opts.Services, changes: opts.Changes,
 		identities: opts.Identities, securityEvent: opts.SecurityEvent}
 	if o.securityEvent == nil {
 		o.securityEvent = func(string, string, string) {}
@@ -61,14 +59,6 @@ func New(opts Options) *Ops {
 	o.registerServiceTasks()
 	o.registerExecTasks()
 	return o
-}
-
-// Sync waits until the state the caller is about to report is on disk.
-func (o *Ops) Sync(ctx context.Context) error {
-	if o.store == nil {
-		return nil
-	}
-	return o.store.Sync(ctx)
 }
 
 // AddLayer adds a layer given over the API (layers.md §8). Services are not
