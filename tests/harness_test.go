@@ -161,6 +161,9 @@ type daemonOptions struct {
 	wrap []string
 	// noWait skips waiting for the socket (for daemons expected to fail).
 	noWait bool
+	// cgroup, if set, is the cgroup the daemon runs in instead of a new
+	// one of its own (cgroup_test.go).
+	cgroup testCgroup
 }
 
 // daemon is one `pebble run` process on its own $PEBBLE.
@@ -176,6 +179,8 @@ type daemon struct {
 	started time.Time
 	// wrapped is set when the daemon is a child of a wrapper (unshare).
 	wrapped bool
+	// cgroup is the daemon's own cgroup (cgroup_test.go).
+	cgroup testCgroup
 
 	exited   chan struct{} // closed when cmd.Wait returned
 	exitCode *int          // valid once exited is closed
@@ -222,6 +227,14 @@ func startDaemon(t testing.TB, dir string, opts daemonOptions) *daemon {
 	d.cmd.Stdout = d.stdout
 	d.cmd.Stderr = d.stderr
 	d.cmd.Dir = dir
+	d.cgroup = opts.cgroup
+	if d.cgroup.path == "" {
+		d.cgroup = newTestCgroup(t)
+	}
+	if fd := d.cgroup.open(); fd >= 0 {
+		d.cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
+		defer syscall.Close(fd)
+	}
 	d.started = time.Now()
 	require.NoError(t, d.cmd.Start())
 	go func() {
@@ -255,6 +268,7 @@ func (d *daemon) cleanup() {
 	for _, p := range processesWithEnv("PEBBLE=" + d.dir) {
 		syscall.Kill(p.pid, syscall.SIGKILL)
 	}
+	d.cgroup.remove(d.t)
 	if d.t.Failed() {
 		d.t.Logf("daemon stderr:\n%s", d.stderr.String())
 	}
@@ -286,6 +300,9 @@ func (d *daemon) daemonPID() int {
 	pid := d.cmd.Process.Pid
 	if !d.wrapped {
 		return pid
+	}
+	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && exe == pebbleBin {
+		return pid // the wrapper executed the daemon in its own process
 	}
 	children := childPIDs(pid)
 	if len(children) == 0 {
@@ -324,13 +341,14 @@ func (d *daemon) stop() {
 	d.requireCleanExit()
 }
 
-// requireCleanExit checks what every daemon exit must leave: no socket file
-// and no process that carries this daemon's $PEBBLE.
+// requireCleanExit checks what every daemon exit must leave: no socket file,
+// no process that carries this daemon's $PEBBLE and no cgroup.
 func (d *daemon) requireCleanExit() {
 	d.t.Helper()
 	_, err := os.Stat(d.socket)
 	require.True(d.t, errors.Is(err, os.ErrNotExist), "socket %s still exists after exit (stat error: %v)", d.socket, err)
 	requireNoProcesses(d.t, d.dir)
+	d.cgroup.requireEmpty(d.t)
 }
 
 // requireNoProcesses fails if any live (non-zombie) process carries

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sort"
 	"time"
@@ -118,6 +119,7 @@ func (a *api) postLayers(r *http.Request) response {
 	if req.Format != "yaml" {
 		return badRequest("invalid format %q", req.Format)
 	}
+	a.securityAdmin(whoFrom(r).user(), "add_layer", fmt.Sprintf("Adding layer %q", req.Label))
 	if err := a.ops.AddLayer(r.Context(), req.Label, []byte(req.Layer), req.Combine, req.Inner); err != nil {
 		return errorResponse(err)
 	}

@@ -53,7 +53,7 @@ func (a *api) getFiles(r *http.Request) response {
 		if len(paths) == 0 {
 			return badRequest("must specify one or more paths")
 		}
-		return readFilesResponse{a: a, paths: paths}
+		return readFilesResponse{a: a, paths: paths, user: whoFrom(r).user()}
 	default:
 		return badRequest("invalid action %q", action)
 	}
@@ -118,6 +118,8 @@ func fileResultsToJSON(results []ops.FileResult) []fileResultJSON {
 type readFilesResponse struct {
 	a     *api
 	paths []string
+	// user names the caller in the pull_file security events.
+	user string
 }
 
 func (rf readFilesResponse) write(w http.ResponseWriter, r *http.Request) {
@@ -127,20 +129,26 @@ func (rf readFilesResponse) write(w http.ResponseWriter, r *http.Request) {
 	mw.SetBoundary(hex.EncodeToString(b[:]))
 	w.Header().Set("Content-Type", mw.FormDataContentType())
 	w.WriteHeader(http.StatusOK)
-	user := whoFrom(r).user()
 	buf := make([]byte, 256*1024)
-	results, err := rf.a.ops.ReadFiles(rf.paths, func(path string, content io.Reader) error {
-		rf.a.securityAdmin(user, "pull_file", fmt.Sprintf("Reading file %q", path))
+	send := func(path string, content io.Reader) error {
 		part, err := mw.CreateFormFile("files", path)
 		if err != nil {
 			return err
 		}
 		_, err = io.CopyBuffer(part, readerOnly{content}, buf)
 		return err
-	})
-	if err != nil {
-		// The client went away; nothing more can be sent.
-		return
+	}
+	results := make([]ops.FileResult, 0, len(rf.paths))
+	for _, path := range rf.paths {
+		// Every requested path is an event, also one that cannot be read
+		// (relative, missing), as in Pebble.
+		rf.a.securityAdmin(rf.user, "pull_file", fmt.Sprintf("Reading file %q", path))
+		res, err := rf.a.ops.ReadFiles([]string{path}, send)
+		if err != nil {
+			// The client went away; nothing more can be sent.
+			return
+		}
+		results = append(results, res...)
 	}
 	h := make(textproto.MIMEHeader)
 	h.Set("Content-Disposition", `form-data; name="response"`)

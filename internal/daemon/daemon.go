@@ -232,7 +232,11 @@ func (a *api) serve(w http.ResponseWriter, r *http.Request, e *endpoint, h func(
 			if cl.transport != transportUnix {
 				prefix = cl.remote + " "
 			}
-			a.logf("%s%s %s %s %d (%s)", prefix, r.Method, r.URL, time.Since(start), sw.status, cl.transport)
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK // nothing written: net/http sends 200
+			}
+			a.logf("%s%s %s %s %d (%s)", prefix, r.Method, r.URL, time.Since(start), status, cl.transport)
 		}
 	}()
 	resp := h()

@@ -3,6 +3,7 @@ package servstate
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -18,10 +19,10 @@ import (
 )
 
 // cgroups is this daemon's directory in the cgroup v2 hierarchy:
-// <daemon's own cgroup>/pebble-<hash of $PEBBLE>. Each service runs in a
-// child cgroup of it, so every process the service forks, whatever its
-// session or process group, can be found and killed, also by a later
-// daemon on the same $PEBBLE.
+// <daemon's own cgroup>/pebble-<id of $PEBBLE> (see daemonCgroupID). Each
+// service runs in a child cgroup of it, so every process the service forks,
+// whatever its session or process group, can be found and killed, also by a
+// later daemon on the same $PEBBLE, and never by a daemon on another one.
 type cgroups struct {
 	root string
 }
@@ -38,12 +39,33 @@ func openCgroups(dir string) (*cgroups, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256([]byte(dir))
-	root := filepath.Join(mount, own, "pebble-"+hex.EncodeToString(sum[:6]))
+	root := filepath.Join(mount, own, "pebble-"+daemonCgroupID(dir))
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create cgroup: %w", err)
 	}
 	return &cgroups{root: root}, nil
+}
+
+// daemonCgroupID names the per-daemon cgroup. Two daemons share it exactly
+// when they run on the same directory: the ID hashes the device and inode
+// of $PEBBLE with its path, symbolic links resolved, so the same path in
+// two containers (two mount namespaces seeing one cgroup hierarchy) gets
+// two IDs, and two spellings of one directory get one. Without a directory,
+// or one that cannot be read, the ID is random: nothing then needs to be
+// found by a later daemon.
+func daemonCgroupID(dir string) string {
+	if dir != "" {
+		if path, err := filepath.EvalSymlinks(dir); err == nil {
+			var st unix.Stat_t
+			if path, err = filepath.Abs(path); err == nil && unix.Stat(path, &st) == nil {
+				sum := sha256.Sum256(fmt.Appendf(nil, "%d:%d:%s", st.Dev, st.Ino, path))
+				return hex.EncodeToString(sum[:8])
+			}
+		}
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // cgroup2Mount returns the mount point of the cgroup v2 hierarchy.
@@ -241,12 +263,41 @@ func (c *cgroups) leftovers() map[string]string {
 	return out
 }
 
-// close removes the empty service cgroups and then the per-daemon
-// directory, if nothing is left in it. Cgroups of services still running
-// stay, for KillLeftovers of a later daemon.
-func (c *cgroups) close() {
-	for _, dir := range c.leftovers() {
-		os.Remove(dir) // fails, harmlessly, while processes remain
+// populated reports whether a process is left in the cgroup directory p
+// or below it; a cgroup that cannot be read counts as empty.
+func populated(p string) bool {
+	data, err := os.ReadFile(filepath.Join(p, "cgroup.events"))
+	if err != nil {
+		return false
 	}
-	os.Remove(c.root)
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "populated "); ok {
+			return v != "0"
+		}
+	}
+	return false
+}
+
+// close removes the empty service cgroups and then the per-daemon
+// directory. A process killed just before may not be reaped yet and keep
+// its cgroup busy, so it retries for up to cgroupRemoveWait. Cgroups of
+// services still running stay, for KillLeftovers of a later daemon.
+func (c *cgroups) close() {
+	deadline := time.Now().Add(cgroupRemoveWait)
+	for {
+		busy := false
+		for _, dir := range c.leftovers() {
+			if populated(dir) {
+				continue
+			}
+			if err := os.Remove(dir); errors.Is(err, syscall.EBUSY) {
+				busy = true
+			}
+		}
+		os.Remove(c.root) // fails, harmlessly, while a service cgroup remains
+		if !busy || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(pollInterval)
+	}
 }

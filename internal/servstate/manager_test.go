@@ -87,7 +87,9 @@ func TestExitWithinOkayDelay(t *testing.T) {
 func TestStartOutputCut(t *testing.T) {
 	svc := sh("many", "for i in $(seq 1 30); do echo line $i; done; exit 0")
 	svc.OnSuccess = plan.ActionIgnore
-	f := newFixture(t, newPlan(svc), nil)
+	// The okay delay is long so that a loaded machine cannot make the
+	// quick exit a slow one; the test ends with the exit.
+	f := newFixture(t, newPlan(svc), func(o *Options) { o.OkayDelay = 10 * time.Second })
 	tl := &logRecorder{t: t}
 	err := f.m.Start(context.Background(), "many", tl)
 	assert.EqualError(t, err, "service start attempt: exited quickly with code 0, will ignore")

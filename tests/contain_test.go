@@ -1,0 +1,122 @@
+package tests
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os/exec"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// treeService is a layer with one service, svc, whose main process
+// (argument <marker>) leaves a child in its own session (argument
+// <marker>-child), as daemons do.
+func treeService(t *testing.T, dir, marker string) {
+	writeScript(t, dir, "svc.sh", `
+setsid sh -c 'sleep 1000; :' "$1-child" &
+sleep 1000 &
+wait
+`)
+	writeLayers(t, dir, map[string]string{"001-base.yaml": `
+services:
+    svc:
+        override: replace
+        command: /bin/sh @DIR@/svc.sh ` + marker + `
+        startup: enabled
+        kill-delay: 1s
+`})
+}
+
+// markerPID waits for the one live process with arg on its command line.
+func markerPID(t *testing.T, arg string) int {
+	t.Helper()
+	var pid int
+	waitFor(t, changeTimeout, func() error {
+		procs := processesWithArg(arg)
+		if len(procs) != 1 {
+			return fmt.Errorf("%d processes with %q:\n%s", len(procs), arg, describeProcs(procs))
+		}
+		pid = procs[0].pid
+		return nil
+	})
+	return pid
+}
+
+// waitGone waits until none of pids is alive.
+func waitGone(t *testing.T, what string, pids ...int) {
+	t.Helper()
+	waitFor(t, changeTimeout, func() error {
+		for _, pid := range pids {
+			if pidAlive(pid) {
+				return fmt.Errorf("%s: process %d still running", what, pid)
+			}
+		}
+		return nil
+	})
+}
+
+// TestDaemonsNeverShareCgroups: two daemons on two directories that have the
+// same path, in one cgroup (two containers sharing the host's cgroup
+// hierarchy), with the same service names. Stopping one's service, killing
+// the daemon and starting it again (which kills its leftovers) never touches
+// the other's processes.
+func TestDaemonsNeverShareCgroups(t *testing.T) {
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("skipping: unshare(1) not found")
+	}
+	if out, err := exec.Command(unshare, "--mount", "true").CombinedOutput(); err != nil {
+		t.Skipf("skipping: cannot create a mount namespace here: %v: %s", err, out)
+	}
+	first, second := fmt.Sprintf("a%x", rand.Uint64()), fmt.Sprintf("b%x", rand.Uint64())
+	dirA := newPebbleDir(t, nil)
+	dirB := newPebbleDir(t, nil)
+	treeService(t, dirA, first)
+	treeService(t, dirB, second)
+
+	a := startDaemon(t, dirA, daemonOptions{})
+	cg := a.cgroup
+	if cg.path == "" {
+		t.Skip("skipping: cgroup v2 is not writable here")
+	}
+	// B sees dirB at dirA's path and runs with PEBBLE=dirA.
+	bind := []string{unshare, "--mount", "--propagation", "private", "/bin/sh", "-c",
+		`mount --bind "$1" "$2" && shift 2 && exec "$@"`, "sh", dirB, dirA}
+	b := startDaemon(t, dirB, daemonOptions{wrap: bind, env: []string{"PEBBLE=" + dirA}, cgroup: cg})
+	require.Equal(t, "Done", a.waitAutostart().Status)
+	require.Equal(t, "Done", b.waitAutostart().Status)
+
+	mainA, childA := markerPID(t, first), markerPID(t, first+"-child")
+	mainB, childB := markerPID(t, second), markerPID(t, second+"-child")
+	require.NotEmpty(t, cgroupOf(mainA))
+	assert.Equal(t, cgroupOf(mainA), cgroupOf(childA), "the child left the session, not the cgroup")
+	assert.NotEqual(t, cgroupOf(mainA), cgroupOf(mainB), "two daemons' services named svc share a cgroup")
+
+	a.mustPebble("stop", "svc")
+	waitGone(t, "A's service after stop", mainA, childA)
+	require.True(t, pidAlive(mainB) && pidAlive(childB), "stopping A's service killed B's")
+	assert.Equal(t, "active", b.serviceStatus("svc"))
+
+	// A is killed, and a new daemon on dirA kills what it left.
+	a.mustPebble("start", "svc")
+	mainA, childA = markerPID(t, first), markerPID(t, first+"-child")
+	a.signal(syscall.SIGKILL)
+	a.waitExit(exitTimeout)
+	a2 := startDaemon(t, dirA, daemonOptions{cgroup: cg})
+	require.Equal(t, "Done", a2.waitAutostart().Status)
+	waitGone(t, "A's leftovers after a new daemon started", mainA, childA)
+	require.True(t, pidAlive(mainB) && pidAlive(childB), "a new daemon on A's directory killed B's service")
+	assert.Equal(t, "active", b.serviceStatus("svc"))
+	markerPID(t, first+"-child")
+
+	// B stops cleanly and A2 is untouched.
+	b.signal(syscall.SIGTERM)
+	require.Equal(t, 0, b.waitExit(exitTimeout))
+	waitGone(t, "B's service after B's exit", mainB, childB)
+	assert.Equal(t, "active", a2.serviceStatus("svc"))
+	markerPID(t, first)
+	a2.stop()
+}
