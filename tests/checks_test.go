@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -137,6 +138,22 @@ func hasStatus(want string) func(c checkInfo) error {
 	}
 }
 
+// recovering accepts a check that is down and driven by the recover-check
+// change that took over from change perform. The check reads down from the
+// threshold on; the recover-check change takes over once the failure
+// action ran.
+func recovering(perform string) func(c checkInfo) error {
+	return func(c checkInfo) error {
+		if err := hasStatus("down")(c); err != nil {
+			return err
+		}
+		if c.PrevChangeID != perform {
+			return fmt.Errorf("previous change %q, want %s", c.PrevChangeID, perform)
+		}
+		return nil
+	}
+}
+
 // health returns the HTTP status and "healthy" of GET /v1/health.
 func (d *daemon) health(query string) (int, bool) {
 	d.t.Helper()
@@ -213,9 +230,8 @@ checks:
 
 	// The server goes away: exactly three failures, then down.
 	p.stop()
-	down := d.waitCheck("web", hasStatus("down"))
+	down := d.waitCheck("web", recovering(perform))
 	recover := down.ChangeID
-	assert.Equal(t, perform, down.PrevChangeID)
 	assert.GreaterOrEqual(t, down.Failures, 3)
 	code, healthy = d.health("")
 	assert.Equal(t, 502, code)
@@ -709,4 +725,40 @@ checks:
 	assert.Contains(t, out.Logs, " ERROR exit status 3; svc check "+work+"\n")
 	assert.Contains(t, d.stderr.String(), `Check "ctx" failure 1/3: exit status 3`+"\n")
 	d.stop()
+}
+
+// TestCheckChangeNoticesNameTheCheck: the change-update notices of
+// perform-check and recover-check changes carry "check-name" besides the
+// kind in their last-data (api.md §13.1), through every status.
+func TestCheckChangeNoticesNameTheCheck(t *testing.T) {
+	p := newProbe(t)
+	dir := newPebbleDir(t, map[string]string{"001-base.yaml": `
+checks:
+    web:
+        override: replace
+        period: 100ms
+        threshold: 1
+        http:
+            url: ` + p.url() + `
+`})
+	d := startDaemon(t, dir, daemonOptions{args: []string{"--hold"}})
+	perform := d.waitCheck("web", hasStatus("up")).ChangeID
+	p.stop()
+	recover := d.waitCheck("web", recovering(perform)).ChangeID
+	require.NotEqual(t, perform, recover)
+	d.mustPebble("stop-checks", "web")
+	d.waitChange(recover)
+
+	byKey := map[string]notice{}
+	for _, n := range d.notices(url.Values{"types": {"change-update"}, "keys": {perform + "," + recover}}) {
+		byKey[n.Key] = n
+	}
+	require.Len(t, byKey, 2)
+	assert.Equal(t, map[string]string{"kind": "perform-check", "check-name": "web"}, byKey[perform].LastData)
+	assert.Equal(t, map[string]string{"kind": "recover-check", "check-name": "web"}, byKey[recover].LastData)
+	// The perform change: created, then Error at the threshold. The recover
+	// change: created, then Abort and Done when stopped. Each notice's data
+	// is that of its last occurrence.
+	assert.Equal(t, 2, byKey[perform].Occurrences)
+	assert.Equal(t, 3, byKey[recover].Occurrences)
 }

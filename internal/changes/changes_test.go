@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -583,4 +584,40 @@ func TestCloseIdempotentAndNoLeak(t *testing.T) {
 	if c.Status != Do {
 		t.Errorf("Add after Close: %v", c.Status)
 	}
+}
+
+// TestNoticeData: the data of a change's change-update notices is its kind
+// plus what its creator gave, as OnStatus and every snapshot see it.
+func TestNoticeData(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string][]map[string]string{}
+	m := newManager(t, Options{OnStatus: func(c ChangeInfo) {
+		mu.Lock()
+		seen[c.ID] = append(seen[c.ID], c.NoticeData)
+		mu.Unlock()
+	}})
+	m.Register("ok", Kind{Run: ok})
+	m.Start()
+	plain := waitReady(t, m, m.Add(NewChange{Kind: "start", Summary: "s", Tasks: []TaskSpec{{Kind: "ok", Summary: "t"}}}).ID)
+	named := waitReady(t, m, m.Add(NewChange{Kind: "perform-check", Summary: "s",
+		NoticeData: map[string]string{"check-name": "web", "kind": "ignored"},
+		Tasks:      []TaskSpec{{Kind: "ok", Summary: "t"}}}).ID)
+	if want := map[string]string{"kind": "start"}; !reflect.DeepEqual(plain.NoticeData, want) {
+		t.Errorf("notice data %v, want %v", plain.NoticeData, want)
+	}
+	if want := map[string]string{"kind": "perform-check", "check-name": "web"}; !reflect.DeepEqual(named.NoticeData, want) {
+		t.Errorf("notice data %v, want %v", named.NoticeData, want)
+	}
+	waitFor(t, 5*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		want := map[string][]map[string]string{
+			plain.ID: {plain.NoticeData, plain.NoticeData},
+			named.ID: {named.NoticeData, named.NoticeData},
+		}
+		if !reflect.DeepEqual(seen, want) {
+			return fmt.Errorf("OnStatus saw %v, want %v", seen, want)
+		}
+		return nil
+	})
 }

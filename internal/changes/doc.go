@@ -25,7 +25,8 @@
 //     their handler's context is cancelled.
 //   - Pruning (behaviour.md §10.3): old ready changes are deleted, at most a
 //     fixed number of ready changes are kept, and unready changes that are
-//     far too old are aborted (check changes excepted).
+//     far too old are aborted, unless their creator asked to keep them
+//     pending (check changes).
 //   - The "changes" section of the state file, through statefile.Store. The
 //     package never writes files; it marks the store dirty on every state
 //     transition and hands it a pre-marshalled snapshot. Each task and each

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -13,9 +14,6 @@ import (
 
 	"github.com/pebble-project/pebble/internal/statefile"
 )
-
-// Section is the name of the state file section this package owns.
-const Section = "changes"
 
 // Pruning defaults (behaviour.md §1, §10.3).
 const (
@@ -105,7 +103,7 @@ type Options struct {
 	// 0 means 7 days.
 	EmptyAge time.Duration
 	// AbortAge: unready changes spawned longer ago are aborted, except
-	// perform-check and recover-check changes; 0 means 14 days.
+	// those created with KeepPending; 0 means 14 days.
 	AbortAge time.Duration
 }
 
@@ -133,6 +131,13 @@ type NewChange struct {
 	Tasks    []TaskSpec
 	// Data is optional API data, returned as is in ChangeInfo.
 	Data map[string]any
+	// NoticeData is added to the change's kind in the data of its
+	// change-update notices (api.md §13.1): a check change names its check.
+	NoticeData map[string]string
+	// KeepPending exempts the change from the abort of old unready changes
+	// (Options.AbortAge): its work lasts as long as it must, as a check's
+	// phase does.
+	KeepPending bool
 }
 
 // ChangeInfo is a snapshot of a change. Its slices and map belong to the
@@ -152,6 +157,10 @@ type ChangeInfo struct {
 	Tasks    []TaskInfo
 	Services []string
 	Data     map[string]any
+	// NoticeData is the data of the change's change-update notices: its
+	// kind and the NewChange's NoticeData. It is shared and must not be
+	// modified.
+	NoticeData map[string]string
 }
 
 // TaskInfo is a snapshot of a task.
@@ -221,6 +230,8 @@ type change struct {
 	id, kind, summary string
 	services          []string
 	data              map[string]any
+	noticeData        map[string]string // kind included; built on first use
+	keepPending       bool
 	tasks             []*Task
 	explicit          Status // Default: derive from tasks
 	status            Status // cached derived status
@@ -231,8 +242,8 @@ type change struct {
 	ctx               context.Context
 	cancel            context.CancelFunc
 
-	head []byte // cached JSON of the fields other than tasks, without the closing brace
-	json []byte // cached JSON of the whole change
+	foreign foreign // what the state file had that this daemon does not use
+	json    []byte  // cached state file member, nil when stale
 }
 
 // New builds a Manager and loads the "changes" section of opts.Store, if any.
@@ -262,13 +273,11 @@ func New(opts Options) (*Manager, error) {
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	if m.store != nil {
-		if raw := m.store.Loaded(Section); raw != nil {
-			if err := m.load(raw); err != nil {
-				m.cancel()
-				return nil, err
-			}
+		if err := m.load(m.store); err != nil {
+			m.cancel()
+			return nil, err
 		}
-		m.store.Register(Section, m.snapshot)
+		m.store.RegisterFields(stateKeys, m.snapshot)
 	}
 	return m, nil
 }
@@ -407,14 +416,19 @@ func (m *Manager) add(nc NewChange, done bool) ChangeInfo {
 	now := m.now()
 	m.lastChange++
 	c := &change{
-		id:        strconv.Itoa(m.lastChange),
-		kind:      nc.Kind,
-		summary:   nc.Summary,
-		services:  slices.Clone(nc.Services),
-		data:      nc.Data,
-		tasks:     make([]*Task, len(nc.Tasks)),
-		spawnTime: now,
-		ready:     make(chan struct{}),
+		id:          strconv.Itoa(m.lastChange),
+		kind:        nc.Kind,
+		summary:     nc.Summary,
+		services:    slices.Clone(nc.Services),
+		data:        nc.Data,
+		keepPending: nc.KeepPending,
+		tasks:       make([]*Task, len(nc.Tasks)),
+		spawnTime:   now,
+		ready:       make(chan struct{}),
+	}
+	if len(nc.NoticeData) > 0 {
+		c.noticeData = maps.Clone(nc.NoticeData)
+		c.noticeData["kind"] = nc.Kind
 	}
 	for i, ts := range nc.Tasks {
 		m.lastTask++
@@ -648,7 +662,7 @@ func (m *Manager) updateLocked(c *change) {
 		return
 	}
 	c.status = s
-	c.head, c.json = nil, nil
+	c.json = nil
 	if s.Ready() && !old.Ready() {
 		c.readyTime = m.now()
 		close(c.ready)
@@ -674,6 +688,10 @@ func (m *Manager) infoLocked(c *change) ChangeInfo {
 		Services:  slices.Clone(c.services),
 		Data:      c.data,
 	}
+	if c.noticeData == nil {
+		c.noticeData = map[string]string{"kind": c.kind}
+	}
+	info.NoticeData = c.noticeData
 	if c.status == Error {
 		info.Err = c.errText()
 	}

@@ -53,21 +53,33 @@ func TestPersistenceRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The file holds our section.
+	// The file has Pebble's layout.
 	data, err := os.ReadFile(filepath.Join(dir, ".pebble.state"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var file map[string]json.RawMessage
+	var file struct {
+		Changes    map[string]changeJSON `json:"changes"`
+		Tasks      map[string]taskJSON   `json:"tasks"`
+		LastChange int                   `json:"last-change-id"`
+		LastTask   int                   `json:"last-task-id"`
+		LastLane   int                   `json:"last-lane-id"`
+	}
 	if err := json.Unmarshal(data, &file); err != nil {
 		t.Fatal(err)
 	}
-	var sec sectionJSON
-	if err := json.Unmarshal(file[Section], &sec); err != nil {
-		t.Fatal(err)
+	if file.LastChange != 2 || file.LastTask != 5 || file.LastLane != 3 || len(file.Changes) != 2 || len(file.Tasks) != 5 {
+		t.Fatalf("file: %s", data)
 	}
-	if sec.LastChange != 2 || sec.LastTask != 5 || sec.LastLane != 3 || len(sec.Changes) != 2 {
-		t.Fatalf("section: %+v", sec)
+	if c := file.Changes[done.ID]; string(c.Data["service-names"]) != `["x"]` || string(c.Data["key"]) != `"value"` ||
+		!slices.Equal(c.TaskIDs, []string{"1"}) || !c.Clean || c.Status != Default {
+		t.Errorf("finished change in file: %+v", c)
+	}
+	if tk := file.Tasks["1"]; string(tk.Data["api-data"]) != `{"exit-code":0}` || tk.Change != done.ID || tk.Status != Done {
+		t.Errorf("finished task in file: %+v", tk)
+	}
+	if tk := file.Tasks["3"]; !slices.Equal(tk.WaitTasks, []string{"2"}) || !slices.Equal(file.Tasks["2"].HaltTasks, []string{"3"}) {
+		t.Errorf("wait/halt tasks in file: %+v %+v", tk, file.Tasks["2"])
 	}
 
 	// Second daemon over the same file.
@@ -143,7 +155,7 @@ func TestPersistenceRoundTrip(t *testing.T) {
 func TestLoadRejectsGarbage(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, ".pebble.state")
-	if err := os.WriteFile(path, []byte(`{"changes":{"changes":[{"id":"1","tasks":[{"id":"1","status":77}]}]}}`), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(`{"data":{"patch-level":2},"changes":{"1":{"id":"1","task-ids":["1"]}},"tasks":{"1":{"id":"1","change":"1","status":77}}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	st := openStore(t, dir)
@@ -159,14 +171,14 @@ func TestSnapshotCachesReadyChanges(t *testing.T) {
 	m.Register("ok", Kind{Run: ok})
 	m.Start()
 	id := waitReady(t, m, m.Add(NewChange{Kind: "k", Summary: "s", Tasks: []TaskSpec{{Kind: "ok", Summary: "t"}}}).ID).ID
-	first := m.snapshot().(json.RawMessage)
+	first := m.snapshot()[changesKey].(json.RawMessage)
 	m.mu.Lock()
 	cached := m.changes[id].json
 	m.mu.Unlock()
 	if cached == nil {
 		t.Fatal("ready change not cached")
 	}
-	second := m.snapshot().(json.RawMessage)
+	second := m.snapshot()[changesKey].(json.RawMessage)
 	m.mu.Lock()
 	same := &m.changes[id].json[0] == &cached[0]
 	m.mu.Unlock()
@@ -195,8 +207,14 @@ func TestPrune(t *testing.T) {
 	old := add("k", "ok")
 	waitReady(t, m, old)
 	stale := add("start", "slow") // never finishes on its own
-	check := add("perform-check", "slow")
-	recover := add("recover-check", "slow")
+	// Changes created with KeepPending are never aborted for their age,
+	// whatever their kind.
+	keep := func(kind string) string {
+		return m.Add(NewChange{Kind: kind, Summary: kind, KeepPending: true,
+			Tasks: []TaskSpec{{Kind: "slow", Summary: "t"}}}).ID
+	}
+	check := keep("perform-check")
+	recover := keep("k")
 	for range 3 {
 		g.waitStarted(t)
 	}
@@ -234,7 +252,7 @@ func TestPrune(t *testing.T) {
 	}
 	for _, id := range []string{check, recover} {
 		if c, _ := m.Change(id); c.Status != Doing {
-			t.Errorf("check change %s was aborted: %v", c.Kind, c.Status)
+			t.Errorf("KeepPending change %s was aborted: %v", c.Kind, c.Status)
 		}
 	}
 	// Ready changes 7 days old are gone too, also their tasks.

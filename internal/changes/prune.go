@@ -27,8 +27,8 @@ func (m *Manager) pruneLoop() {
 //   - unready changes without tasks spawned more than EmptyAge ago are
 //     deleted;
 //   - unready changes spawned more than AbortAge ago are aborted, except
-//     perform-check and recover-check changes, which stay pending for as
-//     long as their check's phase lasts.
+//     those created with KeepPending, which stay pending for as long as
+//     their work lasts.
 //
 // Tasks always belong to a change here, so there are no orphan tasks to
 // delete. The manager prunes every PruneInterval on its own.
@@ -51,7 +51,7 @@ func (m *Manager) Prune() {
 				m.deleteLocked(c)
 				deleted = true
 			}
-		case now.Sub(c.spawnTime) > m.abortAge && c.kind != "perform-check" && c.kind != "recover-check":
+		case now.Sub(c.spawnTime) > m.abortAge && !c.keepPending:
 			m.abortLocked(c)
 			deleted = true // not deleted, but the state changed
 		}

@@ -28,7 +28,8 @@ type Task struct {
 	log       []string
 	spawnTime time.Time
 	readyTime time.Time
-	json      []byte // cached persisted form; nil when stale
+	json      []byte  // cached state file member; nil when stale
+	foreign   foreign // what the state file had that this daemon does not use
 }
 
 // ID returns the task's ID.
@@ -67,7 +68,7 @@ func (t *Task) Set(v any) error {
 	}
 	t.m.mu.Lock()
 	t.data = data
-	t.json, t.change.json = nil, nil
+	t.json = nil
 	t.m.mu.Unlock()
 	t.m.markDirty()
 	return nil
@@ -102,7 +103,7 @@ func (t *Task) addLogLocked(level, text string) {
 		t.log = t.log[:maxLog-1]
 	}
 	t.log = append(t.log, entry)
-	t.json, t.change.json = nil, nil
+	t.json = nil
 }
 
 // cutLevel returns the text of a log entry if its level is level.

@@ -304,10 +304,14 @@ func (m *Manager) startLocked(c *check, kind string, transition, reset bool) {
 	}
 	// The task's handler looks its run up under m.mu, so it waits until the
 	// run is recorded below.
+	// The change lasts as long as the check's phase, however long that
+	// is, and its change-update notices name the check (api.md §13.1).
 	info := m.changes.Add(changes.NewChange{
-		Kind:    kind,
-		Summary: summary,
-		Tasks:   []changes.TaskSpec{{Kind: kind, Summary: summary}},
+		Kind:        kind,
+		Summary:     summary,
+		Tasks:       []changes.TaskSpec{{Kind: kind, Summary: summary}},
+		NoticeData:  map[string]string{"check-name": c.name},
+		KeepPending: true,
 	})
 	r.changeID = info.ID
 	m.runs[info.ID] = r

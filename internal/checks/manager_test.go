@@ -76,8 +76,14 @@ type harness struct {
 
 func newHarness(t *testing.T, store *statefile.Store) *harness {
 	t.Helper()
+	return newHarnessWith(t, changes.Options{Store: store})
+}
+
+// newHarnessWith is newHarness on a changes manager built with opts.
+func newHarnessWith(t *testing.T, opts changes.Options) *harness {
+	t.Helper()
 	h := &harness{t: t}
-	chg, err := changes.New(changes.Options{Store: store})
+	chg, err := changes.New(opts)
 	require.NoError(t, err)
 	h.chg = chg
 	h.m = New(Options{Changes: chg, OnFailure: h, Logf: h.logf, NewChecker: newChecker})
@@ -445,6 +451,29 @@ checks:
 	assert.Empty(t, started)
 	_, err = h.m.StartChecks([]string{"x"})
 	assert.EqualError(t, err, "cannot find checks in plan: x")
+}
+
+// TestCheckChangesKeepPendingAndNameTheirCheck: however old, a check's
+// change is never aborted by pruning, and its change-update notices carry
+// the check's name (api.md §13.1).
+func TestCheckChangesKeepPendingAndNameTheirCheck(t *testing.T) {
+	tg := newTarget(t)
+	h := newHarnessWith(t, changes.Options{AbortAge: time.Nanosecond})
+	h.setPlan(manualLayer, tg.URL)
+	h.refresh("web")
+	id := h.info("web").ChangeID
+	c := h.change(id)
+	assert.Equal(t, map[string]string{"kind": KindPerform, "check-name": "web"}, c.NoticeData)
+	waitFor(t, 5*time.Second, func() error {
+		if age := time.Since(c.SpawnTime); age <= time.Nanosecond {
+			return fmt.Errorf("change only %v old", age)
+		}
+		return nil
+	})
+	h.chg.Prune()
+	assert.Equal(t, changes.Doing, h.change(id).Status, "a check's change is not aborted for its age")
+	assert.Equal(t, StatusUp, h.info("web").Status)
+	assert.Equal(t, id, h.info("web").ChangeID)
 }
 
 func TestPlanChanges(t *testing.T) {

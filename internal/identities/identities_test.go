@@ -186,11 +186,12 @@ func TestPersistence(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, st.Close())
 
-	var raw map[string]json.RawMessage
+	// Where Pebble v1.32 keeps them: the "identities" entry of "data".
+	var raw struct{ Data map[string]json.RawMessage }
 	data, err := readFile(path)
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(data, &raw))
-	assert.JSONEq(t, `{"alice":{"access":"metrics","basic":{"password":"`+cryptVectors[0].hash+`"}},"bob":{"access":"admin","local":{"user-id":0}}}`, string(raw[Section]))
+	assert.JSONEq(t, `{"alice":{"access":"metrics","basic":{"password":"`+cryptVectors[0].hash+`"}},"bob":{"access":"admin","local":{"user-id":0}}}`, string(raw.Data["identities"]))
 
 	st2, err := statefile.Open(path)
 	require.NoError(t, err)

@@ -12,8 +12,9 @@ import (
 	"github.com/pebble-project/pebble/internal/statefile"
 )
 
-// Section is the name of the state file section this package owns.
-const Section = "identities"
+// dataKey is the entry of the state file's "data" object this package
+// owns (a top-level key in Pebble v1.26's files, which statefile handles).
+const dataKey = "identities"
 
 // Action is an operation of POST /v1/identities.
 type Action string
@@ -67,16 +68,16 @@ type Manager struct {
 func New(store *statefile.Store) (*Manager, error) {
 	m := &Manager{store: store, byN: make(map[string]*Identity), byUID: make(map[uint32]string)}
 	if store != nil {
-		if raw := store.Loaded(Section); raw != nil {
+		if raw := store.LoadedData(dataKey); raw != nil {
 			if err := json.Unmarshal(raw, &m.byN); err != nil {
-				return nil, fmt.Errorf("cannot parse %q section of state file: %w", Section, err)
+				return nil, fmt.Errorf("cannot parse %q of state file: %w", dataKey, err)
 			}
 			if m.byN == nil {
 				m.byN = make(map[string]*Identity)
 			}
 			m.index()
 		}
-		store.Register(Section, m.snapshot)
+		store.RegisterData(dataKey, m.snapshot)
 	}
 	return m, nil
 }

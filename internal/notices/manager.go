@@ -15,8 +15,13 @@ import (
 	"github.com/pebble-project/pebble/internal/statefile"
 )
 
-// Section is the name of the state file section this package owns.
-const Section = "notices"
+// The top-level keys of the state file this package owns, as Pebble names
+// them: an array of notices in the shape of api.md §13.1, in ID order, and
+// the last ID handed out.
+const (
+	noticesKey = "notices"
+	lastIDKey  = "last-notice-id"
+)
 
 // Pruning defaults (behaviour.md §10.3).
 const (
@@ -115,12 +120,10 @@ func New(opts Options) (*Manager, error) {
 		m.now = time.Now
 	}
 	if m.store != nil {
-		if raw := m.store.Loaded(Section); raw != nil {
-			if err := m.load(raw); err != nil {
-				return nil, err
-			}
+		if err := m.load(m.store.Loaded(noticesKey), m.store.Loaded(lastIDKey)); err != nil {
+			return nil, err
 		}
-		m.store.Register(Section, m.snapshot)
+		m.store.RegisterFields([]string{noticesKey, lastIDKey}, m.snapshot)
 	}
 	return m, nil
 }
@@ -381,19 +384,9 @@ func (m *Manager) markDirty() {
 	}
 }
 
-// The "notices" section of the state file is one JSON object:
-//
-//	{"last-notice-id": 12, "notices": [{"id": "1", ...}, ...]}
-//
-// with the notices in the shape of api.md §13.1, in ID order.
-type sectionJSON struct {
-	LastID  int               `json:"last-notice-id"`
-	Notices []json.RawMessage `json:"notices"`
-}
-
-// snapshot returns the section as pre-marshalled JSON; only notices that
+// snapshot returns the package's keys of the state file; only notices that
 // changed since the previous snapshot are encoded again.
-func (m *Manager) snapshot() any {
+func (m *Manager) snapshot() statefile.Fields {
 	type part struct {
 		id   int
 		json []byte
@@ -411,27 +404,35 @@ func (m *Manager) snapshot() any {
 	m.mu.Unlock()
 
 	slices.SortFunc(parts, func(a, b part) int { return cmp.Compare(a.id, b.id) })
-	buf := fmt.Appendf(nil, `{"last-notice-id":%d,"notices":[`, last)
+	buf := []byte{'['}
 	for i, p := range parts {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
 		buf = append(buf, p.json...)
 	}
-	buf = append(buf, "]}"...)
-	return json.RawMessage(buf)
+	buf = append(buf, ']')
+	return statefile.Fields{noticesKey: json.RawMessage(buf), lastIDKey: last}
 }
 
-func (m *Manager) load(raw json.RawMessage) error {
-	var sec sectionJSON
-	if err := json.Unmarshal(raw, &sec); err != nil {
-		return fmt.Errorf("cannot parse %q section of state file: %w", Section, err)
+// load rebuilds the notices from the raw keys of a state file; either may
+// be nil.
+func (m *Manager) load(rawNotices, rawLastID json.RawMessage) error {
+	var list []json.RawMessage
+	if rawNotices != nil {
+		if err := json.Unmarshal(rawNotices, &list); err != nil {
+			return fmt.Errorf("cannot parse %q of state file: %w", noticesKey, err)
+		}
 	}
-	m.lastID = sec.LastID
-	for _, r := range sec.Notices {
+	if rawLastID != nil {
+		if err := json.Unmarshal(rawLastID, &m.lastID); err != nil {
+			return fmt.Errorf("cannot parse %q of state file: %w", lastIDKey, err)
+		}
+	}
+	for i, r := range list {
 		var n Notice
 		if err := json.Unmarshal(r, &n); err != nil {
-			return fmt.Errorf("cannot parse %q section of state file: %w", Section, err)
+			return fmt.Errorf("cannot parse notice %d of state file: %w", i, err)
 		}
 		e := &entry{Notice: n}
 		m.byKey[keyOf(n.UserID, n.Type, n.Key)] = e

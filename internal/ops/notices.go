@@ -2,11 +2,9 @@ package ops
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
-	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/notices"
 )
 
@@ -48,45 +46,4 @@ func (o *Ops) LatestWarning() time.Time {
 		return time.Time{}
 	}
 	return o.notices.LatestWarning()
-}
-
-// RecordChangeUpdates returns the changes.Options.OnStatus hook that
-// records a public change-update notice (api.md §13.1) for every change
-// status transition it is called for: key the change ID, data the change
-// kind and, for check changes, the check's name.
-func RecordChangeUpdates(n *notices.Manager) func(changes.ChangeInfo) {
-	return func(c changes.ChangeInfo) {
-		data := map[string]string{"kind": c.Kind}
-		if c.Kind == "perform-check" || c.Kind == "recover-check" {
-			if name := checkName(c); name != "" {
-				data["check-name"] = name
-			}
-		}
-		n.Add(nil, notices.ChangeUpdate, c.ID, notices.AddOptions{Data: data})
-	}
-}
-
-// checkName finds the name of the check a check change is about: change
-// data "check-name", else the first task's data "check-name" or
-// "check-details": {"name": ...}.
-func checkName(c changes.ChangeInfo) string {
-	if name, ok := c.Data["check-name"].(string); ok {
-		return name
-	}
-	if len(c.Tasks) == 0 || len(c.Tasks[0].Data) == 0 {
-		return ""
-	}
-	var data struct {
-		CheckName    string `json:"check-name"`
-		CheckDetails struct {
-			Name string `json:"name"`
-		} `json:"check-details"`
-	}
-	if json.Unmarshal(c.Tasks[0].Data, &data) != nil {
-		return ""
-	}
-	if data.CheckName != "" {
-		return data.CheckName
-	}
-	return data.CheckDetails.Name
 }

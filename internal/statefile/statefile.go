@@ -1,20 +1,29 @@
 // Package statefile owns the daemon's state file, $PEBBLE/.pebble.state.
 //
-// The file holds one JSON object whose keys are sections; each section is
-// owned by one package (changes, services, ...), which registers a function
-// that returns the section's current value. Writers never write the file
-// themselves: they call MarkDirty, and a single flusher goroutine marshals
-// every section and replaces the file atomically (temporary file, fsync,
-// rename, fsync of the directory). Marks that arrive while a write is in
-// progress are folded into the next write, so a burst of a thousand state
-// transitions costs a handful of writes, not a thousand (group commit).
+// The file has the layout Pebble v1.32 writes, so that Pebble can read what
+// this daemon leaves behind and the other way round: one JSON object whose
+// top-level keys ("changes", "tasks", "notices", "last-change-id", ...) are
+// owned by the package that keeps that data, plus a "data" object of
+// miscellaneous entries ("identities", and the patch level that versions the
+// file). Owners register a function that returns the current value of their
+// keys. Writers never write the file themselves: they call MarkDirty, and a
+// single flusher goroutine marshals every key and replaces the file
+// atomically (temporary file, fsync, rename, fsync of the directory). Marks
+// that arrive while a write is in progress are folded into the next write, so
+// a burst of a thousand state transitions costs a handful of writes, not a
+// thousand (group commit).
+//
+// Keys and data entries nobody registers (written by Pebble, or by a newer
+// daemon) are carried over verbatim. A file that does not parse, or whose
+// patch level this daemon does not know, is moved aside (SetAside) and the
+// daemon starts from an empty state, so nothing is lost silently.
 //
 // Sync waits until everything marked before the call is on disk; the API
 // calls it before telling a client that something happened, so a crash never
 // loses what a client was told.
 //
-// The package does not interpret sections and does not know about changes or
-// services.
+// The package does not interpret the owners' values and does not know about
+// changes or services.
 package statefile
 
 import (
@@ -27,7 +36,31 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 )
+
+// Patch levels of the file, as Pebble numbers them. At level 1 (Pebble
+// v1.26) the identities are a top-level key; from level 2 (Pebble v1.32)
+// they are an entry of "data". A file keeps the level it was found at, so
+// a Pebble v1.26 can still read it after this daemon ran; a new file gets
+// NewPatchLevel.
+const (
+	NewPatchLevel = 2
+	oldPatchLevel = 1
+)
+
+// The keys of the "data" object the Store itself maintains.
+const (
+	dataKey          = "data"
+	patchLevelKey    = "patch-level"
+	patchSublevelKey = "patch-sublevel"
+	startOfOpKey     = "start-of-operation-time"
+	levelOneTopLevel = "identities" // a data entry that is a top-level key at level 1
+)
+
+// Fields are top-level keys of the state file and their values; a value
+// must be accepted by json.Marshal (json.RawMessage is copied as it is).
+type Fields map[string]any
 
 // Store is the state file and its flusher. Its methods are safe for
 // concurrent use. A Store with an empty path keeps nothing on disk
@@ -35,67 +68,163 @@ import (
 type Store struct {
 	path string
 
-	mu       sync.Mutex
-	cond     *sync.Cond
-	sections map[string]func() any
-	loaded   map[string]json.RawMessage
-	marked   uint64 // generation of the latest MarkDirty
-	flushed  uint64 // generation known to be on disk
-	err      error  // last write error, reported by Sync
-	closed   bool   // no more kicks are accepted
-	stopped  bool   // the flusher has finished
-	writes   uint64
-	kick     chan struct{}
-	done     chan struct{}
+	mu         sync.Mutex
+	cond       *sync.Cond
+	owners     []func() Fields
+	keys       map[string]bool // top-level keys with an owner
+	data       map[string]func() any
+	loaded     map[string]json.RawMessage // top-level keys other than "data"
+	loadedData map[string]json.RawMessage // entries of "data"
+	patchLevel int
+	asidePath  string
+	asideErr   error
+	marked     uint64 // generation of the latest MarkDirty
+	flushed    uint64 // generation known to be on disk
+	err        error  // last write error, reported by Sync
+	closed     bool   // no more kicks are accepted
+	stopped    bool   // the flusher has finished
+	writes     uint64
+	kick       chan struct{}
+	done       chan struct{}
 }
 
 // Open reads the state file at path, if it exists, and starts the flusher.
-// An empty path means no persistence. A file that exists but does not parse is
-// an error: the daemon must not silently start from nothing.
+// An empty path means no persistence. A file that does not parse as a state
+// file, or has a patch level this daemon does not know, is renamed to
+// "<path>.corrupt-<time>" and the store starts empty; SetAside reports it.
+// Open fails only if the file can be neither read nor moved aside.
 func Open(path string) (*Store, error) {
 	s := &Store{
-		path:     path,
-		sections: make(map[string]func() any),
-		loaded:   make(map[string]json.RawMessage),
-		kick:     make(chan struct{}, 1),
-		done:     make(chan struct{}),
+		path:       path,
+		keys:       make(map[string]bool),
+		data:       make(map[string]func() any),
+		loaded:     make(map[string]json.RawMessage),
+		loadedData: make(map[string]json.RawMessage),
+		patchLevel: NewPatchLevel,
+		kick:       make(chan struct{}, 1),
+		done:       make(chan struct{}),
 	}
 	s.cond = sync.NewCond(&s.mu)
 	if path != "" {
-		data, err := os.ReadFile(path)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-		case err != nil:
-			return nil, fmt.Errorf("cannot read state file: %w", err)
-		default:
-			if err := json.Unmarshal(data, &s.loaded); err != nil {
-				return nil, fmt.Errorf("cannot parse state file %q: %w", path, err)
-			}
+		if err := s.load(); err != nil {
+			return nil, err
 		}
+	}
+	if _, ok := s.loadedData[startOfOpKey]; !ok {
+		s.loadedData[startOfOpKey], _ = json.Marshal(time.Now().UTC())
 	}
 	go s.flusher()
 	return s, nil
 }
 
-// Loaded returns the raw JSON of a section as it was in the file when the
-// store was opened, or nil if the section was absent.
-func (s *Store) Loaded(section string) json.RawMessage {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.loaded[section]
+// load reads the file into s.loaded and s.loadedData, moving an unreadable
+// one aside.
+func (s *Store) load() error {
+	data, err := os.ReadFile(s.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("cannot read state file: %w", err)
+	}
+	top, dataEntries, level, err := parse(data)
+	if err != nil {
+		aside := s.path + ".corrupt-" + time.Now().UTC().Format("20060102T150405.000000000Z")
+		if rerr := os.Rename(s.path, aside); rerr != nil {
+			return fmt.Errorf("cannot parse state file %q (%v) nor move it aside: %w", s.path, err, rerr)
+		}
+		s.asidePath, s.asideErr = aside, fmt.Errorf("cannot parse state file %q: %w", s.path, err)
+		return nil
+	}
+	if level == oldPatchLevel {
+		if raw, ok := top[levelOneTopLevel]; ok {
+			dataEntries[levelOneTopLevel] = raw
+			delete(top, levelOneTopLevel)
+		}
+	}
+	s.loaded, s.loadedData, s.patchLevel = top, dataEntries, level
+	return nil
 }
 
-// Register names a section and the function that returns its current value.
-// The function is called from the flusher goroutine; it must take whatever
-// lock guards its data and return a value that json.Marshal accepts. It must
-// not call back into the Store.
-func (s *Store) Register(section string, snapshot func() any) {
+// parse splits a state file into its top-level keys other than "data", the
+// entries of "data", and the patch level.
+func parse(file []byte) (top, data map[string]json.RawMessage, level int, err error) {
+	if err := json.Unmarshal(file, &top); err != nil {
+		return nil, nil, 0, err
+	}
+	if top == nil {
+		return nil, nil, 0, errors.New("not a JSON object")
+	}
+	rawData, ok := top[dataKey]
+	if !ok {
+		return nil, nil, 0, fmt.Errorf("no %q object: not a Pebble state file", dataKey)
+	}
+	delete(top, dataKey)
+	if err := json.Unmarshal(rawData, &data); err != nil || data == nil {
+		return nil, nil, 0, fmt.Errorf("%q is not a JSON object", dataKey)
+	}
+	if err := json.Unmarshal(data[patchLevelKey], &level); err != nil {
+		return nil, nil, 0, fmt.Errorf("invalid %q in %q: %s", patchLevelKey, dataKey, data[patchLevelKey])
+	}
+	if level != oldPatchLevel && level != NewPatchLevel {
+		return nil, nil, 0, fmt.Errorf("unknown patch level %d (this daemon reads levels %d and %d)", level, oldPatchLevel, NewPatchLevel)
+	}
+	return top, data, level, nil
+}
+
+// SetAside reports the state file Open found unreadable: the path it was
+// moved to and why. The path is empty if there was none.
+func (s *Store) SetAside() (path string, reason error) {
+	return s.asidePath, s.asideErr
+}
+
+// Loaded returns the raw JSON of a top-level key as it was in the file when
+// the store was opened, or nil if the key was absent.
+func (s *Store) Loaded(key string) json.RawMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, dup := s.sections[section]; dup {
-		panic("statefile: section registered twice: " + section)
+	return s.loaded[key]
+}
+
+// LoadedData returns the raw JSON of an entry of the "data" object as it was
+// when the store was opened, or nil if it was absent.
+func (s *Store) LoadedData(key string) json.RawMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loadedData[key]
+}
+
+// Register names a top-level key and the function that returns its current
+// value, which json.Marshal must accept. The function is called from the
+// flusher goroutine; it must take whatever lock guards its data and must not
+// call back into the Store.
+func (s *Store) Register(key string, snapshot func() any) {
+	s.RegisterFields([]string{key}, func() Fields { return Fields{key: snapshot()} })
+}
+
+// RegisterFields is Register for an owner of several top-level keys that
+// must be written from one consistent snapshot (changes and their tasks, for
+// example). The snapshot returns a value for each of keys.
+func (s *Store) RegisterFields(keys []string, snapshot func() Fields) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, key := range keys {
+		if s.keys[key] || key == dataKey {
+			panic("statefile: key registered twice: " + key)
+		}
+		s.keys[key] = true
 	}
-	s.sections[section] = snapshot
+	s.owners = append(s.owners, snapshot)
+}
+
+// RegisterData is Register for an entry of the "data" object.
+func (s *Store) RegisterData(key string, snapshot func() any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.data[key]; dup || key == patchLevelKey || key == patchSublevelKey {
+		panic("statefile: data entry registered twice: " + key)
+	}
+	s.data[key] = snapshot
 }
 
 // MarkDirty records that some section changed and asks for a write. It never
@@ -188,32 +317,53 @@ func (s *Store) flushOnce() {
 		s.mu.Unlock()
 		return
 	}
-	names := make([]string, 0, len(s.sections))
-	for name := range s.sections {
-		names = append(names, name)
+	owners := s.owners
+	dataNames := make([]string, 0, len(s.data))
+	for name := range s.data {
+		dataNames = append(dataNames, name)
 	}
-	sort.Strings(names)
-	funcs := make([]func() any, len(names))
-	for i, name := range names {
-		funcs[i] = s.sections[name]
+	sort.Strings(dataNames)
+	dataFuncs := make([]func() any, len(dataNames))
+	for i, name := range dataNames {
+		dataFuncs[i] = s.data[name]
 	}
-	// Sections that were loaded but whose owner has not registered (yet) are
-	// carried over unchanged, so an older or partial daemon loses nothing.
-	out := make(map[string]any, len(s.loaded)+len(names))
-	for name, raw := range s.loaded {
-		out[name] = raw
+	// What was loaded but has no owner (yet) is carried over unchanged, so
+	// Pebble's sections and a partial daemon lose nothing.
+	out := make(map[string]any, len(s.loaded)+8)
+	for key, raw := range s.loaded {
+		out[key] = raw
 	}
+	data := make(map[string]any, len(s.loadedData)+len(dataNames)+2)
+	for key, raw := range s.loadedData {
+		data[key] = raw
+	}
+	level := s.patchLevel
 	s.mu.Unlock()
 
 	var err error
 	if s.path != "" {
-		for i, name := range names {
-			out[name] = funcs[i]()
+		for _, snapshot := range owners {
+			for key, v := range snapshot() {
+				out[key] = v
+			}
 		}
-		var data []byte
-		data, err = encode(out)
+		for i, name := range dataNames {
+			data[name] = dataFuncs[i]()
+		}
+		if v, ok := data[levelOneTopLevel]; ok && level == oldPatchLevel {
+			out[levelOneTopLevel] = v
+			delete(data, levelOneTopLevel)
+		}
+		data[patchLevelKey] = level
+		if _, ok := data[patchSublevelKey]; !ok {
+			data[patchSublevelKey] = 0
+		}
+		var file []byte
+		if out[dataKey], err = encode(data); err == nil {
+			file, err = encode(out)
+		}
 		if err == nil {
-			err = WriteAtomic(s.path, data, 0o600)
+			err = WriteAtomic(s.path, file, 0o600)
 		}
 	}
 
@@ -229,11 +379,11 @@ func (s *Store) flushOnce() {
 	s.mu.Unlock()
 }
 
-// encode writes the sections as one JSON object with sorted keys. Sections
+// encode writes the values as one JSON object with sorted keys. Values
 // that are already JSON (json.RawMessage) are copied as they are: the
 // encoder would otherwise re-validate and re-compact them on every write,
 // which is most of the cost of a large state.
-func encode(sections map[string]any) ([]byte, error) {
+func encode(sections map[string]any) (json.RawMessage, error) {
 	names := make([]string, 0, len(sections))
 	for name := range sections {
 		names = append(names, name)
@@ -258,7 +408,7 @@ func encode(sections map[string]any) ([]byte, error) {
 		default:
 			data, err := json.Marshal(v)
 			if err != nil {
-				return nil, fmt.Errorf("cannot encode state section %q: %w", name, err)
+				return nil, fmt.Errorf("cannot encode state file key %q: %w", name, err)
 			}
 			buf.Write(data)
 		}

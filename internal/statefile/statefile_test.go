@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -29,9 +31,14 @@ func TestRoundTrip(t *testing.T) {
 	st, err := os.Stat(path)
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	assert.JSONEq(t, `{"counter":7,"raw":{"a":[1,2]}}`, string(data))
+	file := readState(t, path)
+	assert.JSONEq(t, `7`, string(file["counter"]))
+	assert.JSONEq(t, `{"a":[1,2]}`, string(file["raw"]))
+	var data map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(file["data"], &data))
+	assert.JSONEq(t, `2`, string(data["patch-level"]), "a new file has Pebble v1.32's patch level")
+	assert.JSONEq(t, `0`, string(data["patch-sublevel"]))
+	assert.Contains(t, data, "start-of-operation-time")
 
 	// Reopened, sections are there to load, and sections nobody registers
 	// are carried over on the next write.
@@ -42,9 +49,10 @@ func TestRoundTrip(t *testing.T) {
 	s2.MarkDirty()
 	require.NoError(t, s2.Sync(context.Background()))
 	require.NoError(t, s2.Close())
-	data, err = os.ReadFile(path)
-	require.NoError(t, err)
-	assert.JSONEq(t, `{"counter":7,"raw":"new"}`, string(data))
+	file2 := readState(t, path)
+	assert.JSONEq(t, `7`, string(file2["counter"]))
+	assert.JSONEq(t, `"new"`, string(file2["raw"]))
+	assert.JSONEq(t, string(file["data"]), string(file2["data"]), "data is kept, also the start-of-operation time")
 
 	entries, err := os.ReadDir(filepath.Dir(path))
 	require.NoError(t, err)
@@ -72,9 +80,7 @@ func TestGroupCommit(t *testing.T) {
 	}
 	wg.Wait()
 	require.NoError(t, s.Sync(context.Background()))
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	assert.Equal(t, "{\"n\":2000}", string(data), "Sync returns only once the latest value is on disk")
+	assert.Equal(t, "2000", string(readState(t, path)["n"]), "Sync returns only once the latest value is on disk")
 	assert.Less(t, s.Writes(), uint64(marks), "marks are coalesced into fewer writes")
 }
 
@@ -98,12 +104,104 @@ func TestNoPersistence(t *testing.T) {
 	assert.Equal(t, uint64(0), s.Writes())
 }
 
-func TestCorruptFileIsAnError(t *testing.T) {
+func readState(t *testing.T, path string) map[string]json.RawMessage {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var file map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(data, &file), "%s", data)
+	return file
+}
+
+func TestUnreadableFileIsSetAside(t *testing.T) {
+	for _, tc := range []struct{ name, content, reason string }{
+		{"corrupt", `{"data":{"patch-level":2},`, "unexpected end of JSON input"},
+		{"not an object", `[1]`, "json: cannot unmarshal array"},
+		{"no data", `{"changes":{"last-change-id":3,"changes":[]}}`, `no "data" object: not a Pebble state file`},
+		{"data not an object", `{"data":7}`, `"data" is not a JSON object`},
+		{"no patch level", `{"data":{}}`, `invalid "patch-level" in "data"`},
+		{"unknown patch level", `{"data":{"patch-level":3},"changes":{}}`, "unknown patch level 3 (this daemon reads levels 1 and 2)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, ".pebble.state")
+			require.NoError(t, os.WriteFile(path, []byte(tc.content), 0o600))
+			s, err := Open(path)
+			require.NoError(t, err)
+			aside, reason := s.SetAside()
+			require.Error(t, reason)
+			assert.Contains(t, reason.Error(), "cannot parse state file "+strconv.Quote(path)+": "+tc.reason)
+			assert.Equal(t, dir, filepath.Dir(aside))
+			assert.True(t, strings.HasPrefix(filepath.Base(aside), ".pebble.state.corrupt-"), aside)
+			kept, err := os.ReadFile(aside)
+			require.NoError(t, err)
+			assert.Equal(t, tc.content, string(kept), "the unreadable file is kept as it was")
+			assert.Nil(t, s.Loaded("changes"))
+
+			s.Register("x", func() any { return 1 })
+			s.MarkDirty()
+			require.NoError(t, s.Close())
+			assert.Equal(t, "1", string(readState(t, path)["x"]), "the daemon starts afresh")
+		})
+	}
+}
+
+func TestReadableFileIsNotSetAside(t *testing.T) {
 	path := filepath.Join(t.TempDir(), ".pebble.state")
-	require.NoError(t, os.WriteFile(path, []byte("{not json"), 0o600))
-	_, err := Open(path)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "cannot parse state file")
+	require.NoError(t, os.WriteFile(path, []byte(`{"data":{"patch-level":2}}`), 0o600))
+	s, err := Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	aside, reason := s.SetAside()
+	assert.Empty(t, aside)
+	assert.NoError(t, reason)
+}
+
+// Keys and data entries nobody registers, such as those of a newer Pebble,
+// are written back byte for byte.
+func TestUnknownKeysAreKept(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".pebble.state")
+	orig := `{"data":{"patch-level":2,"patch-sublevel":1,"pairing":{"x":[1, 2.50]},"identities":{"a":1}},` +
+		`"future":{"deep":[true, null, "s"]},"mine":0}`
+	require.NoError(t, os.WriteFile(path, []byte(orig), 0o600))
+	s, err := Open(path)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"a":1}`, string(s.LoadedData("identities")))
+	s.Register("mine", func() any { return 5 })
+	s.RegisterData("identities", func() any { return map[string]int{"b": 2} })
+	s.MarkDirty()
+	require.NoError(t, s.Close())
+
+	file := readState(t, path)
+	assert.Equal(t, `{"deep":[true, null, "s"]}`, string(file["future"]))
+	assert.Equal(t, `5`, string(file["mine"]))
+	var data map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(file["data"], &data))
+	assert.Equal(t, `{"x":[1, 2.50]}`, string(data["pairing"]))
+	assert.Equal(t, `1`, string(data["patch-sublevel"]))
+	assert.Equal(t, `2`, string(data["patch-level"]))
+	assert.JSONEq(t, `{"b":2}`, string(data["identities"]))
+}
+
+// A file at Pebble v1.26's patch level keeps its level and its top-level
+// identities, so that Pebble v1.26 can read it again.
+func TestPatchLevelOneIsKept(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".pebble.state")
+	require.NoError(t, os.WriteFile(path, []byte(`{"data":{"patch-level":1,"patch-sublevel":0},"identities":{"a":1}}`), 0o600))
+	s, err := Open(path)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"a":1}`, string(s.LoadedData("identities")))
+	assert.Nil(t, s.Loaded("identities"))
+	s.RegisterData("identities", func() any { return map[string]int{"b": 2} })
+	s.MarkDirty()
+	require.NoError(t, s.Close())
+
+	file := readState(t, path)
+	assert.JSONEq(t, `{"b":2}`, string(file["identities"]))
+	var data map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(file["data"], &data))
+	assert.Equal(t, `1`, string(data["patch-level"]))
+	assert.NotContains(t, data, "identities")
 }
 
 func TestWriteErrorReportedBySync(t *testing.T) {

@@ -161,6 +161,9 @@ func (p *parts) buildParts(ctx context.Context) error {
 			p.log.Noticef("Cannot save state: %v", err)
 		}
 	})
+	if aside, reason := store.SetAside(); aside != "" {
+		p.log.Noticef("Cannot use state file: %v; moved it to %q and starting with an empty state", reason, aside)
+	}
 	if p.plans, err = planstate.Load(filepath.Join(p.opts.Dir, "layers")); err != nil {
 		return fmt.Errorf("cannot load plan: %w", err)
 	}
@@ -213,7 +216,10 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 	if err != nil {
 		return err
 	}
-	chg, err = changes.New(changes.Options{Store: store, Logf: log.Noticef, OnStatus: ops.RecordChangeUpdates(ntc)})
+	chg, err = changes.New(changes.Options{Store: store, Logf: log.Noticef, OnStatus: func(c changes.ChangeInfo) {
+		// A public change-update notice for every status change (api.md §13.1).
+		ntc.Add(nil, notices.ChangeUpdate, c.ID, notices.AddOptions{Data: c.NoticeData})
+	}})
 	if err != nil {
 		return err
 	}
