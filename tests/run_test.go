@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -63,13 +64,18 @@ services:
 	first.stop()
 }
 
-// waitFileContent waits until path exists and returns its content.
+// waitFileContent waits until a service has written a whole line to path
+// (the shell creates the file before echo writes to it) and returns the
+// file's content.
 func waitFileContent(t *testing.T, path string) string {
 	t.Helper()
 	var data []byte
 	waitFor(t, readyTimeout, func() error {
 		var err error
 		data, err = os.ReadFile(path)
+		if err == nil && !bytes.HasSuffix(data, []byte("\n")) {
+			err = fmt.Errorf("%s holds %q, not a whole line yet", path, data)
+		}
 		return err
 	})
 	return string(data)
