@@ -68,6 +68,10 @@ func (c *Client) serviceAction(ctx context.Context, action string, opts *Service
 type ServicesOptions struct {
 	// Names are the services to report; empty means all.
 	Names []string
+	// Stats asks for each started service's resource usage (our
+	// extension; see ServiceInfo.Stats). It costs the daemon reading
+	// /proc or cgroup files, so leave it off unless it is shown.
+	Stats bool
 }
 
 // ServiceStartup is a service's startup mode.
@@ -96,9 +100,9 @@ type ServiceInfo struct {
 	Startup      ServiceStartup `json:"startup" yaml:"startup"`
 	Current      ServiceStatus  `json:"current" yaml:"current"`
 	CurrentSince time.Time      `json:"current-since,omitzero" yaml:"current-since,omitempty"` // zero if never started
-	// Stats is the resource usage of the service's processes; nil if it
-	// was never started or the daemon does not report it (Pebble does
-	// not).
+	// Stats is the resource usage of the service's processes; nil unless
+	// ServicesOptions.Stats asked for it, and nil if the service was never
+	// started or the daemon does not report it (Pebble does not).
 	Stats *ServiceStats `json:"stats,omitempty" yaml:"stats,omitempty"`
 }
 
@@ -117,10 +121,14 @@ type ServiceStats struct {
 // Names not in the plan are left out. A nil opts reports all services.
 func (c *Client) Services(ctx context.Context, opts *ServicesOptions) ([]*ServiceInfo, error) {
 	var names []string
+	var stats bool
 	if opts != nil {
-		names = opts.Names
+		names, stats = opts.Names, opts.Stats
 	}
 	query := url.Values{"names": {strings.Join(names, ",")}}
+	if stats {
+		query.Set("stats", "true")
+	}
 	rsp, err := c.do(ctx, &request{method: http.MethodGet, path: "/v1/services", query: query})
 	if err != nil {
 		return nil, err

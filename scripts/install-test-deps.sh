@@ -9,6 +9,10 @@ set -euo pipefail
 PACKAGES=(
 	"prometheus prometheus"
 	"rsyslog rsyslogd"
+	"podman podman"
+	"runc runc"
+	"catatonit catatonit"
+	"busybox-static busybox"
 )
 
 missing=()

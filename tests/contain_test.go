@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // treeService is a layer with one service, svc, whose main process
@@ -34,7 +36,7 @@ services:
 func markerPID(t *testing.T, arg string) int {
 	t.Helper()
 	var pid int
-	waitFor(t, changeTimeout, func() error {
+	testutil.WaitFor(t, changeTimeout, func() error {
 		procs := processesWithArg(arg)
 		if len(procs) != 1 {
 			return fmt.Errorf("%d processes with %q:\n%s", len(procs), arg, describeProcs(procs))
@@ -48,7 +50,7 @@ func markerPID(t *testing.T, arg string) int {
 // waitGone waits until none of pids is alive.
 func waitGone(t *testing.T, what string, pids ...int) {
 	t.Helper()
-	waitFor(t, changeTimeout, func() error {
+	testutil.WaitFor(t, changeTimeout, func() error {
 		for _, pid := range pids {
 			if pidAlive(pid) {
 				return fmt.Errorf("%s: process %d still running", what, pid)

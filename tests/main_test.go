@@ -20,6 +20,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 var (
@@ -47,7 +49,7 @@ func run(m *testing.M) int {
 		// Run the suite against a prebuilt binary, for example Canonical's
 		// Pebble, to check the tests themselves against the reference.
 		pebbleBin = bin
-		return checkLeaks(m.Run())
+		return checkLeaks(testutil.Run(m))
 	}
 	pebbleBin = filepath.Join(tmp, "pebble")
 	args := []string{"build", "-o", pebbleBin}
@@ -65,7 +67,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 
-	return checkLeaks(m.Run())
+	return checkLeaks(testutil.Run(m))
 }
 
 // checkLeaks turns a passing run into a failure when a process started by

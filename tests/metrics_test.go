@@ -2,6 +2,7 @@ package tests
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // burnLayer has a service whose child burns CPU for a while, then both
@@ -44,8 +47,8 @@ func (d *daemon) metricsText() string {
 }
 
 // TestMetricsAndStats checks /v1/metrics (api.md §8 plus the per-service
-// resource metrics), the stats in /v1/services and `pebble services
-// --stats`.
+// resource metrics), the stats in /v1/services?stats=true and `pebble
+// services --stats`.
 func TestMetricsAndStats(t *testing.T) {
 	dir := newPebbleDir(t, map[string]string{"001-base.yaml": burnLayer})
 	d := startDaemon(t, dir, daemonOptions{args: []string{"--hold"}})
@@ -53,7 +56,7 @@ func TestMetricsAndStats(t *testing.T) {
 	d.waitChange(d.serviceAction("start", "burn"))
 
 	var text string
-	waitFor(t, 30*time.Second, func() error {
+	testutil.WaitFor(t, 30*time.Second, func() error {
 		text = d.metricsText()
 		m := regexp.MustCompile(`(?m)^pebble_service_cpu_seconds_total\{service="burn"\} (\S+)$`).FindStringSubmatch(text)
 		if m == nil {
@@ -87,6 +90,9 @@ pebble_service_start_count{service="burn"} 1
 	}
 	d.sync("GET", "/v1/services", nil, &infos)
 	require.Len(t, infos, 2)
+	assert.Nil(t, infos[0].Stats, "stats only on request")
+	d.sync("GET", "/v1/services?stats=true", nil, &infos)
+	require.Len(t, infos, 2)
 	require.NotNil(t, infos[0].Stats, "burn has stats")
 	assert.GreaterOrEqual(t, infos[0].Stats.CPUSeconds, 0.2)
 	assert.Equal(t, 2, infos[0].Stats.Processes)
@@ -100,7 +106,7 @@ pebble_service_start_count{service="burn"} 1
 	// A restart keeps counting: the counter never goes down.
 	before := infos[0].Stats.CPUSeconds
 	d.waitChange(d.serviceAction("restart", "burn"))
-	d.sync("GET", "/v1/services?names=burn", nil, &infos)
+	d.sync("GET", "/v1/services?names=burn&stats=true", nil, &infos)
 	assert.GreaterOrEqual(t, infos[0].Stats.CPUSeconds, before)
 	assert.Contains(t, d.metricsText(), `pebble_service_start_count{service="burn"} 2`)
 }
@@ -178,7 +184,7 @@ scrape_configs:
 		return vals, nil
 	}
 	var cpu []float64
-	waitFor(t, 60*time.Second, func() error {
+	testutil.WaitFor(t, 60*time.Second, func() error {
 		select {
 		case <-exited:
 			t.Fatalf("prometheus exited:\n%s", promLog.String())
@@ -206,4 +212,89 @@ scrape_configs:
 	assert.Equal(t, []float64{2}, procs)
 	// Every scrape was authorised: no authz_fail for the scraper.
 	assert.NotContains(t, d.stderr.String(), "authz_fail")
+}
+
+// pebbleSample matches a sample line of Pebble's own families as Pebble
+// writes it (api.md §8): one label, an integer value.
+var pebbleSample = regexp.MustCompile(`^pebble_(service_active|service_start_count)\{service="[^"]+"\} \d+$|^pebble_check_(up|success_count|failure_count)\{check="[^"]+"\} \d+$`)
+
+// promtoolPebbleNames are the lint findings that Pebble's own metric names
+// cause and that we keep for compatibility: its counters end in _count
+// rather than _total.
+var promtoolPebbleNames = regexp.MustCompile(`^pebble_(service_start|check_success|check_failure)_count (counter metrics should have "_total" suffix|non-histogram and non-summary metrics should not have "_count" suffix)$`)
+
+// TestMetricsPassPromtool runs Prometheus's own checker on /v1/metrics
+// with every family present: two started services, an active and an
+// inactive check, a log target. It must parse (one "# HELP" and "# TYPE"
+// per family), and the linter may only object to Pebble's own counter
+// names.
+func TestMetricsPassPromtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("skipping: promtool is not installed (scripts/install-test-deps.sh installs Debian's prometheus package, which has it, when run as root)")
+	}
+	dir := newPebbleDir(t, map[string]string{"001-base.yaml": `
+services:
+    srv1:
+        override: replace
+        command: sleep 1000
+    srv2:
+        override: replace
+        command: sleep 1000
+    never:
+        override: replace
+        command: sleep 1000
+checks:
+    on:
+        override: replace
+        period: 1h
+        exec:
+            command: "true"
+    off:
+        override: replace
+        startup: disabled
+        exec:
+            command: "true"
+log-targets:
+    nowhere:
+        override: replace
+        type: loki
+        location: http://` + freeAddr(t) + `/loki/api/v1/push
+        services: [all]
+`})
+	d := startDaemon(t, dir, daemonOptions{args: []string{"--hold"}})
+	d.waitChange(d.serviceAction("start", "srv1", "srv2"))
+	text := d.metricsText()
+	for _, family := range []string{"pebble_service_active", "pebble_service_start_count", "pebble_service_cpu_seconds_total",
+		"pebble_service_memory_bytes", "pebble_service_processes", "pebble_check_up", "pebble_check_success_count",
+		"pebble_check_failure_count", "pebble_log_target_sent_total"} {
+		assert.Equal(t, 1, strings.Count(text, "# HELP "+family+" "), "one HELP for %s in:\n%s", family, text)
+		assert.Equal(t, 1, strings.Count(text, "# TYPE "+family+" "), "one TYPE for %s", family)
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "pebble_service_active") || strings.HasPrefix(line, "pebble_service_start_count") ||
+			strings.HasPrefix(line, "pebble_check_") {
+			assert.Regexp(t, pebbleSample, line)
+		}
+	}
+	assert.Contains(t, text, "pebble_service_active{service=\"srv1\"} 1\npebble_service_active{service=\"srv2\"} 1\n\n")
+	assert.Contains(t, text, "pebble_check_up{check=\"on\"} 1\n\n", "no pebble_check_up sample for the inactive check")
+
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(text)
+	out, err := cmd.CombinedOutput()
+	code := 0
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		code = exitErr.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	// promtool exits 1 on a parse error and 3 on lint findings only.
+	require.Contains(t, []int{0, 3}, code, "promtool check metrics: %s\non:\n%s", out, text)
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if line != "" {
+			assert.Regexp(t, promtoolPebbleNames, line, "a lint finding not caused by Pebble's own names")
+		}
+	}
 }

@@ -12,12 +12,14 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 func ok(context.Context, *Task) error { return nil }
 
 func TestSingleTaskDone(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	clock := newFakeClock()
 	m := newManager(t, Options{Now: clock.Now})
 	m.Register("noop", Kind{Run: func(ctx context.Context, task *Task) error {
@@ -68,7 +70,7 @@ func TestProgressAndNotStarted(t *testing.T) {
 }
 
 func TestWaitForChain(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	m := newManager(t, Options{})
 	var mu sync.Mutex
 	var order []string
@@ -131,7 +133,7 @@ func TestWaitForAll(t *testing.T) {
 }
 
 func TestIndependentTasksRunConcurrently(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	m := newManager(t, Options{})
 	const n = 200
 	var wg sync.WaitGroup
@@ -153,7 +155,7 @@ func TestIndependentTasksRunConcurrently(t *testing.T) {
 }
 
 func TestFailurePropagationLanes(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	logs := &testLogf{}
 	m := newManager(t, Options{Logf: logs.Logf})
 	fail := func(ctx context.Context, task *Task) error {
@@ -176,7 +178,7 @@ func TestFailurePropagationLanes(t *testing.T) {
 		{Kind: "ok", Summary: "d", Lanes: []int{l1}, WaitFor: []int{0}},            // 6: lane 1, waits for lane 2 only
 	}})
 	g.waitStarted(t)
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		c, _ := m.Change(info.ID)
 		if c.Tasks[1].Status != Error {
 			return fmt.Errorf("a1 is %v", c.Tasks[1].Status)
@@ -225,7 +227,7 @@ func TestFailureWithoutLanesHoldsAll(t *testing.T) {
 		{Kind: "fail", Summary: "fail"},
 	}})
 	g.waitStarted(t)
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		c, _ := m.Change(info.ID)
 		if got := taskStatuses(c); got != "slow:Doing after slow:Hold fail:Error" {
 			return errors.New(got)
@@ -286,7 +288,7 @@ func TestLogKeepsLastTen(t *testing.T) {
 }
 
 func TestAbortRunning(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	m := newManager(t, Options{})
 	g := newGate()
 	m.Register("slow", Kind{Run: g.Run})
@@ -302,7 +304,7 @@ func TestAbortRunning(t *testing.T) {
 		{Kind: "ok", Summary: "next", Lanes: []int{1}, WaitFor: []int{0}},
 	}})
 	g.waitStarted(t)
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		c, _ := m.Change(info.ID)
 		if c.Tasks[1].Status != Doing {
 			return fmt.Errorf("stubborn is %v", c.Tasks[1].Status)
@@ -344,7 +346,7 @@ func TestAbortBeforeStartHoldsEverything(t *testing.T) {
 }
 
 func TestWaitTimeoutAndCancel(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	m := newManager(t, Options{})
 	g := newGate()
 	m.Register("slow", Kind{Run: g.Run})
@@ -549,7 +551,7 @@ func TestOnStatus(t *testing.T) {
 	waitReady(t, m, c.ID)
 	m.AddDone(NewChange{Kind: "k", Summary: "d"})
 	want := []string{"1:Do", "1:Done", b.ID + ":Do", b.ID + ":Error", c.ID + ":Do", c.ID + ":Abort", c.ID + ":Error", "4:Done"}
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		if !slices.Equal(events, want) {
@@ -560,7 +562,7 @@ func TestOnStatus(t *testing.T) {
 }
 
 func TestCloseIdempotentAndNoLeak(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	m, err := New(Options{PruneInterval: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -608,7 +610,7 @@ func TestNoticeData(t *testing.T) {
 	if want := map[string]string{"kind": "perform-check", "check-name": "web"}; !reflect.DeepEqual(named.NoticeData, want) {
 		t.Errorf("notice data %v, want %v", named.NoticeData, want)
 	}
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		want := map[string][]map[string]string{

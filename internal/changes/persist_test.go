@@ -10,10 +10,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 func TestPersistenceRoundTrip(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	dir := t.TempDir()
 	ctx := context.Background()
 

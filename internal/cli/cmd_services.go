@@ -35,14 +35,9 @@ func (c *cmdServices) run(ctx context.Context, e *env, names []string) error {
 	if err != nil {
 		return err
 	}
-	services, err := cli.Services(ctx, &client.ServicesOptions{Names: names})
+	services, err := cli.Services(ctx, &client.ServicesOptions{Names: names, Stats: c.stats})
 	if err != nil {
 		return err
-	}
-	if !c.stats {
-		for _, svc := range services {
-			svc.Stats = nil
-		}
 	}
 	if c.format != "text" {
 		byName := make(map[string]*client.ServiceInfo, len(services))

@@ -53,17 +53,27 @@ type serviceJSON struct {
 	Stats *serviceStatsJSON `json:"stats,omitempty"`
 }
 
-// getServices serves GET /v1/services (api.md §9.1).
+// getServices serves GET /v1/services (api.md §9.1). With stats=true (our
+// extension) each started service also gets its resource usage, which
+// costs reading /proc or cgroup files, so it is never read otherwise.
 func (a *api) getServices(r *http.Request) response {
-	infos := a.ops.Services(multiValue(r, "names"))
+	withStats := r.URL.Query().Get("stats")
+	if withStats != "" && withStats != "true" && withStats != "false" {
+		return badRequest(`stats parameter must be "true" or "false"`)
+	}
+	names := multiValue(r, "names")
+	infos := a.ops.Services(names)
+	var usage map[string]*serviceStatsJSON
+	if withStats == "true" {
+		usage = a.serviceStats(names)
+	}
 	out := make([]serviceJSON, 0, len(infos))
 	for _, info := range infos {
-		s := serviceJSON{Name: info.Name, Startup: info.Startup, Current: info.Current}
+		s := serviceJSON{Name: info.Name, Startup: info.Startup, Current: info.Current, Stats: usage[info.Name]}
 		if !info.CurrentSince.IsZero() {
 			since := info.CurrentSince
 			s.CurrentSince = &since
 		}
-		s.Stats = statsToJSON(info.Usage)
 		out = append(out, s)
 	}
 	return syncResponse(out)

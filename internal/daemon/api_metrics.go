@@ -2,14 +2,15 @@ package daemon
 
 import (
 	"bytes"
-	"io"
 	"net/http"
+
+	"github.com/pebble-project/pebble/internal/metrics"
 )
 
-// metricsOps is the verb behind GET /v1/metrics (api.md §8).
-type metricsOps interface {
-	// WriteMetrics writes the metrics in the Prometheus text format.
-	WriteMetrics(w io.Writer) error
+// MetricsSource writes the metric families of one owner (servstate, checks,
+// logfwd) for GET /v1/metrics (api.md §8).
+type MetricsSource interface {
+	WriteMetrics(w *metrics.Writer)
 }
 
 // textResponse is a plain-text body, outside the JSON envelope.
@@ -24,10 +25,15 @@ func (t textResponse) write(w http.ResponseWriter, _ *http.Request) {
 	w.Write(t.body)
 }
 
-// getMetrics serves GET /v1/metrics.
+// getMetrics serves GET /v1/metrics: the sources' families, one after the
+// other.
 func (a *api) getMetrics(r *http.Request) response {
 	var buf bytes.Buffer
-	if err := a.ops.WriteMetrics(&buf); err != nil {
+	mw := metrics.NewWriter(&buf)
+	for _, src := range a.metrics {
+		src.WriteMetrics(mw)
+	}
+	if err := mw.Flush(); err != nil {
 		a.logf("Cannot write metrics: %v", err)
 		return textResponse{status: http.StatusInternalServerError, body: []byte("# internal server error\n")}
 	}

@@ -1,9 +1,8 @@
 package daemon
 
-import "github.com/pebble-project/pebble/internal/servstate"
-
-// serviceStatsJSON is the resource usage of a service in GET /v1/services,
-// an extension of ours: Pebble's clients ignore the field.
+// serviceStatsJSON is the resource usage of a service in
+// GET /v1/services?stats=true, an extension of ours: Pebble's clients never
+// ask for it.
 type serviceStatsJSON struct {
 	// CPUSeconds is the CPU time used since the daemon started, over all
 	// runs; it never decreases.
@@ -14,9 +13,13 @@ type serviceStatsJSON struct {
 	Processes int `json:"processes"`
 }
 
-func statsToJSON(u *servstate.Usage) *serviceStatsJSON {
-	if u == nil {
-		return nil
+// serviceStats returns the stats of the named services (all when names is
+// empty) that have been started, by name.
+func (a *api) serviceStats(names []string) map[string]*serviceStatsJSON {
+	usage := a.ops.ServiceUsage(names)
+	out := make(map[string]*serviceStatsJSON, len(usage))
+	for _, u := range usage {
+		out[u.Name] = &serviceStatsJSON{CPUSeconds: u.CPU.Seconds(), MemoryBytes: u.Memory, Processes: u.Processes}
 	}
-	return &serviceStatsJSON{CPUSeconds: u.CPU.Seconds(), MemoryBytes: u.Memory, Processes: u.Processes}
+	return out
 }

@@ -38,6 +38,9 @@ type Options struct {
 	// SecurityEvent writes a security event (behaviour.md §12); nil
 	// discards them.
 	SecurityEvent func(level, event, description string)
+	// Metrics are the owners of the families of GET /v1/metrics, in the
+	// order they are served.
+	Metrics []MetricsSource
 }
 
 // Daemon is the API server. Create it with New, then Start and Stop it once.
@@ -58,6 +61,7 @@ type api struct {
 	bodyLimit int64
 	// securityEvent is never nil.
 	securityEvent func(level, event, description string)
+	metrics       []MetricsSource
 	// stopping ends when the daemon starts shutting down, so streaming
 	// responses (logs follow) end instead of holding up Stop.
 	stopping context.Context
@@ -83,6 +87,7 @@ func New(opts Options) (*Daemon, error) {
 	a := &api{
 		ops: opts.Ops, logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
 		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit, securityEvent: opts.SecurityEvent,
+		metrics: opts.Metrics,
 	}
 	d := &Daemon{opts: opts, api: a}
 	var stop context.CancelFunc

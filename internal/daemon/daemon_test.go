@@ -23,6 +23,7 @@ import (
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/ops"
 	"github.com/pebble-project/pebble/internal/servstate"
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // fakeOps records calls and returns canned answers; the real verbs are
@@ -39,6 +40,14 @@ func (f *fakeOps) Services(names []string) []servstate.ServiceInfo {
 		{Name: "a", Startup: "enabled", Current: "active", CurrentSince: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
 		{Name: "b", Startup: "disabled", Current: "inactive"},
 	}
+}
+
+// ServiceUsage has figures for "a" only, as if "b" had never started.
+func (f *fakeOps) ServiceUsage(names []string) []servstate.Usage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.actions = append(f.actions, "usage")
+	return []servstate.Usage{{Name: "a", CPU: 1500 * time.Millisecond, Memory: 4096, Processes: 2}}
 }
 
 func (f *fakeOps) ServiceAction(ctx context.Context, action string, names []string) (string, error) {
@@ -184,12 +193,57 @@ func TestEnvelopes(t *testing.T) {
 }
 
 func TestServicesJSON(t *testing.T) {
-	c := startDaemon(t, &fakeOps{})
-	_, body := do(t, c, "GET", "/v1/services?names=a,b", "")
-	assert.Equal(t, []any{
+	o := &fakeOps{}
+	c := startDaemon(t, o)
+	want := []any{
 		map[string]any{"name": "a", "startup": "enabled", "current": "active", "current-since": "2026-01-02T03:04:05Z"},
 		map[string]any{"name": "b", "startup": "disabled", "current": "inactive"},
-	}, body["result"])
+	}
+	for _, query := range []string{"", "&stats=false"} {
+		_, body := do(t, c, "GET", "/v1/services?names=a,b"+query, "")
+		assert.Equal(t, want, body["result"])
+	}
+	assert.Empty(t, o.actions, "usage is read only on request")
+
+	_, body := do(t, c, "GET", "/v1/services?names=a,b&stats=true", "")
+	want[0].(map[string]any)["stats"] = map[string]any{"cpu-seconds": 1.5, "memory-bytes": 4096.0, "processes": 2.0}
+	assert.Equal(t, want, body["result"])
+	assert.Equal(t, []string{"usage"}, o.actions)
+
+	status, body := do(t, c, "GET", "/v1/services?stats=yes", "")
+	assert.Equal(t, 400, status)
+	assert.Equal(t, `stats parameter must be "true" or "false"`, body["result"].(map[string]any)["message"])
+}
+
+// TestMetricsConcatenated checks that GET /v1/metrics serves the sources'
+// families in order, and fails as api.md §8 says when a family would be
+// written twice (Prometheus rejects a second "# HELP" for a name).
+func TestMetricsConcatenated(t *testing.T) {
+	get := func(sources ...MetricsSource) (int, string) {
+		socket := filepath.Join(t.TempDir(), ".pebble.socket")
+		d, err := New(Options{SocketPath: socket, Ops: &fakeOps{}, Metrics: sources})
+		require.NoError(t, err)
+		require.NoError(t, d.Listen())
+		d.Serve()
+		defer d.Stop()
+		c := &http.Client{Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return net.Dial("unix", socket)
+			},
+		}}
+		resp, err := c.Get("http://localhost/v1/metrics")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		data, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(data)
+	}
+	status, text := get(fakeMetrics("b"), fakeMetrics("a"))
+	assert.Equal(t, 200, status)
+	assert.Equal(t, "# HELP b help\n# TYPE b gauge\nb 1\n\n# HELP a help\n# TYPE a gauge\na 1\n\n", text)
+	status, text = get(fakeMetrics("a"), fakeMetrics("a"))
+	assert.Equal(t, 500, status)
+	assert.Equal(t, "# internal server error\n", text)
 }
 
 func TestChangeJSON(t *testing.T) {
@@ -314,7 +368,7 @@ func TestMain(m *testing.M) {
 		fmt.Printf("%d %s", resp.StatusCode, body)
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	testutil.Main(m)
 }
 
 func TestNonRootPeerIsRead(t *testing.T) {

@@ -14,6 +14,9 @@ import (
 // handler makes one call.
 type Ops interface {
 	Services(names []string) []servstate.ServiceInfo
+	// ServiceUsage returns the resource usage of the named services that
+	// have been started (all when names is empty).
+	ServiceUsage(names []string) []servstate.Usage
 	ServiceAction(ctx context.Context, action string, names []string) (changeID string, err error)
 	AddLayer(ctx context.Context, label string, layer []byte, combine, inner bool) error
 	PlanYAML() ([]byte, error)
@@ -28,7 +31,6 @@ type Ops interface {
 
 	noticeOps   // api_notices.go
 	identityOps // api_identities.go
-	metricsOps  // api_metrics.go
 	checkOps    // api_checks.go
 	execOps     // api_exec.go
 	fileOps     // api_files.go

@@ -16,7 +16,9 @@ import (
 
 	"github.com/pebble-project/pebble/internal/logfwd/logtest"
 	"github.com/pebble-project/pebble/internal/logs"
+	"github.com/pebble-project/pebble/internal/metrics"
 	"github.com/pebble-project/pebble/internal/plan"
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // logRecorder collects the manager's log lines.
@@ -163,7 +165,7 @@ func TestLoki(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, rx.Requests(), 3, "250 entries in batches of at most 100")
 	assert.Equal(t, "pebble/test", rx.UserAgent())
-	waitFor(t, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		if st := f.m.Status()[0]; st.Sent != 250 {
 			return fmt.Errorf("sent %d", st.Sent)
 		}
@@ -264,7 +266,7 @@ func TestOutageLosesNothing(t *testing.T) {
 	// Once the answer is in: a receiver that goes down between recording
 	// a batch and answering makes the batch be sent twice (at least once
 	// delivery), which is not what this test is about.
-	waitFor(t, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		if st := f.m.Status()[0]; st.Sent != 1 {
 			return fmt.Errorf("sent %d", st.Sent)
 		}
@@ -274,7 +276,7 @@ func TestOutageLosesNothing(t *testing.T) {
 	for i := 1; i < 500; i++ {
 		f.write("a", "line %d\n", i)
 	}
-	waitFor(t, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		if st := f.m.Status()[0]; st.Failures < 2 {
 			return fmt.Errorf("%d failures", st.Failures)
 		}
@@ -290,7 +292,7 @@ func TestOutageLosesNothing(t *testing.T) {
 		want[i] = fmt.Sprintf("a:line %d", i)
 	}
 	assert.Equal(t, want, msgs(es))
-	waitFor(t, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		if st := f.m.Status()[0]; st.Sent != 600 {
 			return fmt.Errorf("sent %d", st.Sent)
 		}
@@ -321,7 +323,7 @@ func TestRetryOn5xxAnd429(t *testing.T) {
 			f.m.SetPlan(mustPlan(t, twoServices, targetYAML("ot", "opentelemetry", rx.URL(), "[a]", "{}")))
 			f.start("a", 0)
 			f.write("a", "kept\n")
-			waitFor(t, func() error {
+			testutil.WaitFor(t, 20*time.Second, func() error {
 				if n := rx.Requests(); n < 3 {
 					return fmt.Errorf("%d requests", n)
 				}
@@ -349,7 +351,7 @@ func TestOther4xxDrops(t *testing.T) {
 	for i := range 3 {
 		f.write("a", "dropped %d\n", i)
 	}
-	waitFor(t, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		if st := f.m.Status()[0]; st.Dropped != 3 {
 			return fmt.Errorf("dropped %d", st.Dropped)
 		}
@@ -378,7 +380,7 @@ func TestHangingReceiverBlocksNothing(t *testing.T) {
 		f.write("a", "line %d %s\n", i, strings.Repeat("y", 100))
 	}
 	assert.Less(t, time.Since(start), 10*time.Second)
-	waitFor(t, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		st := f.m.Status()[0]
 		if st.LostBytes == 0 || st.Failures == 0 {
 			return fmt.Errorf("status %+v", st)
@@ -448,7 +450,7 @@ func TestPlanChanges(t *testing.T) {
 	f.write("b", "b3\n")
 	es2 := waitEntries(t, rx2, 1)
 	assert.Equal(t, []string{"b:b3"}, msgs(es2))
-	waitFor(t, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		if st := f.m.Status()[0]; len(st.Services) != 1 || st.Services[0] != "b" {
 			return fmt.Errorf("services %v", st.Services)
 		}
@@ -501,21 +503,6 @@ func TestNoGoroutinesLeft(t *testing.T) {
 	assert.Empty(t, m.targets["lk"].sources)
 }
 
-func waitFor(t *testing.T, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // TestNewBufferAfterForget: a service whose record was forgotten starts
 // again with a new buffer, and forwarding follows the new buffer.
 func TestNewBufferAfterForget(t *testing.T) {
@@ -536,4 +523,57 @@ func TestNewBufferAfterForget(t *testing.T) {
 	require.Len(t, es, 2)
 	assert.Equal(t, "old buffer", es[0].Message)
 	assert.Equal(t, "new buffer", es[1].Message)
+}
+
+// TestWriteMetrics checks the log target families of GET /v1/metrics: none
+// without targets, then one block per counter with a sample per target.
+func TestWriteMetrics(t *testing.T) {
+	text := func(m *Manager) string {
+		var b strings.Builder
+		w := metrics.NewWriter(&b)
+		m.WriteMetrics(w)
+		require.NoError(t, w.Flush())
+		return b.String()
+	}
+	rx, err := logtest.NewLoki()
+	require.NoError(t, err)
+	defer rx.Close()
+	f := newFixture(t, Options{})
+	assert.Equal(t, "", text(f.m), "no targets, no families")
+
+	f.m.SetPlan(mustPlan(t, twoServices,
+		targetYAML("lk", "loki", rx.URL(), "[a]", "{}"),
+		targetYAML("other", "loki", rx.URL(), "[b]", "{}")))
+	f.start("a", 0)
+	f.start("b", 0)
+	f.write("a", "one\ntwo\n")
+	f.write("b", "three\n")
+	waitEntries(t, rx, 3)
+	testutil.WaitFor(t, 20*time.Second, func() error {
+		if st := f.m.Status(); st[0].Sent != 2 || st[1].Sent != 1 {
+			return fmt.Errorf("sent %d and %d", st[0].Sent, st[1].Sent)
+		}
+		return nil
+	})
+	assert.Equal(t, `# HELP pebble_log_target_sent_total Log entries the log target's receiver accepted
+# TYPE pebble_log_target_sent_total counter
+pebble_log_target_sent_total{target="lk"} 2
+pebble_log_target_sent_total{target="other"} 1
+
+# HELP pebble_log_target_dropped_total Log entries given up on: refused by the receiver, or unsent when the target was removed or the daemon stopped
+# TYPE pebble_log_target_dropped_total counter
+pebble_log_target_dropped_total{target="lk"} 0
+pebble_log_target_dropped_total{target="other"} 0
+
+# HELP pebble_log_target_lost_bytes_total Bytes of service output overwritten in the service buffers before the log target could send them
+# TYPE pebble_log_target_lost_bytes_total counter
+pebble_log_target_lost_bytes_total{target="lk"} 0
+pebble_log_target_lost_bytes_total{target="other"} 0
+
+# HELP pebble_log_target_failures_total Failed attempts to send logs to the log target
+# TYPE pebble_log_target_failures_total counter
+pebble_log_target_failures_total{target="lk"} 0
+pebble_log_target_failures_total{target="other"} 0
+
+`, text(f.m))
 }

@@ -1,10 +1,12 @@
 // Package metrics writes metrics in the Prometheus text format that
-// GET /v1/metrics serves (api.md §8). It only formats: callers collect the
-// values.
+// GET /v1/metrics serves (api.md §8). It only formats: each owner of a
+// metric (servstate, checks, logfwd) collects its values and writes its
+// families through a Writer, and the API concatenates them.
 package metrics
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -38,19 +40,34 @@ type Family struct {
 	Samples []Sample
 }
 
-// Writer writes families to an io.Writer; call Flush at the end.
+// Writer writes families to an io.Writer; call Flush at the end. Each
+// family must be written once, with all its samples: the text format allows
+// one "# HELP" and "# TYPE" per name, and Prometheus rejects a second.
 type Writer struct {
-	w *bufio.Writer
+	w    *bufio.Writer
+	seen map[string]bool
+	// dup is the first family written twice; Flush reports it.
+	dup string
 }
 
 // NewWriter returns a Writer on w.
 func NewWriter(w io.Writer) *Writer {
-	return &Writer{w: bufio.NewWriter(w)}
+	return &Writer{w: bufio.NewWriter(w), seen: make(map[string]bool)}
 }
 
 // Write writes one block: "# HELP", "# TYPE", one line per sample and an
-// empty line.
+// empty line. A family without samples writes nothing.
 func (w *Writer) Write(f Family) {
+	if len(f.Samples) == 0 {
+		return
+	}
+	if w.seen[f.Name] {
+		if w.dup == "" {
+			w.dup = f.Name
+		}
+		return
+	}
+	w.seen[f.Name] = true
 	w.w.WriteString("# HELP " + f.Name + " " + escapeHelp(f.Help) + "\n")
 	w.w.WriteString("# TYPE " + f.Name + " " + string(f.Kind) + "\n")
 	for _, s := range f.Samples {
@@ -72,9 +89,16 @@ func (w *Writer) Write(f Family) {
 	w.w.WriteByte('\n')
 }
 
-// Flush writes out what is buffered.
+// Flush writes out what is buffered. It fails if a family was written
+// twice (the second was left out).
 func (w *Writer) Flush() error {
-	return w.w.Flush()
+	if err := w.w.Flush(); err != nil {
+		return err
+	}
+	if w.dup != "" {
+		return fmt.Errorf("cannot write metric family %q twice", w.dup)
+	}
+	return nil
 }
 
 var (

@@ -27,3 +27,13 @@ pebble_service_cpu_seconds_total 0
 
 `, b.String())
 }
+
+func TestWriterOneBlockPerFamily(t *testing.T) {
+	var b strings.Builder
+	w := NewWriter(&b)
+	w.Write(Family{Name: "pebble_check_up", Help: "up", Kind: Gauge})
+	w.Write(Family{Name: "a", Help: "x", Kind: Gauge, Samples: []Sample{{Value: 1}}})
+	w.Write(Family{Name: "a", Help: "x", Kind: Gauge, Samples: []Sample{{Value: 2}}})
+	assert.EqualError(t, w.Flush(), `cannot write metric family "a" twice`)
+	assert.Equal(t, "# HELP a x\n# TYPE a gauge\na 1\n\n", b.String(), "no samples, no block; no second block")
+}

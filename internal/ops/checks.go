@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/pebble-project/pebble/internal/checks"
-	"github.com/pebble-project/pebble/internal/metrics"
 	"github.com/pebble-project/pebble/internal/plan"
 )
 
@@ -71,35 +70,4 @@ func (o *Ops) RefreshCheck(ctx context.Context, name string) (checks.Info, strin
 		text = checks.ErrorText(res.Err)
 	}
 	return res.Info, text, nil
-}
-
-// writeCheckMetrics writes the blocks of every check in the plan, in name
-// order (api.md §8): pebble_check_up (left out while the check is
-// inactive), pebble_check_success_count and pebble_check_failure_count,
-// counted since the daemon started.
-func writeCheckMetrics(mw *metrics.Writer, checkMetrics []checks.Metric) {
-	for _, m := range checkMetrics {
-		label := []metrics.Label{{Name: "check", Value: m.Name}}
-		if m.Status != checks.StatusInactive {
-			up := 0.0
-			if m.Status == checks.StatusUp {
-				up = 1
-			}
-			mw.Write(metrics.Family{
-				Name: "pebble_check_up", Kind: metrics.Gauge,
-				Help:    "Whether the health check is up (1) or not (0)",
-				Samples: []metrics.Sample{{Labels: label, Value: up}},
-			})
-		}
-		mw.Write(metrics.Family{
-			Name: "pebble_check_success_count", Kind: metrics.Counter,
-			Help:    "Number of times the check has succeeded",
-			Samples: []metrics.Sample{{Labels: label, Value: float64(m.Successes)}},
-		})
-		mw.Write(metrics.Family{
-			Name: "pebble_check_failure_count", Kind: metrics.Counter,
-			Help:    "Number of times the check has failed",
-			Samples: []metrics.Sample{{Labels: label, Value: float64(m.Failures)}},
-		})
-	}
 }

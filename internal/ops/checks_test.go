@@ -2,7 +2,6 @@ package ops
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -110,7 +109,7 @@ func TestRefreshCheckAndHealth(t *testing.T) {
 	assert.Equal(t, 1, info.Successes)
 }
 
-func TestChecksSecurityAndMetrics(t *testing.T) {
+func TestChecksSecurityEvents(t *testing.T) {
 	o := newOps(t, checksLayer)
 	var events []string
 	o.securityEvent = func(level, event, desc string) { events = append(events, level+" "+event+" "+desc) }
@@ -120,44 +119,4 @@ func TestChecksSecurityAndMetrics(t *testing.T) {
 		"WARN sys_monitor_disabled:alice,up Stopping check up",
 		"WARN sys_monitor_disabled:alice,nope Stopping check nope",
 	}, events, "logged for every name asked for, as Pebble does")
-
-	_, _, err = o.RefreshCheck(context.Background(), "down")
-	require.NoError(t, err)
-	_, _, err = o.RefreshCheck(context.Background(), "up")
-	require.NoError(t, err)
-	var buf strings.Builder
-	require.NoError(t, o.WriteMetrics(&buf))
-	assert.Equal(t, `# HELP pebble_check_up Whether the health check is up (1) or not (0)
-# TYPE pebble_check_up gauge
-pebble_check_up{check="down"} 0
-
-# HELP pebble_check_success_count Number of times the check has succeeded
-# TYPE pebble_check_success_count counter
-pebble_check_success_count{check="down"} 0
-
-# HELP pebble_check_failure_count Number of times the check has failed
-# TYPE pebble_check_failure_count counter
-pebble_check_failure_count{check="down"} 1
-
-# HELP pebble_check_success_count Number of times the check has succeeded
-# TYPE pebble_check_success_count counter
-pebble_check_success_count{check="off"} 0
-
-# HELP pebble_check_failure_count Number of times the check has failed
-# TYPE pebble_check_failure_count counter
-pebble_check_failure_count{check="off"} 0
-
-# HELP pebble_check_up Whether the health check is up (1) or not (0)
-# TYPE pebble_check_up gauge
-pebble_check_up{check="up"} 1
-
-# HELP pebble_check_success_count Number of times the check has succeeded
-# TYPE pebble_check_success_count counter
-pebble_check_success_count{check="up"} 1
-
-# HELP pebble_check_failure_count Number of times the check has failed
-# TYPE pebble_check_failure_count counter
-pebble_check_failure_count{check="up"} 0
-
-`, buf.String())
 }

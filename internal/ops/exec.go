@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -69,6 +71,9 @@ func (o *Ops) Exec(ctx context.Context, req ExecRequest) (ExecResult, error) {
 	if len(req.Command) == 0 {
 		return ExecResult{}, errorf(BadRequest, "must specify command")
 	}
+	if err := checkExecText(req); err != nil {
+		return ExecResult{}, err
+	}
 	if req.ServiceContext != "" {
 		var err error
 		if req, err = o.withServiceContext(req); err != nil {
@@ -125,6 +130,34 @@ func (o *Ops) Exec(ctx context.Context, req ExecRequest) (ExecResult, error) {
 		return info.Tasks[0].ID
 	})
 	return ExecResult{ChangeID: info.ID, TaskID: info.Tasks[0].ID, Environment: env, WorkingDir: dir}, nil
+}
+
+// checkExecText refuses command words, environment entries and a working
+// directory that no process can be given (see plan.TextProblem), rather
+// than starting a change that is bound to fail.
+func checkExecText(req ExecRequest) error {
+	for i, arg := range req.Command {
+		if bad := plan.TextProblem(arg); bad != "" {
+			return errorf(BadRequest, "cannot run command: argument %d %s: %q", i, bad, arg)
+		}
+	}
+	names := slices.Sorted(maps.Keys(req.Environment))
+	for _, name := range names {
+		bad := plan.TextProblem(name)
+		if bad == "" && (name == "" || strings.Contains(name, "=")) {
+			bad = `is empty or contains "="`
+		}
+		if bad != "" {
+			return errorf(BadRequest, "cannot run command: environment variable name %q %s", name, bad)
+		}
+		if bad := plan.TextProblem(req.Environment[name]); bad != "" {
+			return errorf(BadRequest, "cannot run command: environment variable %q value %s", name, bad)
+		}
+	}
+	if bad := plan.TextProblem(req.WorkingDir); bad != "" {
+		return errorf(BadRequest, "cannot run command: working directory %s: %q", bad, req.WorkingDir)
+	}
+	return nil
 }
 
 // withServiceContext fills the request's unset fields from a service's

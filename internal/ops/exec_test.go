@@ -36,6 +36,13 @@ func TestExecRequestErrors(t *testing.T) {
 		{ExecRequest{Command: []string{"true"}, Environment: map[string]string{"HOME": "/nonexistent"}}, Internal, `cannot call exec: home directory "/nonexistent" does not exist`},
 		{ExecRequest{Command: []string{"true"}, Interactive: true}, Internal, "cannot call exec: cannot use interactive mode without a terminal"},
 		{ExecRequest{Command: []string{"true"}, Group: "root"}, BadRequest, "must specify user, not just group"},
+		{ExecRequest{Command: []string{"echo", "a\x00b"}}, BadRequest, `cannot run command: argument 1 contains a NUL byte: "a\x00b"`},
+		{ExecRequest{Command: []string{"echo\xff"}}, BadRequest, `cannot run command: argument 0 is not valid UTF-8: "echo\xff"`},
+		{ExecRequest{Command: []string{"true"}, Environment: map[string]string{"A=B": "c"}}, BadRequest, `cannot run command: environment variable name "A=B" is empty or contains "="`},
+		{ExecRequest{Command: []string{"true"}, Environment: map[string]string{"": "c"}}, BadRequest, `cannot run command: environment variable name "" is empty or contains "="`},
+		{ExecRequest{Command: []string{"true"}, Environment: map[string]string{"A\x00": "c"}}, BadRequest, `cannot run command: environment variable name "A\x00" contains a NUL byte`},
+		{ExecRequest{Command: []string{"true"}, Environment: map[string]string{"A": "c\x00"}}, BadRequest, `cannot run command: environment variable "A" value contains a NUL byte`},
+		{ExecRequest{Command: []string{"true"}, WorkingDir: "/tmp\x00"}, BadRequest, `cannot run command: working directory contains a NUL byte: "/tmp\x00"`},
 	} {
 		_, err := o.Exec(ctx, tt.req)
 		var oe *Error

@@ -5,7 +5,6 @@ import (
 	"sort"
 
 	"github.com/pebble-project/pebble/internal/logs"
-	"github.com/pebble-project/pebble/internal/metrics"
 )
 
 // LogsOptions select the entries Logs returns (api.md §14).
@@ -158,32 +157,4 @@ func (o *Ops) LogTargets() []logs.ForwardStatus {
 		return nil
 	}
 	return o.forwarder.Status()
-}
-
-// writeLogTargetMetrics writes the log forwarding counters (our extension
-// of GET /v1/metrics), one block per metric, a sample per target.
-func (o *Ops) writeLogTargetMetrics(mw *metrics.Writer) {
-	targets := o.LogTargets()
-	if len(targets) == 0 {
-		return
-	}
-	families := []metrics.Family{
-		{Name: "pebble_log_target_sent_total", Kind: metrics.Counter,
-			Help: "Log entries the log target's receiver accepted"},
-		{Name: "pebble_log_target_dropped_total", Kind: metrics.Counter,
-			Help: "Log entries given up on: refused by the receiver, or unsent when the target was removed or the daemon stopped"},
-		{Name: "pebble_log_target_lost_bytes_total", Kind: metrics.Counter,
-			Help: "Bytes of service output overwritten in the service buffers before the log target could send them"},
-		{Name: "pebble_log_target_failures_total", Kind: metrics.Counter,
-			Help: "Failed attempts to send logs to the log target"},
-	}
-	for _, t := range targets {
-		label := []metrics.Label{{Name: "target", Value: t.Name}}
-		for i, v := range []uint64{t.Sent, t.Dropped, t.LostBytes, t.Failures} {
-			families[i].Samples = append(families[i].Samples, metrics.Sample{Labels: label, Value: float64(v)})
-		}
-	}
-	for _, f := range families {
-		mw.Write(f)
-	}
 }

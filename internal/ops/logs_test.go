@@ -3,7 +3,6 @@ package ops
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -138,42 +137,4 @@ func TestLogsFollow(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Logs did not return after its context ended")
 	}
-}
-
-type fakeForwarder []logs.ForwardStatus
-
-func (f fakeForwarder) Status() []logs.ForwardStatus { return f }
-
-func TestLogTargetMetrics(t *testing.T) {
-	o := newOps(t, logsLayer)
-	var buf strings.Builder
-	require.NoError(t, o.WriteMetrics(&buf))
-	assert.NotContains(t, buf.String(), "pebble_log_target", "no targets, no blocks")
-	o.SetForwarder(fakeForwarder{
-		{Name: "a", Sent: 5, Dropped: 1, LostBytes: 100, Failures: 2},
-		{Name: "b\"", Sent: 7},
-	})
-	buf.Reset()
-	require.NoError(t, o.WriteMetrics(&buf))
-	assert.Equal(t, `# HELP pebble_log_target_sent_total Log entries the log target's receiver accepted
-# TYPE pebble_log_target_sent_total counter
-pebble_log_target_sent_total{target="a"} 5
-pebble_log_target_sent_total{target="b\""} 7
-
-# HELP pebble_log_target_dropped_total Log entries given up on: refused by the receiver, or unsent when the target was removed or the daemon stopped
-# TYPE pebble_log_target_dropped_total counter
-pebble_log_target_dropped_total{target="a"} 1
-pebble_log_target_dropped_total{target="b\""} 0
-
-# HELP pebble_log_target_lost_bytes_total Bytes of service output overwritten in the service buffers before the log target could send them
-# TYPE pebble_log_target_lost_bytes_total counter
-pebble_log_target_lost_bytes_total{target="a"} 100
-pebble_log_target_lost_bytes_total{target="b\""} 0
-
-# HELP pebble_log_target_failures_total Failed attempts to send logs to the log target
-# TYPE pebble_log_target_failures_total counter
-pebble_log_target_failures_total{target="a"} 2
-pebble_log_target_failures_total{target="b\""} 0
-
-`, buf.String())
 }

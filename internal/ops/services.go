@@ -51,7 +51,14 @@ func (o *Ops) runStop(ctx context.Context, t *changes.Task) error {
 
 // Services returns the status of the services in the plan.
 func (o *Ops) Services(names []string) []servstate.ServiceInfo {
-	return withUsage(o.services.Services(names), o.services)
+	return o.services.Services(names)
+}
+
+// ServiceUsage returns the resource usage of the named services that have
+// been started (all when names is empty). It reads /proc or cgroup files,
+// so it is asked for only on request.
+func (o *Ops) ServiceUsage(names []string) []servstate.Usage {
+	return o.services.Usage(names)
 }
 
 // ServiceAction starts a change for a service action of api.md §9.2 and

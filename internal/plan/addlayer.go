@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"maps"
 	"slices"
 	"strings"
 )
@@ -27,33 +28,40 @@ const ServiceArgsLabel = "pebble-service-args"
 // The caller builds the new plan with NewPlan (or uses (*Plan).WithLayer,
 // which does both and also enforces the immutable workloads section).
 func AddLayer(layers []*Layer, l *Layer, combine, inner bool) ([]*Layer, error) {
+	out, _, err := addLayer(layers, l, combine, inner)
+	return out, err
+}
+
+// addLayer is AddLayer; it also returns the layer that l folded into, or
+// nil when l was placed as a layer of its own.
+func addLayer(layers []*Layer, l *Layer, combine, inner bool) (out []*Layer, replaced *Layer, err error) {
 	switch {
 	case l.Label == "":
-		return nil, formatErrorf("label must be set")
+		return nil, nil, formatErrorf("label must be set")
 	case strings.HasPrefix(l.Label, "pebble-"):
-		return nil, formatErrorf(`cannot use reserved label prefix "pebble-"`)
+		return nil, nil, formatErrorf(`cannot use reserved label prefix "pebble-"`)
 	}
 	if i := slices.IndexFunc(layers, func(old *Layer) bool { return old.Label == l.Label }); i >= 0 {
 		if !combine {
-			return nil, formatErrorf("layer %q already exists", l.Label)
+			return nil, nil, formatErrorf("layer %q already exists", l.Label)
 		}
 		folded, err := CombineLayers(layers[i], l)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		folded.Order = layers[i].Order
 		folded.Label = layers[i].Label
-		out := slices.Clone(layers)
+		out = slices.Clone(layers)
 		out[i] = folded
-		return out, nil
+		return out, layers[i], nil
 	}
 	pos, order := placeLayer(layers, l.Label)
 	if pos < len(layers) && !inner {
-		return nil, formatErrorf("cannot insert sub-directory layer without 'inner' attribute set")
+		return nil, nil, formatErrorf("cannot insert sub-directory layer without 'inner' attribute set")
 	}
 	added := l.Copy()
 	added.Order = order
-	return slices.Insert(slices.Clone(layers), pos, added), nil
+	return slices.Insert(slices.Clone(layers), pos, added), nil, nil
 }
 
 // placeLayer returns the index at which a new layer with this label goes and
@@ -79,13 +87,23 @@ func placeLayer(layers []*Layer, label string) (pos, order int) {
 // WithLayer returns the plan that results from adding l to p's layers with
 // AddLayer and NewPlan. It fails with `cannot change immutable section
 // "workloads"` when the new plan's workloads section differs from p's
-// (layers.md §6.1). p is not modified.
+// (layers.md §6.1), and when the layers would hold more than MaxPlanText
+// bytes of text. p is not modified.
+//
+// A layer that goes on top of the others, the common case, costs the same
+// however many layers p has: it is folded into p's combined entries and only
+// what it changed is validated again (see extend).
 func (p *Plan) WithLayer(l *Layer, combine, inner bool) (*Plan, error) {
-	layers, err := AddLayer(p.Layers, l, combine, inner)
+	layers, replaced, err := addLayer(p.Layers, l, combine, inner)
 	if err != nil {
 		return nil, err
 	}
-	next, err := NewPlan(layers)
+	var next *Plan
+	if replaced == nil && layers[len(layers)-1].Label == l.Label {
+		next, err = p.extend(layers)
+	} else {
+		next, err = NewPlan(layers)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -122,4 +140,146 @@ func ServiceArgsLayer(p *Plan, args map[string][]string) (*Layer, error) {
 		l.Services[name] = &Service{Name: name, Override: MergeOverride, Command: cmd}
 	}
 	return l, nil
+}
+
+// extend returns what NewPlan(layers) returns, where layers are p.Layers
+// with one more layer on top, without combining and validating p's layers
+// again: the top layer is folded into copies of p's sections, and only the
+// entries it touched are given defaults and validated again, along with the
+// rules that join them to the rest (requires, before/after loops). The
+// other entries are shared with p; neither plan is ever mutated. Whenever
+// this shortcut finds a problem, or the layer touches what it does not
+// handle (workloads, or a check merged into an earlier one, whose timeout
+// was capped at its old period), NewPlan does the whole work and reports
+// the error it would.
+func (p *Plan) extend(layers []*Layer) (*Plan, error) {
+	top := layers[len(layers)-1]
+	text := p.text + top.textSize()
+	if text > MaxPlanText || len(top.Workloads) > 0 || p.mergesCheck(top) {
+		return NewPlan(layers)
+	}
+	into := &Layer{
+		Services:   cloneSection(p.Services),
+		Checks:     cloneSection(p.Checks),
+		LogTargets: cloneSection(p.LogTargets),
+		Workloads:  p.Workloads,
+		Pairing:    p.Pairing,
+	}
+	if err := into.fold(top); err != nil {
+		return NewPlan(layers)
+	}
+	next := &Plan{
+		Layers:     layers,
+		Services:   into.Services,
+		Checks:     into.Checks,
+		LogTargets: into.LogTargets,
+		Workloads:  into.Workloads,
+		Pairing:    into.Pairing,
+		text:       text,
+	}
+	// fold stored a fresh copy of every entry top touched.
+	for name := range top.Services {
+		next.Services[name].applyDefaults()
+	}
+	for name := range top.Checks {
+		next.Checks[name].applyDefaults()
+	}
+	if !next.validTouched(top) {
+		return NewPlan(layers)
+	}
+	return next, nil
+}
+
+// mergesCheck reports whether l merges into a check p already has.
+func (p *Plan) mergesCheck(l *Layer) bool {
+	for name, c := range l.Checks {
+		if c != nil && c.Override == MergeOverride && p.Checks[name] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// validTouched reports whether the plan, valid before l was folded into it,
+// is still valid: the rules of (*Plan).validate for the entries of l, and
+// no before/after loop through its services. Entries are never removed, so
+// references to them from untouched entries stay good.
+func (p *Plan) validTouched(l *Layer) bool {
+	for name := range l.Services {
+		s := p.Services[name]
+		if s.Command == "" || validateCommand(name, s) != nil {
+			return false
+		}
+		if s.Workload != "" && (p.Workloads[s.Workload] == nil ||
+			s.User != "" || s.UserID != nil || s.Group != "" || s.GroupID != nil) {
+			return false
+		}
+		for _, req := range s.Requires {
+			if p.Services[req] == nil {
+				return false
+			}
+		}
+	}
+	for name := range l.Checks {
+		if p.validateCheck(name, p.Checks[name]) != nil {
+			return false
+		}
+	}
+	for name := range l.LogTargets {
+		if p.validateLogTarget(name, p.LogTargets[name]) != nil {
+			return false
+		}
+	}
+	return !p.loopThrough(sortedKeys(l.Services))
+}
+
+// loopThrough reports whether a before/after loop passes through one of
+// names. Such a loop leads from the service back to itself along the edges
+// of StartOrder: from each service to those listed in its "before" and to
+// those that list it in their "after".
+func (p *Plan) loopThrough(names []string) bool {
+	listedAfter := map[string][]string{}
+	for name, s := range p.Services {
+		for _, a := range s.After {
+			listedAfter[a] = append(listedAfter[a], name)
+		}
+	}
+	successors := func(name string) []string {
+		var out []string
+		for _, b := range p.Services[name].Before {
+			if b != name && p.Services[b] != nil {
+				out = append(out, b)
+			}
+		}
+		for _, a := range listedAfter[name] {
+			if a != name {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	for _, start := range names {
+		seen := map[string]bool{}
+		pending := successors(start)
+		for len(pending) > 0 {
+			name := pending[len(pending)-1]
+			pending = pending[:len(pending)-1]
+			if name == start {
+				return true
+			}
+			if !seen[name] {
+				seen[name] = true
+				pending = append(pending, successors(name)...)
+			}
+		}
+	}
+	return false
+}
+
+// cloneSection returns a copy of a plan section that can be written to.
+func cloneSection[T any](m map[string]*T) map[string]*T {
+	if m == nil {
+		return map[string]*T{}
+	}
+	return maps.Clone(m)
 }

@@ -21,54 +21,62 @@ func CombineLayers(layers ...*Layer) (*Layer, error) {
 	combined.Summary = last.Summary
 	combined.Description = last.Description
 	for _, l := range layers {
-		for _, name := range sortedKeys(l.Services) {
-			s := l.Services[name]
-			if s == nil {
-				return nil, formatErrorf("service object cannot be null for service %q", name)
-			}
-			if err := combineEntry(combined.Services, name, s, s.Override, l.Label, "service",
-				(*Service).Copy, (*Service).Merge); err != nil {
-				return nil, err
-			}
-		}
-		for _, name := range sortedKeys(l.Checks) {
-			c := l.Checks[name]
-			if c == nil {
-				return nil, formatErrorf("check object cannot be null for check %q", name)
-			}
-			if err := combineEntry(combined.Checks, name, c, c.Override, l.Label, "check",
-				(*Check).Copy, (*Check).Merge); err != nil {
-				return nil, err
-			}
-		}
-		for _, name := range sortedKeys(l.LogTargets) {
-			t := l.LogTargets[name]
-			if t == nil {
-				return nil, formatErrorf("log target object cannot be null for log target %q", name)
-			}
-			if err := combineEntry(combined.LogTargets, name, t, t.Override, l.Label, "log target",
-				(*LogTarget).Copy, (*LogTarget).Merge); err != nil {
-				return nil, err
-			}
-		}
-		for _, name := range sortedKeys(l.Workloads) {
-			w := l.Workloads[name]
-			if w == nil {
-				return nil, formatErrorf("workload %q: cannot have a null value", name)
-			}
-			if err := validateWorkloadOverride(name, w.Override); err != nil {
-				return nil, err
-			}
-			if err := combineEntry(combined.Workloads, name, w, w.Override, l.Label, "workload",
-				(*Workload).Copy, (*Workload).Merge); err != nil {
-				return nil, err
-			}
-		}
-		if l.Pairing != nil && l.Pairing.Mode != PairingUnset {
-			combined.Pairing = &Pairing{Mode: l.Pairing.Mode}
+		if err := combined.fold(l); err != nil {
+			return nil, err
 		}
 	}
 	return combined, nil
+}
+
+// fold applies the entries of l to the combined layer into (layers.md §7).
+func (into *Layer) fold(l *Layer) error {
+	for _, name := range sortedKeys(l.Services) {
+		s := l.Services[name]
+		if s == nil {
+			return formatErrorf("service object cannot be null for service %q", name)
+		}
+		if err := combineEntry(into.Services, name, s, s.Override, l.Label, "service",
+			(*Service).Copy, (*Service).Merge); err != nil {
+			return err
+		}
+	}
+	for _, name := range sortedKeys(l.Checks) {
+		c := l.Checks[name]
+		if c == nil {
+			return formatErrorf("check object cannot be null for check %q", name)
+		}
+		if err := combineEntry(into.Checks, name, c, c.Override, l.Label, "check",
+			(*Check).Copy, (*Check).Merge); err != nil {
+			return err
+		}
+	}
+	for _, name := range sortedKeys(l.LogTargets) {
+		t := l.LogTargets[name]
+		if t == nil {
+			return formatErrorf("log target object cannot be null for log target %q", name)
+		}
+		if err := combineEntry(into.LogTargets, name, t, t.Override, l.Label, "log target",
+			(*LogTarget).Copy, (*LogTarget).Merge); err != nil {
+			return err
+		}
+	}
+	for _, name := range sortedKeys(l.Workloads) {
+		w := l.Workloads[name]
+		if w == nil {
+			return formatErrorf("workload %q: cannot have a null value", name)
+		}
+		if err := validateWorkloadOverride(name, w.Override); err != nil {
+			return err
+		}
+		if err := combineEntry(into.Workloads, name, w, w.Override, l.Label, "workload",
+			(*Workload).Copy, (*Workload).Merge); err != nil {
+			return err
+		}
+	}
+	if l.Pairing != nil && l.Pairing.Mode != PairingUnset {
+		into.Pairing = &Pairing{Mode: l.Pairing.Mode}
+	}
+	return nil
 }
 
 // combineEntry applies one layer entry to the combined section m.

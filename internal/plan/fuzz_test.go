@@ -48,8 +48,9 @@ func FuzzParseLayer(f *testing.F) {
 }
 
 // FuzzCombine checks that combining, validating, ordering and printing two
-// arbitrary layers never panics, and that a valid plan orders all its
-// services and prints to YAML.
+// arbitrary layers never panics, that a valid plan orders all its services
+// and prints to YAML, and that adding the second layer to the plan of the
+// first (WithLayer's shortcut) gives what combining both from scratch gives.
 func FuzzCombine(f *testing.F) {
 	for i, a := range fuzzSeeds {
 		f.Add([]byte(a), []byte(fuzzSeeds[(i+2)%len(fuzzSeeds)]))
@@ -62,6 +63,9 @@ func FuzzCombine(f *testing.F) {
 		lb, err := ParseLayer(2, "two", b)
 		if err != nil {
 			return
+		}
+		if _, err := NewPlan([]*Layer{la}); err == nil {
+			withLayerMatchesNewPlan(t, []*Layer{la}, lb)
 		}
 		if _, err := CombineLayers(la, lb); err != nil {
 			return

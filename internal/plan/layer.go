@@ -215,4 +215,7 @@ type Plan struct {
 	LogTargets map[string]*LogTarget
 	Workloads  map[string]*Workload
 	Pairing    *Pairing
+
+	// text is the text size of Layers together (see MaxPlanText).
+	text int
 }

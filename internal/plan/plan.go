@@ -25,7 +25,16 @@ const (
 // set; check thresholds are set to 3 when zero and a check timeout larger
 // than its period is capped at the period. Kill-delay and the other run-time
 // defaults are not written: use the Effective methods.
+//
+// Layers holding more than MaxPlanText bytes of text together are refused.
 func NewPlan(layers []*Layer) (*Plan, error) {
+	text := 0
+	for _, l := range layers {
+		text += l.textSize()
+	}
+	if text > MaxPlanText {
+		return nil, formatErrorf("cannot combine layers: they hold %d bytes of text, more than the limit of %d", text, MaxPlanText)
+	}
 	combined, err := CombineLayers(layers...)
 	if err != nil {
 		return nil, err
@@ -37,36 +46,49 @@ func NewPlan(layers []*Layer) (*Plan, error) {
 		LogTargets: combined.LogTargets,
 		Workloads:  combined.Workloads,
 		Pairing:    combined.Pairing,
+		text:       text,
 	}
 	for _, s := range p.Services {
-		if !s.BackoffDelay.IsSet {
-			s.BackoffDelay.Value = DefaultBackoffDelay
-		}
-		if !s.BackoffFactor.IsSet {
-			s.BackoffFactor.Value = DefaultBackoffFactor
-		}
-		if !s.BackoffLimit.IsSet {
-			s.BackoffLimit.Value = DefaultBackoffLimit
-		}
+		s.applyDefaults()
 	}
 	for _, c := range p.Checks {
-		if !c.Period.IsSet {
-			c.Period.Value = DefaultCheckPeriod
-		}
-		if !c.Timeout.IsSet {
-			c.Timeout.Value = DefaultCheckTimeout
-		}
-		if c.Timeout.Value > c.Period.Value {
-			c.Timeout.Value = c.Period.Value
-		}
-		if c.Threshold == 0 {
-			c.Threshold = DefaultCheckThreshold
-		}
+		c.applyDefaults()
 	}
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// applyDefaults writes the defaults of layers.md §7.4 into a combined
+// service's unset backoff fields (see NewPlan).
+func (s *Service) applyDefaults() {
+	if !s.BackoffDelay.IsSet {
+		s.BackoffDelay.Value = DefaultBackoffDelay
+	}
+	if !s.BackoffFactor.IsSet {
+		s.BackoffFactor.Value = DefaultBackoffFactor
+	}
+	if !s.BackoffLimit.IsSet {
+		s.BackoffLimit.Value = DefaultBackoffLimit
+	}
+}
+
+// applyDefaults writes the defaults of layers.md §7.4 into a combined
+// check (see NewPlan).
+func (c *Check) applyDefaults() {
+	if !c.Period.IsSet {
+		c.Period.Value = DefaultCheckPeriod
+	}
+	if !c.Timeout.IsSet {
+		c.Timeout.Value = DefaultCheckTimeout
+	}
+	if c.Timeout.Value > c.Period.Value {
+		c.Timeout.Value = c.Period.Value
+	}
+	if c.Threshold == 0 {
+		c.Threshold = DefaultCheckThreshold
+	}
 }
 
 // EffectiveBackoffDelay is the first restart delay: backoff-delay, or 500ms.

@@ -14,6 +14,9 @@ import (
 // for layers built in code. Entries are checked in name order, so the first
 // error is always the same one.
 func (l *Layer) Validate() error {
+	if err := l.checkText(); err != nil {
+		return err
+	}
 	if strings.HasPrefix(l.Label, "pebble-") {
 		return formatErrorf(`cannot use reserved label prefix "pebble-"`)
 	}

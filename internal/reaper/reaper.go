@@ -210,10 +210,13 @@ func Exited(cmd *exec.Cmd) <-chan struct{} {
 // collected by the reaper. It waits for the output-copying goroutines, at
 // most cmd.WaitDelay when that is set (after which the pipes are closed,
 // even if a descendant still holds them open). The expected "no child
-// processes" error of (*exec.Cmd).Wait is not an error here.
+// processes" error of (*exec.Cmd).Wait is not an error here. It also closes
+// the process's pidfd, which os/exec keeps open when its own wait finds the
+// child already collected.
 func Release(cmd *exec.Cmd) error {
 	chans.Delete(cmd)
 	err := cmd.Wait()
+	cmd.Process.Release()
 	var sysErr *os.SyscallError
 	if errors.As(err, &sysErr) && errors.Is(sysErr.Err, syscall.ECHILD) {
 		return nil

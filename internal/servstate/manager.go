@@ -82,9 +82,6 @@ type ServiceInfo struct {
 	StartCount int
 	// PID is the main process's PID while it runs, else 0.
 	PID int
-	// Usage is the resource usage of the service's processes; nil unless
-	// the caller asked for it (see Manager.Usage).
-	Usage *Usage
 }
 
 // ErrNotFound is wrapped by errors about a service that is not in the plan.

@@ -39,11 +39,12 @@ type parts struct {
 	opts Options
 	log  *logger.Logger
 
-	plans    *planstate.State
-	services *servstate.Manager
-	checks   *checks.Manager
-	ops      *ops.Ops
-	api      *daemon.Daemon
+	plans      *planstate.State
+	services   *servstate.Manager
+	checks     *checks.Manager
+	forwarding *logfwd.Manager
+	ops        *ops.Ops
+	api        *daemon.Daemon
 	// shutdown carries the exit code of a service's shutdown action.
 	shutdown chan int
 
@@ -189,6 +190,7 @@ func (p *parts) buildParts(ctx context.Context) error {
 func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error {
 	log := p.log
 	fwd := logfwd.New(logfwd.Options{Logf: log.Noticef, UserAgent: "pebble/" + version.Version})
+	p.forwarding = fwd
 	p.onClose("log forwarding", func() {
 		ctx, cancel := context.WithTimeout(context.Background(), forwardingFlushTime)
 		defer cancel()
@@ -290,6 +292,7 @@ func (p *parts) buildAPI() error {
 		BootID:      bootID(),
 		// Security events go to the daemon log as JSON (behaviour.md §12).
 		SecurityEvent: p.log.SecurityEvent,
+		Metrics:       []daemon.MetricsSource{p.services, p.checks, p.forwarding},
 	})
 	if err != nil {
 		return err

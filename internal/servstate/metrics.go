@@ -1,0 +1,49 @@
+package servstate
+
+import "github.com/pebble-project/pebble/internal/metrics"
+
+// WriteMetrics writes the services' families of GET /v1/metrics for every
+// service started at least once, in name order: Pebble's
+// pebble_service_active and pebble_service_start_count (api.md §8), then
+// our extension, the resource usage of each service's processes, so a
+// platform can charge each service back.
+func (m *Manager) WriteMetrics(w *metrics.Writer) {
+	active := metrics.Family{Name: "pebble_service_active", Kind: metrics.Gauge,
+		Help: "Whether the service is currently active (1) or not (0)"}
+	starts := metrics.Family{Name: "pebble_service_start_count", Kind: metrics.Counter,
+		Help: "Number of times the service has started"}
+	var started []string
+	for _, info := range m.Services(nil) {
+		if info.CurrentSince.IsZero() && info.StartCount == 0 {
+			continue
+		}
+		started = append(started, info.Name)
+		label := []metrics.Label{{Name: "service", Value: info.Name}}
+		isActive := 0.0
+		if info.Current == StatusActive {
+			isActive = 1
+		}
+		active.Samples = append(active.Samples, metrics.Sample{Labels: label, Value: isActive})
+		starts.Samples = append(starts.Samples, metrics.Sample{Labels: label, Value: float64(info.StartCount)})
+	}
+	w.Write(active)
+	w.Write(starts)
+	if len(started) == 0 {
+		return
+	}
+	cpu := metrics.Family{Name: "pebble_service_cpu_seconds_total", Kind: metrics.Counter,
+		Help: "CPU time (user and system) used by the service's processes since the daemon started, in seconds"}
+	mem := metrics.Family{Name: "pebble_service_memory_bytes", Kind: metrics.Gauge,
+		Help: "Memory used by the service's processes now, in bytes"}
+	procs := metrics.Family{Name: "pebble_service_processes", Kind: metrics.Gauge,
+		Help: "Number of processes the service has now"}
+	for _, u := range m.Usage(started) {
+		label := []metrics.Label{{Name: "service", Value: u.Name}}
+		cpu.Samples = append(cpu.Samples, metrics.Sample{Labels: label, Value: u.CPU.Seconds()})
+		mem.Samples = append(mem.Samples, metrics.Sample{Labels: label, Value: float64(u.Memory)})
+		procs.Samples = append(procs.Samples, metrics.Sample{Labels: label, Value: float64(u.Processes)})
+	}
+	w.Write(cpu)
+	w.Write(mem)
+	w.Write(procs)
+}
