@@ -11,12 +11,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // waitStderr waits until the daemon's log contains text.
 func (d *daemon) waitStderr(text string) {
 	d.t.Helper()
-	waitFor(d.t, readyTimeout, func() error {
+	testutil.WaitFor(d.t, readyTimeout, func() error {
 		if !strings.Contains(d.stderr.String(), text) {
 			return fmt.Errorf("no %q in the daemon log", text)
 		}
@@ -70,7 +72,7 @@ services:
 func waitFileContent(t *testing.T, path string) string {
 	t.Helper()
 	var data []byte
-	waitFor(t, readyTimeout, func() error {
+	testutil.WaitFor(t, readyTimeout, func() error {
 		var err error
 		data, err = os.ReadFile(path)
 		if err == nil && !bytes.HasSuffix(data, []byte("\n")) {
@@ -145,6 +147,7 @@ services:
 	dir := newPebbleDir(t, layer)
 	d := startDaemon(t, dir, daemonOptions{})
 	assert.Equal(t, "yes\n", waitFileContent(t, filepath.Join(dir, "seen")))
+	d.waitAutostart()
 	d.stop()
 
 	dir = newPebbleDir(t, nil)
@@ -155,6 +158,7 @@ services:
 	dir = newPebbleDir(t, layer)
 	d = startDaemon(t, dir, daemonOptions{env: []string{"PEBBLE_PERSIST=never"}})
 	assert.Equal(t, "no\n", waitFileContent(t, filepath.Join(dir, "seen")))
+	d.waitAutostart()
 	d.stop()
 	assert.NoFileExists(t, filepath.Join(dir, ".pebble.state"))
 }
@@ -200,7 +204,7 @@ services:
 			d.signal(syscall.SIGHUP)
 			d.waitStderr("Received hangup signal; ignoring it.")
 			d.signal(syscall.SIGHUP)
-			waitFor(t, readyTimeout, func() error {
+			testutil.WaitFor(t, readyTimeout, func() error {
 				if n := strings.Count(d.stderr.String(), "Received hangup signal; ignoring it."); n != 2 {
 					return fmt.Errorf("%d SIGHUP lines", n)
 				}
