@@ -3,6 +3,7 @@ package tests
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -134,6 +135,9 @@ func cleanEnv() []string {
 }
 
 type daemonOptions struct {
+	// bin is the daemon's binary; empty means the pebble under test
+	// (interop_test.go runs Canonical's Pebble).
+	bin string
 	// args are extra arguments after "run".
 	args []string
 	// env is added to the daemon's environment.
@@ -201,7 +205,7 @@ func startDaemon(t testing.TB, dir string, opts daemonOptions) *daemon {
 		},
 		Timeout: 60 * time.Second,
 	}
-	argv := append(append([]string{}, opts.wrap...), pebbleBin, "run")
+	argv := append(append([]string{}, opts.wrap...), cmp.Or(opts.bin, pebbleBin), "run")
 	argv = append(argv, opts.args...)
 	d.cmd = exec.Command(argv[0], argv[1:]...)
 	d.cmd.Env = append(append(cleanEnv(), "PEBBLE="+dir), opts.env...)

@@ -345,6 +345,11 @@ func TestAbortBeforeStartHoldsEverything(t *testing.T) {
 	waitReady(t, m, info.ID)
 }
 
+// waitFunc is Manager.Wait as a stack trace names it: the tests of waiting
+// wait until their waiters are parked in it, so that they test the wait and
+// not an early return.
+const waitFunc = "internal/changes.(*Manager).Wait"
+
 func TestWaitTimeoutAndCancel(t *testing.T) {
 	testutil.CheckLeaks(t)
 	m := newManager(t, Options{})
@@ -363,7 +368,7 @@ func TestWaitTimeoutAndCancel(t *testing.T) {
 		t.Errorf("unknown: %v", err)
 	}
 
-	// A thousand waiters that go away leave nothing behind.
+	// A thousand waiters that go away while waiting leave nothing behind.
 	waitersCtx, cancelWaiters := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	errs := make(chan error, 1000)
@@ -375,6 +380,7 @@ func TestWaitTimeoutAndCancel(t *testing.T) {
 			errs <- err
 		}()
 	}
+	testutil.WaitBlockedIn(t, 10*time.Second, 1000, waitFunc)
 	cancelWaiters()
 	wg.Wait()
 	close(errs)
@@ -390,6 +396,7 @@ func TestWaitTimeoutAndCancel(t *testing.T) {
 		c, _ := m.Wait(context.Background(), info.ID)
 		got <- c
 	}()
+	testutil.WaitBlockedIn(t, 10*time.Second, 1, waitFunc)
 	g.release <- nil
 	select {
 	case c := <-got:
@@ -409,6 +416,7 @@ func TestWaitReturnsOnClose(t *testing.T) {
 		_, err := m.Wait(context.Background(), info.ID)
 		done <- err
 	}()
+	testutil.WaitBlockedIn(t, 10*time.Second, 1, waitFunc)
 	m.Close()
 	if err := <-done; !errors.Is(err, ErrClosed) {
 		t.Errorf("Wait after Close: %v", err)

@@ -142,6 +142,11 @@ func TestStampsStrictlyIncrease(t *testing.T) {
 	}
 }
 
+// waitFunc is Manager.Wait as a stack trace names it: the tests of waiting
+// wait until their waiters are parked in it, so that they test the wait and
+// not an early return.
+const waitFunc = "internal/notices.(*Manager).Wait"
+
 func TestWaitWakesOnAdd(t *testing.T) {
 	m := newManager(t, Options{})
 	// After the manager, so that the check runs before the manager closes:
@@ -154,12 +159,14 @@ func TestWaitWakesOnAdd(t *testing.T) {
 		assert.NoError(t, err)
 		got <- ns
 	}()
-	// Unrelated notices do not end the wait.
+	testutil.WaitBlockedIn(t, 5*time.Second, 1, waitFunc)
+	// Unrelated notices wake the waiter, which goes back to waiting.
 	m.Add(nil, ChangeUpdate, "1", AddOptions{})
+	testutil.WaitBlockedIn(t, 5*time.Second, 1, waitFunc)
 	select {
 	case <-got:
 		t.Fatal("wait returned for a notice its filter does not match")
-	case <-time.After(20 * time.Millisecond):
+	default:
 	}
 	added := time.Now()
 	m.Add(nil, Custom, "example.com/x", AddOptions{})
@@ -186,6 +193,7 @@ func TestWaitEndsWithContext(t *testing.T) {
 		_, err := m.Wait(context.Background(), Filter{})
 		done <- err
 	}()
+	testutil.WaitBlockedIn(t, 5*time.Second, 1, waitFunc)
 	m.Close()
 	assert.ErrorIs(t, <-done, ErrClosed)
 }

@@ -61,7 +61,6 @@ type reaper struct {
 	stop    chan struct{}
 	done    chan struct{}
 	waiters map[int]*waiter
-	reaped  uint64 // zombies collected that nobody waited for
 }
 
 // waiter is one started command's exit: res is written once, before done is
@@ -151,8 +150,6 @@ func (r *reaper) reapAll() {
 			w.res = resultOf(ws)
 			close(w.done)
 			delete(r.waiters, pid)
-		} else {
-			r.reaped++
 		}
 		r.mu.Unlock()
 	}
@@ -241,13 +238,4 @@ func WaitCommand(cmd *exec.Cmd) (ExitResult, error) {
 		return res, err
 	}
 	return res, Release(cmd)
-}
-
-// Reaped returns how many zombies the reaper collected that no waiter was
-// registered for (orphans re-parented to the daemon).
-func Reaped() uint64 {
-	r := &global
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.reaped
 }

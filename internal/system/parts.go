@@ -237,7 +237,6 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 		Checks: p.checks,
 		Execs:  execs.New(execs.Options{Logf: log.Noticef}),
 	})
-	p.ops.SetForwarder(fwd)
 	chg.Start()
 	p.onClose("changes", chg.Close)
 	p.onClose("checks", p.checks.Close)
@@ -287,6 +286,7 @@ func (p *parts) buildAPI() error {
 		SocketPath:  p.opts.SocketPath,
 		HTTPAddress: p.opts.HTTPAddress,
 		Ops:         p.ops,
+		LogTargets:  p.forwarding,
 		Logf:        p.log.Noticef,
 		Version:     version.Version,
 		BootID:      bootID(),

@@ -132,6 +132,26 @@ func goroutines() []goroutine {
 	return gs
 }
 
+// waitingStates are the states of a goroutine parked on a channel or a
+// condition, as runtime.Stack prints them.
+var waitingStates = []string{"[select", "[chan receive", "[chan send", "[sync.Cond.Wait"}
+
+// blockedIn counts the goroutines parked on a channel or a condition with
+// function in their stack.
+func blockedIn(function string) int {
+	n := 0
+	for _, g := range goroutines() {
+		header, _, _ := strings.Cut(g.stack, "\n")
+		for _, state := range waitingStates {
+			if strings.Contains(header, state) && strings.Contains(g.stack, function+"(") {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
 // ignoredFD reports whether a descriptor is one the Go runtime opens once, on
 // first use, and keeps: the network poller's epoll and wake-up descriptors.
 func ignoredFD(target string) bool {

@@ -92,3 +92,19 @@ func CheckLeaks(t testing.TB) {
 		}
 	})
 }
+
+// WaitBlockedIn waits until n goroutines are blocked on a channel or a
+// condition inside function, named as in a stack trace (for example
+// "internal/notices.(*Manager).Wait"), and fails the test if that does not
+// happen within timeout. A test of a long-poll calls it before it wakes the
+// waiter, so that it tests the wait and not an early return that finds the
+// data already there.
+func WaitBlockedIn(t testing.TB, timeout time.Duration, n int, function string) {
+	t.Helper()
+	WaitFor(t, timeout, func() error {
+		if got := blockedIn(function); got < n {
+			return fmt.Errorf("%d goroutines blocked in %s, want %d", got, function, n)
+		}
+		return nil
+	})
+}

@@ -179,3 +179,27 @@ func TestWaitForFailsWithTheLastError(t *testing.T) {
 		t.Errorf("errors %q", r.errors)
 	}
 }
+
+func TestWaitBlockedIn(t *testing.T) {
+	stop := make(chan struct{})
+	for range 3 {
+		go parkUntil(stop)
+	}
+	WaitBlockedIn(t, 5*time.Second, 3, "internal/testutil.parkUntil")
+
+	// A goroutine that is gone, or was never there, is not waiting.
+	close(stop)
+	r := &recorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		WaitBlockedIn(r, 100*time.Millisecond, 1, "internal/testutil.parkUntil")
+	}()
+	<-done
+	if len(r.errors) != 1 || !strings.Contains(r.errors[0], "0 goroutines blocked in internal/testutil.parkUntil, want 1") {
+		t.Errorf("errors %q", r.errors)
+	}
+}
+
+// parkUntil blocks until stop is closed.
+func parkUntil(stop <-chan struct{}) { <-stop }

@@ -69,6 +69,7 @@ func run(ctx context.Context) error {
 		{"health over --http", checkHTTPHealth},
 		{"add layer and replan", addLayerAndReplan},
 		{"exec with stdin and exit code", checkExec},
+		{"pebble is PID 1", checkPID1},
 		{"push and pull", checkFiles},
 		{"notice on restart", checkRestartNotice},
 	}
@@ -180,6 +181,23 @@ func checkExec(ctx context.Context, c *client.Client) error {
 	}
 	if stdout.String() != "got hello\n" {
 		return fmt.Errorf("stdout %q, want %q", stdout.String(), "got hello\n")
+	}
+	return nil
+}
+
+// checkPID1 reads the workload container's /proc/1/cmdline through exec.
+func checkPID1(ctx context.Context, c *client.Client) error {
+	var stdout bytes.Buffer
+	proc, err := c.Exec(ctx, &client.ExecOptions{Command: []string{"cat", "/proc/1/cmdline"}, Stdout: &stdout})
+	if err != nil {
+		return err
+	}
+	if err := proc.Wait(ctx); err != nil {
+		return err
+	}
+	args := strings.Split(strings.TrimRight(stdout.String(), "\x00"), "\x00")
+	if len(args) < 2 || args[0] != "/charm/bin/pebble" || args[1] != "run" {
+		return fmt.Errorf("PID 1 is %q, want /charm/bin/pebble run", args)
 	}
 	return nil
 }
