@@ -39,6 +39,7 @@ type parts struct {
 	opts Options
 	log  *logger.Logger
 
+	store      *statefile.Store
 	plans      *planstate.State
 	services   *servstate.Manager
 	checks     *checks.Manager
@@ -157,6 +158,7 @@ func (p *parts) buildParts(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	p.store = store
 	p.onClose("state file", func() {
 		if err := store.Close(); err != nil {
 			p.log.Noticef("Cannot save state: %v", err)
@@ -232,7 +234,7 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 		NewChecker: func(c *plan.Check) checks.Checker { return checker.New(c) },
 	})
 	p.ops = ops.New(ops.Options{
-		Plans: p.plans, Services: services, Changes: chg, Store: store,
+		Plans: p.plans, Services: services, Changes: chg,
 		Notices: ntc, Identities: ids, SecurityEvent: log.SecurityEvent,
 		Checks: p.checks,
 		Execs:  execs.New(execs.Options{Logf: log.Noticef}),
@@ -286,6 +288,7 @@ func (p *parts) buildAPI() error {
 		SocketPath:  p.opts.SocketPath,
 		HTTPAddress: p.opts.HTTPAddress,
 		Ops:         p.ops,
+		State:       p.store,
 		LogTargets:  p.forwarding,
 		Logf:        p.log.Noticef,
 		Version:     version.Version,
