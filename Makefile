@@ -4,7 +4,7 @@ BIN         := bin/pebble
 RUN_DIR     := $(CURDIR)/.run
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build run test deps unit compat lint bench fuzz test-reliability clean
+.PHONY: build run test deps unit compat pod image lint bench fuzz test-reliability clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/pebble
@@ -18,17 +18,28 @@ run: build
 	PEBBLE=$(RUN_DIR) ./$(BIN) run --verbose
 
 # Everything CI runs: lint, unit and end-to-end tests with the race
-# detector, and the wire-compatibility suite against Pebble's own client.
-test: deps lint unit compat
+# detector, the wire-compatibility suite against Pebble's own client, and
+# the Kubernetes pod under podman.
+test: deps lint unit compat pod
 
 # System packages some tests use (Prometheus for the metrics test,
-# rsyslogd for the syslog forwarding test);
+# rsyslogd for the syslog forwarding test, podman with runc, catatonit and
+# a static busybox for the Kubernetes pod test);
 # installed only when missing and when running as root.
 deps:
 	bash scripts/install-test-deps.sh
 
 unit:
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v /tests/kube$$)
+
+# The sidecar pod of deploy/kubernetes under podman, with its timings (-v).
+pod:
+	$(GO) test -race -count=1 -timeout 10m -v ./tests/kube
+
+# The images of deploy/kubernetes (pebble-injector, pebble-workload), built
+# locally with podman (ENGINE=docker for docker); nothing is pulled.
+image:
+	GO=$(GO) bash deploy/kubernetes/build-images.sh
 
 compat:
 	cd tests/compat && $(GO) test -race -count=1 -timeout 10m ./...

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pebble-project/pebble/client"
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 var pebbleBin string
@@ -29,7 +30,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "cannot build pebble:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := testutil.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

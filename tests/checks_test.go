@@ -19,6 +19,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // checkTimeout bounds the waits for a check to change status: a few periods
@@ -83,7 +85,7 @@ func (p *probe) stop() {
 func (p *probe) start() {
 	p.t.Helper()
 	var l net.Listener
-	waitFor(p.t, 5*time.Second, func() error {
+	testutil.WaitFor(p.t, 5*time.Second, func() error {
 		var err error
 		l, err = net.Listen("tcp", p.addr)
 		return err
@@ -122,7 +124,7 @@ func (d *daemon) check(name string) checkInfo {
 func (d *daemon) waitCheck(name string, cond func(c checkInfo) error) checkInfo {
 	d.t.Helper()
 	var info checkInfo
-	waitFor(d.t, checkTimeout, func() error {
+	testutil.WaitFor(d.t, checkTimeout, func() error {
 		info = d.check(name)
 		return cond(info)
 	})
@@ -265,7 +267,7 @@ checks:
 		}
 		return nil
 	})
-	waitFor(t, checkTimeout, func() error {
+	testutil.WaitFor(t, checkTimeout, func() error {
 		if s := d.serviceStatus("svc"); s != "active" {
 			return fmt.Errorf("svc is %s", s)
 		}

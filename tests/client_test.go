@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pebble-project/pebble/client"
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // client returns a Go client for this daemon.
@@ -131,7 +132,7 @@ services:
 	_, err = c.Abort(ctx, id)
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, fmt.Sprintf("cannot abort change %s with nothing pending", id), apiErr.Message)
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		svcs, err := c.Services(ctx, &client.ServicesOptions{Names: []string{"slow"}})
 		if err != nil {
 			return err

@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // treeService is a layer with one service, svc, whose main process
@@ -34,7 +37,7 @@ services:
 func markerPID(t *testing.T, arg string) int {
 	t.Helper()
 	var pid int
-	waitFor(t, changeTimeout, func() error {
+	testutil.WaitFor(t, changeTimeout, func() error {
 		procs := processesWithArg(arg)
 		if len(procs) != 1 {
 			return fmt.Errorf("%d processes with %q:\n%s", len(procs), arg, describeProcs(procs))
@@ -48,7 +51,7 @@ func markerPID(t *testing.T, arg string) int {
 // waitGone waits until none of pids is alive.
 func waitGone(t *testing.T, what string, pids ...int) {
 	t.Helper()
-	waitFor(t, changeTimeout, func() error {
+	testutil.WaitFor(t, changeTimeout, func() error {
 		for _, pid := range pids {
 			if pidAlive(pid) {
 				return fmt.Errorf("%s: process %d still running", what, pid)
@@ -119,4 +122,112 @@ func TestDaemonsNeverShareCgroups(t *testing.T) {
 	assert.Equal(t, "active", a2.serviceStatus("svc"))
 	markerPID(t, first)
 	a2.stop()
+}
+
+// overlapCheck is a shell fragment that appends "overlap" to
+// @DIR@/overlaps when the child recorded in @DIR@/child.pid (by an earlier
+// run) is still alive, zombies aside.
+const overlapCheck = `
+if [ -f @DIR@/child.pid ]; then
+    st=$(sed 's/.*) \(.\).*/\1/' /proc/$(cat @DIR@/child.pid)/stat 2>/dev/null)
+    if [ -n "$st" ] && [ "$st" != Z ]; then echo overlap >> @DIR@/overlaps; fi
+fi
+echo $$ >> @DIR@/main.pids
+`
+
+// TestRestartsKillWhatTheLastRunLeft: a service that leaves a child in its
+// own session and exits is restarted several times; each run's child is
+// gone before the next run starts, and nothing is left after stop.
+func TestRestartsKillWhatTheLastRunLeft(t *testing.T) {
+	marker := fmt.Sprintf("m%x", rand.Uint64())
+	dir := newPebbleDir(t, nil)
+	writeScript(t, dir, "svc.sh", overlapCheck+`
+setsid sh -c 'echo $$ > @DIR@/child.pid; sleep 1000; :' "$1-child" &
+sleep 0.3
+exit 1
+`)
+	writeLayers(t, dir, map[string]string{"001-base.yaml": `
+services:
+    svc:
+        override: replace
+        command: /bin/sh @DIR@/svc.sh ` + marker + `
+        on-failure: restart
+        backoff-delay: 50ms
+        backoff-factor: 1
+`})
+	d := startDaemon(t, dir, daemonOptions{})
+	d.mustPebble("start", "--no-wait", "svc")
+	waitLines(t, filepath.Join(dir, "main.pids"), 5, changeTimeout)
+	d.mustPebble("stop", "svc")
+	assert.Empty(t, readLines(filepath.Join(dir, "overlaps")), "a run started while the last run's child lived")
+	assert.Empty(t, processesWithArg(marker+"-child"), "children left after stop")
+	d.stop()
+}
+
+// TestIgnoredExitKillsTheRest: with on-success and on-failure "ignore", what
+// the main process left behind is killed when it exits, cleanly or not.
+func TestIgnoredExitKillsTheRest(t *testing.T) {
+	for _, code := range []int{0, 3} {
+		t.Run(fmt.Sprintf("exit-%d", code), func(t *testing.T) {
+			marker := fmt.Sprintf("m%x", rand.Uint64())
+			dir := newPebbleDir(t, nil)
+			writeScript(t, dir, "svc.sh", fmt.Sprintf(`
+setsid sh -c 'sleep 1000; :' "$1-child" &
+sh -c 'sleep 1000; :' "$1-sibling" &
+echo started > @DIR@/started
+while [ ! -f @DIR@/go ]; do sleep 0.05; done
+exit %d
+`, code))
+			writeLayers(t, dir, map[string]string{"001-base.yaml": `
+services:
+    svc:
+        override: replace
+        command: /bin/sh @DIR@/svc.sh ` + marker + `
+        on-success: ignore
+        on-failure: ignore
+`})
+			d := startDaemon(t, dir, daemonOptions{})
+			d.mustPebble("start", "svc")
+			child, sibling := markerPID(t, marker+"-child"), markerPID(t, marker+"-sibling")
+			writeFile(t, filepath.Join(dir, "go"), "")
+			waitGone(t, "the exited service's leftovers", child, sibling)
+			want := map[int]string{0: "inactive", 3: "error"}[code]
+			testutil.WaitFor(t, changeTimeout, func() error {
+				if got := d.serviceStatus("svc"); got != want {
+					return fmt.Errorf("service is %s, want %s", got, want)
+				}
+				return nil
+			})
+			d.stop()
+		})
+	}
+}
+
+// TestNoSecondGenerationWhileAChildHoldsTheOutput (issue 17): the main
+// process dies while a child that ignores SIGTERM keeps its stdout open;
+// the restart waits until that child is gone (SIGKILL after a short grace).
+func TestNoSecondGenerationWhileAChildHoldsTheOutput(t *testing.T) {
+	marker := fmt.Sprintf("m%x", rand.Uint64())
+	dir := newPebbleDir(t, nil)
+	writeScript(t, dir, "svc.sh", overlapCheck+`
+sh -c 'trap "" TERM; echo $$ > @DIR@/child.pid; while :; do echo tick; sleep 0.05; done' "$1-child" &
+sleep 0.2
+kill -9 $$
+`)
+	writeLayers(t, dir, map[string]string{"001-base.yaml": `
+services:
+    svc:
+        override: replace
+        command: /bin/sh @DIR@/svc.sh ` + marker + `
+        on-failure: restart
+        backoff-delay: 10ms
+        backoff-factor: 1
+`})
+	d := startDaemon(t, dir, daemonOptions{})
+	d.mustPebble("start", "--no-wait", "svc")
+	waitLines(t, filepath.Join(dir, "main.pids"), 4, changeTimeout)
+	d.mustPebble("stop", "svc")
+	assert.Empty(t, readLines(filepath.Join(dir, "overlaps")), "a second generation ran beside the first one's child")
+	assert.Empty(t, processesWithArg(marker+"-child"), "children left after stop")
+	d.stop()
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // logLinePrefix matches the start of a daemon log line (cli.md §7).
@@ -23,7 +25,7 @@ const logDuration = `[0-9.]+(ns|µs|ms|s)`
 func (d *daemon) waitLogLine(pattern string) {
 	d.t.Helper()
 	re := regexp.MustCompile(logLinePrefix + pattern + `$`)
-	waitFor(d.t, readyTimeout, func() error {
+	testutil.WaitFor(d.t, readyTimeout, func() error {
 		if !re.MatchString(d.stderr.String()) {
 			return fmt.Errorf("no log line matches %q", pattern)
 		}

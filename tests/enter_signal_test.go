@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // TestSignals checks POST /v1/signals and `pebble signal` against api.md
@@ -126,7 +128,7 @@ services:
 	termOut := &syncBuffer{}
 	term.Stdout, term.Stderr = termOut, termOut
 	require.NoError(t, term.Start())
-	waitFor(t, 15*time.Second, func() error {
+	testutil.WaitFor(t, 15*time.Second, func() error {
 		if !strings.Contains(termOut.String(), "ready") {
 			return errors.New("not ready: " + termOut.String())
 		}
@@ -149,7 +151,7 @@ services:
 	go func() { exited <- cmd.Wait() }()
 	d := &daemon{t: t, dir: dir, socket: filepath.Join(dir, ".pebble.socket"), cmd: cmd, stdout: &syncBuffer{}, stderr: out}
 	d.http = startDaemonClient(d)
-	waitFor(t, 15*time.Second, func() error {
+	testutil.WaitFor(t, 15*time.Second, func() error {
 		select {
 		case err := <-exited:
 			t.Fatalf("enter start exited: %v\n%s", err, out.String())
@@ -170,7 +172,7 @@ services:
 	// The CLI polls the change every 100 ms: once the change has been
 	// ready for a while, the subcommand has seen it and returned, and the
 	// daemon must still be serving.
-	waitFor(t, 15*time.Second, func() error {
+	testutil.WaitFor(t, 15*time.Second, func() error {
 		for _, c := range d.changes() {
 			if c.Kind == "start" && time.Since(c.ReadyTime) > 2*time.Second {
 				return nil

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pebble-project/pebble/client"
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // execChange returns the exec change and its task's exit code (-2 when the
@@ -213,7 +214,7 @@ func TestExecTimeout(t *testing.T) {
 	chg, code := d.execChange(p.ChangeID())
 	assert.Equal(t, "Error", chg.Status)
 	assert.Equal(t, -1, code)
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		if left := append(processesWithArg("4242"), processesWithArg("4243")...); len(left) > 0 {
 			return fmt.Errorf("still running:\n%s", describeProcs(left))
 		}
@@ -235,7 +236,7 @@ func TestExecSignals(t *testing.T) {
 		Stdout:  out,
 	})
 	require.NoError(t, err)
-	waitFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, 10*time.Second, func() error {
 		if !strings.Contains(out.String(), "ready") {
 			return errors.New("not ready")
 		}
@@ -253,7 +254,7 @@ func TestExecSignals(t *testing.T) {
 	cliOut := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = cliOut, cliOut
 	require.NoError(t, cmd.Start())
-	waitFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, 10*time.Second, func() error {
 		if !strings.Contains(cliOut.String(), "ready") {
 			return errors.New("not ready")
 		}
@@ -289,7 +290,7 @@ func TestExecTerminal(t *testing.T) {
 		Stdout:      out,
 	})
 	require.NoError(t, err)
-	waitFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, 10*time.Second, func() error {
 		if !strings.Contains(out.String(), "/dev/pts/") {
 			return fmt.Errorf("no tty yet: %q", out.String())
 		}
@@ -298,7 +299,7 @@ func TestExecTerminal(t *testing.T) {
 	require.NoError(t, p.SendResize(ctx, 100, 50))
 	// The resize and stdin travel on different websockets; wait until the
 	// terminal has the new size before the command asks for it again.
-	waitFor(t, 5*time.Second, func() error { return terminalSizeOf(d, "50 100") })
+	testutil.WaitFor(t, 5*time.Second, func() error { return terminalSizeOf(d, "50 100") })
 	_, err = stdinW.Write([]byte("typed\n"))
 	require.NoError(t, err)
 	require.NoError(t, p.Wait(ctx))
@@ -355,7 +356,7 @@ func TestExecCLITerminal(t *testing.T) {
 	out := &syncBuffer{}
 	go io.Copy(out, master)
 
-	waitFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, 10*time.Second, func() error {
 		if !strings.Contains(out.String(), "30 90") {
 			return fmt.Errorf("output %q", out.String())
 		}
@@ -369,7 +370,7 @@ func TestExecCLITerminal(t *testing.T) {
 	assert.Zero(t, tio.Lflag&unix.ECHO, "local terminal still echoes")
 
 	require.NoError(t, unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 40, Col: 120}))
-	waitFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, 10*time.Second, func() error {
 		// Ask again until the resize has arrived.
 		master.Write([]byte("\r"))
 		if !strings.Contains(out.String(), "40 120") {
@@ -412,7 +413,7 @@ func TestExecClientGoneKillsCommand(t *testing.T) {
 	require.NoError(t, err)
 	stdio, _, _, err := d.dialTaskWebsocket(taskID, "stdio")
 	require.NoError(t, err)
-	waitFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, 10*time.Second, func() error {
 		if len(processesWithArg("4244")) == 0 {
 			return errors.New("not started")
 		}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // TestClientHangupsLeakNothing: thousands of clients that hang up at once
@@ -102,7 +104,7 @@ func TestClientHangupsLeakNothing(t *testing.T) {
 	t.Logf("%d hang-ups in %v", requests, time.Since(start))
 
 	var fds int
-	waitFor(t, 15*time.Second, func() error {
+	testutil.WaitFor(t, 15*time.Second, func() error {
 		n, err := countFDs(pid)
 		if err != nil {
 			return err
@@ -158,7 +160,7 @@ func settledFDs(t testing.TB, pid int) int {
 	t.Helper()
 	prev := -1
 	var n int
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		var err error
 		n, err = countFDs(pid)
 		if err != nil {

@@ -3,6 +3,7 @@ package tests
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pebble-project/pebble/internal/testutil"
 	"github.com/pebble-project/pebble/tests/harness"
 )
 
@@ -34,27 +36,6 @@ const (
 	cliTimeout    = 30 * time.Second // one CLI command
 	changeTimeout = 20 * time.Second // one change until ready
 )
-
-// waitFor calls try until it returns nil, and fails the test with the last
-// error if that does not happen within timeout.
-func waitFor(t testing.TB, timeout time.Duration, try func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := try()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met after %v: %v", timeout, err)
-		}
-		select {
-		case <-time.After(20 * time.Millisecond):
-		case <-t.Context().Done():
-			t.Fatalf("test ended while waiting: %v", err)
-		}
-	}
-}
 
 // syncBuffer is an io.Writer safe for the concurrent writes of os/exec's
 // copying goroutines and the test's reads.
@@ -130,7 +111,7 @@ func readLines(path string) []string {
 func waitLines(t testing.TB, path string, n int, timeout time.Duration) []string {
 	t.Helper()
 	var lines []string
-	waitFor(t, timeout, func() error {
+	testutil.WaitFor(t, timeout, func() error {
 		lines = readLines(path)
 		if len(lines) < n {
 			return fmt.Errorf("%s has %d lines, want %d: %q", filepath.Base(path), len(lines), n, lines)
@@ -147,6 +128,9 @@ func cleanEnv() []string {
 }
 
 type daemonOptions struct {
+	// bin is the daemon's binary; empty means the pebble under test
+	// (interop_test.go runs Canonical's Pebble).
+	bin string
 	// args are extra arguments after "run".
 	args []string
 	// env is added to the daemon's environment.
@@ -214,7 +198,7 @@ func startDaemon(t testing.TB, dir string, opts daemonOptions) *daemon {
 		},
 		Timeout: 60 * time.Second,
 	}
-	argv := append(append([]string{}, opts.wrap...), pebbleBin, "run")
+	argv := append(append([]string{}, opts.wrap...), cmp.Or(opts.bin, pebbleBin), "run")
 	argv = append(argv, opts.args...)
 	d.cmd = exec.Command(argv[0], argv[1:]...)
 	d.cmd.Env = append(append(cleanEnv(), "PEBBLE="+dir), opts.env...)
@@ -271,7 +255,7 @@ func (d *daemon) cleanup() {
 // waitReady waits until the daemon answers on its socket.
 func (d *daemon) waitReady() {
 	d.t.Helper()
-	waitFor(d.t, readyTimeout, func() error {
+	testutil.WaitFor(d.t, readyTimeout, func() error {
 		select {
 		case <-d.exited:
 			d.t.Fatalf("daemon exited with code %d before it was ready; stderr:\n%s", *d.exitCode, d.stderr.String())
@@ -370,7 +354,7 @@ func (d *daemon) serviceProcesses() []procInfo {
 // still alive, after a short settling time for processes being reaped.
 func (d *daemon) requireNoServiceProcesses() {
 	d.t.Helper()
-	waitFor(d.t, 2*time.Second, func() error {
+	testutil.WaitFor(d.t, 2*time.Second, func() error {
 		if left := d.serviceProcesses(); len(left) > 0 {
 			return fmt.Errorf("processes left behind:\n%s", describeProcs(left))
 		}
@@ -608,7 +592,7 @@ func (d *daemon) waitChange(id string) change {
 func (d *daemon) waitAutostart() change {
 	d.t.Helper()
 	var id string
-	waitFor(d.t, readyTimeout, func() error {
+	testutil.WaitFor(d.t, readyTimeout, func() error {
 		// The newest one: older ones may come from an earlier daemon run.
 		chgs := d.changes()
 		for i := len(chgs) - 1; i >= 0; i-- {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // helloHash is the sha512-crypt hash of "Hello world!".
@@ -187,7 +189,7 @@ func TestAccessControl(t *testing.T) {
 	})
 	d.socket = socket
 	d.waitReady()
-	waitFor(t, readyTimeout, func() error {
+	testutil.WaitFor(t, readyTimeout, func() error {
 		if !strings.Contains(d.stderr.String(), "user_created") {
 			return fmt.Errorf("identities not applied yet")
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pebble-project/pebble/internal/logfwd/logtest"
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // logEntry is one JSON line of GET /v1/logs (api.md §14).
@@ -120,7 +121,7 @@ services:
 `})
 	d := startDaemon(t, dir, daemonOptions{})
 	require.Equal(t, "Done", d.waitAutostart().Status)
-	waitFor(t, 20*time.Second, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		if _, err := os.Stat(filepath.Join(dir, "o.5")); err != nil {
 			return err
 		}
@@ -331,7 +332,7 @@ services:
 	for _, fl := range followers {
 		fl.body.Close()
 	}
-	waitFor(t, 15*time.Second, func() error {
+	testutil.WaitFor(t, 15*time.Second, func() error {
 		n, err := countFDs(pid)
 		if err != nil {
 			return err
@@ -434,7 +435,7 @@ ruleset(name="pebble") {
 			t.Logf("rsyslogd output:\n%s", output.String())
 		}
 	})
-	waitFor(t, 20*time.Second, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		select {
 		case <-exited:
 			t.Fatalf("rsyslogd exited: %s", output.String())
@@ -626,7 +627,7 @@ log-targets:
 
 	host, _ := os.Hostname()
 	var got []rsyslogMessage
-	waitFor(t, 30*time.Second, func() error {
+	testutil.WaitFor(t, 30*time.Second, func() error {
 		got = rs.messages(t)
 		if len(got) < 40 {
 			return fmt.Errorf("rsyslog has %d messages", len(got))
@@ -665,7 +666,7 @@ log-targets:
 		Lost     int      `json:"lost-bytes"`
 		Failures int      `json:"failures"`
 	}
-	waitFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, 10*time.Second, func() error {
 		d.sync("GET", "/v1/log-targets", nil, &targets)
 		for _, tg := range targets {
 			if tg.Sent == 0 {
@@ -736,7 +737,7 @@ log-targets:
 	downAt := lastLine()
 	// Down long enough for several failed attempts, well within what the
 	// 100 KiB buffer holds (about 2 KiB of output a second).
-	waitFor(t, 30*time.Second, func() error {
+	testutil.WaitFor(t, 30*time.Second, func() error {
 		if !strings.Contains(d.stderr.String(), `Cannot flush logs to target "loki": `) {
 			return errors.New("no failure logged yet")
 		}
@@ -880,7 +881,7 @@ log-targets:
 		LostBytes int    `json:"lost-bytes"`
 		LastError string `json:"last-error"`
 	}
-	waitFor(t, 30*time.Second, func() error {
+	testutil.WaitFor(t, 30*time.Second, func() error {
 		d.sync("GET", "/v1/log-targets", nil, &targets)
 		for _, tg := range targets {
 			if tg.Failures == 0 || tg.LostBytes == 0 {
@@ -936,7 +937,7 @@ log-targets:
 `})
 	d := startDaemon(t, dir, daemonOptions{})
 	require.Equal(t, "Done", d.waitAutostart().Status)
-	waitFor(t, 20*time.Second, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		es := d.logs("n=1")
 		if len(es) == 1 && es[0].Message == "end" {
 			return nil
@@ -1051,7 +1052,7 @@ log-targets:
 		_, err := fmt.Fprintln(fifos[service], line)
 		require.NoError(t, err)
 		// Wait until the service wrote it, so the order is known.
-		waitFor(t, 10*time.Second, func() error {
+		testutil.WaitFor(t, 10*time.Second, func() error {
 			for _, e := range d.logs("services=" + service + "&n=1") {
 				if e.Message == line {
 					return nil

@@ -20,6 +20,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/pebble-project/pebble/internal/testutil"
 	"github.com/pebble-project/pebble/tests/harness"
 )
 
@@ -43,7 +44,7 @@ func run(m *testing.M) int {
 	}
 	defer r.Close()
 	pebbleBin, runRoot = r.Bin, r.Root
-	return checkLeaks(m.Run())
+	return checkLeaks(testutil.Run(m))
 }
 
 // checkLeaks turns a passing run into a failure when a process started by

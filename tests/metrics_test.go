@@ -18,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // burnLayer has a service whose child burns CPU for a while, then both
@@ -54,7 +56,7 @@ func TestMetricsAndStats(t *testing.T) {
 	d.waitChange(d.serviceAction("start", "burn"))
 
 	var text string
-	waitFor(t, 30*time.Second, func() error {
+	testutil.WaitFor(t, 30*time.Second, func() error {
 		text = d.metricsText()
 		m := regexp.MustCompile(`(?m)^pebble_service_cpu_seconds_total\{service="burn"\} (\S+)$`).FindStringSubmatch(text)
 		if m == nil {
@@ -182,7 +184,7 @@ scrape_configs:
 		return vals, nil
 	}
 	var cpu []float64
-	waitFor(t, 60*time.Second, func() error {
+	testutil.WaitFor(t, 60*time.Second, func() error {
 		select {
 		case <-exited:
 			t.Fatalf("prometheus exited:\n%s", promLog.String())

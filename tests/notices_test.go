@@ -17,6 +17,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // notice is the object of api.md §13.1.
@@ -108,7 +110,7 @@ func TestChangeUpdateNoticesLossless(t *testing.T) {
 
 	// Every change was seen with all its transitions: created (Do) and
 	// Done; Do→Doing is not a transition that records a notice.
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		for i, id := range ids {
@@ -324,7 +326,7 @@ func TestNoticesHangupsLeakNothing(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	waitFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, 10*time.Second, func() error {
 		n, err := countFDs(pid)
 		if err != nil {
 			return err

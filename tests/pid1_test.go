@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // namespaceProcs lists the processes in the PID namespace of pid, zombies
@@ -74,7 +76,7 @@ services:
 
 	require.Equal(t, "Done", d.waitAutostart().Status)
 	waitLines(t, filepath.Join(dir, "orphans"), orphans, 10*time.Second)
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		procs, err := namespaceProcs(pid)
 		if err != nil {
 			return err
@@ -137,7 +139,7 @@ services:
 	statePath := filepath.Join(dir, ".pebble.state")
 	var seen time.Time
 	var seenAt time.Time
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		st, err := os.Stat(statePath)
 		if err != nil {
 			return err
@@ -158,7 +160,7 @@ services:
 	d1.signal(syscall.SIGKILL)
 	d1.waitExit(exitTimeout)
 	if wrap != nil {
-		waitFor(t, 5*time.Second, func() error {
+		testutil.WaitFor(t, 5*time.Second, func() error {
 			if left := processesWithArg(marker); len(left) > 0 {
 				return fmt.Errorf("service processes of the killed PID 1 still running:\n%s", describeProcs(left))
 			}
@@ -191,7 +193,7 @@ services:
 	}
 
 	// The orphan of the killed daemon is gone, and the service runs once.
-	waitFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, 10*time.Second, func() error {
 		if pidAlive(orphans[0].pid) {
 			return fmt.Errorf("orphan %d of the killed daemon still running", orphans[0].pid)
 		}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // longRunning is a service body that records its start and then stays up
@@ -308,7 +310,7 @@ services:
 	}
 
 	d.mustPebble("stop", "child", "grandchild")
-	waitFor(t, 3*time.Second, func() error {
+	testutil.WaitFor(t, 3*time.Second, func() error {
 		for name, pid := range pids {
 			if pidAlive(pid) {
 				return fmt.Errorf("%s process %d still running after pebble stop", name, pid)

@@ -12,12 +12,14 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 func ok(context.Context, *Task) error { return nil }
 
 func TestSingleTaskDone(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	clock := newFakeClock()
 	m := newManager(t, Options{Now: clock.Now})
 	m.Register("noop", Kind{Run: func(ctx context.Context, task *Task) error {
@@ -68,7 +70,7 @@ func TestProgressAndNotStarted(t *testing.T) {
 }
 
 func TestWaitForChain(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	m := newManager(t, Options{})
 	var mu sync.Mutex
 	var order []string
@@ -131,7 +133,7 @@ func TestWaitForAll(t *testing.T) {
 }
 
 func TestIndependentTasksRunConcurrently(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	m := newManager(t, Options{})
 	const n = 200
 	var wg sync.WaitGroup
@@ -153,7 +155,7 @@ func TestIndependentTasksRunConcurrently(t *testing.T) {
 }
 
 func TestFailurePropagationLanes(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	logs := &testLogf{}
 	m := newManager(t, Options{Logf: logs.Logf})
 	fail := func(ctx context.Context, task *Task) error {
@@ -176,7 +178,7 @@ func TestFailurePropagationLanes(t *testing.T) {
 		{Kind: "ok", Summary: "d", Lanes: []int{l1}, WaitFor: []int{0}},            // 6: lane 1, waits for lane 2 only
 	}})
 	g.waitStarted(t)
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		c, _ := m.Change(info.ID)
 		if c.Tasks[1].Status != Error {
 			return fmt.Errorf("a1 is %v", c.Tasks[1].Status)
@@ -225,7 +227,7 @@ func TestFailureWithoutLanesHoldsAll(t *testing.T) {
 		{Kind: "fail", Summary: "fail"},
 	}})
 	g.waitStarted(t)
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		c, _ := m.Change(info.ID)
 		if got := taskStatuses(c); got != "slow:Doing after slow:Hold fail:Error" {
 			return errors.New(got)
@@ -286,7 +288,7 @@ func TestLogKeepsLastTen(t *testing.T) {
 }
 
 func TestAbortRunning(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	m := newManager(t, Options{})
 	g := newGate()
 	m.Register("slow", Kind{Run: g.Run})
@@ -302,7 +304,7 @@ func TestAbortRunning(t *testing.T) {
 		{Kind: "ok", Summary: "next", Lanes: []int{1}, WaitFor: []int{0}},
 	}})
 	g.waitStarted(t)
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		c, _ := m.Change(info.ID)
 		if c.Tasks[1].Status != Doing {
 			return fmt.Errorf("stubborn is %v", c.Tasks[1].Status)
@@ -343,8 +345,13 @@ func TestAbortBeforeStartHoldsEverything(t *testing.T) {
 	waitReady(t, m, info.ID)
 }
 
+// waitFunc is Manager.Wait as a stack trace names it: the tests of waiting
+// wait until their waiters are parked in it, so that they test the wait and
+// not an early return.
+const waitFunc = "internal/changes.(*Manager).Wait"
+
 func TestWaitTimeoutAndCancel(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	m := newManager(t, Options{})
 	g := newGate()
 	m.Register("slow", Kind{Run: g.Run})
@@ -361,7 +368,7 @@ func TestWaitTimeoutAndCancel(t *testing.T) {
 		t.Errorf("unknown: %v", err)
 	}
 
-	// A thousand waiters that go away leave nothing behind.
+	// A thousand waiters that go away while waiting leave nothing behind.
 	waitersCtx, cancelWaiters := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	errs := make(chan error, 1000)
@@ -373,6 +380,7 @@ func TestWaitTimeoutAndCancel(t *testing.T) {
 			errs <- err
 		}()
 	}
+	testutil.WaitBlockedIn(t, 10*time.Second, 1000, waitFunc)
 	cancelWaiters()
 	wg.Wait()
 	close(errs)
@@ -388,6 +396,7 @@ func TestWaitTimeoutAndCancel(t *testing.T) {
 		c, _ := m.Wait(context.Background(), info.ID)
 		got <- c
 	}()
+	testutil.WaitBlockedIn(t, 10*time.Second, 1, waitFunc)
 	g.release <- nil
 	select {
 	case c := <-got:
@@ -407,6 +416,7 @@ func TestWaitReturnsOnClose(t *testing.T) {
 		_, err := m.Wait(context.Background(), info.ID)
 		done <- err
 	}()
+	testutil.WaitBlockedIn(t, 10*time.Second, 1, waitFunc)
 	m.Close()
 	if err := <-done; !errors.Is(err, ErrClosed) {
 		t.Errorf("Wait after Close: %v", err)
@@ -549,7 +559,7 @@ func TestOnStatus(t *testing.T) {
 	waitReady(t, m, c.ID)
 	m.AddDone(NewChange{Kind: "k", Summary: "d"})
 	want := []string{"1:Do", "1:Done", b.ID + ":Do", b.ID + ":Error", c.ID + ":Do", c.ID + ":Abort", c.ID + ":Error", "4:Done"}
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		if !slices.Equal(events, want) {
@@ -560,7 +570,7 @@ func TestOnStatus(t *testing.T) {
 }
 
 func TestCloseIdempotentAndNoLeak(t *testing.T) {
-	checkNoLeak(t)
+	testutil.CheckLeaks(t)
 	m, err := New(Options{PruneInterval: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -608,7 +618,7 @@ func TestNoticeData(t *testing.T) {
 	if want := map[string]string{"kind": "perform-check", "check-name": "web"}; !reflect.DeepEqual(named.NoticeData, want) {
 		t.Errorf("notice data %v, want %v", named.NoticeData, want)
 	}
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		want := map[string][]map[string]string{

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -75,23 +74,6 @@ func newManager(t testing.TB, opts Options) *Manager {
 	return m
 }
 
-// waitFor polls cond until it returns nil or the timeout passes, and then
-// fails with cond's last error.
-func waitFor(t testing.TB, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out: %v", err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // waitReady waits (at most 10 s) for a change to be ready.
 func waitReady(t testing.TB, m *Manager, id string) ChangeInfo {
 	t.Helper()
@@ -111,22 +93,6 @@ func taskStatuses(c ChangeInfo) string {
 		parts = append(parts, t.Summary+":"+t.Status.String())
 	}
 	return strings.Join(parts, " ")
-}
-
-// checkNoLeak records the goroutine count and, at cleanup (registered before
-// the manager's own cleanup, so it runs after Close), waits for it to return
-// to that baseline.
-func checkNoLeak(t *testing.T) {
-	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		waitFor(t, 5*time.Second, func() error {
-			if n := runtime.NumGoroutine(); n > base {
-				return fmt.Errorf("%d goroutines, baseline %d", n, base)
-			}
-			return nil
-		})
-	})
 }
 
 // gate is a handler that signals when it starts and returns when released

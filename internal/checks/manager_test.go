@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,19 +18,11 @@ import (
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/checks/checker"
 	"github.com/pebble-project/pebble/internal/plan"
-	"github.com/pebble-project/pebble/internal/reaper"
 	"github.com/pebble-project/pebble/internal/statefile"
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
-func TestMain(m *testing.M) {
-	if err := reaper.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	reaper.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testutil.MainWithReaper(m) }
 
 // newChecker is the daemon's checker constructor.
 func newChecker(c *plan.Check) Checker { return checker.New(c) }
@@ -164,22 +155,6 @@ func (h *harness) refresh(name string) RefreshResult {
 	res, err := h.m.Refresh(ctx, name)
 	require.NoError(h.t, err)
 	return res
-}
-
-// waitFor polls cond until it returns nil, failing with its last error.
-func waitFor(t *testing.T, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met after %v: %v", timeout, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // taskLog returns the texts (without time) of a change's first task log.
@@ -326,7 +301,7 @@ checks:
         http:
             url: URL
 `, tg.URL)
-	waitFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, 10*time.Second, func() error {
 		if n := tg.hits.Load(); n < 5 {
 			return fmt.Errorf("%d hits", n)
 		}
@@ -337,7 +312,7 @@ checks:
 	assert.GreaterOrEqual(t, h.info("web").Successes, 4)
 
 	tg.status.Store(500)
-	waitFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, 10*time.Second, func() error {
 		if s := h.info("web").Status; s != StatusDown {
 			return fmt.Errorf("status %s", s)
 		}
@@ -347,7 +322,7 @@ checks:
 	assert.False(t, h.m.Healthy(plan.UnsetLevel, nil))
 
 	tg.status.Store(200)
-	waitFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, 10*time.Second, func() error {
 		if s := h.info("web").Status; s != StatusUp {
 			return fmt.Errorf("status %s", s)
 		}
@@ -464,7 +439,7 @@ func TestCheckChangesKeepPendingAndNameTheirCheck(t *testing.T) {
 	id := h.info("web").ChangeID
 	c := h.change(id)
 	assert.Equal(t, map[string]string{"kind": KindPerform, "check-name": "web"}, c.NoticeData)
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		if age := time.Since(c.SpawnTime); age <= time.Nanosecond {
 			return fmt.Errorf("change only %v old", age)
 		}
@@ -727,7 +702,7 @@ func TestChangeAbortedFromOutside(t *testing.T) {
 	_, err := h.chg.Abort(id)
 	require.NoError(t, err)
 	assert.Equal(t, changes.Done, h.waitChange(id).Status)
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		if s := h.info("web").Status; s != StatusInactive {
 			return fmt.Errorf("status %s", s)
 		}

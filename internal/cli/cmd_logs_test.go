@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,27 +56,62 @@ func TestLogsAPIError(t *testing.T) {
 	assert.Equal(t, result{stderr: "error: n must be -1, 0, or a positive integer\n", code: 1}, runCLI(t, "logs"))
 }
 
-// TestLogsFollow prints the backlog, then new entries, until the context
-// (Ctrl-C in the real command) ends; it then exits 0.
+// TestLogsFollow prints entries as they come, while the stream stays open,
+// until the context (Ctrl-C in the real command) ends; it then exits 0.
 func TestLogsFollow(t *testing.T) {
 	isolate(t)
-	served := make(chan struct{})
 	d := newFakeDaemon(t, map[string]handler{"GET /v1/logs": func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		io.WriteString(w, logsBody)
 		w.(http.Flusher).Flush()
-		close(served)
 		<-r.Context().Done()
 	}})
 	ctx, cancel := context.WithCancel(context.Background())
+	stdout := newLineWriter(2)
+	printedWhileOpen := make(chan bool, 1)
 	go func() {
-		<-served
-		time.Sleep(50 * time.Millisecond) // let the client print what it got
+		// Ctrl-C once both lines are printed, or after a deadline.
+		select {
+		case <-stdout.full:
+			printedWhileOpen <- true
+		case <-time.After(10 * time.Second):
+			printedWhileOpen <- false
+		}
 		cancel()
 	}()
-	r := runCLIContext(t, ctx, "logs", "-f", "-n", "2", "svc1")
+	stderr, code := runCLITo(t, ctx, stdout, "logs", "-f", "-n", "2", "svc1")
+	assert.True(t, <-printedWhileOpen, "entries not printed while the stream was open")
 	assert.Equal(t, result{stdout: "" +
 		"2026-01-20T02:11:09.361Z [svc1] Serving on <:5000>\n" +
-		"2026-01-20T02:11:09.400Z [svc2] a & b\n"}, r)
+		"2026-01-20T02:11:09.400Z [svc2] a & b\n"}, result{stdout.String(), stderr, code})
 	assert.Equal(t, []string{"GET /v1/logs?follow=true&n=2&services=svc1"}, d.Requests())
+}
+
+// lineWriter collects output and closes full once it holds n lines.
+type lineWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	n    int
+	full chan struct{}
+}
+
+func newLineWriter(n int) *lineWriter {
+	return &lineWriter{n: n, full: make(chan struct{})}
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	before := bytes.Count(w.buf.Bytes(), []byte("\n"))
+	w.buf.Write(p)
+	if before < w.n && bytes.Count(w.buf.Bytes(), []byte("\n")) >= w.n {
+		close(w.full)
+	}
+	return len(p), nil
+}
+
+func (w *lineWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }

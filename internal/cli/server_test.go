@@ -136,14 +136,23 @@ func runCLI(t *testing.T, args ...string) result {
 
 func runCLIContext(t *testing.T, ctx context.Context, args ...string) result {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	e := newEnv(strings.NewReader(""), &stdout, &stderr, os.Getenv)
+	var stdout bytes.Buffer
+	stderr, code := runCLITo(t, ctx, &stdout, args...)
+	return result{stdout.String(), stderr, code}
+}
+
+// runCLITo is runCLIContext with the standard output going to stdout, for a
+// test that watches the output while the command runs.
+func runCLITo(t *testing.T, ctx context.Context, stdout io.Writer, args ...string) (stderr string, code int) {
+	t.Helper()
+	var errBuf bytes.Buffer
+	e := newEnv(strings.NewReader(""), stdout, &errBuf, os.Getenv)
 	e.now = func() time.Time { return testNow }
 	e.loc = time.UTC
 	e.isRoot = false
 	e.poll = 10 * time.Millisecond
-	code := e.run(ctx, args)
-	return result{stdout.String(), stderr.String(), code}
+	code = e.run(ctx, args)
+	return errBuf.String(), code
 }
 
 // isolate clears the environment variables the CLI reads.

@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/pebble-project/pebble/internal/apierr"
 	"github.com/pebble-project/pebble/internal/checks"
-	"github.com/pebble-project/pebble/internal/ops"
 	"github.com/pebble-project/pebble/internal/plan"
 )
 
@@ -41,7 +41,7 @@ func (f *fakeOps) ChecksAction(ctx context.Context, user, action string, names [
 
 func (f *fakeOps) RefreshCheck(ctx context.Context, name string) (checks.Info, string, error) {
 	if name != "chk1" {
-		return checks.Info{}, "", &ops.Error{Class: ops.NotFound, Message: `cannot find check with name "` + name + `"`}
+		return checks.Info{}, "", &apierr.Error{Class: apierr.NotFound, Message: `cannot find check with name "` + name + `"`}
 	}
 	return checks.Info{Name: "chk1", Startup: plan.CheckStartupEnabled, Status: checks.StatusUp, Successes: 5, Failures: 1, Threshold: 3, ChangeID: "10"},
 		"non-2xx status code 500; oops", nil
@@ -85,7 +85,7 @@ func TestChecksEndpoints(t *testing.T) {
 }
 
 func TestChecksActionError(t *testing.T) {
-	o := &fakeOps{err: &ops.Error{Class: ops.BadRequest, Message: "must specify checks for start action"}}
+	o := &fakeOps{err: &apierr.Error{Class: apierr.BadRequest, Message: "must specify checks for start action"}}
 	c := startDaemon(t, o)
 	status, body := do(t, c, "POST", "/v1/checks", `{"action":"start"}`)
 	assert.Equal(t, 400, status)

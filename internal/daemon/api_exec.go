@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"context"
 	"net/http"
 	"time"
 
@@ -9,14 +8,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/pebble-project/pebble/internal/execs"
-	"github.com/pebble-project/pebble/internal/ops"
 )
-
-// execOps are the verbs of the exec API (api.md §16).
-type execOps interface {
-	Exec(ctx context.Context, req ops.ExecRequest) (ops.ExecResult, error)
-	ExecSocket(taskID, wsID string) (*execs.Socket, error)
-}
 
 // postExec serves POST /v1/exec (api.md §16.1, §16.2).
 func (a *api) postExec(r *http.Request) response {
@@ -47,7 +39,7 @@ func (a *api) postExec(r *http.Request) response {
 		}
 		timeout = d
 	}
-	res, err := a.ops.Exec(r.Context(), ops.ExecRequest{
+	res, err := a.ops.Exec(r.Context(), execs.Request{
 		Command: req.Command, ServiceContext: req.ServiceContext, Environment: req.Environment,
 		WorkingDir: req.WorkingDir, Timeout: timeout,
 		UserID: req.UserID, User: req.User, GroupID: req.GroupID, Group: req.Group,

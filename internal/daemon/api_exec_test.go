@@ -3,11 +3,12 @@ package daemon
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -15,62 +16,27 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pebble-project/pebble/internal/apierr"
 	"github.com/pebble-project/pebble/internal/execs"
-	"github.com/pebble-project/pebble/internal/files"
-	"github.com/pebble-project/pebble/internal/ops"
 )
 
-// The fake verbs of the exec and files APIs; the real ones are tested in
-// internal/ops, internal/execs, internal/files and end to end in tests/.
+// The fake verbs of the exec API; the real ones are tested in internal/ops,
+// internal/execs and end to end in tests/. The files API works on real
+// files.
 
-func (f *fakeOps) Exec(ctx context.Context, req ops.ExecRequest) (ops.ExecResult, error) {
+func (f *fakeOps) Exec(ctx context.Context, req execs.Request) (execs.Started, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.actions = append(f.actions, "exec")
 	if f.err != nil {
-		return ops.ExecResult{}, f.err
+		return execs.Started{}, f.err
 	}
-	return ops.ExecResult{ChangeID: "1", TaskID: "2", Environment: map[string]string{"PATH": "/bin"}, WorkingDir: "/"}, nil
+	return execs.Started{ChangeID: "1", TaskID: "2", Environment: map[string]string{"PATH": "/bin"}, WorkingDir: "/"}, nil
 }
 
 func (f *fakeOps) ExecSocket(taskID, wsID string) (*execs.Socket, error) {
-	return nil, &ops.Error{Class: ops.NotFound, Message: `cannot find task "` + taskID + `"`}
+	return nil, &apierr.Error{Class: apierr.NotFound, Message: `cannot find task "` + taskID + `"`}
 }
-
-func (f *fakeOps) ListFiles(path, pattern string, itself bool) ([]files.Info, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.actions = append(f.actions, "list "+path)
-	return []files.Info{}, f.err
-}
-
-func (f *fakeOps) ReadFiles(paths []string, send func(path string, content io.Reader) error) ([]ops.FileResult, error) {
-	return nil, f.err
-}
-
-// WriteFiles records "write <path> <bytes>" for each part it reads.
-func (f *fakeOps) WriteFiles(specs []files.WriteSpec, next func() (ops.FilePart, error)) ([]ops.FileResult, error) {
-	var results []ops.FileResult
-	for {
-		part, err := next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, &ops.Error{Class: ops.BadRequest, Message: err.Error()}
-		}
-		n, _ := io.Copy(io.Discard, part.Content)
-		f.mu.Lock()
-		f.actions = append(f.actions, fmt.Sprintf("write %s %d", part.Path, n))
-		f.mu.Unlock()
-		results = append(results, ops.FileResult{Path: part.Path})
-	}
-	return results, f.err
-}
-
-func (f *fakeOps) MakeDirs(specs []files.DirSpec) []ops.FileResult { return nil }
-
-func (f *fakeOps) RemovePaths(specs []ops.RemoveSpec) []ops.FileResult { return nil }
 
 // startDaemonWithLog is startDaemon that also collects security events.
 func startDaemonWithLog(t *testing.T, o Ops) (*http.Client, func() []string) {
@@ -153,15 +119,18 @@ func TestPostFilesDispatch(t *testing.T) {
 	// ... while a multipart write streams past it.
 	boundary := strings.Repeat("0123456789abcdef", 2)
 	content := strings.Repeat("y", 100000)
+	target := filepath.Join(t.TempDir(), "a", "b")
 	mp := "--" + boundary + "\r\nContent-Disposition: form-data; name=\"request\"\r\n\r\n" +
-		`{"action":"write","files":[{"path":"/a/b"}]}` + "\r\n--" + boundary +
-		"\r\nContent-Disposition: form-data; name=\"files\"; filename=\"/a/b\"\r\n\r\n" + content +
+		`{"action":"write","files":[{"path":"` + target + `","make-dirs":true}]}` + "\r\n--" + boundary +
+		"\r\nContent-Disposition: form-data; name=\"files\"; filename=\"" + target + "\"\r\n\r\n" + content +
 		"\r\n--" + boundary + "--\r\n"
 	status, body = post("multipart/form-data; boundary="+boundary, mp)
 	assert.Equal(t, 200, status, "%v", body)
-	assert.Equal(t, []any{map[string]any{"path": "/a/b"}}, body["result"])
-	assert.Contains(t, o.actions, "write /a/b 100000", "the full path, not its base name")
-	assert.Regexp(t, `^WARN authz_admin:\d+,push_file Writing file "/a/b"$`, events()[len(events())-1])
+	assert.Equal(t, []any{map[string]any{"path": target}}, body["result"])
+	got, err := os.ReadFile(target)
+	require.NoError(t, err, "written to the full path, not its base name")
+	assert.Equal(t, content, string(got))
+	assert.Regexp(t, `^WARN authz_admin:\d+,push_file Writing file "`+regexp.QuoteMeta(target)+`"$`, events()[len(events())-1])
 }
 
 func jsonDecode(r io.Reader, v any) error {

@@ -5,27 +5,23 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/pebble-project/pebble/internal/apierr"
 	"github.com/pebble-project/pebble/internal/files"
-	"github.com/pebble-project/pebble/internal/ops"
 )
 
-// fileOps are the verbs of the files API (api.md §17).
-type fileOps interface {
-	ListFiles(path, pattern string, itself bool) ([]files.Info, error)
-	ReadFiles(paths []string, send func(path string, content io.Reader) error) ([]ops.FileResult, error)
-	WriteFiles(specs []files.WriteSpec, next func() (ops.FilePart, error)) ([]ops.FileResult, error)
-	MakeDirs(specs []files.DirSpec) []ops.FileResult
-	RemovePaths(specs []ops.RemoveSpec) []ops.FileResult
-}
+// The files API (api.md §17) calls internal/files directly: each request
+// is one call per path on the files the daemon's user can reach.
 
 // getFiles serves GET /v1/files (api.md §17.1, §17.2).
 func (a *api) getFiles(r *http.Request) response {
@@ -36,9 +32,16 @@ func (a *api) getFiles(r *http.Request) response {
 		if itself != "" && itself != "true" && itself != "false" {
 			return badRequest(`itself parameter must be "true" or "false"`)
 		}
-		infos, err := a.ops.ListFiles(q.Get("path"), q.Get("pattern"), itself == "true")
+		path := q.Get("path")
+		if path == "" {
+			return badRequest("must specify path")
+		}
+		if !filepath.IsAbs(path) {
+			return badRequest("path must be absolute, got %q", path)
+		}
+		infos, err := files.List(path, q.Get("pattern"), itself == "true")
 		if err != nil {
-			return errorResponse(err)
+			return errorResponse(fileError(err))
 		}
 		out := make([]fileInfoJSON, len(infos))
 		for i, info := range infos {
@@ -101,15 +104,26 @@ type fileResultJSON struct {
 	Error *errorResult `json:"error,omitempty"`
 }
 
-func fileResultsToJSON(results []ops.FileResult) []fileResultJSON {
-	out := make([]fileResultJSON, len(results))
-	for i, res := range results {
-		out[i].Path = res.Path
-		if res.Err != nil {
-			out[i].Error = &errorResult{Message: res.Err.Message, Kind: res.Err.Kind}
-		}
+// fileResult is the result for path of an operation that returned err.
+func fileResult(path string, err error) fileResultJSON {
+	res := fileResultJSON{Path: path}
+	if err != nil {
+		res.Error = &errorResult{Message: err.Error(), Kind: files.Kind(err)}
 	}
-	return out
+	return res
+}
+
+// fileError gives a file error the files API's kind and the status that
+// kind implies.
+func fileError(err error) *apierr.Error {
+	e := &apierr.Error{Class: apierr.BadRequest, Kind: files.Kind(err), Message: err.Error()}
+	switch e.Kind {
+	case files.KindNotFound:
+		e.Class = apierr.NotFound
+	case files.KindPermissionDenied:
+		e.Class = apierr.Forbidden
+	}
+	return e
 }
 
 // readFilesResponse streams the files of a read as multipart/form-data: a
@@ -138,17 +152,23 @@ func (rf readFilesResponse) write(w http.ResponseWriter, r *http.Request) {
 		_, err = io.CopyBuffer(part, readerOnly{content}, buf)
 		return err
 	}
-	results := make([]ops.FileResult, 0, len(rf.paths))
+	results := make([]fileResultJSON, 0, len(rf.paths))
 	for _, path := range rf.paths {
 		// Every requested path is an event, also one that cannot be read
 		// (relative, missing), as in Pebble.
 		rf.a.securityAdmin(rf.user, "pull_file", fmt.Sprintf("Reading file %q", path))
-		res, err := rf.a.ops.ReadFiles([]string{path}, send)
+		f, err := files.Open(path)
+		if err != nil {
+			results = append(results, fileResult(path, err))
+			continue
+		}
+		err = send(path, f)
+		f.Close()
 		if err != nil {
 			// The client went away; nothing more can be sent.
 			return
 		}
-		results = append(results, res...)
+		results = append(results, fileResult(path, nil))
 	}
 	h := make(textproto.MIMEHeader)
 	h.Set("Content-Disposition", `form-data; name="response"`)
@@ -159,7 +179,7 @@ func (rf readFilesResponse) write(w http.ResponseWriter, r *http.Request) {
 	}
 	json.NewEncoder(part).Encode(envelope{
 		Type: "sync", StatusCode: http.StatusOK, Status: http.StatusText(http.StatusOK),
-		Result: fileResultsToJSON(results),
+		Result: results,
 	})
 	mw.Close()
 }
@@ -218,17 +238,18 @@ func (a *api) postFilesJSON(r *http.Request) response {
 	}
 	switch req.Action {
 	case "make-dirs":
-		specs := make([]files.DirSpec, len(req.Dirs))
+		results := make([]fileResultJSON, len(req.Dirs))
 		for i, d := range req.Dirs {
-			specs[i] = files.DirSpec{Path: d.Path, MakeParents: d.MakeParents, Permissions: d.Permissions, Owner: d.owner()}
+			spec := files.DirSpec{Path: d.Path, MakeParents: d.MakeParents, Permissions: d.Permissions, Owner: d.owner()}
+			results[i] = fileResult(d.Path, files.MakeDir(spec))
 		}
-		return syncResponse(fileResultsToJSON(a.ops.MakeDirs(specs)))
+		return syncResponse(results)
 	case "remove":
-		specs := make([]ops.RemoveSpec, len(req.Paths))
+		results := make([]fileResultJSON, len(req.Paths))
 		for i, p := range req.Paths {
-			specs[i] = ops.RemoveSpec{Path: p.Path, Recursive: p.Recursive}
+			results[i] = fileResult(p.Path, files.Remove(p.Path, p.Recursive))
 		}
-		return syncResponse(fileResultsToJSON(a.ops.RemovePaths(specs)))
+		return syncResponse(results)
 	case "write":
 		return badRequest(`must use multipart with "write" action`)
 	default:
@@ -270,27 +291,54 @@ func (a *api) writeFiles(r *http.Request, boundary string) response {
 	if req.Action != "write" {
 		return badRequest("multipart action must be \"write\", got %q", req.Action)
 	}
+	if len(req.Files) == 0 {
+		return badRequest("must specify one or more files")
+	}
 	specs := make([]files.WriteSpec, len(req.Files))
 	for i, f := range req.Files {
 		specs[i] = files.WriteSpec{Path: f.Path, MakeDirs: f.MakeDirs, Permissions: f.Permissions, Owner: f.owner()}
 	}
-	user := whoFrom(r).user()
-	results, err := a.ops.WriteFiles(specs, func() (ops.FilePart, error) {
+	return a.writeParts(mr, specs, whoFrom(r).user())
+}
+
+// writeParts writes each "files" part of a multipart write to the target
+// its metadata spec gives; the results follow the order of specs. A
+// malformed part fails the whole request.
+func (a *api) writeParts(mr *multipart.Reader, specs []files.WriteSpec, user string) response {
+	byPath := make(map[string]int, len(specs))
+	for i, s := range specs {
+		byPath[s.Path] = i
+	}
+	errs := make([]error, len(specs))
+	seen := make([]bool, len(specs))
+	for {
 		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
 		if err != nil {
-			return ops.FilePart{}, err
+			return badRequest("%v", err)
 		}
 		if name := formName(part); name != "files" {
-			return ops.FilePart{}, fmt.Errorf("field name must be \"files\", got %q", name)
+			return badRequest("field name must be \"files\", got %q", name)
 		}
 		path := fileName(part)
 		a.securityAdmin(user, "push_file", fmt.Sprintf("Writing file %q", path))
-		return ops.FilePart{Path: path, Content: part}, nil
-	})
-	if err != nil {
-		return errorResponse(err)
+		i, ok := byPath[path]
+		if !ok {
+			return badRequest("no metadata for path %q", path)
+		}
+		seen[i] = true
+		errs[i] = files.Write(specs[i], part)
 	}
-	return syncResponse(fileResultsToJSON(results))
+	results := make([]fileResultJSON, len(specs))
+	for i, s := range specs {
+		results[i] = fileResult(s.Path, errs[i])
+		if !seen[i] {
+			results[i].Error = &errorResult{Kind: files.KindGeneric, Message: fmt.Sprintf("no file content for path %q", s.Path)}
+		}
+	}
+	return syncResponse(results)
 }
 
 // formName and fileName read a part's Content-Disposition parameters.

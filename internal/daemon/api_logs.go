@@ -6,17 +6,14 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pebble-project/pebble/internal/logfwd"
 	"github.com/pebble-project/pebble/internal/logs"
-	"github.com/pebble-project/pebble/internal/ops"
 )
 
-// logsOps are the verbs behind GET /v1/logs (api.md §14) and GET
-// /v1/log-targets.
-type logsOps interface {
-	// Logs streams service output to sink.
-	Logs(ctx context.Context, opts ops.LogsOptions, sink ops.LogSink) error
-	// LogTargets reports the log forwarding counters.
-	LogTargets() []logs.ForwardStatus
+// LogTargets reports the counters of the log targets for GET
+// /v1/log-targets; internal/logfwd's Manager satisfies it.
+type LogTargets interface {
+	Status() []logfwd.Status
 }
 
 // defaultLogLines is how many entries GET /v1/logs returns without n when
@@ -45,12 +42,13 @@ func (a *api) getLogs(r *http.Request) response {
 		}
 		n = v
 	}
-	return &logsResponse{api: a, opts: ops.LogsOptions{Services: multiValue(r, "services"), N: n, Follow: follow}}
+	return &logsResponse{api: a, services: multiValue(r, "services"), opts: logs.StreamOptions{N: n, Follow: follow}}
 }
 
 type logsResponse struct {
-	api  *api
-	opts ops.LogsOptions
+	api      *api
+	services []string // empty: every service
+	opts     logs.StreamOptions
 }
 
 func (l *logsResponse) write(w http.ResponseWriter, r *http.Request) {
@@ -63,7 +61,8 @@ func (l *logsResponse) write(w http.ResponseWriter, r *http.Request) {
 	stop := context.AfterFunc(l.api.stopping, cancel)
 	defer stop()
 	sink := &jsonLinesSink{w: w, rc: http.NewResponseController(w)}
-	if err := l.api.ops.Logs(ctx, l.opts, sink); err != nil && ctx.Err() == nil {
+	bufs := l.api.ops.LogBuffers(l.services)
+	if err := logs.Stream(ctx, bufs, l.opts, sink); err != nil && ctx.Err() == nil {
 		l.api.logf("Cannot write logs: %v", err)
 	}
 }
@@ -124,7 +123,10 @@ type logTargetJSON struct {
 // getLogTargets serves GET /v1/log-targets, an addition to Pebble's API:
 // the forwarding counters of each log target.
 func (a *api) getLogTargets(r *http.Request) response {
-	targets := a.ops.LogTargets()
+	var targets []logfwd.Status
+	if a.logTargets != nil {
+		targets = a.logTargets.Status()
+	}
 	out := make([]logTargetJSON, 0, len(targets))
 	for _, t := range targets {
 		services := t.Services

@@ -3,64 +3,59 @@ package daemon
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pebble-project/pebble/internal/logfwd"
 	"github.com/pebble-project/pebble/internal/logs"
-	"github.com/pebble-project/pebble/internal/ops"
 )
 
-func (f *fakeOps) Logs(ctx context.Context, opts ops.LogsOptions, sink ops.LogSink) error {
-	return sink.Idle()
-}
+func (f *fakeOps) LogBuffers(names []string) []*logs.Buffer { return nil }
 
-func (f *fakeOps) LogTargets() []logs.ForwardStatus { return nil }
-
-// fakeLogsOps answers Logs with fixed entries and, when following, waits for
-// the request to end.
+// fakeLogsOps answers LogBuffers with two buffers holding an entry each,
+// and records the names it was asked for.
 type fakeLogsOps struct {
 	*fakeOps
-	entries  []logs.Entry
-	got      chan ops.LogsOptions
-	returned chan struct{}
+	bufs  []*logs.Buffer
+	names chan []string
+}
+
+// logLines are the lines of fakeLogsOps's buffers, as logs.Writer formats
+// them.
+var logLines = []string{
+	"2026-01-20T02:11:09.361Z [svc1] Serving on <:5000> & more\n",
+	"2026-01-20T02:11:09.360Z [svc2] x\n",
 }
 
 func newLogsOps() *fakeLogsOps {
-	return &fakeLogsOps{
-		fakeOps: &fakeOps{},
-		entries: []logs.Entry{
-			{Time: time.Date(2026, 1, 20, 2, 11, 9, 361_000_000, time.UTC), Service: "svc1", Message: "Serving on <:5000> & more"},
-			{Time: time.Date(2026, 1, 20, 2, 11, 9, 360_000_000, time.UTC), Service: "svc2", Message: "x"},
-		},
-		got:      make(chan ops.LogsOptions, 10),
-		returned: make(chan struct{}, 10),
+	l := &fakeLogsOps{fakeOps: &fakeOps{}, names: make(chan []string, 10)}
+	for _, line := range logLines {
+		buf := logs.NewBuffer(0)
+		io.WriteString(buf, line)
+		l.bufs = append(l.bufs, buf)
 	}
+	return l
 }
 
-func (l *fakeLogsOps) Logs(ctx context.Context, opts ops.LogsOptions, sink ops.LogSink) error {
-	defer func() { l.returned <- struct{}{} }()
-	l.got <- opts
-	for _, e := range l.entries {
-		if err := sink.Entry(e); err != nil {
-			return err
-		}
-	}
-	if err := sink.Idle(); err != nil || !opts.Follow {
-		return err
-	}
-	<-ctx.Done()
-	return nil
+func (l *fakeLogsOps) LogBuffers(names []string) []*logs.Buffer {
+	l.names <- names
+	return l.bufs
 }
 
-func (l *fakeLogsOps) LogTargets() []logs.ForwardStatus {
-	return []logs.ForwardStatus{{Name: "t", Type: "loki", Location: "http://x", Services: []string{"a"}, Sent: 3, Dropped: 1,
+// fakeTargets is a log forwarder with one target.
+type fakeTargets struct{}
+
+func (fakeTargets) Status() []logfwd.Status {
+	return []logfwd.Status{{Name: "t", Type: "loki", Location: "http://x", Services: []string{"a"}, Sent: 3, Dropped: 1,
 		LostBytes: 7, Failures: 2, Pending: 4, LastError: "boom", LastErrorTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
 }
 
@@ -83,11 +78,18 @@ func TestLogsErrors(t *testing.T) {
 func TestLogsOutput(t *testing.T) {
 	o := newLogsOps()
 	c := startDaemon(t, o)
-	for path, want := range map[string]ops.LogsOptions{
-		"/v1/logs":                 {N: 30},
-		"/v1/logs?n=&follow=false": {N: 30},
-		"/v1/logs?n=-1":            {N: -1},
-		"/v1/logs?n=0&services=a,b&services=+c+,,": {N: 0, Services: []string{"a", "b", "c"}},
+	// In time order, whatever the order of the buffers.
+	both := `{"time":"2026-01-20T02:11:09.36Z","service":"svc2","message":"x"}` + "\n" +
+		`{"time":"2026-01-20T02:11:09.361Z","service":"svc1","message":"Serving on <:5000> & more"}` + "\n"
+	for path, want := range map[string]struct {
+		names []string
+		body  string
+	}{
+		"/v1/logs":                 {nil, both},
+		"/v1/logs?n=&follow=false": {nil, both},
+		"/v1/logs?n=-1":            {nil, both},
+		"/v1/logs?n=1":             {nil, both[strings.Index(both, "\n")+1:]},
+		"/v1/logs?n=0&services=a,b&services=+c+,,": {[]string{"a", "b", "c"}, ""},
 	} {
 		resp, err := c.Get("http://localhost" + path)
 		require.NoError(t, err)
@@ -96,20 +98,25 @@ func TestLogsOutput(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 200, resp.StatusCode)
 		assert.Equal(t, "application/x-ndjson", resp.Header.Get("Content-Type"))
-		assert.Equal(t, `{"time":"2026-01-20T02:11:09.361Z","service":"svc1","message":"Serving on <:5000> & more"}`+"\n"+
-			`{"time":"2026-01-20T02:11:09.36Z","service":"svc2","message":"x"}`+"\n", string(data))
-		assert.Equal(t, want, <-o.got, path)
-		<-o.returned
+		assert.Equal(t, want.body, string(data), path)
+		assert.Equal(t, want.names, <-o.names, path)
 	}
 }
 
 // TestLogsFollow checks that a following request streams without waiting
 // for the handler to end, and that the handler ends when the client goes
-// away, and when the daemon stops.
+// away, and when the daemon stops: its request log line, written once the
+// handler returned, tells.
 func TestLogsFollow(t *testing.T) {
 	o := newLogsOps()
 	socket := filepath.Join(t.TempDir(), ".pebble.socket")
-	d, err := New(Options{SocketPath: socket, Ops: o})
+	returned := make(chan string, 10)
+	logf := func(format string, args ...any) {
+		if line := fmt.Sprintf(format, args...); strings.Contains(line, "/v1/logs?follow=true&n=-1") {
+			returned <- line
+		}
+	}
+	d, err := New(Options{SocketPath: socket, Ops: o, Logf: logf})
 	require.NoError(t, err)
 	require.NoError(t, d.Listen())
 	d.Serve()
@@ -127,24 +134,24 @@ func TestLogsFollow(t *testing.T) {
 	}}
 	follow := func() (*bufio.Reader, context.CancelFunc) {
 		ctx, cancel := context.WithCancel(context.Background())
-		req, err := http.NewRequestWithContext(ctx, "GET", "http://localhost/v1/logs?follow=true", nil)
+		req, err := http.NewRequestWithContext(ctx, "GET", "http://localhost/v1/logs?follow=true&n=-1", nil)
 		require.NoError(t, err)
 		resp, err := c.Do(req)
 		require.NoError(t, err)
 		t.Cleanup(func() { resp.Body.Close() })
 		r := bufio.NewReader(resp.Body)
-		for range o.entries {
+		for range logLines {
 			_, err := r.ReadString('\n')
 			require.NoError(t, err)
 		}
-		assert.Equal(t, ops.LogsOptions{Follow: true}, <-o.got)
+		assert.Nil(t, <-o.names)
 		return r, cancel
 	}
 
 	_, cancel := follow()
 	cancel()
 	select {
-	case <-o.returned:
+	case <-returned:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Logs still running after the client went away")
 	}
@@ -155,7 +162,7 @@ func TestLogsFollow(t *testing.T) {
 	d.Stop()
 	stopped = true
 	select {
-	case <-o.returned:
+	case <-returned:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Logs still running after the daemon stopped")
 	}
@@ -165,7 +172,7 @@ func TestLogsFollow(t *testing.T) {
 }
 
 func TestLogTargets(t *testing.T) {
-	c := startDaemon(t, newLogsOps())
+	c := startDaemonWith(t, Options{Ops: &fakeOps{}, LogTargets: fakeTargets{}})
 	status, body := do(t, c, "GET", "/v1/log-targets", "")
 	assert.Equal(t, 200, status)
 	assert.Equal(t, []any{map[string]any{

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -16,10 +15,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pebble-project/pebble/internal/apierr"
 	"github.com/pebble-project/pebble/internal/identities"
 	"github.com/pebble-project/pebble/internal/metrics"
 	"github.com/pebble-project/pebble/internal/notices"
-	"github.com/pebble-project/pebble/internal/ops"
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // backends gives every fakeOps real notice and identity managers, created
@@ -43,10 +43,10 @@ func (f *fakeOps) backend() *backend {
 
 func (f *fakeOps) AddNotice(ctx context.Context, uid uint32, typ, key string, repeatAfter time.Duration, data map[string]string) (string, error) {
 	if typ != "custom" {
-		return "", &ops.Error{Class: ops.BadRequest, Message: `invalid type "` + typ + `" (can only add "custom" notices)`}
+		return "", &apierr.Error{Class: apierr.BadRequest, Message: `invalid type "` + typ + `" (can only add "custom" notices)`}
 	}
 	if err := notices.ValidateCustomKey(key); err != nil {
-		return "", &ops.Error{Class: ops.BadRequest, Message: err.Error()}
+		return "", &apierr.Error{Class: apierr.BadRequest, Message: err.Error()}
 	}
 	return f.backend().notices.Add(&uid, notices.Custom, key, notices.AddOptions{Data: data, RepeatAfter: repeatAfter}), nil
 }
@@ -68,7 +68,7 @@ func (f *fakeOps) Identities() map[string]*identities.Identity {
 func (f *fakeOps) ApplyIdentities(ctx context.Context, user, action string, ids map[string]*identities.Identity) error {
 	_, err := f.backend().identities.Apply(identities.Action(action), ids)
 	if identities.IsInvalid(err) {
-		return &ops.Error{Class: ops.BadRequest, Message: err.Error()}
+		return &apierr.Error{Class: apierr.BadRequest, Message: err.Error()}
 	}
 	return err
 }
@@ -155,56 +155,62 @@ func TestNoticesAPI(t *testing.T) {
 func TestNoticesLongPoll(t *testing.T) {
 	o := &fakeOps{}
 	c := startDaemon(t, o)
-	// Warm up the connection pool, so the goroutine count is stable.
+	// Warm up the connection pool, so that its connection is not counted as
+	// a leak; the check runs before the daemon stops.
 	do(t, c, "GET", "/v1/notices", "")
-	before := runtime.NumGoroutine()
+	testutil.CheckLeaks(t)
 
-	got := make(chan time.Time, 1)
+	type polled struct {
+		body string
+		at   time.Time
+	}
+	got := make(chan polled, 1)
 	go func() {
+		var p polled
 		resp, err := c.Get("http://localhost/v1/notices?types=custom&timeout=30s")
 		if err == nil {
-			io.ReadAll(resp.Body)
+			data, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			p.body = string(data)
 		}
-		got <- time.Now()
+		p.at = time.Now()
+		got <- p
 	}()
-	// Give the request time to reach its wait (if it is late, it finds the
-	// notice at once, which passes too), then add a notice.
-	time.Sleep(50 * time.Millisecond)
+	// The request is waiting before the notice exists.
+	testutil.WaitBlockedIn(t, 10*time.Second, 1, noticesWait)
 	added := time.Now()
 	_, err := o.AddNotice(context.Background(), 0, "custom", "example.com/x", 0, nil)
 	require.NoError(t, err)
 	select {
-	case done := <-got:
-		t.Logf("long-poll returned %v after the notice", done.Sub(added))
-		assert.Less(t, done.Sub(added), time.Second)
+	case p := <-got:
+		t.Logf("long-poll returned %v after the notice", p.at.Sub(added))
+		assert.Contains(t, p.body, `"key":"example.com/x"`)
+		assert.Less(t, p.at.Sub(added), time.Second)
 	case <-time.After(10 * time.Second):
 		t.Fatal("long-poll did not return")
 	}
 
 	// Clients that hang up while waiting leave nothing behind.
-	for i := 0; i < 20; i++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
-		req, _ := http.NewRequestWithContext(ctx, "GET", "http://localhost/v1/notices?keys=example.com/never&timeout=1h", nil)
-		if resp, err := c.Do(req); err == nil {
-			resp.Body.Close()
-		}
-		cancel()
+	ctx, hangUp := context.WithCancel(context.Background())
+	var clients sync.WaitGroup
+	for range 20 {
+		clients.Add(1)
+		go func() {
+			defer clients.Done()
+			req, _ := http.NewRequestWithContext(ctx, "GET", "http://localhost/v1/notices?keys=example.com/never&timeout=1h", nil)
+			if resp, err := c.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
 	}
+	testutil.WaitBlockedIn(t, 10*time.Second, 20, noticesWait)
+	hangUp()
+	clients.Wait()
 	c.CloseIdleConnections()
-	waitUntil(t, func() bool { return runtime.NumGoroutine() <= before })
 }
 
-func waitUntil(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met; %d goroutines", runtime.NumGoroutine())
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
+// noticesWait is the notices manager's Wait as a stack trace names it.
+const noticesWait = "internal/notices.(*Manager).Wait"
 
 func TestLatestWarning(t *testing.T) {
 	o := &fakeOps{}

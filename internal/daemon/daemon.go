@@ -25,6 +25,8 @@ type Options struct {
 	HTTPAddress string
 	// Ops carries out every request; required.
 	Ops Ops
+	// LogTargets reports the log forwarding counters; nil reports none.
+	LogTargets LogTargets
 	// Logf writes daemon log lines; nil discards them.
 	Logf func(format string, args ...any)
 	// Version is reported by /v1/system-info.
@@ -53,12 +55,13 @@ type Daemon struct {
 }
 
 type api struct {
-	ops       Ops
-	logf      func(format string, args ...any)
-	version   string
-	bootID    string
-	httpAddr  string
-	bodyLimit int64
+	ops        Ops
+	logTargets LogTargets
+	logf       func(format string, args ...any)
+	version    string
+	bootID     string
+	httpAddr   string
+	bodyLimit  int64
 	// securityEvent is never nil.
 	securityEvent func(level, event, description string)
 	metrics       []MetricsSource
@@ -85,7 +88,7 @@ func New(opts Options) (*Daemon, error) {
 		opts.SecurityEvent = func(string, string, string) {}
 	}
 	a := &api{
-		ops: opts.Ops, logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
+		ops: opts.Ops, logTargets: opts.LogTargets, logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
 		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit, securityEvent: opts.SecurityEvent,
 		metrics: opts.Metrics,
 	}

@@ -20,9 +20,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pebble-project/pebble/internal/apierr"
 	"github.com/pebble-project/pebble/internal/changes"
-	"github.com/pebble-project/pebble/internal/ops"
 	"github.com/pebble-project/pebble/internal/servstate"
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // fakeOps records calls and returns canned answers; the real verbs are
@@ -69,7 +70,7 @@ func (f *fakeOps) Changes(sel changes.Select, service string) []changes.ChangeIn
 
 func (f *fakeOps) Change(id string) (changes.ChangeInfo, error) {
 	if id != "1" {
-		return changes.ChangeInfo{}, &ops.Error{Class: ops.NotFound, Message: `cannot find change with id "` + id + `"`}
+		return changes.ChangeInfo{}, &apierr.Error{Class: apierr.NotFound, Message: `cannot find change with id "` + id + `"`}
 	}
 	return changes.ChangeInfo{ID: "1", Kind: "start", Summary: "Start service \"a\"", Status: changes.Done, Ready: true,
 		SpawnTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), ReadyTime: time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC)}, nil
@@ -95,8 +96,24 @@ func (f *fakeOps) Sync(ctx context.Context) error { return nil }
 
 func startDaemon(t *testing.T, o Ops) *http.Client {
 	t.Helper()
-	socket := filepath.Join(t.TempDir(), ".pebble.socket")
-	d, err := New(Options{SocketPath: socket, Ops: o, Version: "v-test", BootID: "boot", BodyLimit: 1024})
+	return startDaemonWith(t, Options{Ops: o})
+}
+
+// startDaemonWith serves opts, with a fresh socket when it names none,
+// version "v-test", boot ID "boot" and a body limit of 1024 bytes unless
+// set.
+func startDaemonWith(t *testing.T, opts Options) *http.Client {
+	t.Helper()
+	if opts.SocketPath == "" {
+		opts.SocketPath = filepath.Join(t.TempDir(), ".pebble.socket")
+	}
+	if opts.Version == "" {
+		opts.Version, opts.BootID = "v-test", "boot"
+	}
+	if opts.BodyLimit == 0 {
+		opts.BodyLimit = 1024
+	}
+	d, err := New(opts)
 	require.NoError(t, err)
 	require.NoError(t, d.Listen())
 	d.Serve()
@@ -104,7 +121,7 @@ func startDaemon(t *testing.T, o Ops) *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var dialer net.Dialer
-			return dialer.DialContext(ctx, "unix", socket)
+			return dialer.DialContext(ctx, "unix", opts.SocketPath)
 		},
 	}}
 }
@@ -265,7 +282,7 @@ func TestWaitTimeout(t *testing.T) {
 }
 
 func TestOpsErrorKinds(t *testing.T) {
-	o := &fakeOps{err: &ops.Error{Class: ops.BadRequest, Kind: "no-default-services", Message: "no default services"}}
+	o := &fakeOps{err: &apierr.Error{Class: apierr.BadRequest, Kind: "no-default-services", Message: "no default services"}}
 	c := startDaemon(t, o)
 	status, body := do(t, c, "POST", "/v1/services", `{"action":"autostart"}`)
 	assert.Equal(t, 400, status)
@@ -367,7 +384,7 @@ func TestMain(m *testing.M) {
 		fmt.Printf("%d %s", resp.StatusCode, body)
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	testutil.Main(m)
 }
 
 func TestNonRootPeerIsRead(t *testing.T) {

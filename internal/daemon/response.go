@@ -11,7 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/pebble-project/pebble/internal/ops"
+	"github.com/pebble-project/pebble/internal/apierr"
 )
 
 // response is what a handler returns; ServeHTTP writes it.
@@ -109,23 +109,24 @@ func internalError(format string, args ...any) response {
 	return errorStatus(http.StatusInternalServerError, "", format, args...)
 }
 
-// errorResponse is the one place where errors from Ops become HTTP statuses.
+// errorResponse is the one place where errors of verbs become HTTP
+// statuses.
 func errorResponse(err error) response {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return bodyTooLarge(tooLarge.Limit)
 	}
-	var oe *ops.Error
+	var oe *apierr.Error
 	if errors.As(err, &oe) {
 		status := http.StatusInternalServerError
 		switch oe.Class {
-		case ops.BadRequest:
+		case apierr.BadRequest:
 			status = http.StatusBadRequest
-		case ops.NotFound:
+		case apierr.NotFound:
 			status = http.StatusNotFound
-		case ops.Forbidden:
+		case apierr.Forbidden:
 			status = http.StatusForbidden
-		case ops.Timeout:
+		case apierr.Timeout:
 			status = http.StatusGatewayTimeout
 		}
 		return errorStatus(status, oe.Kind, "%s", oe.Message)

@@ -7,6 +7,8 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/execs"
+	"github.com/pebble-project/pebble/internal/logs"
 	"github.com/pebble-project/pebble/internal/servstate"
 )
 
@@ -32,9 +34,14 @@ type Ops interface {
 	noticeOps   // api_notices.go
 	identityOps // api_identities.go
 	checkOps    // api_checks.go
-	execOps     // api_exec.go
-	fileOps     // api_files.go
-	logsOps     // api_logs.go
+
+	// Exec creates the change that runs a command (api.md §16.1).
+	Exec(ctx context.Context, req execs.Request) (execs.Started, error)
+	// ExecSocket reserves a websocket of an exec task (api.md §16.3).
+	ExecSocket(taskID, wsID string) (*execs.Socket, error)
+	// LogBuffers returns the output buffers of the named services (every
+	// service when names is empty) for GET /v1/logs.
+	LogBuffers(names []string) []*logs.Buffer
 }
 
 // handlerFunc serves one method of one endpoint.

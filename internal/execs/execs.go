@@ -50,6 +50,35 @@ const (
 	DefaultOutputWait    = time.Second
 )
 
+// Request is a command to run as a client asks for it (api.md §16.1);
+// internal/ops resolves it into a Command.
+type Request struct {
+	Command        []string
+	ServiceContext string
+	Environment    map[string]string
+	WorkingDir     string
+	// Timeout, if positive, kills the command after that long.
+	Timeout     time.Duration
+	UserID      *int
+	User        string
+	GroupID     *int
+	Group       string
+	Terminal    bool
+	Interactive bool
+	SplitStderr bool
+	Width       int
+	Height      int
+}
+
+// Started is what POST /v1/exec reports of a command it set up
+// (api.md §16.2).
+type Started struct {
+	ChangeID    string
+	TaskID      string
+	Environment map[string]string
+	WorkingDir  string
+}
+
 // Options configure a Manager. Every field may be left zero.
 type Options struct {
 	// Logf writes to the daemon log; nil discards.

@@ -18,18 +18,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pebble-project/pebble/internal/reaper"
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
-func TestMain(m *testing.M) {
-	if err := reaper.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	reaper.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testutil.MainWithReaper(m) }
 
 // harness serves a Manager's websockets over HTTP, as the daemon does.
 type harness struct {

@@ -18,6 +18,7 @@ import (
 	"github.com/pebble-project/pebble/internal/logs"
 	"github.com/pebble-project/pebble/internal/metrics"
 	"github.com/pebble-project/pebble/internal/plan"
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // logRecorder collects the manager's log lines.
@@ -164,7 +165,7 @@ func TestLoki(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, rx.Requests(), 3, "250 entries in batches of at most 100")
 	assert.Equal(t, "pebble/test", rx.UserAgent())
-	waitFor(t, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		if st := f.m.Status()[0]; st.Sent != 250 {
 			return fmt.Errorf("sent %d", st.Sent)
 		}
@@ -265,7 +266,7 @@ func TestOutageLosesNothing(t *testing.T) {
 	// Once the answer is in: a receiver that goes down between recording
 	// a batch and answering makes the batch be sent twice (at least once
 	// delivery), which is not what this test is about.
-	waitFor(t, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		if st := f.m.Status()[0]; st.Sent != 1 {
 			return fmt.Errorf("sent %d", st.Sent)
 		}
@@ -275,7 +276,7 @@ func TestOutageLosesNothing(t *testing.T) {
 	for i := 1; i < 500; i++ {
 		f.write("a", "line %d\n", i)
 	}
-	waitFor(t, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		if st := f.m.Status()[0]; st.Failures < 2 {
 			return fmt.Errorf("%d failures", st.Failures)
 		}
@@ -291,7 +292,7 @@ func TestOutageLosesNothing(t *testing.T) {
 		want[i] = fmt.Sprintf("a:line %d", i)
 	}
 	assert.Equal(t, want, msgs(es))
-	waitFor(t, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		if st := f.m.Status()[0]; st.Sent != 600 {
 			return fmt.Errorf("sent %d", st.Sent)
 		}
@@ -322,7 +323,7 @@ func TestRetryOn5xxAnd429(t *testing.T) {
 			f.m.SetPlan(mustPlan(t, twoServices, targetYAML("ot", "opentelemetry", rx.URL(), "[a]", "{}")))
 			f.start("a", 0)
 			f.write("a", "kept\n")
-			waitFor(t, func() error {
+			testutil.WaitFor(t, 20*time.Second, func() error {
 				if n := rx.Requests(); n < 3 {
 					return fmt.Errorf("%d requests", n)
 				}
@@ -350,7 +351,7 @@ func TestOther4xxDrops(t *testing.T) {
 	for i := range 3 {
 		f.write("a", "dropped %d\n", i)
 	}
-	waitFor(t, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		if st := f.m.Status()[0]; st.Dropped != 3 {
 			return fmt.Errorf("dropped %d", st.Dropped)
 		}
@@ -379,7 +380,7 @@ func TestHangingReceiverBlocksNothing(t *testing.T) {
 		f.write("a", "line %d %s\n", i, strings.Repeat("y", 100))
 	}
 	assert.Less(t, time.Since(start), 10*time.Second)
-	waitFor(t, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		st := f.m.Status()[0]
 		if st.LostBytes == 0 || st.Failures == 0 {
 			return fmt.Errorf("status %+v", st)
@@ -449,7 +450,7 @@ func TestPlanChanges(t *testing.T) {
 	f.write("b", "b3\n")
 	es2 := waitEntries(t, rx2, 1)
 	assert.Equal(t, []string{"b:b3"}, msgs(es2))
-	waitFor(t, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		if st := f.m.Status()[0]; len(st.Services) != 1 || st.Services[0] != "b" {
 			return fmt.Errorf("services %v", st.Services)
 		}
@@ -502,21 +503,6 @@ func TestNoGoroutinesLeft(t *testing.T) {
 	assert.Empty(t, m.targets["lk"].sources)
 }
 
-func waitFor(t *testing.T, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // TestNewBufferAfterForget: a service whose record was forgotten starts
 // again with a new buffer, and forwarding follows the new buffer.
 func TestNewBufferAfterForget(t *testing.T) {
@@ -563,7 +549,7 @@ func TestWriteMetrics(t *testing.T) {
 	f.write("a", "one\ntwo\n")
 	f.write("b", "three\n")
 	waitEntries(t, rx, 3)
-	waitFor(t, func() error {
+	testutil.WaitFor(t, 20*time.Second, func() error {
 		if st := f.m.Status(); st[0].Sent != 2 || st[1].Sent != 1 {
 			return fmt.Errorf("sent %d and %d", st[0].Sent, st[1].Sent)
 		}

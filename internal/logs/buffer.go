@@ -12,10 +12,9 @@ const DefaultBufferSize = 100 * 1024
 // byte offsets since the buffer was created, so a reader can tell how much
 // it missed. Its methods are safe for concurrent use.
 type Buffer struct {
-	mu     sync.Mutex
-	data   []byte
-	end    uint64        // absolute position one past the last byte written
-	notify chan struct{} // closed by the next write; nil until asked for
+	mu   sync.Mutex
+	data []byte
+	end  uint64 // absolute position one past the last byte written
 	// watchers get a non-blocking send at every write (see Watch).
 	watchers []chan<- struct{}
 }
@@ -55,10 +54,6 @@ func (b *Buffer) appendLocked(p []byte) {
 }
 
 func (b *Buffer) wakeLocked() {
-	if b.notify != nil {
-		close(b.notify)
-		b.notify = nil
-	}
 	for _, ch := range b.watchers {
 		select {
 		case ch <- struct{}{}:
@@ -115,16 +110,6 @@ func (b *Buffer) indexLocked(from, to uint64, c byte) int64 {
 // byteLocked returns the byte at absolute position pos, which must be held.
 func (b *Buffer) byteLocked(pos uint64) byte {
 	return b.data[pos%uint64(len(b.data))]
-}
-
-// Notify returns a channel that is closed at the next write.
-func (b *Buffer) Notify() <-chan struct{} {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.notify == nil {
-		b.notify = make(chan struct{})
-	}
-	return b.notify
 }
 
 // startLocked returns the oldest position still held.

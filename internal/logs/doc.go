@@ -14,6 +14,6 @@
 // no more than the buffer.
 //
 // The package does not start processes, know about service states, or speak
-// HTTP. Log forwarding and the /v1/logs follow mode are meant to be built on
-// Iterator and its Notify channel.
+// HTTP. Log forwarding and the /v1/logs follow mode are built on Iterator and
+// Buffer.Watch.
 package logs

@@ -76,10 +76,6 @@ func (b *Buffer) NewIterator(n int) *Iterator {
 	return it
 }
 
-// Notify returns a channel that is closed when new data is written to the
-// buffer; call Next until it returns false, then wait on a fresh Notify.
-func (it *Iterator) Notify() <-chan struct{} { return it.b.Notify() }
-
 // Buffer returns the buffer the iterator reads.
 func (it *Iterator) Buffer() *Buffer { return it.b }
 

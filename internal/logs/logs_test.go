@@ -57,12 +57,13 @@ func TestIterator(t *testing.T) {
 	it := buf.NewIterator(-1)
 	_, ok := it.Next()
 	assert.False(t, ok)
-	notify := it.Notify()
+	written := make(chan struct{}, 1)
+	defer buf.Watch(written)()
 	io.WriteString(w, "one\ntw")
 	select {
-	case <-notify:
+	case <-written:
 	default:
-		t.Fatal("Notify channel not closed by a write")
+		t.Fatal("watcher not woken by a write")
 	}
 	e, ok := it.Next()
 	require.True(t, ok)

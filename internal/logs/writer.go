@@ -30,9 +30,6 @@ func NewWriter(service string, buf *Buffer, mirror *Mirror) *Writer {
 	return &Writer{buf: buf, service: service, mirror: mirror, now: time.Now}
 }
 
-// Buffer returns the buffer the writer writes to.
-func (w *Writer) Buffer() *Buffer { return w.buf }
-
 // Write formats p into the buffer. All lines that begin in one call get
 // the same timestamp, taken at the call.
 func (w *Writer) Write(p []byte) (int, error) {

@@ -3,7 +3,6 @@ package notices
 import (
 	"context"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pebble-project/pebble/internal/statefile"
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 type fakeClock struct {
@@ -142,9 +142,16 @@ func TestStampsStrictlyIncrease(t *testing.T) {
 	}
 }
 
+// waitFunc is Manager.Wait as a stack trace names it: the tests of waiting
+// wait until their waiters are parked in it, so that they test the wait and
+// not an early return.
+const waitFunc = "internal/notices.(*Manager).Wait"
+
 func TestWaitWakesOnAdd(t *testing.T) {
 	m := newManager(t, Options{})
-	before := runtime.NumGoroutine()
+	// After the manager, so that the check runs before the manager closes:
+	// the wait itself leaves nothing behind.
+	testutil.CheckLeaks(t)
 	got := make(chan []Notice, 1)
 	ctx := t.Context()
 	go func() {
@@ -152,12 +159,14 @@ func TestWaitWakesOnAdd(t *testing.T) {
 		assert.NoError(t, err)
 		got <- ns
 	}()
-	// Unrelated notices do not end the wait.
+	testutil.WaitBlockedIn(t, 5*time.Second, 1, waitFunc)
+	// Unrelated notices wake the waiter, which goes back to waiting.
 	m.Add(nil, ChangeUpdate, "1", AddOptions{})
+	testutil.WaitBlockedIn(t, 5*time.Second, 1, waitFunc)
 	select {
 	case <-got:
 		t.Fatal("wait returned for a notice its filter does not match")
-	case <-time.After(20 * time.Millisecond):
+	default:
 	}
 	added := time.Now()
 	m.Add(nil, Custom, "example.com/x", AddOptions{})
@@ -169,7 +178,6 @@ func TestWaitWakesOnAdd(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("wait did not return")
 	}
-	waitGoroutines(t, before)
 }
 
 func TestWaitEndsWithContext(t *testing.T) {
@@ -185,19 +193,9 @@ func TestWaitEndsWithContext(t *testing.T) {
 		_, err := m.Wait(context.Background(), Filter{})
 		done <- err
 	}()
+	testutil.WaitBlockedIn(t, 5*time.Second, 1, waitFunc)
 	m.Close()
 	assert.ErrorIs(t, <-done, ErrClosed)
-}
-
-func waitGoroutines(t *testing.T, want int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > want {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines, want at most %d", runtime.NumGoroutine(), want)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 func TestLatestWarning(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/pebble-project/pebble/internal/apierr"
 	"github.com/pebble-project/pebble/internal/checks"
 	"github.com/pebble-project/pebble/internal/plan"
 )
@@ -21,7 +22,7 @@ func (o *Ops) Checks(level string, names []string) []checks.Info {
 // user naming the caller (behaviour.md §12).
 func (o *Ops) ChecksAction(ctx context.Context, user, action string, names []string) ([]string, error) {
 	if len(names) == 0 {
-		return nil, errorf(BadRequest, "must specify checks for %s action", action)
+		return nil, apierr.Errorf(apierr.BadRequest, "must specify checks for %s action", action)
 	}
 	var changed []string
 	var err error
@@ -34,13 +35,13 @@ func (o *Ops) ChecksAction(ctx context.Context, user, action string, names []str
 		}
 		changed, err = o.checks.StopChecks(names)
 	default:
-		return nil, errorf(BadRequest, "invalid action %q", action)
+		return nil, apierr.Errorf(apierr.BadRequest, "invalid action %q", action)
 	}
 	if errors.Is(err, checks.ErrNotFound) {
-		return nil, errorf(BadRequest, "cannot %s checks: %v", action, err)
+		return nil, apierr.Errorf(apierr.BadRequest, "cannot %s checks: %v", action, err)
 	}
 	if err != nil {
-		return nil, errorf(Internal, "cannot %s checks: %v", action, err)
+		return nil, apierr.Errorf(apierr.Internal, "cannot %s checks: %v", action, err)
 	}
 	if changed == nil {
 		changed = []string{}
@@ -56,11 +57,11 @@ func (o *Ops) ChecksAction(ctx context.Context, user, action string, names []str
 // run's error text ("" on success).
 func (o *Ops) RefreshCheck(ctx context.Context, name string) (checks.Info, string, error) {
 	if name == "" {
-		return checks.Info{}, "", errorf(BadRequest, "must specify check name")
+		return checks.Info{}, "", apierr.Errorf(apierr.BadRequest, "must specify check name")
 	}
 	res, err := o.checks.Refresh(ctx, name)
 	if errors.Is(err, checks.ErrNotFound) {
-		return checks.Info{}, "", errorf(NotFound, "cannot find check with name %q", name)
+		return checks.Info{}, "", apierr.Errorf(apierr.NotFound, "cannot find check with name %q", name)
 	}
 	if err != nil {
 		return checks.Info{}, "", err

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pebble-project/pebble/internal/apierr"
 	"github.com/pebble-project/pebble/internal/checks"
 )
 
@@ -47,7 +48,7 @@ func TestChecksActionErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := o.ChecksAction(context.Background(), "0", tt.action, tt.names)
-		assert.Equal(t, &Error{Class: BadRequest, Message: tt.msg}, err, "%s %v", tt.action, tt.names)
+		assert.Equal(t, &apierr.Error{Class: apierr.BadRequest, Message: tt.msg}, err, "%s %v", tt.action, tt.names)
 	}
 }
 
@@ -75,9 +76,9 @@ func TestChecksActionAndReplan(t *testing.T) {
 func TestRefreshCheckAndHealth(t *testing.T) {
 	o := newOps(t, checksLayer)
 	_, _, err := o.RefreshCheck(context.Background(), "")
-	assert.Equal(t, &Error{Class: BadRequest, Message: "must specify check name"}, err)
+	assert.Equal(t, &apierr.Error{Class: apierr.BadRequest, Message: "must specify check name"}, err)
 	_, _, err = o.RefreshCheck(context.Background(), "nope")
-	assert.Equal(t, &Error{Class: NotFound, Message: `cannot find check with name "nope"`}, err)
+	assert.Equal(t, &apierr.Error{Class: apierr.NotFound, Message: `cannot find check with name "nope"`}, err)
 
 	healthy, err := o.Healthy("", nil)
 	require.NoError(t, err)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pebble-project/pebble/internal/apierr"
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/execs"
 	"github.com/pebble-project/pebble/internal/osutil"
@@ -23,33 +24,6 @@ const kindExec = "exec"
 
 // defaultPath is PATH for commands whose environment has none.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-// ExecRequest is a command to run (api.md §16.1).
-type ExecRequest struct {
-	Command        []string
-	ServiceContext string
-	Environment    map[string]string
-	WorkingDir     string
-	// Timeout, if positive, kills the command after that long.
-	Timeout     time.Duration
-	UserID      *int
-	User        string
-	GroupID     *int
-	Group       string
-	Terminal    bool
-	Interactive bool
-	SplitStderr bool
-	Width       int
-	Height      int
-}
-
-// ExecResult is what POST /v1/exec reports (api.md §16.2).
-type ExecResult struct {
-	ChangeID    string
-	TaskID      string
-	Environment map[string]string
-	WorkingDir  string
-}
 
 func (o *Ops) registerExecTasks() {
 	// An exec interrupted by a daemon restart has no process left; its
@@ -67,30 +41,30 @@ func (o *Ops) runExec(ctx context.Context, t *changes.Task) error {
 
 // Exec creates the change that runs a command. The command starts once the
 // client has connected the task's websockets.
-func (o *Ops) Exec(ctx context.Context, req ExecRequest) (ExecResult, error) {
+func (o *Ops) Exec(ctx context.Context, req execs.Request) (execs.Started, error) {
 	if len(req.Command) == 0 {
-		return ExecResult{}, errorf(BadRequest, "must specify command")
+		return execs.Started{}, apierr.Errorf(apierr.BadRequest, "must specify command")
 	}
 	if err := checkExecText(req); err != nil {
-		return ExecResult{}, err
+		return execs.Started{}, err
 	}
 	if req.ServiceContext != "" {
 		var err error
 		if req, err = o.withServiceContext(req); err != nil {
-			return ExecResult{}, err
+			return execs.Started{}, err
 		}
 	}
 	path, err := exec.LookPath(req.Command[0])
 	if err != nil {
-		return ExecResult{}, errorf(BadRequest, "cannot find executable %q", req.Command[0])
+		return execs.Started{}, apierr.Errorf(apierr.BadRequest, "cannot find executable %q", req.Command[0])
 	}
 	uid, gid, err := osutil.NormalizeUIDGID(req.UserID, req.GroupID, req.User, req.Group)
 	if err != nil {
-		return ExecResult{}, errorf(BadRequest, "%v", err)
+		return execs.Started{}, apierr.Errorf(apierr.BadRequest, "%v", err)
 	}
 	env, err := execEnvironment(req.Environment, uid)
 	if err != nil {
-		return ExecResult{}, errorf(BadRequest, "%v", err)
+		return execs.Started{}, apierr.Errorf(apierr.BadRequest, "%v", err)
 	}
 	dir, what := req.WorkingDir, "working directory"
 	if dir == "" {
@@ -100,14 +74,14 @@ func (o *Ops) Exec(ctx context.Context, req ExecRequest) (ExecResult, error) {
 		}
 	}
 	if st, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		return ExecResult{}, errorf(Internal, "cannot call exec: %s %q does not exist", what, dir)
+		return execs.Started{}, apierr.Errorf(apierr.Internal, "cannot call exec: %s %q does not exist", what, dir)
 	} else if err != nil {
-		return ExecResult{}, errorf(Internal, "cannot call exec: %v", err)
+		return execs.Started{}, apierr.Errorf(apierr.Internal, "cannot call exec: %v", err)
 	} else if !st.IsDir() {
-		return ExecResult{}, errorf(Internal, "cannot call exec: %s %q not a directory", what, dir)
+		return execs.Started{}, apierr.Errorf(apierr.Internal, "cannot call exec: %s %q not a directory", what, dir)
 	}
 	if req.Interactive && !req.Terminal {
-		return ExecResult{}, errorf(Internal, "cannot call exec: cannot use interactive mode without a terminal")
+		return execs.Started{}, apierr.Errorf(apierr.Internal, "cannot call exec: cannot use interactive mode without a terminal")
 	}
 
 	cmd := execs.Command{
@@ -129,16 +103,16 @@ func (o *Ops) Exec(ctx context.Context, req ExecRequest) (ExecResult, error) {
 		})
 		return info.Tasks[0].ID
 	})
-	return ExecResult{ChangeID: info.ID, TaskID: info.Tasks[0].ID, Environment: env, WorkingDir: dir}, nil
+	return execs.Started{ChangeID: info.ID, TaskID: info.Tasks[0].ID, Environment: env, WorkingDir: dir}, nil
 }
 
 // checkExecText refuses command words, environment entries and a working
 // directory that no process can be given (see plan.TextProblem), rather
 // than starting a change that is bound to fail.
-func checkExecText(req ExecRequest) error {
+func checkExecText(req execs.Request) error {
 	for i, arg := range req.Command {
 		if bad := plan.TextProblem(arg); bad != "" {
-			return errorf(BadRequest, "cannot run command: argument %d %s: %q", i, bad, arg)
+			return apierr.Errorf(apierr.BadRequest, "cannot run command: argument %d %s: %q", i, bad, arg)
 		}
 	}
 	names := slices.Sorted(maps.Keys(req.Environment))
@@ -148,14 +122,14 @@ func checkExecText(req ExecRequest) error {
 			bad = `is empty or contains "="`
 		}
 		if bad != "" {
-			return errorf(BadRequest, "cannot run command: environment variable name %q %s", name, bad)
+			return apierr.Errorf(apierr.BadRequest, "cannot run command: environment variable name %q %s", name, bad)
 		}
 		if bad := plan.TextProblem(req.Environment[name]); bad != "" {
-			return errorf(BadRequest, "cannot run command: environment variable %q value %s", name, bad)
+			return apierr.Errorf(apierr.BadRequest, "cannot run command: environment variable %q value %s", name, bad)
 		}
 	}
 	if bad := plan.TextProblem(req.WorkingDir); bad != "" {
-		return errorf(BadRequest, "cannot run command: working directory %s: %q", bad, req.WorkingDir)
+		return apierr.Errorf(apierr.BadRequest, "cannot run command: working directory %s: %q", bad, req.WorkingDir)
 	}
 	return nil
 }
@@ -163,11 +137,11 @@ func checkExecText(req ExecRequest) error {
 // withServiceContext fills the request's unset fields from a service's
 // environment, user, group and working directory (api.md §16.1); the
 // request's environment is merged on top of the service's.
-func (o *Ops) withServiceContext(req ExecRequest) (ExecRequest, error) {
+func (o *Ops) withServiceContext(req execs.Request) (execs.Request, error) {
 	p := o.plans.Plan()
 	svc := p.Services[req.ServiceContext]
 	if svc == nil {
-		return req, errorf(BadRequest, "context service %q not found", req.ServiceContext)
+		return req, apierr.Errorf(apierr.BadRequest, "context service %q not found", req.ServiceContext)
 	}
 	env := make(map[string]string)
 	uid, gid, username, group := svc.UserID, svc.GroupID, svc.User, svc.Group
@@ -252,17 +226,17 @@ func envList(env map[string]string) []string {
 func (o *Ops) ExecSocket(taskID, wsID string) (*execs.Socket, error) {
 	t, c, err := o.changes.Task(taskID)
 	if err != nil {
-		return nil, errorf(NotFound, "cannot find task %q", taskID)
+		return nil, apierr.Errorf(apierr.NotFound, "cannot find task %q", taskID)
 	}
 	if t.Kind != kindExec {
-		return nil, errorf(BadRequest, "%q tasks do not have websockets", t.Kind)
+		return nil, apierr.Errorf(apierr.BadRequest, "%q tasks do not have websockets", t.Kind)
 	}
 	sock, err := o.execs.Socket(taskID, wsID)
 	switch {
 	case err == nil:
 		return sock, nil
 	case errors.Is(err, execs.ErrConnected):
-		return nil, errorf(Internal, "%s websocket already connected", wsID)
+		return nil, apierr.Errorf(apierr.Internal, "%s websocket already connected", wsID)
 	case errors.Is(err, execs.ErrFailed):
 		// The exec finished before this connection, with an error (for
 		// example it timed out waiting for its websockets). Its change
@@ -270,10 +244,10 @@ func (o *Ops) ExecSocket(taskID, wsID string) (*execs.Socket, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		if c, err := o.changes.Wait(ctx, c.ID); err == nil && c.Err != "" {
-			return nil, errorf(Internal, "%s", c.Err)
+			return nil, apierr.Errorf(apierr.Internal, "%s", c.Err)
 		}
 	case errors.Is(err, execs.ErrNoSession) && c.Err != "":
-		return nil, errorf(Internal, "%s", c.Err)
+		return nil, apierr.Errorf(apierr.Internal, "%s", c.Err)
 	}
-	return nil, errorf(NotFound, "cannot find %s websocket for task %q", wsID, taskID)
+	return nil, apierr.Errorf(apierr.NotFound, "cannot find %s websocket for task %q", wsID, taskID)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/pebble-project/pebble/internal/apierr"
 	"github.com/pebble-project/pebble/internal/identities"
 )
 
@@ -19,7 +20,7 @@ func (o *Ops) Identities() map[string]*identities.Identity {
 func (o *Ops) ApplyIdentities(ctx context.Context, user, action string, ids map[string]*identities.Identity) error {
 	events, err := o.identities.Apply(identities.Action(action), ids)
 	if identities.IsInvalid(err) {
-		return errorf(BadRequest, "%s", err.Error())
+		return apierr.Errorf(apierr.BadRequest, "%s", err.Error())
 	}
 	if err != nil {
 		return err

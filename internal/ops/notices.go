@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/pebble-project/pebble/internal/apierr"
 	"github.com/pebble-project/pebble/internal/notices"
 )
 
@@ -12,10 +13,10 @@ import (
 // (api.md §13.3) and returns its ID once it is on disk.
 func (o *Ops) AddNotice(ctx context.Context, uid uint32, typ, key string, repeatAfter time.Duration, data map[string]string) (string, error) {
 	if notices.Type(typ) != notices.Custom {
-		return "", errorf(BadRequest, "invalid type %q (can only add \"custom\" notices)", typ)
+		return "", apierr.Errorf(apierr.BadRequest, "invalid type %q (can only add \"custom\" notices)", typ)
 	}
 	if err := notices.ValidateCustomKey(key); err != nil {
-		return "", errorf(BadRequest, "%s", err.Error())
+		return "", apierr.Errorf(apierr.BadRequest, "%s", err.Error())
 	}
 	id := o.notices.Add(&uid, notices.Custom, key, notices.AddOptions{Data: data, RepeatAfter: repeatAfter})
 	return id, o.Sync(ctx)
@@ -30,7 +31,7 @@ func (o *Ops) Notices(f notices.Filter) []notices.Notice {
 func (o *Ops) WaitNotices(ctx context.Context, f notices.Filter) ([]notices.Notice, error) {
 	ns, err := o.notices.Wait(ctx, f)
 	if errors.Is(err, notices.ErrClosed) {
-		return nil, errorf(Internal, "daemon is stopping")
+		return nil, apierr.Errorf(apierr.Internal, "daemon is stopping")
 	}
 	return ns, err
 }

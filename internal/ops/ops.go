@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/pebble-project/pebble/internal/apierr"
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/checks"
 	"github.com/pebble-project/pebble/internal/execs"
@@ -46,8 +47,6 @@ type Ops struct {
 	identities    *identities.Manager
 	securityEvent func(level, event, description string)
 	execs         *execs.Manager
-	// forwarder reports log targets' counters; may be nil (SetForwarder).
-	forwarder LogForwarder
 }
 
 // New builds Ops and registers its task kinds with the changes manager, which
@@ -82,7 +81,7 @@ func (o *Ops) AddLayer(ctx context.Context, label string, layer []byte, combine,
 	err := o.plans.AddLayer(label, layer, combine, inner)
 	var invalid *planstate.InvalidLayerError
 	if errors.As(err, &invalid) {
-		return errorf(BadRequest, "%s", err.Error())
+		return apierr.Errorf(apierr.BadRequest, "%s", err.Error())
 	}
 	return err
 }
@@ -99,10 +98,10 @@ func (o *Ops) Changes(sel changes.Select, service string) []changes.ChangeInfo {
 
 func changeError(id string, err error) error {
 	if errors.Is(err, changes.ErrNotFound) {
-		return errorf(NotFound, "cannot find change with id %q", id)
+		return apierr.Errorf(apierr.NotFound, "cannot find change with id %q", id)
 	}
 	if errors.Is(err, changes.ErrNothingPending) {
-		return errorf(BadRequest, "cannot abort change %s with nothing pending", id)
+		return apierr.Errorf(apierr.BadRequest, "cannot abort change %s with nothing pending", id)
 	}
 	return err
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pebble-project/pebble/internal/apierr"
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/checks"
 	"github.com/pebble-project/pebble/internal/checks/checker"
@@ -176,9 +177,9 @@ func TestActionErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := o.ServiceAction(context.Background(), tt.action, tt.names)
-		var oe *Error
+		var oe *apierr.Error
 		require.ErrorAs(t, err, &oe, "%s %v", tt.action, tt.names)
-		assert.Equal(t, BadRequest, oe.Class)
+		assert.Equal(t, apierr.BadRequest, oe.Class)
 		assert.Equal(t, tt.msg, oe.Message)
 		assert.Equal(t, tt.kind, oe.Kind)
 	}
@@ -188,16 +189,16 @@ func TestActionErrors(t *testing.T) {
 func TestAutostartWithoutDefaults(t *testing.T) {
 	o := newOps(t, "services:\n    a:\n        override: replace\n        command: sleep 1\n")
 	_, err := o.ServiceAction(context.Background(), "autostart", nil)
-	var oe *Error
+	var oe *apierr.Error
 	require.ErrorAs(t, err, &oe)
-	assert.Equal(t, &Error{Class: BadRequest, Kind: "no-default-services", Message: "no default services"}, oe)
+	assert.Equal(t, &apierr.Error{Class: apierr.BadRequest, Kind: "no-default-services", Message: "no default services"}, oe)
 }
 
 func TestChangeErrors(t *testing.T) {
 	o := newOps(t, chainLayer)
 	_, err := o.Change("99")
-	assert.Equal(t, &Error{Class: NotFound, Message: `cannot find change with id "99"`}, err)
+	assert.Equal(t, &apierr.Error{Class: apierr.NotFound, Message: `cannot find change with id "99"`}, err)
 	c := run(t, o, "start", "db")
 	_, err = o.AbortChange(context.Background(), c.ID)
-	assert.Equal(t, &Error{Class: BadRequest, Message: "cannot abort change " + c.ID + " with nothing pending"}, err)
+	assert.Equal(t, &apierr.Error{Class: apierr.BadRequest, Message: "cannot abort change " + c.ID + " with nothing pending"}, err)
 }

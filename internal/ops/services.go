@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pebble-project/pebble/internal/apierr"
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/servstate"
@@ -69,24 +70,24 @@ func (o *Ops) ServiceAction(ctx context.Context, action string, names []string) 
 	switch action {
 	case "start", "stop", "restart":
 		if len(names) == 0 {
-			return "", errorf(BadRequest, "must specify services for %s action", action)
+			return "", apierr.Errorf(apierr.BadRequest, "must specify services for %s action", action)
 		}
 		nc, err = o.namedAction(action, names)
 	case "autostart":
 		if len(names) != 0 {
-			return "", errorf(BadRequest, "%s accepts no service names", action)
+			return "", apierr.Errorf(apierr.BadRequest, "%s accepts no service names", action)
 		}
 		nc, err = o.autostart()
 	case "replan":
 		if len(names) != 0 {
-			return "", errorf(BadRequest, "%s accepts no service names", action)
+			return "", apierr.Errorf(apierr.BadRequest, "%s accepts no service names", action)
 		}
 		nc, err = o.replan()
 	default:
 		if len(names) == 0 {
-			return "", errorf(BadRequest, "must specify services for %s action", action)
+			return "", apierr.Errorf(apierr.BadRequest, "must specify services for %s action", action)
 		}
-		return "", errorf(BadRequest, "invalid action %q", action)
+		return "", apierr.Errorf(apierr.BadRequest, "invalid action %q", action)
 	}
 	if err != nil {
 		return "", err
@@ -104,7 +105,7 @@ func (o *Ops) ServiceAction(ctx context.Context, action string, names []string) 
 }
 
 func orderError(action string, err error) error {
-	return errorf(BadRequest, "cannot %s services: %v", action, err)
+	return apierr.Errorf(apierr.BadRequest, "cannot %s services: %v", action, err)
 }
 
 func (o *Ops) namedAction(action string, names []string) (changes.NewChange, error) {
@@ -147,7 +148,7 @@ func (o *Ops) autostart() (changes.NewChange, error) {
 	p := o.plans.Plan()
 	defaults := enabledServices(p)
 	if len(defaults) == 0 {
-		return changes.NewChange{}, &Error{Class: BadRequest, Kind: "no-default-services", Message: "no default services"}
+		return changes.NewChange{}, &apierr.Error{Class: apierr.BadRequest, Kind: "no-default-services", Message: "no default services"}
 	}
 	lanes, err := p.StartOrder(defaults)
 	if err != nil {
@@ -299,7 +300,7 @@ func union(a, b []string) []string {
 // SendSignal sends a signal to services (api.md §15).
 func (o *Ops) SendSignal(signal string, names []string) error {
 	if err := o.services.SendSignal(names, signal); err != nil {
-		return errorf(Internal, "%s", err.Error())
+		return apierr.Errorf(apierr.Internal, "%s", err.Error())
 	}
 	return nil
 }

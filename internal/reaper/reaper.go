@@ -61,7 +61,6 @@ type reaper struct {
 	stop    chan struct{}
 	done    chan struct{}
 	waiters map[int]*waiter
-	reaped  uint64 // zombies collected that nobody waited for
 }
 
 // waiter is one started command's exit: res is written once, before done is
@@ -151,8 +150,6 @@ func (r *reaper) reapAll() {
 			w.res = resultOf(ws)
 			close(w.done)
 			delete(r.waiters, pid)
-		} else {
-			r.reaped++
 		}
 		r.mu.Unlock()
 	}
@@ -210,10 +207,13 @@ func Exited(cmd *exec.Cmd) <-chan struct{} {
 // collected by the reaper. It waits for the output-copying goroutines, at
 // most cmd.WaitDelay when that is set (after which the pipes are closed,
 // even if a descendant still holds them open). The expected "no child
-// processes" error of (*exec.Cmd).Wait is not an error here.
+// processes" error of (*exec.Cmd).Wait is not an error here. It also closes
+// the process's pidfd, which os/exec keeps open when its own wait finds the
+// child already collected.
 func Release(cmd *exec.Cmd) error {
 	chans.Delete(cmd)
 	err := cmd.Wait()
+	cmd.Process.Release()
 	var sysErr *os.SyscallError
 	if errors.As(err, &sysErr) && errors.Is(sysErr.Err, syscall.ECHILD) {
 		return nil
@@ -238,13 +238,4 @@ func WaitCommand(cmd *exec.Cmd) (ExitResult, error) {
 		return res, err
 	}
 	return res, Release(cmd)
-}
-
-// Reaped returns how many zombies the reaper collected that no waiter was
-// registered for (orphans re-parented to the daemon).
-func Reaped() uint64 {
-	r := &global
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.reaped
 }

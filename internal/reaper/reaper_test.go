@@ -13,17 +13,10 @@ import (
 	"time"
 
 	"github.com/pebble-project/pebble/internal/reaper"
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
-func TestMain(m *testing.M) {
-	if err := reaper.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	reaper.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testutil.MainWithReaper(m) }
 
 func TestExitCodeAndSignal(t *testing.T) {
 	tests := []struct {

@@ -227,21 +227,15 @@ func killCgroup(p string) bool {
 	return os.WriteFile(filepath.Join(p, "cgroup.kill"), []byte("1"), 0) == nil
 }
 
-// remove deletes the service's cgroup once it is empty. A killed process
-// that is not yet reaped keeps the cgroup busy for a moment, so it retries
-// briefly; a cgroup that stays busy is left for the next run to reuse.
+// remove deletes the service's cgroup if it is empty. One still busy (a
+// process killed but not reaped yet) is left: the next run reuses it, and
+// close removes it.
 func (c *cgroups) remove(service string) error {
-	deadline := time.Now().Add(cgroupRemoveWait)
-	for {
-		err := os.Remove(c.path(service))
-		if err == nil || errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		if !errors.Is(err, syscall.EBUSY) || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(pollInterval)
+	err := os.Remove(c.path(service))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
 	}
+	return err
 }
 
 // leftovers returns the service cgroups found under this daemon's directory,

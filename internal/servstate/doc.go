@@ -7,12 +7,14 @@
 // # Structure
 //
 // Each service record has one goroutine (service.loop) that owns its
-// process, its state and its one timer. Other goroutines send it requests
-// and read snapshots; no callback reaches into shared state. The timer is
-// re-armed for the earliest deadline after every event, and which
-// deadlines may exist is a function of the state (validTimer), so an okay
-// or kill-delay deadline of one run can never fire into a later run. Exits
-// are tagged with a run number and stale ones are ignored.
+// process, its state and its one timer, and never blocks on a process:
+// exits and "tree empty" reports arrive as events from helper goroutines.
+// Other goroutines send it requests and read snapshots; no callback reaches
+// into shared state. The timer is re-armed for the earliest deadline after
+// every event, and which deadlines may exist is a function of the machine
+// (validTimer), so an okay or kill-delay deadline of one run can never fire
+// into a later run. Exits and tree reports are tagged with a run number and
+// stale ones are ignored.
 //
 // Records are created on a service's first start. Prune (every 10 minutes)
 // forgets those inactive for more than 7 days, and the oldest inactive ones
@@ -34,8 +36,17 @@
 // left the group (setsid, double fork) cannot escape. Without cgroups the
 // descendants are found by walking /proc from the main process when a stop
 // begins; a descendant that both left the process group and lost its parent
-// before then cannot be found this way. When the main process exits during a
-// stop, what is left of the tree gets a short grace, then SIGKILL.
+// before then cannot be found this way.
+//
+// A run's processes are contained for its whole life. When the main process
+// exits, whatever exit action follows (even "ignore"), the rest of its tree
+// gets SIGTERM (during a stop it already had it), a short grace, then
+// SIGKILL. A watcher reports when the tree is empty (inotify on the cgroup's
+// cgroup.events, or a check of the processes at a growing interval) and
+// only then is a stop done or a new run launched: a start or a restart that
+// comes earlier hurries the SIGKILL and waits, and fails if the processes
+// outlive it by the fail delay. Two generations of a service never run side
+// by side. Close kills what is left of exited runs.
 //
 // # Leftovers of a crashed daemon
 //

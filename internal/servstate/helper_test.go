@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/pebble-project/pebble/internal/plan"
-	"github.com/pebble-project/pebble/internal/reaper"
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // The test binary doubles as the service: with PEBBLE_TEST_HELPER set,
@@ -76,13 +76,7 @@ func TestMain(m *testing.M) {
 		helpers[name]()
 		os.Exit(0)
 	}
-	if err := reaper.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	reaper.Stop()
-	os.Exit(code)
+	testutil.MainWithReaper(m)
 }
 
 // writePID appends the process's PID to $PEBBLE_TEST_PIDFILE.
@@ -153,23 +147,6 @@ func newPlan(services ...*plan.Service) *plan.Plan {
 		p.Services[s.Name] = s
 	}
 	return p
-}
-
-// waitFor calls try until it returns nil or timeout passes, then fails with
-// its last error.
-func waitFor(t *testing.T, timeout time.Duration, try func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := try()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v: %v", timeout, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // logRecorder collects log lines for assertions and mirrors them to t.Logf.
@@ -249,7 +226,7 @@ func (f *fixture) info(t *testing.T, name string) ServiceInfo {
 
 func (f *fixture) waitCurrent(t *testing.T, name, current string) {
 	t.Helper()
-	waitFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, 10*time.Second, func() error {
 		if got := f.info(t, name).Current; got != current {
 			return fmt.Errorf("service %q is %s, want %s", name, got, current)
 		}

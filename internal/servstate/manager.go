@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pebble-project/pebble/internal/logs"
@@ -171,8 +172,9 @@ func New(opts Options) (*Manager, error) {
 
 // Close stops the services' goroutines and releases the manager's
 // resources. It does not stop services (the daemon stops them first with
-// Stop); a process still running then is left alone, and its waiter ends
-// when it exits. Requests waiting for a reply get ErrClosed.
+// Stop); a main process still running then is left alone, and its waiter
+// ends when it exits. What is left of a run whose main process exited gets
+// SIGKILL. Requests waiting for a reply get ErrClosed.
 func (m *Manager) Close() {
 	m.mu.Lock()
 	if m.closed {
@@ -183,6 +185,7 @@ func (m *Manager) Close() {
 	close(m.done)
 	m.mu.Unlock()
 	m.wg.Wait()
+	m.killResidues()
 	if m.mirror != nil {
 		m.mirror.Close()
 	}
@@ -190,6 +193,25 @@ func (m *Manager) Close() {
 		m.cgroups.close()
 	}
 	reaper.Stop()
+}
+
+// killResidues kills what is left of the services' exited runs, once their
+// goroutines have ended, and waits up to cgroupRemoveWait for it to go, so
+// that their cgroups can be removed.
+func (m *Manager) killResidues() {
+	var trees []*procTree
+	for _, s := range m.allRecords() {
+		if s.mach.residue && s.tree != nil {
+			s.tree.signal(syscall.SIGKILL)
+			trees = append(trees, s.tree)
+		}
+	}
+	timeout := make(chan struct{})
+	timer := time.AfterFunc(cgroupRemoveWait, func() { close(timeout) })
+	defer timer.Stop()
+	for _, t := range trees {
+		t.waitEmpty(timeout)
+	}
 }
 
 // SetPlan publishes the current plan. Services keep running; their new

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/reaper"
 	"github.com/pebble-project/pebble/internal/statefile"
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 func sh(name, script string) *plan.Service {
@@ -135,7 +134,7 @@ func TestExitActions(t *testing.T) {
 			f := newFixture(t, newPlan(svc), nil)
 			require.NoError(t, f.m.Start(context.Background(), "svc", nil))
 			f.waitCurrent(t, "svc", tc.current)
-			waitFor(t, 5*time.Second, func() error { return f.log.has(`Service "svc" ` + tc.log) })
+			testutil.WaitFor(t, 5*time.Second, func() error { return f.log.has(`Service "svc" ` + tc.log) })
 			if tc.shutdown < 0 {
 				select {
 				case code := <-f.shutdown:
@@ -159,7 +158,7 @@ func TestBackoffRestarts(t *testing.T) {
 	svc.BackoffDelay = plan.OptionalDuration{Value: 50 * time.Millisecond, IsSet: true}
 	f := newFixture(t, newPlan(svc), nil)
 	require.NoError(t, f.m.Start(context.Background(), "flaky", nil))
-	waitFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, 10*time.Second, func() error {
 		if n := f.info(t, "flaky").StartCount; n < 3 {
 			return fmt.Errorf("start count %d", n)
 		}
@@ -171,7 +170,7 @@ func TestBackoffRestarts(t *testing.T) {
 	require.NoError(t, f.m.Stop(context.Background(), "flaky", nil))
 	require.NoError(t, f.m.Start(context.Background(), "flaky", nil))
 	n := len(f.log.all())
-	waitFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, 10*time.Second, func() error {
 		for _, l := range f.log.all()[n:] {
 			if l == `Service "flaky" on-failure action is "restart", waiting ~50ms before restart (backoff 1)` {
 				return nil
@@ -186,7 +185,7 @@ func TestKillDelayEscalation(t *testing.T) {
 	svc.KillDelay = plan.OptionalDuration{Value: 300 * time.Millisecond, IsSet: true}
 	f := newFixture(t, newPlan(svc), nil)
 	require.NoError(t, f.m.Start(context.Background(), "stubborn", nil))
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		if lines, _ := f.m.Buffer("stubborn").LastLines(1); len(lines) == 0 {
 			return errors.New("helper not ready")
 		}
@@ -217,7 +216,7 @@ func TestAbortStart(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- f.m.Start(ctx, "svc", nil) }()
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		if len(readPIDs(pidfile)) == 0 {
 			return errors.New("not started")
 		}
@@ -227,7 +226,7 @@ func TestAbortStart(t *testing.T) {
 	assert.EqualError(t, <-errc, "start aborted, sent SIGKILL to process")
 	assert.Equal(t, "inactive", f.info(t, "svc").Current)
 	pid := readPIDs(pidfile)[0]
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		if processExists(pid) {
 			return fmt.Errorf("process %d still exists", pid)
 		}
@@ -257,14 +256,14 @@ func TestTreeGoneAfterStop(t *testing.T) {
 				}
 				require.NoError(t, f.m.Start(context.Background(), "tree", nil))
 				var pids []int
-				waitFor(t, 5*time.Second, func() error {
+				testutil.WaitFor(t, 5*time.Second, func() error {
 					if pids = readPIDs(pidfile); len(pids) < 2 {
 						return fmt.Errorf("pids %v", pids)
 					}
 					return nil
 				})
 				require.NoError(t, f.m.Stop(context.Background(), "tree", nil))
-				waitFor(t, 5*time.Second, func() error {
+				testutil.WaitFor(t, 5*time.Second, func() error {
 					for _, pid := range pids {
 						if processExists(pid) {
 							stat, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
@@ -299,7 +298,7 @@ func TestKillLeftovers(t *testing.T) {
 			m1.SetPlan(newPlan(svc))
 			require.NoError(t, m1.Start(context.Background(), "svc", nil))
 			var pids []int
-			waitFor(t, 5*time.Second, func() error {
+			testutil.WaitFor(t, 5*time.Second, func() error {
 				if pids = readPIDs(pidfile); len(pids) < 2 {
 					return fmt.Errorf("pids %v", pids)
 				}
@@ -332,7 +331,7 @@ func TestKillLeftovers(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, []string{"stray", "svc"}, names)
 			assert.NoError(t, log.has(`Killed leftover processes of service "svc" from a previous daemon`))
-			waitFor(t, 5*time.Second, func() error {
+			testutil.WaitFor(t, 5*time.Second, func() error {
 				for _, pid := range append(pids, stray) {
 					if processExists(pid) {
 						return fmt.Errorf("process %d still exists", pid)
@@ -379,14 +378,14 @@ func TestSendSignal(t *testing.T) {
 	f := newFixture(t, newPlan(svc, sh("idle", "sleep 10")), nil)
 	require.NoError(t, f.m.Start(context.Background(), "sig", nil))
 	buf := f.m.Buffer("sig")
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		if lines, _ := buf.LastLines(1); len(lines) == 0 || lines[0] != "ready" {
 			return fmt.Errorf("lines %q", lines)
 		}
 		return nil
 	})
 	require.NoError(t, f.m.SendSignal([]string{"sig"}, "SIGUSR1"))
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		if lines, _ := buf.LastLines(1); len(lines) == 0 || lines[0] != "got usr1" {
 			return fmt.Errorf("lines %q", lines)
 		}
@@ -427,7 +426,7 @@ func TestCheckFailed(t *testing.T) {
 	require.NoError(t, f.m.Start(context.Background(), "svc", nil))
 	f.m.CheckFailed("other")
 	f.m.CheckFailed("chk")
-	waitFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, 10*time.Second, func() error {
 		if info := f.info(t, "svc"); info.StartCount != 2 || info.Current != "active" {
 			return fmt.Errorf("info %+v", info)
 		}
@@ -445,10 +444,9 @@ func TestCheckFailed(t *testing.T) {
 }
 
 // TestNoLeaks starts and stops services that flood their output, closes
-// the manager and requires goroutines and descriptors to be back.
+// the manager and requires goroutines, descriptors and children to be gone.
 func TestNoLeaks(t *testing.T) {
-	baseG := runtime.NumGoroutine()
-	baseFDs := countFDs(t)
+	testutil.CheckLeaks(t)
 	flood, _ := helperService(t, "flood", "flood")
 	flood.OnSuccess = plan.ActionIgnore
 	sleeper, _ := helperService(t, "sleeper", "sleep")
@@ -463,7 +461,7 @@ func TestNoLeaks(t *testing.T) {
 		require.NoError(t, m.Start(ctx, "sleeper", nil))
 		require.NoError(t, m.Stop(ctx, "sleeper", nil))
 	}
-	waitFor(t, 10*time.Second, func() error {
+	testutil.WaitFor(t, 10*time.Second, func() error {
 		if cur := m.Services([]string{"flood"})[0].Current; cur != "inactive" {
 			return fmt.Errorf("flood is %s", cur)
 		}
@@ -473,24 +471,4 @@ func TestNoLeaks(t *testing.T) {
 	require.Len(t, lines, 1)
 	assert.True(t, strings.HasPrefix(lines[0], "zzzz"), "last line %.20q", lines[0])
 	m.Close()
-	waitFor(t, 10*time.Second, func() error {
-		if g := runtime.NumGoroutine(); g > baseG {
-			buf := make([]byte, 1<<16)
-			return fmt.Errorf("%d goroutines, %d before:\n%s", g, baseG, buf[:runtime.Stack(buf, true)])
-		}
-		if n := countFDs(t); n > baseFDs {
-			return fmt.Errorf("%d fds, %d before", n, baseFDs)
-		}
-		return nil
-	})
-	// No children left: a non-blocking wait finds none to collect.
-	var ws syscall.WaitStatus
-	pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
-	assert.True(t, pid <= 0, "child %d left (%v)", pid, err)
-}
-
-func countFDs(t *testing.T) int {
-	entries, err := os.ReadDir("/proc/self/fd")
-	require.NoError(t, err)
-	return len(entries)
 }

@@ -3,13 +3,14 @@ package servstate
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // fakeClock is an Options.Now that moves only when told.
@@ -40,7 +41,7 @@ func TestPruneAge(t *testing.T) {
 
 	require.NoError(t, f.m.Start(ctx, "old", nil))
 	require.NoError(t, f.m.Start(ctx, "run", nil))
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		if lines, _ := f.m.Buffer("old").LastLines(1); len(lines) != 1 || lines[0] != "ready" {
 			return fmt.Errorf("output %q", lines)
 		}
@@ -82,7 +83,7 @@ func TestPruneAge(t *testing.T) {
 	assert.Equal(t, clock.now(), info.CurrentSince)
 	buf := f.m.Buffer("old")
 	require.NotNil(t, buf)
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		if lines, _ := buf.LastLines(10); len(lines) != 1 || lines[0] != "ready" {
 			return fmt.Errorf("output %q", lines)
 		}
@@ -134,7 +135,7 @@ func TestPruneMax(t *testing.T) {
 // record at once, while services are started, stopped and listed; then
 // requires the goroutines to be back after Close.
 func TestPruneConcurrent(t *testing.T) {
-	baseG := runtime.NumGoroutine()
+	testutil.CheckLeaks(t)
 	names := []string{"a", "b", "c"}
 	p := newPlan()
 	for _, n := range names {
@@ -194,7 +195,7 @@ func TestPruneConcurrent(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	waitFor(t, 5*time.Second, func() error {
+	testutil.WaitFor(t, 5*time.Second, func() error {
 		for _, info := range m.Services(nil) {
 			if info.StartCount != 0 || !info.CurrentSince.IsZero() {
 				return fmt.Errorf("%s not forgotten: %+v", info.Name, info)
@@ -204,12 +205,5 @@ func TestPruneConcurrent(t *testing.T) {
 	})
 	assert.Empty(t, m.ActiveServices())
 	m.Close()
-	waitFor(t, 10*time.Second, func() error {
-		if g := runtime.NumGoroutine(); g > baseG {
-			buf := make([]byte, 1<<16)
-			return fmt.Errorf("%d goroutines, %d before:\n%s", g, baseG, buf[:runtime.Stack(buf, true)])
-		}
-		return nil
-	})
 	m.Prune() // after Close: nothing to do, no hang
 }

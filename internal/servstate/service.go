@@ -54,13 +54,15 @@ type exitEvent struct {
 // the fields marked "goroutine"; everything else is guarded by mu and read
 // by the Manager as snapshots.
 type service struct {
-	name   string
-	m      *Manager
-	cmds   chan command
-	exits  chan exitEvent
-	buf    *logs.Buffer
-	writer *logs.Writer
-	gone   chan struct{} // closed when the record is forgotten
+	name  string
+	m     *Manager
+	cmds  chan command
+	exits chan exitEvent
+	// emptied receives the run number of a tree found empty (watchTree).
+	emptied chan int
+	buf     *logs.Buffer
+	writer  *logs.Writer
+	gone    chan struct{} // closed when the record is forgotten
 
 	mu         sync.Mutex
 	state      state
@@ -95,6 +97,7 @@ func newService(m *Manager, name string) *service {
 		m:       m,
 		cmds:    make(chan command),
 		exits:   make(chan exitEvent),
+		emptied: make(chan int),
 		buf:     buf,
 		writer:  logs.NewWriter(name, buf, m.mirror),
 		gone:    make(chan struct{}),
@@ -125,7 +128,14 @@ func (s *service) loop() {
 			s.m.clearRecord(s.name, e.run)
 			if e.run == s.run {
 				s.released = e.released
+				s.mu.Lock()
+				s.pid = 0
+				s.mu.Unlock()
 				s.handle(event{kind: evExit, exit: e.res})
+			}
+		case run := <-s.emptied:
+			if run == s.run {
+				s.handle(event{kind: evTreeEmpty})
 			}
 		case <-s.timer.C:
 			s.fireDue()
@@ -195,7 +205,7 @@ func (s *service) handle(ev event) {
 	var effs []effect
 	s.mach, effs = next(s.mach, cfg, ev)
 	for k := range s.deadlines {
-		if !validTimer(s.mach.state, timerKind(k)) {
+		if !validTimer(s.mach, timerKind(k)) {
 			s.deadlines[k] = time.Time{}
 		}
 	}
@@ -224,7 +234,13 @@ func (s *service) apply(e effect, cfg config) {
 	case effKill:
 		s.tree.signal(syscall.SIGKILL)
 	case effSweep:
-		if s.tree.sweep(cfg.failDelay) && s.tree.cgroup != "" {
+		if e.term {
+			s.tree.signal(syscall.SIGTERM)
+		}
+		s.m.wg.Add(1)
+		go s.watchTree(s.run, s.tree)
+	case effRetire:
+		if s.tree.cgroup != "" {
 			s.m.usage.retire(s.name, s.tree.cgroup, func() error { return s.m.cgroups.remove(s.name) })
 		}
 	case effArm:
@@ -232,7 +248,11 @@ func (s *service) apply(e effect, cfg config) {
 		if e.timer == timerBackoff {
 			d += jitter(d, s.rand)
 		}
-		s.deadlines[e.timer] = time.Now().Add(d)
+		at := time.Now().Add(d)
+		if cur := s.deadlines[e.timer]; e.sooner && !cur.IsZero() && cur.Before(at) {
+			break
+		}
+		s.deadlines[e.timer] = at
 	case effLog:
 		s.m.logf("%s", e.text)
 	case effStartWait:
@@ -369,6 +389,30 @@ func (s *service) wait(run int, cmd *exec.Cmd) {
 	}
 	reaper.Release(cmd)
 	close(released)
+}
+
+// watchTree tells the goroutine once the tree of run is empty. It ends
+// early when the manager closes or the record is forgotten.
+func (s *service) watchTree(run int, t *procTree) {
+	defer s.m.wg.Done()
+	stop, finished := make(chan struct{}), make(chan struct{})
+	defer close(finished)
+	go func() {
+		select {
+		case <-s.m.done:
+		case <-s.gone:
+		case <-finished:
+			return
+		}
+		close(stop)
+	}()
+	if !t.waitEmpty(stop) {
+		return
+	}
+	select {
+	case s.emptied <- run:
+	case <-stop:
+	}
 }
 
 // fireDue turns every deadline that has passed into its event.

@@ -16,19 +16,23 @@ const (
 	// output of the process to arrive before it quotes it.
 	startOutputWait = 500 * time.Millisecond
 
-	// sweepGrace is how long descendants that got SIGTERM with the rest of
-	// the tree may outlive the main process before they get SIGKILL.
+	// sweepGrace is how long the rest of a service's tree may outlive its
+	// main process, after SIGTERM, before it gets SIGKILL.
 	sweepGrace = 200 * time.Millisecond
 
 	// leftoverGrace is how long leftovers of a previous daemon get between
 	// SIGTERM and SIGKILL.
 	leftoverGrace = time.Second
 
-	// cgroupRemoveWait bounds the retries of removing a busy cgroup.
+	// cgroupRemoveWait bounds the retries of removing a busy cgroup when
+	// the manager closes.
 	cgroupRemoveWait = time.Second
 
-	// pollInterval is how often a vanishing process tree is re-checked.
-	pollInterval = 5 * time.Millisecond
+	// pollInterval is how often a vanishing process tree is re-checked at
+	// first; without a cgroup to watch, the interval doubles up to
+	// maxPollInterval.
+	pollInterval    = 5 * time.Millisecond
+	maxPollInterval = 100 * time.Millisecond
 
 	// startOutputLines is the number of output lines quoted when a start
 	// fails (behaviour.md §3).

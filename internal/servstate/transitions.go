@@ -51,22 +51,29 @@ func (s state) status() string {
 
 // timerKind names one of a service's deadlines. A service has one timer,
 // armed for the earliest deadline; which deadlines may exist depends only on
-// the state (validTimers), so a deadline armed in one run cannot fire in a
+// the machine (validTimer), so a deadline armed in one run cannot fire in a
 // later one.
 type timerKind int
 
 const (
-	timerOkay    timerKind = iota // okay delay: starting → running
-	timerReset                    // backoff reset: counters to 0 if still running
-	timerKill                     // kill-delay: terminating → killing
-	timerFail                     // fail delay: killing → stopped with an error
-	timerBackoff                  // backoff: relaunch
+	timerOkay        timerKind = iota // okay delay: starting → running
+	timerReset                        // backoff reset: counters to 0 if still running
+	timerKill                         // kill-delay: terminating → killing
+	timerFail                         // fail delay: killing → stopped with an error
+	timerBackoff                      // backoff: relaunch
+	timerResidueKill                  // SIGKILL to what the last run left
+	timerResidueFail                  // give up waiting for the last run's processes
 	numTimers
 )
 
-// validTimers reports whether a deadline of kind k may be armed in state s.
-func validTimer(s state, k timerKind) bool {
-	switch s {
+// validTimer reports whether a deadline of kind k may be armed in m. The
+// residue deadlines exist while the last run's processes are swept outside
+// a stop (a stop has its own kill and fail deadlines).
+func validTimer(m machine, k timerKind) bool {
+	if k == timerResidueKill || k == timerResidueFail {
+		return m.residue && m.state != stateTerminating && m.state != stateKilling
+	}
+	switch m.state {
 	case stateStarting:
 		return k == timerOkay || k == timerReset
 	case stateRunning:
@@ -96,15 +103,18 @@ const (
 	evBackoffDone                   // backoff delay elapsed
 	evBackoffReset                  // backoff-limit elapsed since launch
 	evCheckFailed                   // a check in on-check-failure hit its threshold
+	evTreeEmpty                     // no process of the last run is left
+	evResidueKill                   // the grace of the last run's processes elapsed
+	evResidueFail                   // the last run's processes outlived SIGKILL
 	numEvents
 )
 
-var eventNames = [numEvents]string{"start", "launched", "launch-failed", "okay", "exit", "stop", "abort-start", "kill-delay", "fail-delay", "backoff-done", "backoff-reset", "check-failed"}
+var eventNames = [numEvents]string{"start", "launched", "launch-failed", "okay", "exit", "stop", "abort-start", "kill-delay", "fail-delay", "backoff-done", "backoff-reset", "check-failed", "tree-empty", "residue-kill", "residue-fail"}
 
 func (k eventKind) String() string { return eventNames[k] }
 
 // timerEvents maps each deadline to the event it produces.
-var timerEvents = [numTimers]eventKind{evOkay, evBackoffReset, evKillDelay, evFailDelay, evBackoffDone}
+var timerEvents = [numTimers]eventKind{evOkay, evBackoffReset, evKillDelay, evFailDelay, evBackoffDone, evResidueKill, evResidueFail}
 
 type event struct {
 	kind   eventKind
@@ -120,8 +130,9 @@ const (
 	effLaunch     effectKind = iota // start a process; feeds evLaunched/evLaunchFailed back
 	effTerminate                    // SIGTERM to the process tree
 	effKill                         // SIGKILL to the process tree
-	effSweep                        // the main process is gone: kill what is left of the tree
-	effArm                          // arm a deadline
+	effSweep                        // the main process is gone: watch the rest of the tree, SIGTERM it if term
+	effRetire                       // the tree is empty: remove the run's cgroup
+	effArm                          // arm a deadline (if sooner, only to bring it forward)
 	effLog                          // daemon log line
 	effStartReply                   // answer a start request
 	effStartWait                    // keep the current start request until later
@@ -132,15 +143,17 @@ const (
 
 // effect is one thing the owning goroutine must do after a transition.
 type effect struct {
-	kind  effectKind
-	okay  bool          // effLaunch: manual start
-	timer timerKind     // effArm
-	d     time.Duration // effArm
-	text  string        // effLog; reply note for the task log
-	err   error         // replies
-	now   bool          // replies: to the request being handled, not the kept one
-	quick bool          // effStartReply: the process exited within the okay delay
-	code  int           // effShutdown
+	kind   effectKind
+	okay   bool          // effLaunch: manual start
+	term   bool          // effSweep: SIGTERM the rest of the tree
+	timer  timerKind     // effArm
+	sooner bool          // effArm: keep an earlier deadline
+	d      time.Duration // effArm
+	text   string        // effLog; reply note for the task log
+	err    error         // replies
+	now    bool          // replies: to the request being handled, not the kept one
+	quick  bool          // effStartReply: the process exited within the okay delay
+	code   int           // effShutdown
 }
 
 // machine is the pure part of a service's state.
@@ -149,7 +162,26 @@ type machine struct {
 	backoffNum   int
 	backoffTime  time.Duration
 	checkRestart bool // terminating because of an on-check-failure restart
+	// residue is set from the exit of a run's main process until its
+	// tree (cgroup, or process group and descendants) is empty: a new run
+	// is never launched meanwhile, so two generations never overlap.
+	residue bool
+	// pending is a launch waiting for the residue to go.
+	pending launchKind
 }
+
+// launchKind is a launch that waits for the last run's processes to go.
+type launchKind int
+
+const (
+	launchNone   launchKind = iota
+	launchManual            // a start request (with the okay delay)
+	launchAuto              // a restart after backoff
+)
+
+// errResidue is why a launch that waited for the last run's processes
+// failed.
+var errResidue = errors.New("processes of its last run still running after SIGTERM and SIGKILL")
 
 // errStopFailed is the stop task's error when SIGKILL did not end the
 // process in time.
@@ -187,6 +219,34 @@ func next(m machine, c config, ev event) (machine, []effect) {
 		m.state = stateTerminating
 		arm(timerKill, c.killDelay)
 	}
+	// hurry ends the grace of the last run's processes now.
+	hurry := func() {
+		if m.residue {
+			arm(timerResidueKill, 0)
+		}
+	}
+	// launch starts a run, or, while the last run's processes remain,
+	// hurries them and keeps the launch for when they are gone.
+	launch := func(kind launchKind) {
+		if m.residue {
+			m.pending = kind
+			hurry()
+			return
+		}
+		effs = append(effs, effect{kind: effLaunch, okay: kind == launchManual})
+	}
+	// stopped ends a stop once the whole tree is gone.
+	stopped := func() {
+		if m.checkRestart {
+			m.checkRestart = false
+			logf("Service %q exited after check failure, restarting", c.name)
+			backoff("on-check-failure")
+		} else {
+			logf("Service %q stopped", c.name)
+			m.state = stateStopped
+		}
+		effs = append(effs, effect{kind: effStopReply})
+	}
 
 	switch ev.kind {
 	case evStart:
@@ -197,7 +257,11 @@ func next(m machine, c config, ev event) (machine, []effect) {
 			effs = append(effs, effect{kind: effStartReply, now: true, err: fmt.Errorf("cannot start service while %s", m.state)})
 		default: // initial, stopped, backoff, exited
 			m.backoffNum, m.backoffTime, m.checkRestart = 0, 0, false
-			effs = append(effs, effect{kind: effStartWait}, effect{kind: effLaunch, okay: true})
+			effs = append(effs, effect{kind: effStartWait})
+			if m.residue {
+				m.state = stateStarting // launched once the last run is gone
+			}
+			launch(launchManual)
 		}
 
 	case evLaunched:
@@ -227,7 +291,11 @@ func next(m machine, c config, ev event) (machine, []effect) {
 
 	case evExit:
 		code := ev.exit.ExitCode()
-		switch m.state {
+		current := m.state
+		if m.pending != launchNone {
+			current = stateStopped // the exit of a given-up run; the start waits for it
+		}
+		switch current {
 		case stateStarting, stateRunning:
 			wasStarting := m.state == stateStarting
 			logf("Service %q stopped unexpectedly with code %d", c.name, code)
@@ -249,23 +317,64 @@ func next(m machine, c config, ev event) (machine, []effect) {
 				effs = append(effs, effect{kind: effStartReply, quick: true,
 					err: fmt.Errorf("service start attempt: exited quickly with code %d, will %s", code, action)})
 			}
+			m.residue = true
+			effs = append(effs, effect{kind: effSweep, term: true})
+			arm(timerResidueKill, sweepGrace)
 		case stateTerminating, stateKilling:
+			// The rest of the tree got the signals with the main process
+			// and gets a short grace; the stop ends when all are gone.
+			m.residue = true
 			effs = append(effs, effect{kind: effSweep})
-			if m.checkRestart {
-				m.checkRestart = false
-				logf("Service %q exited after check failure, restarting", c.name)
-				backoff("on-check-failure")
-			} else {
-				logf("Service %q stopped", c.name)
-				m.state = stateStopped
+			if m.state == stateTerminating {
+				effs = append(effs, effect{kind: effArm, timer: timerKill, d: sweepGrace, sooner: true})
 			}
-			effs = append(effs, effect{kind: effStopReply})
+		default: // a run given up by an abort or a failed stop
+			m.residue = true
+			effs = append(effs, effect{kind: effSweep, term: true})
+			arm(timerResidueKill, sweepGrace)
 		}
+
+	case evTreeEmpty:
+		if !m.residue {
+			break
+		}
+		m.residue = false
+		effs = append(effs, effect{kind: effRetire})
+		switch m.state {
+		case stateTerminating, stateKilling:
+			stopped()
+		default:
+			if kind := m.pending; kind != launchNone {
+				m.pending = launchNone
+				effs = append(effs, effect{kind: effLaunch, okay: kind == launchManual})
+			}
+		}
+
+	case evResidueKill:
+		if validTimer(m, timerResidueKill) {
+			effs = append(effs, effect{kind: effKill})
+			arm(timerResidueFail, c.failDelay)
+		}
+
+	case evResidueFail:
+		if !validTimer(m, timerResidueFail) {
+			break
+		}
+		logf("Processes of service %q still running after SIGTERM and SIGKILL", c.name)
+		switch m.pending {
+		case launchManual:
+			m.state = stateStopped
+			effs = append(effs, effect{kind: effStartReply, err: fmt.Errorf("cannot start service: %w", errResidue)})
+		case launchAuto:
+			logf("Cannot restart service %q: %v", c.name, errResidue)
+		}
+		m.pending = launchNone
 
 	case evStop:
 		switch m.state {
 		case stateStarting:
 			effs = append(effs, effect{kind: effStartReply, err: fmt.Errorf("stopped before the %s okay delay", c.okayDelay)})
+			m.pending = launchNone
 			fallthrough
 		case stateRunning:
 			m.checkRestart = false
@@ -273,7 +382,9 @@ func next(m machine, c config, ev event) (machine, []effect) {
 			effs = append(effs, effect{kind: effStopWait})
 		case stateBackoff:
 			m.state = stateStopped
+			m.pending = launchNone
 			logf("Service %q stopped while waiting for backoff", c.name)
+			hurry()
 			effs = append(effs, effect{kind: effStopReply, now: true})
 		case stateTerminating, stateKilling:
 			if m.checkRestart {
@@ -284,9 +395,11 @@ func next(m machine, c config, ev event) (machine, []effect) {
 			}
 			effs = append(effs, effect{kind: effStopReply, now: true, text: fmt.Sprintf("Service %q already stopping.", c.name)})
 		case stateStopped:
+			hurry()
 			effs = append(effs, effect{kind: effStopReply, now: true, text: fmt.Sprintf("Service %q already stopped.", c.name)})
 		case stateExited:
 			m.state = stateStopped
+			hurry()
 			effs = append(effs, effect{kind: effStopReply, now: true, text: fmt.Sprintf("Service %q had already exited.", c.name)})
 		default: // initial: nothing was launched
 			effs = append(effs, effect{kind: effStopReply, now: true, text: fmt.Sprintf("Service %q has never been started.", c.name)})
@@ -296,6 +409,7 @@ func next(m machine, c config, ev event) (machine, []effect) {
 		if m.state == stateStarting {
 			effs = append(effs, effect{kind: effKill})
 			m.state = stateStopped
+			m.residue, m.pending = true, launchNone // swept once its main process exits
 			effs = append(effs, effect{kind: effStartReply, err: errors.New("start aborted, sent SIGKILL to process")})
 		}
 
@@ -311,12 +425,13 @@ func next(m machine, c config, ev event) (machine, []effect) {
 			logf("Service %q still running after SIGTERM and SIGKILL", c.name)
 			m.state = stateStopped
 			m.checkRestart = false
+			m.residue = true // no new run while it lives
 			effs = append(effs, effect{kind: effStopReply, err: errStopFailed})
 		}
 
 	case evBackoffDone:
 		if m.state == stateBackoff {
-			effs = append(effs, effect{kind: effLaunch})
+			launch(launchAuto)
 		}
 
 	case evBackoffReset:

@@ -20,28 +20,40 @@ var testConfig = config{
 	killDelay: 5 * time.Second, okayDelay: time.Second, failDelay: 5 * time.Second,
 }
 
-// TestEveryCell runs every event in every state: no panic, a legal state,
-// only deadlines valid in the new state, and replies only where a request
-// can be waiting.
+// TestEveryCell runs every event in every state, with and without the last
+// run's processes left and a launch waiting for them: no panic, a legal
+// state, only deadlines valid in the new machine, and a launch only where no
+// process of an earlier run can be left.
 func TestEveryCell(t *testing.T) {
 	actions := []plan.ServiceAction{plan.ActionRestart, plan.ActionShutdown, plan.ActionSuccessShutdown, plan.ActionIgnore}
 	for st := range numStates {
 		for ev := range numEvents {
 			for _, action := range actions {
 				for _, checkRestart := range []bool{false, true} {
-					m := machine{state: st, backoffNum: 2, backoffTime: time.Second, checkRestart: checkRestart}
-					e := event{kind: ev, action: action, err: errors.New("boom"), exit: reaper.ExitResult{Code: 1}, okay: action == plan.ActionRestart}
-					name := fmt.Sprintf("%s/%s/%s/%v", st, ev, action, checkRestart)
-					var got machine
-					var effs []effect
-					require.NotPanics(t, func() { got, effs = next(m, testConfig, e) }, name)
-					assert.True(t, got.state >= 0 && got.state < numStates, name)
-					for _, eff := range effs {
-						if eff.kind == effArm {
-							assert.True(t, validTimer(got.state, eff.timer), "%s: arms %d in %s", name, eff.timer, got.state)
-						}
-						if eff.kind == effLaunch {
-							assert.Contains(t, []state{stateInitial, stateStopped, stateBackoff, stateExited}, st, name)
+					for _, pending := range []launchKind{launchNone, launchManual, launchAuto} {
+						for _, residue := range []bool{false, true} {
+							if pending != launchNone && (!residue || pending == launchManual && st != stateStarting || pending == launchAuto && st != stateBackoff) {
+								continue // not reachable: a start waits in starting, a restart in backoff
+							}
+							m := machine{state: st, backoffNum: 2, backoffTime: time.Second, checkRestart: checkRestart, residue: residue, pending: pending}
+							e := event{kind: ev, action: action, err: errors.New("boom"), exit: reaper.ExitResult{Code: 1}, okay: action == plan.ActionRestart}
+							name := fmt.Sprintf("%s/%s/%s/%v/%d/%v", st, ev, action, checkRestart, pending, residue)
+							var got machine
+							var effs []effect
+							require.NotPanics(t, func() { got, effs = next(m, testConfig, e) }, name)
+							assert.True(t, got.state >= 0 && got.state < numStates, name)
+							assert.False(t, got.pending != launchNone && !got.residue, "%s: a launch waits for nothing", name)
+							for _, eff := range effs {
+								if eff.kind == effArm {
+									assert.True(t, validTimer(got, eff.timer), "%s: arms %d in %+v", name, eff.timer, got)
+								}
+								if eff.kind == effLaunch {
+									assert.False(t, residue && ev != evTreeEmpty, "%s: launches beside the last run's processes", name)
+									if pending == launchNone {
+										assert.Contains(t, []state{stateInitial, stateStopped, stateBackoff, stateExited}, st, name)
+									}
+								}
+							}
 						}
 					}
 				}
@@ -83,9 +95,11 @@ func TestSequenceExitInOkayDelayThenBackoff(t *testing.T) {
 		{event{kind: evStart}, stateInitial, nil},
 		{event{kind: evLaunched, okay: true}, stateStarting, nil},
 		{exitEv(1), stateBackoff, []string{"stopped unexpectedly with code 1", `waiting ~500ms before restart (backoff 1)`}},
+		{event{kind: evTreeEmpty}, stateBackoff, nil},
 		{event{kind: evBackoffDone}, stateBackoff, nil},
 		{event{kind: evLaunched}, stateRunning, nil},
 		{exitEv(1), stateBackoff, []string{"code 1", "~1s before restart (backoff 2)"}},
+		{event{kind: evTreeEmpty}, stateBackoff, nil},
 		{event{kind: evLaunched}, stateRunning, nil},
 		{event{kind: evBackoffReset}, stateRunning, nil},
 		{exitEv(0), stateBackoff, []string{"code 0", `on-success action is "restart", waiting ~500ms before restart (backoff 1)`}},
@@ -135,7 +149,8 @@ func TestSequenceCheckFailure(t *testing.T) {
 	c := testConfig
 	runSteps(t, c, machine{state: stateRunning}, []step{
 		{event{kind: evCheckFailed, action: plan.ActionRestart}, stateTerminating, []string{`on-check-failure action is "restart", terminating process before restarting`}},
-		{exitEv(143), stateBackoff, []string{"exited after check failure, restarting", `on-check-failure action is "restart", waiting ~500ms`}},
+		{exitEv(143), stateTerminating, nil},
+		{event{kind: evTreeEmpty}, stateBackoff, []string{"exited after check failure, restarting", `on-check-failure action is "restart", waiting ~500ms`}},
 		{event{kind: evCheckFailed, action: plan.ActionRestart}, stateBackoff, []string{"waiting for current backoff"}},
 		{event{kind: evCheckFailed, action: plan.ActionShutdown}, stateBackoff, []string{"triggering failure shutdown"}},
 	})
@@ -149,6 +164,7 @@ func TestSequenceCheckFailure(t *testing.T) {
 	// A stop during a check-failure restart wins.
 	m, _ = next(machine{state: stateTerminating, checkRestart: true}, c, event{kind: evStop})
 	m, _ = next(m, c, exitEv(143))
+	m, _ = next(m, c, event{kind: evTreeEmpty})
 	assert.Equal(t, stateStopped, m.state)
 }
 
@@ -161,4 +177,65 @@ func TestStatusMapping(t *testing.T) {
 	for st, status := range want {
 		assert.Equal(t, status, st.status(), st.String())
 	}
+}
+
+// TestSequenceResidue: after the main process exits, a restart or a start
+// waits for the rest of the tree, hurrying its SIGKILL, and fails if it
+// outlives the fail delay.
+func TestSequenceResidue(t *testing.T) {
+	has := func(effs []effect, kind effectKind) bool {
+		for _, e := range effs {
+			if e.kind == kind {
+				return true
+			}
+		}
+		return false
+	}
+	c := testConfig
+	c.onFailure = plan.ActionIgnore
+	m, effs := next(machine{state: stateRunning}, c, exitEv(1))
+	assert.Equal(t, stateExited, m.state)
+	assert.True(t, m.residue)
+	assert.Contains(t, effs, effect{kind: effSweep, term: true})
+	assert.Contains(t, effs, effect{kind: effArm, timer: timerResidueKill, d: sweepGrace})
+
+	// A start waits in starting; the residue gets SIGKILL at once.
+	m, effs = next(m, c, event{kind: evStart})
+	assert.Equal(t, stateStarting, m.state)
+	assert.Equal(t, launchManual, m.pending)
+	assert.False(t, has(effs, effLaunch))
+	assert.Contains(t, effs, effect{kind: effArm, timer: timerResidueKill})
+	m, effs = next(m, c, event{kind: evResidueKill})
+	assert.True(t, has(effs, effKill))
+	m2, effs := next(m, c, event{kind: evTreeEmpty})
+	assert.Contains(t, effs, effect{kind: effLaunch, okay: true})
+	assert.Contains(t, effs, effect{kind: effRetire})
+	assert.False(t, m2.residue)
+	assert.Equal(t, launchNone, m2.pending)
+
+	// Or the residue outlives SIGKILL: the start fails.
+	m, effs = next(m, c, event{kind: evResidueFail})
+	assert.Equal(t, stateStopped, m.state)
+	assert.Contains(t, effs, effect{kind: effStartReply, err: fmt.Errorf("cannot start service: %w", errResidue)})
+	assert.True(t, m.residue, "never a new run beside it")
+
+	// A restart after backoff waits too, in backoff.
+	c.onFailure = plan.ActionRestart
+	m, _ = next(machine{state: stateRunning}, c, exitEv(1))
+	m, effs = next(m, c, event{kind: evBackoffDone})
+	assert.Equal(t, stateBackoff, m.state)
+	assert.Equal(t, launchAuto, m.pending)
+	assert.False(t, has(effs, effLaunch))
+	_, effs = next(m, c, event{kind: evTreeEmpty})
+	assert.Contains(t, effs, effect{kind: effLaunch})
+
+	// A stop ends when the whole tree is gone.
+	m, _ = next(machine{state: stateRunning}, c, event{kind: evStop})
+	m, effs = next(m, c, exitEv(143))
+	assert.Equal(t, stateTerminating, m.state)
+	assert.False(t, has(effs, effStopReply))
+	assert.Contains(t, effs, effect{kind: effArm, timer: timerKill, d: sweepGrace, sooner: true})
+	m, effs = next(m, c, event{kind: evTreeEmpty})
+	assert.Equal(t, stateStopped, m.state)
+	assert.True(t, has(effs, effStopReply))
 }

@@ -1,10 +1,14 @@
 package servstate
 
 import (
+	"os"
+	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/pebble-project/pebble/internal/osutil"
+	"golang.org/x/sys/unix"
 )
 
 // procTree is the set of processes of one service run, for signalling: the
@@ -13,6 +17,8 @@ import (
 type procTree struct {
 	leader int    // PID of the main process and its process group ID; <= 0: none
 	cgroup string // the service's cgroup directory; "" without cgroups
+
+	mu sync.Mutex // guards known: a watcher reads it (watchEmpty)
 	// known holds descendants found so far (fallback only), with their start
 	// times so a reused PID is never signalled.
 	known map[int]uint64
@@ -26,6 +32,8 @@ func (t *procTree) refresh() {
 	if t.cgroup != "" {
 		return
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	procs, err := osutil.AllProcs()
 	if err != nil {
 		return
@@ -66,6 +74,7 @@ func (t *procTree) signal(sig syscall.Signal) {
 		}
 	} else {
 		t.refresh()
+		t.mu.Lock()
 		for pid, start := range t.known {
 			st, err := osutil.ReadProcStat(pid)
 			if err != nil || st.StartTime != start || st.State == 'Z' {
@@ -74,6 +83,7 @@ func (t *procTree) signal(sig syscall.Signal) {
 			}
 			members = append(members, st)
 		}
+		t.mu.Unlock()
 	}
 	groups := make(map[int]bool)
 	if t.leader > 0 {
@@ -97,11 +107,13 @@ func (t *procTree) signal(sig syscall.Signal) {
 // empty reports whether no process of the tree is left.
 func (t *procTree) empty() bool {
 	if t.cgroup != "" {
-		return len(procsIn(t.cgroup)) == 0
+		return !populated(t.cgroup)
 	}
 	if t.leader > 0 && syscall.Kill(-t.leader, 0) == nil {
 		return false
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	for pid, start := range t.known {
 		st, err := osutil.ReadProcStat(pid)
 		if err == nil && st.StartTime == start && st.State != 'Z' {
@@ -111,27 +123,55 @@ func (t *procTree) empty() bool {
 	return true
 }
 
-// waitEmpty polls until the tree is empty or d has passed.
-func (t *procTree) waitEmpty(d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for {
-		if t.empty() {
-			return true
+// waitEmpty blocks until the tree is empty and reports true, or until stop
+// is closed. It waits on the cgroup's cgroup.events (populated 0), or,
+// without a cgroup, checks the processes at a growing interval.
+func (t *procTree) waitEmpty(stop <-chan struct{}) bool {
+	if t.cgroup != "" {
+		if gone, err := waitUnpopulated(t.cgroup, stop); err == nil {
+			return gone
 		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(pollInterval)
 	}
+	interval := pollInterval
+	for !t.empty() {
+		select {
+		case <-stop:
+			return false
+		case <-time.After(interval):
+		}
+		interval = min(2*interval, maxPollInterval)
+	}
+	return true
 }
 
-// sweep ends what is left of the tree after the main process exited: the
-// rest got SIGTERM with it, so they get sweepGrace to exit, then SIGKILL,
-// and up to failDelay to disappear.
-func (t *procTree) sweep(failDelay time.Duration) bool {
-	if t.waitEmpty(sweepGrace) {
-		return true
+// waitUnpopulated waits, through inotify, until no process is left in the
+// cgroup directory dir or below it (true), or until stop is closed.
+func waitUnpopulated(dir string, stop <-chan struct{}) (bool, error) {
+	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		return false, err
 	}
-	t.signal(syscall.SIGKILL)
-	return t.waitEmpty(failDelay)
+	// Non-blocking, so reads go through the runtime's poller and Close
+	// ends a pending one.
+	f := os.NewFile(uintptr(fd), "inotify")
+	defer f.Close()
+	if _, err := unix.InotifyAddWatch(fd, filepath.Join(dir, "cgroup.events"), unix.IN_MODIFY); err != nil {
+		return false, err
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-stop:
+			f.Close()
+		case <-done:
+		}
+	}()
+	buf := make([]byte, 4096)
+	for populated(dir) {
+		if _, err := f.Read(buf); err != nil {
+			return false, nil // stopped
+		}
+	}
+	return true, nil
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // TestUsage checks the per-service figures with and without cgroups: a
@@ -26,7 +28,7 @@ func TestUsage(t *testing.T) {
 			assert.Empty(t, f.m.Usage(nil), "services never started have no usage")
 			require.NoError(t, f.m.Start(ctx, "burn", nil))
 			var u Usage
-			waitFor(t, 30*time.Second, func() error {
+			testutil.WaitFor(t, 30*time.Second, func() error {
 				us := f.m.Usage([]string{"burn"})
 				if len(us) != 1 {
 					return fmt.Errorf("usage: %+v", us)

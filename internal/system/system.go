@@ -204,7 +204,6 @@ func Run(ctx context.Context, opts Options) (int, error) {
 		Checks: chk,
 		Execs:  execs.New(execs.Options{Logf: log.Noticef}),
 	})
-	o.SetForwarder(fwd)
 	chg.Start()
 	defer chg.Close()
 	defer chk.Close()
@@ -229,6 +228,7 @@ func Run(ctx context.Context, opts Options) (int, error) {
 		SocketPath:  socket,
 		HTTPAddress: opts.HTTPAddress,
 		Ops:         o,
+		LogTargets:  fwd,
 		Logf:        log.Noticef,
 		Version:     version.Version,
 		BootID:      bootID(),

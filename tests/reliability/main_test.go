@@ -14,6 +14,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/pebble-project/pebble/internal/testutil"
 	"github.com/pebble-project/pebble/tests/harness"
 )
 
@@ -31,7 +32,7 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer run.Close()
-	code := m.Run()
+	code := testutil.Run(m)
 	if left := run.Leftovers(); code == 0 && len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "processes left behind by the tests: %v\n", left)
 		return 1

@@ -23,18 +23,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pebble-project/pebble/internal/plan"
-	"github.com/pebble-project/pebble/internal/reaper"
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
-func TestMain(m *testing.M) {
-	if err := reaper.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	reaper.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testutil.MainWithReaper(m) }
 
 // runOnce runs the checker of cfg once, cut off after timeout.
 func runOnce(t *testing.T, cfg *plan.Check, timeout time.Duration) error {

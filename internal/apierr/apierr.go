@@ -1,4 +1,7 @@
-package ops
+// Package apierr is the error a verb returns when the API must answer with
+// a given kind of failure and the spec's exact message. The daemon maps its
+// Class to an HTTP status in one place; the verbs themselves speak no HTTP.
+package apierr
 
 import "fmt"
 
@@ -24,6 +27,7 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
-func errorf(class Class, format string, args ...any) *Error {
+// Errorf returns an Error of class with a formatted message.
+func Errorf(class Class, format string, args ...any) *Error {
 	return &Error{Class: class, Message: fmt.Sprintf(format, args...)}
 }
