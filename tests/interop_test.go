@@ -41,7 +41,9 @@ services:
 func realPebble(t *testing.T, version string) string {
 	t.Helper()
 	cache, err := os.UserCacheDir()
-	require.NoError(t, err)
+	if err != nil {
+		cache = os.TempDir() // no $HOME: cached for this boot only
+	}
 	dir := filepath.Join(cache, "pebble-project-tests", "canonical-pebble-"+version)
 	bin := filepath.Join(dir, "pebble")
 	if out, err := exec.Command(bin, "version", "--client").Output(); err == nil && strings.TrimSpace(string(out)) == version {
