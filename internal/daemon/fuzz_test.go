@@ -56,7 +56,7 @@ func FuzzRequestBodies(f *testing.F) {
 		r = mux.SetURLVars(r, map[string]string{"id": "1"})
 		w := httptest.NewRecorder()
 		r.Body = http.MaxBytesReader(w, r.Body, a.bodyLimit)
-		e.post(a, r).write(w, r)
+		e.post.handle(a, r).write(w, r)
 		if w.Code < 200 || w.Code > 599 {
 			t.Fatalf("POST %s answered status %d", path, w.Code)
 		}
