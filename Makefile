@@ -23,8 +23,8 @@ run: build
 test: deps lint unit compat pod
 
 # System packages some tests use (Prometheus for the metrics test,
-# rsyslogd for the syslog forwarding test, podman with runc and a static
-# busybox for the Kubernetes pod test);
+# rsyslogd for the syslog forwarding test, podman with runc, catatonit and
+# a static busybox for the Kubernetes pod test);
 # installed only when missing and when running as root.
 deps:
 	bash scripts/install-test-deps.sh

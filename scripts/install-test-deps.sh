@@ -3,7 +3,9 @@
 # already present is left alone, and nothing is installed unless we run as
 # root with apt-get available (elsewhere the tests that need a package skip
 # with a message saying which). Add a package by adding a line to PACKAGES:
-# each line is "<package> <command that shows it is installed>".
+# each line is "<package> <command that shows it is installed>", or
+# "<package> -" where only dpkg can tell (busybox-static and the dynamic
+# busybox both install /bin/busybox; the pod test needs the static one).
 set -euo pipefail
 
 PACKAGES=(
@@ -12,13 +14,17 @@ PACKAGES=(
 	"podman podman"
 	"runc runc"
 	"catatonit catatonit"
-	"busybox-static busybox"
+	"busybox-static -"
 )
 
 missing=()
 for entry in "${PACKAGES[@]}"; do
 	read -r pkg probe <<<"$entry"
-	if ! command -v "$probe" >/dev/null 2>&1; then
+	if [ "$probe" = "-" ]; then
+		if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+			missing+=("$pkg")
+		fi
+	elif ! command -v "$probe" >/dev/null 2>&1; then
 		missing+=("$pkg")
 	fi
 done

@@ -22,12 +22,14 @@ import (
 //	"last-change-id": 12, "last-task-id": 40, "last-lane-id": 7
 //
 // Statuses are the integers of behaviour.md §10.1. A change's status is 0
-// unless it was set explicitly (AddDone); it is derived again on load. A
-// change's services are its data entry "service-names"; its other data
-// entries are its Data. A task's Data is its data entry "api-data", the one
-// Pebble's API shows. Fields and task data entries this daemon does not use
-// (Pebble's "doing-time", a start task's "service-request", ...) are kept
-// as they were loaded and written back unchanged.
+// unless it was set explicitly (AddDone); it is derived again on load. The
+// "data" objects of changes and tasks have Pebble's entries: a change's
+// services are "service-names", its NoticeData "notice-data" (without the
+// kind, which is added when a notice is recorded), KeepPending is
+// "check-no-prune", and the Data of a change or a task is "api-data", the
+// entry Pebble's API shows. Fields and data entries this daemon does not use
+// (Pebble's "doing-time", a start task's "service-request", ...) are kept as
+// they were loaded and written back unchanged.
 
 // The top-level keys of the state file this package owns.
 const (
@@ -41,9 +43,12 @@ const (
 // stateKeys are the keys registered with the store.
 var stateKeys = []string{changesKey, tasksKey, lastChangeKey, lastTaskKey, lastLaneKey}
 
+// Entries of the "data" object of a change or task.
 const (
-	servicesDataKey = "service-names"
-	apiDataKey      = "api-data"
+	servicesDataKey    = "service-names"
+	noticeDataKey      = "notice-data"
+	keepPendingDataKey = "check-no-prune"
+	apiDataKey         = "api-data"
 )
 
 type changeJSON struct {
@@ -169,7 +174,7 @@ func (m *Manager) changeJSONLocked(c *change) []byte {
 	if err != nil {
 		// Only Data can fail to encode; keep the rest of the change.
 		m.logf("Cannot encode data of change %s: %v", c.id, err)
-		data, _ = changeData(&change{services: c.services})
+		delete(data, apiDataKey)
 	}
 	cj.Data = data
 	b, err := member(c.id, cj, c.foreign.fields)
@@ -180,22 +185,35 @@ func (m *Manager) changeJSONLocked(c *change) []byte {
 	return b
 }
 
-// changeData returns the "data" object of a change: its Data entries and its
-// services.
+// changeData returns the "data" object of a change. If Data cannot be
+// encoded, it returns the object without it and the error.
 func changeData(c *change) (map[string]json.RawMessage, error) {
-	if len(c.data) == 0 && len(c.services) == 0 {
-		return nil, nil
-	}
-	out := make(map[string]json.RawMessage, len(c.data)+1)
-	for k, v := range c.data {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, err
+	out := maps.Clone(c.foreign.data)
+	set := func(key string, v any) {
+		if out == nil {
+			out = make(map[string]json.RawMessage, 2)
 		}
-		out[k] = b
+		out[key], _ = json.Marshal(v)
 	}
 	if len(c.services) > 0 {
-		out[servicesDataKey], _ = json.Marshal(c.services)
+		set(servicesDataKey, c.services)
+	}
+	if len(c.noticeData) > 0 {
+		extra := maps.Clone(c.noticeData)
+		delete(extra, "kind")
+		if len(extra) > 0 {
+			set(noticeDataKey, extra)
+		}
+	}
+	if c.keepPending {
+		set(keepPendingDataKey, true)
+	}
+	if len(c.data) > 0 {
+		b, err := json.Marshal(c.data)
+		if err != nil {
+			return out, err
+		}
+		set(apiDataKey, json.RawMessage(b))
 	}
 	return out, nil
 }
@@ -341,24 +359,27 @@ func (m *Manager) loadChange(id string, raw json.RawMessage, tasks map[string]js
 	return nil
 }
 
-// decodeChangeData splits a change's "data" into its services and Data.
+// decodeChangeData sets a change's services, NoticeData, KeepPending and
+// Data from its "data" object and keeps the other entries as foreign.
 func decodeChangeData(c *change, data map[string]json.RawMessage) error {
-	if raw, ok := data[servicesDataKey]; ok {
-		if err := json.Unmarshal(raw, &c.services); err != nil {
-			return fmt.Errorf("invalid %q: %w", servicesDataKey, err)
+	for key, v := range map[string]any{
+		servicesDataKey:    &c.services,
+		noticeDataKey:      &c.noticeData,
+		keepPendingDataKey: &c.keepPending,
+		apiDataKey:         &c.data,
+	} {
+		if raw, ok := data[key]; ok {
+			if err := json.Unmarshal(raw, v); err != nil {
+				return fmt.Errorf("invalid %q: %w", key, err)
+			}
+			delete(data, key)
 		}
-		delete(data, servicesDataKey)
 	}
-	if len(data) == 0 {
-		return nil
+	if c.noticeData != nil {
+		c.noticeData["kind"] = c.kind
 	}
-	c.data = make(map[string]any, len(data))
-	for k, raw := range data {
-		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return err
-		}
-		c.data[k] = v
+	if len(data) > 0 {
+		c.foreign.data = data
 	}
 	return nil
 }

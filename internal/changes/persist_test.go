@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -36,7 +38,7 @@ func TestPersistenceRoundTrip(t *testing.T) {
 	m1.Start()
 	lane := m1.NewLane()
 	done := waitReady(t, m1, m1.Add(NewChange{Kind: "k", Summary: "finished", Services: []string{"x"},
-		Data:  map[string]any{"key": "value"},
+		Data: map[string]any{"key": "value"}, NoticeData: map[string]string{"check-name": "c1"}, KeepPending: true,
 		Tasks: []TaskSpec{{Kind: "ok", Summary: "ok task", Lanes: []int{lane}}}}).ID)
 	running := m1.Add(NewChange{Kind: "start", Summary: "unfinished", Tasks: []TaskSpec{
 		{Kind: "start", Summary: "start a", Lanes: []int{lane}},
@@ -73,7 +75,8 @@ func TestPersistenceRoundTrip(t *testing.T) {
 	if file.LastChange != 2 || file.LastTask != 5 || file.LastLane != 3 || len(file.Changes) != 2 || len(file.Tasks) != 5 {
 		t.Fatalf("file: %s", data)
 	}
-	if c := file.Changes[done.ID]; string(c.Data["service-names"]) != `["x"]` || string(c.Data["key"]) != `"value"` ||
+	if c := file.Changes[done.ID]; string(c.Data["service-names"]) != `["x"]` || string(c.Data["api-data"]) != `{"key":"value"}` ||
+		string(c.Data["notice-data"]) != `{"check-name":"c1"}` || string(c.Data["check-no-prune"]) != `true` ||
 		!slices.Equal(c.TaskIDs, []string{"1"}) || !c.Clean || c.Status != Default {
 		t.Errorf("finished change in file: %+v", c)
 	}
@@ -102,7 +105,8 @@ func TestPersistenceRoundTrip(t *testing.T) {
 
 	got := waitReady(t, m2, done.ID)
 	if got.Status != Done || got.Summary != "finished" || !slices.Equal(got.Services, []string{"x"}) ||
-		got.Data["key"] != "value" || !got.ReadyTime.Equal(done.ReadyTime) || !got.SpawnTime.Equal(done.SpawnTime) {
+		got.Data["key"] != "value" || !got.ReadyTime.Equal(done.ReadyTime) || !got.SpawnTime.Equal(done.SpawnTime) ||
+		!maps.Equal(got.NoticeData, done.NoticeData) {
 		t.Errorf("finished change after reload: %+v\nwas %+v", got, done)
 	}
 	if tk := got.Tasks[0]; string(tk.Data) != `{"exit-code":0}` || len(tk.Log) != 1 || !strings.HasSuffix(tk.Log[0], " INFO did it") {
@@ -266,4 +270,80 @@ func TestPrune(t *testing.T) {
 	}
 	g.release <- nil
 	g.release <- nil
+}
+
+// pebbleCheckState is a check's changes as Pebble v1.32.1 writes them
+// (taken from a real file), with a data entry and a field no Pebble has.
+const pebbleCheckState = `{"data":{"patch-level":2},
+"changes":{"1":{"id":"1","kind":"perform-check","summary":"Perform exec check \"chk\"","status":0,"clean":true,
+ "data":{"check-no-prune":true,"notice-data":{"check-name":"chk"},"future-entry":[1, 2]},"task-ids":["1"],
+ "spawn-time":"2026-12-02T04:00:00.574675077Z","ready-time":"2026-12-02T04:00:00.993756587Z",
+ "last-recorded-notice-status":9,"future-field":{"x":true}}},
+"tasks":{"1":{"id":"1","kind":"perform-check","summary":"Perform exec check \"chk\"","status":9,"waited-status":0,"clean":true,
+ "data":{"check-details":{"name":"chk","failures":1,"successes":0,"proceed":true}},
+ "log":["2026-12-02T04:00:00Z ERROR exit status 1"],"change":"1",
+ "spawn-time":"2026-12-02T04:00:00.574524141Z","ready-time":"2026-12-02T04:00:00.993755525Z","doing-time":367230920}},
+"last-change-id":1,"last-task-id":1,"last-lane-id":0}`
+
+// TestPebbleDataRoundTrip: what Pebble keeps in a change's and a task's data
+// is read into the change, and what this daemon does not use is written
+// back unchanged.
+func TestPebbleDataRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, ".pebble.state")
+	if err := os.WriteFile(path, []byte(pebbleCheckState), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st := openStore(t, dir)
+	m := newManager(t, Options{Store: st})
+	got, err := m.Change("1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != Error || got.NoticeData["check-name"] != "chk" || got.NoticeData["kind"] != "perform-check" || got.Data != nil {
+		t.Errorf("loaded change: %+v", got)
+	}
+	if tk := got.Tasks[0]; tk.Data != nil || len(tk.Log) != 1 {
+		t.Errorf("loaded task: %+v (its check-details are not API data)", tk)
+	}
+	m.mu.Lock()
+	keep := m.changes["1"].keepPending
+	m.mu.Unlock()
+	if !keep {
+		t.Errorf("check-no-prune not read")
+	}
+
+	m.markDirty()
+	if err := st.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var was, now struct {
+		Changes map[string]map[string]json.RawMessage
+		Tasks   map[string]map[string]json.RawMessage
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(pebbleCheckState), &was); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &now); err != nil {
+		t.Fatal(err)
+	}
+	for what, pair := range map[string][2]map[string]json.RawMessage{
+		"change": {was.Changes["1"], now.Changes["1"]},
+		"task":   {was.Tasks["1"], now.Tasks["1"]},
+	} {
+		for field, raw := range pair[0] {
+			if !jsonEqual(raw, pair[1][field]) {
+				t.Errorf("%s field %q: wrote %s, was %s", what, field, pair[1][field], raw)
+			}
+		}
+	}
+}
+
+func jsonEqual(a, b json.RawMessage) bool {
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
 }

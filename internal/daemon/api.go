@@ -223,9 +223,6 @@ func (a *api) getChange(r *http.Request) response {
 	if err != nil {
 		return errorResponse(err)
 	}
-	if err := a.ops.Sync(r.Context()); err != nil {
-		return internalError("cannot save state: %v", err)
-	}
 	return syncResponse(changeToJSON(c))
 }
 
@@ -277,9 +274,6 @@ func (a *api) waitChange(r *http.Request) response {
 		return internalError("request cancelled")
 	default:
 		return errorResponse(err)
-	}
-	if err := a.ops.Sync(r.Context()); err != nil {
-		return internalError("cannot save state: %v", err)
 	}
 	return syncResponse(changeToJSON(c))
 }

@@ -112,12 +112,6 @@ func (a *api) getNotices(r *http.Request) response {
 	if found == nil {
 		found = []notices.Notice{}
 	}
-	if len(found) > 0 {
-		// What a client is told about is on disk first, as for changes.
-		if err := a.ops.Sync(r.Context()); err != nil {
-			return internalError("cannot save state: %v", err)
-		}
-	}
 	return syncResponse(found)
 }
 

@@ -261,6 +261,7 @@ func TestHTTPTransport(t *testing.T) {
 	var mu sync.Mutex
 	d, err := New(Options{
 		SocketPath: filepath.Join(t.TempDir(), ".pebble.socket"), HTTPAddress: "127.0.0.1:0", Ops: o,
+		State:   &fakeState{},
 		Metrics: []MetricsSource{fakeMetrics("x")},
 		SecurityEvent: func(level, event, desc string) {
 			mu.Lock()

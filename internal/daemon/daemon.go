@@ -25,6 +25,9 @@ type Options struct {
 	HTTPAddress string
 	// Ops carries out every request; required.
 	Ops Ops
+	// State is the state file, synced before a durable response is
+	// written (see durability); required.
+	State StateFile
 	// LogTargets reports the log forwarding counters; nil reports none.
 	LogTargets LogTargets
 	// Logf writes daemon log lines; nil discards them.
@@ -45,6 +48,12 @@ type Options struct {
 	Metrics []MetricsSource
 }
 
+// StateFile is the daemon's state file as the API needs it.
+type StateFile interface {
+	// Sync returns once everything marked before the call is on disk.
+	Sync(ctx context.Context) error
+}
+
 // Daemon is the API server. Create it with New, then Start and Stop it once.
 type Daemon struct {
 	opts      Options
@@ -57,6 +66,7 @@ type Daemon struct {
 type api struct {
 	ops        Ops
 	logTargets LogTargets
+	state      StateFile
 	logf       func(format string, args ...any)
 	version    string
 	bootID     string
@@ -72,8 +82,8 @@ type api struct {
 
 // New checks opts and builds a Daemon; it opens nothing.
 func New(opts Options) (*Daemon, error) {
-	if opts.SocketPath == "" || opts.Ops == nil {
-		return nil, errors.New("cannot create daemon: socket path and ops are required")
+	if opts.SocketPath == "" || opts.Ops == nil || opts.State == nil {
+		return nil, errors.New("cannot create daemon: socket path, ops and state file are required")
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
@@ -88,7 +98,7 @@ func New(opts Options) (*Daemon, error) {
 		opts.SecurityEvent = func(string, string, string) {}
 	}
 	a := &api{
-		ops: opts.Ops, logTargets: opts.LogTargets, logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
+		ops: opts.Ops, state: opts.State, logTargets: opts.LogTargets, logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
 		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit, securityEvent: opts.SecurityEvent,
 		metrics: opts.Metrics,
 	}
@@ -96,7 +106,7 @@ func New(opts Options) (*Daemon, error) {
 	var stop context.CancelFunc
 	a.stopping, stop = context.WithCancel(context.Background())
 	d.server = &http.Server{
-		Handler:     newRouter(a),
+		Handler:     newRouter(a, endpoints),
 		ConnContext: connContext,
 		// Long-polls (change waits) are normal, so there is no write
 		// timeout; a slow client cannot hold a header read forever.

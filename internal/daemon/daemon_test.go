@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,7 +93,25 @@ func (f *fakeOps) SendSignal(signal string, names []string) error { return f.err
 
 func (f *fakeOps) Healthy(level string, names []string) (bool, error) { return true, nil }
 
-func (f *fakeOps) Sync(ctx context.Context) error { return nil }
+// fakeState counts the syncs of the state file and fails them with err.
+type fakeState struct {
+	mu    sync.Mutex
+	syncs int
+	err   error
+}
+
+func (s *fakeState) Sync(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.syncs++
+	return s.err
+}
+
+func (s *fakeState) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.syncs
+}
 
 func startDaemon(t *testing.T, o Ops) *http.Client {
 	t.Helper()
@@ -112,6 +131,9 @@ func startDaemonWith(t *testing.T, opts Options) *http.Client {
 	}
 	if opts.BodyLimit == 0 {
 		opts.BodyLimit = 1024
+	}
+	if opts.State == nil {
+		opts.State = &fakeState{}
 	}
 	d, err := New(opts)
 	require.NoError(t, err)
@@ -237,7 +259,7 @@ func TestServicesJSON(t *testing.T) {
 func TestMetricsConcatenated(t *testing.T) {
 	get := func(sources ...MetricsSource) (int, string) {
 		socket := filepath.Join(t.TempDir(), ".pebble.socket")
-		d, err := New(Options{SocketPath: socket, Ops: &fakeOps{}, Metrics: sources})
+		d, err := New(Options{SocketPath: socket, Ops: &fakeOps{}, State: &fakeState{}, Metrics: sources})
 		require.NoError(t, err)
 		require.NoError(t, d.Listen())
 		d.Serve()
@@ -302,12 +324,12 @@ func TestBodyTooLarge(t *testing.T) {
 
 func TestSocketInUse(t *testing.T) {
 	socket := filepath.Join(t.TempDir(), ".pebble.socket")
-	d, err := New(Options{SocketPath: socket, Ops: &fakeOps{}})
+	d, err := New(Options{SocketPath: socket, Ops: &fakeOps{}, State: &fakeState{}})
 	require.NoError(t, err)
 	require.NoError(t, d.Listen())
 	d.Serve()
 	defer d.Stop()
-	d2, err := New(Options{SocketPath: socket, Ops: &fakeOps{}})
+	d2, err := New(Options{SocketPath: socket, Ops: &fakeOps{}, State: &fakeState{}})
 	require.NoError(t, err)
 	err = d2.Listen()
 	require.Error(t, err)
@@ -326,7 +348,7 @@ func TestStaleSocketReplaced(t *testing.T) {
 }
 
 func startDaemonAt(t *testing.T, socket string, o Ops) *http.Client {
-	d, err := New(Options{SocketPath: socket, Ops: o})
+	d, err := New(Options{SocketPath: socket, Ops: o, State: &fakeState{}})
 	require.NoError(t, err)
 	require.NoError(t, d.Listen())
 	d.Serve()
@@ -363,6 +385,70 @@ func TestEveryEndpointHasAccess(t *testing.T) {
 		assert.True(t, e.get != nil || e.post != nil, e.path)
 		assert.True(t, strings.HasPrefix(e.path, "/v1/"), e.path)
 	}
+}
+
+// TestUndeclaredDurabilityRefused checks that a route table with a method
+// that does not say whether its response waits for the state file cannot
+// be built: forgetting is a panic at start-up, not a silent loss.
+func TestUndeclaredDurabilityRefused(t *testing.T) {
+	table := []endpoint{{path: "/v1/new-verb", post: &method{handle: (*api).postSignals, access: accessAdmin}}}
+	assert.PanicsWithValue(t, "daemon: POST /v1/new-verb declares no durability", func() { newRouter(&api{}, table) })
+	table[0].post.durability = volatile
+	assert.NotPanics(t, func() { newRouter(&api{}, table) })
+
+	// An async response names a new change: it waits for the state file
+	// even where its method was declared volatile.
+	state := &fakeState{}
+	a := &api{ops: &fakeOps{}, state: state, logf: func(string, ...any) {}, bodyLimit: 1024}
+	table[0].post = &method{func(*api, *http.Request) response { return asyncResponse("7", nil) }, accessOpen, volatile}
+	rec := httptest.NewRecorder()
+	newRouter(a, table).ServeHTTP(rec, httptest.NewRequest("POST", "/v1/new-verb", nil))
+	assert.Equal(t, 202, rec.Code)
+	assert.Equal(t, 1, state.count())
+}
+
+// TestDurabilityGate checks that the server syncs the state file once
+// before a durable or async response, never for a volatile one, and
+// answers 500 when the state cannot be saved.
+func TestDurabilityGate(t *testing.T) {
+	state := &fakeState{}
+	socket := filepath.Join(t.TempDir(), ".pebble.socket")
+	d, err := New(Options{SocketPath: socket, Ops: &fakeOps{}, State: state})
+	require.NoError(t, err)
+	require.NoError(t, d.Listen())
+	d.Serve()
+	t.Cleanup(d.Stop)
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return net.Dial("unix", socket)
+	}}}
+	tests := []struct {
+		method, path, body string
+		syncs              int
+	}{
+		{"GET", "/v1/services", "", 0},
+		{"GET", "/v1/system-info", "", 0},
+		{"GET", "/v1/plan?format=yaml", "", 0},
+		{"POST", "/v1/services", `{"action":"start","services":["a"]}`, 1}, // async
+		{"GET", "/v1/changes/1", "", 1},
+		{"GET", "/v1/changes/1/wait?timeout=1s", "", 1},
+		{"GET", "/v1/changes", "", 1},
+		{"POST", "/v1/exec", `{"command":["true"]}`, 1}, // async
+	}
+	for _, tt := range tests {
+		before := state.count()
+		status, body := do(t, c, tt.method, tt.path, tt.body)
+		require.Less(t, status, 300, "%s %s: %v", tt.method, tt.path, body)
+		assert.Equal(t, tt.syncs, state.count()-before, "syncs for %s %s", tt.method, tt.path)
+	}
+
+	state.mu.Lock()
+	state.err = errors.New("disk full")
+	state.mu.Unlock()
+	status, body := do(t, c, "POST", "/v1/services", `{"action":"start","services":["a"]}`)
+	assert.Equal(t, 500, status)
+	assert.Equal(t, map[string]any{"message": "cannot save state: disk full"}, body["result"])
+	status, _ = do(t, c, "GET", "/v1/services", "")
+	assert.Equal(t, 200, status, "volatile responses do not wait for the state file")
 }
 
 // TestMain lets the test binary act as an API client running as another

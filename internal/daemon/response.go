@@ -67,6 +67,16 @@ func syncStatus(status int, result any) response {
 	}}
 }
 
+// isAsync reports whether resp is an async response (it names a change).
+func isAsync(resp response) bool {
+	j, ok := resp.(jsonResponse)
+	if !ok {
+		return false
+	}
+	_, ok = j.body.(asyncEnvelope)
+	return ok
+}
+
 func asyncResponse(changeID string, result any) response {
 	return jsonResponse{status: http.StatusAccepted, body: asyncEnvelope{
 		Type: "async", StatusCode: http.StatusAccepted, Status: http.StatusText(http.StatusAccepted),

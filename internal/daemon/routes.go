@@ -28,8 +28,6 @@ type Ops interface {
 	AbortChange(ctx context.Context, id string) (changes.ChangeInfo, error)
 	SendSignal(signal string, names []string) error
 	Healthy(level string, names []string) (bool, error)
-	// Sync returns once everything a response is about to report is on disk.
-	Sync(ctx context.Context) error
 
 	noticeOps   // api_notices.go
 	identityOps // api_identities.go
@@ -47,13 +45,35 @@ type Ops interface {
 // handlerFunc serves one method of one endpoint.
 type handlerFunc func(a *api, r *http.Request) response
 
-// endpoint is one row of the route table: a path, its handler per method and
-// the access each method needs (api.md §5.2).
+// durability says whether a response must wait for the state file. What a
+// client is told about changes, tasks, notices and identities (what the
+// state file keeps, behaviour.md §10.2) is on disk before the client hears
+// it, so a crash never takes back what a client was told. Every method in
+// the route table declares its durability; newRouter refuses one that does
+// not.
+type durability int
+
+const (
+	undeclared durability = iota
+	// volatile responses report nothing the state file keeps.
+	volatile
+	// durable responses are written only after the state file is synced.
+	// Async responses are always durable: they name a new change.
+	durable
+)
+
+// method is one HTTP method of an endpoint: its handler, the access it
+// needs (api.md §5.2) and its durability.
+type method struct {
+	handle     handlerFunc
+	access     accessLevel
+	durability durability
+}
+
+// endpoint is one row of the route table.
 type endpoint struct {
 	path      string
-	get, post handlerFunc
-	getAccess accessLevel
-	postAcc   accessLevel
+	get, post *method
 	// quiet endpoints are not written to the request log (cli.md §7).
 	quiet bool
 	// rawBody endpoints get no central body limit: their handlers limit
@@ -61,45 +81,64 @@ type endpoint struct {
 	rawBody bool
 }
 
+// method returns the endpoint's method named name; nil if it has none.
+func (e *endpoint) method(name string) *method {
+	switch name {
+	case http.MethodGet:
+		return e.get
+	case http.MethodPost:
+		return e.post
+	}
+	return nil
+}
+
 // endpoints is the route table. Every path and access level comes from
 // api.md §5.2.
 var endpoints = []endpoint{
-	{path: "/v1/system-info", get: (*api).getSystemInfo, getAccess: accessOpen, quiet: true},
-	{path: "/v1/health", get: (*api).getHealth, getAccess: accessOpen, quiet: true},
-	{path: "/v1/services", get: (*api).getServices, getAccess: accessRead, post: (*api).postServices, postAcc: accessAdmin},
+	{path: "/v1/system-info", get: &method{(*api).getSystemInfo, accessOpen, volatile}, quiet: true},
+	{path: "/v1/health", get: &method{(*api).getHealth, accessOpen, volatile}, quiet: true},
+	{path: "/v1/services", get: &method{(*api).getServices, accessRead, volatile}, post: &method{(*api).postServices, accessAdmin, durable}},
 	// The spec keeps this path routed but unimplemented (api.md §9.3).
-	{path: "/v1/services/{name}", get: (*api).notImplemented, getAccess: accessRead, post: (*api).notImplemented, postAcc: accessAdmin},
-	{path: "/v1/plan", get: (*api).getPlan, getAccess: accessAdmin},
-	{path: "/v1/layers", post: (*api).postLayers, postAcc: accessAdmin},
-	{path: "/v1/changes", get: (*api).getChanges, getAccess: accessRead},
-	{path: "/v1/changes/{id}", get: (*api).getChange, getAccess: accessRead, post: (*api).postChange, postAcc: accessAdmin},
-	{path: "/v1/changes/{id}/wait", get: (*api).waitChange, getAccess: accessRead},
-	{path: "/v1/signals", post: (*api).postSignals, postAcc: accessAdmin},
-	{path: "/v1/logs", get: (*api).getLogs, getAccess: accessRead},
-	{path: "/v1/log-targets", get: (*api).getLogTargets, getAccess: accessRead},
-	{path: "/v1/metrics", get: (*api).getMetrics, getAccess: accessMetrics},
+	{path: "/v1/services/{name}", get: &method{(*api).notImplemented, accessRead, volatile}, post: &method{(*api).notImplemented, accessAdmin, volatile}},
+	{path: "/v1/plan", get: &method{(*api).getPlan, accessAdmin, volatile}},
+	// API layers are not kept across restarts (behaviour.md §10.2).
+	{path: "/v1/layers", post: &method{(*api).postLayers, accessAdmin, volatile}},
+	{path: "/v1/changes", get: &method{(*api).getChanges, accessRead, durable}},
+	{path: "/v1/changes/{id}", get: &method{(*api).getChange, accessRead, durable}, post: &method{(*api).postChange, accessAdmin, durable}},
+	{path: "/v1/changes/{id}/wait", get: &method{(*api).waitChange, accessRead, durable}},
+	{path: "/v1/signals", post: &method{(*api).postSignals, accessAdmin, volatile}},
+	{path: "/v1/logs", get: &method{(*api).getLogs, accessRead, volatile}},
+	{path: "/v1/log-targets", get: &method{(*api).getLogTargets, accessRead, volatile}},
+	{path: "/v1/metrics", get: &method{(*api).getMetrics, accessMetrics, volatile}},
 	// Any identified user may add a custom notice (api.md §5.2).
-	{path: "/v1/notices", get: (*api).getNotices, getAccess: accessRead, post: (*api).postNotices, postAcc: accessRead},
-	{path: "/v1/notices/{id}", get: (*api).getNotice, getAccess: accessRead},
-	{path: "/v1/identities", get: (*api).getIdentities, getAccess: accessRead, post: (*api).postIdentities, postAcc: accessAdmin},
-	{path: "/v1/checks", get: (*api).getChecks, getAccess: accessRead, post: (*api).postChecks, postAcc: accessAdmin},
-	{path: "/v1/checks/refresh", post: (*api).postChecksRefresh, postAcc: accessAdmin},
-	{path: "/v1/exec", post: (*api).postExec, postAcc: accessAdmin},
-	{path: "/v1/tasks/{task-id}/websocket/{websocket-id}", get: (*api).getTaskWebsocket, getAccess: accessAdmin},
-	{path: "/v1/files", get: (*api).getFiles, getAccess: accessAdmin, post: (*api).postFiles, postAcc: accessAdmin, rawBody: true},
+	{path: "/v1/notices", get: &method{(*api).getNotices, accessRead, durable}, post: &method{(*api).postNotices, accessRead, durable}},
+	{path: "/v1/notices/{id}", get: &method{(*api).getNotice, accessRead, durable}},
+	{path: "/v1/identities", get: &method{(*api).getIdentities, accessRead, durable}, post: &method{(*api).postIdentities, accessAdmin, durable}},
+	// Checks report and make check changes.
+	{path: "/v1/checks", get: &method{(*api).getChecks, accessRead, durable}, post: &method{(*api).postChecks, accessAdmin, durable}},
+	{path: "/v1/checks/refresh", post: &method{(*api).postChecksRefresh, accessAdmin, durable}},
+	{path: "/v1/exec", post: &method{(*api).postExec, accessAdmin, durable}},
+	{path: "/v1/tasks/{task-id}/websocket/{websocket-id}", get: &method{(*api).getTaskWebsocket, accessAdmin, volatile}},
+	{path: "/v1/files", get: &method{(*api).getFiles, accessAdmin, volatile}, post: &method{(*api).postFiles, accessAdmin, volatile}, rawBody: true},
 }
 
-// newRouter builds the router from the table; it panics on a duplicate path,
-// which is a programming error.
-func newRouter(a *api) *mux.Router {
+// newRouter builds the router from a route table. It panics on a duplicate
+// path or a method without a declared durability: programming errors that
+// every test of the package would hit at once.
+func newRouter(a *api, table []endpoint) *mux.Router {
 	r := mux.NewRouter()
 	seen := make(map[string]bool)
-	for i := range endpoints {
-		e := &endpoints[i]
+	for i := range table {
+		e := &table[i]
 		if seen[e.path] {
 			panic("daemon: duplicate endpoint " + e.path)
 		}
 		seen[e.path] = true
+		for _, name := range []string{http.MethodGet, http.MethodPost} {
+			if m := e.method(name); m != nil && m.durability == undeclared {
+				panic("daemon: " + name + " " + e.path + " declares no durability")
+			}
+		}
 		r.Handle(e.path, &route{api: a, e: e})
 	}
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -115,21 +154,28 @@ type route struct {
 
 func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt.api.serve(w, r, rt.e, func() response {
-		var h handlerFunc
-		var need accessLevel
-		switch r.Method {
-		case http.MethodGet:
-			h, need = rt.e.get, rt.e.getAccess
-		case http.MethodPost:
-			h, need = rt.e.post, rt.e.postAcc
-		}
-		if h == nil {
+		m := rt.e.method(r.Method)
+		if m == nil {
 			return errorStatus(http.StatusMethodNotAllowed, "", "method %q not allowed", r.Method)
 		}
-		r, denied := rt.api.authorize(r, need)
+		r, denied := rt.api.authorize(r, m.access)
 		if denied != nil {
 			return denied
 		}
-		return h(rt.api, r)
+		resp := m.handle(rt.api, r)
+		if m.durability == durable || isAsync(resp) {
+			return rt.api.onDisk(r.Context(), resp)
+		}
+		return resp
 	})
+}
+
+// onDisk returns resp once the state file holds everything resp reports,
+// or a 500 when the state cannot be written. It is the one place where
+// the API waits for the state file.
+func (a *api) onDisk(ctx context.Context, resp response) response {
+	if err := a.state.Sync(ctx); err != nil {
+		return internalError("cannot save state: %v", err)
+	}
+	return resp
 }

@@ -46,9 +46,6 @@ func (o *Ops) ChecksAction(ctx context.Context, user, action string, names []str
 	if changed == nil {
 		changed = []string{}
 	}
-	if err := o.Sync(ctx); err != nil {
-		return nil, fmt.Errorf("cannot save state: %w", err)
-	}
 	return changed, nil
 }
 

@@ -15,8 +15,7 @@ func (o *Ops) Identities() map[string]*identities.Identity {
 }
 
 // ApplyIdentities performs one POST /v1/identities action (api.md §18) on
-// behalf of user, writes a security event per identity changed, and
-// returns once the result is on disk.
+// behalf of user and writes a security event per identity changed.
 func (o *Ops) ApplyIdentities(ctx context.Context, user, action string, ids map[string]*identities.Identity) error {
 	events, err := o.identities.Apply(identities.Action(action), ids)
 	if identities.IsInvalid(err) {
@@ -34,7 +33,7 @@ func (o *Ops) ApplyIdentities(ctx context.Context, user, action string, ids map[
 		}
 		o.securityEvent("WARN", string(e.Kind)+":"+arg, desc)
 	}
-	return o.Sync(ctx)
+	return nil
 }
 
 // IdentityByUID returns the local identity of a UID.

@@ -13,17 +13,16 @@ import (
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/planstate"
 	"github.com/pebble-project/pebble/internal/servstate"
-	"github.com/pebble-project/pebble/internal/statefile"
 )
 
-// Options are the parts Ops works with; all are required except Store.
+// Options are the parts Ops works with. Verbs do not wait for the state
+// file: the API syncs it once before it answers (internal/daemon's route
+// table says which answers).
 type Options struct {
 	Plans    *planstate.State
 	Services *servstate.Manager
 	Changes  *changes.Manager
 	Checks   *checks.Manager
-	// Store, if set, is synced before a verb reports what it did.
-	Store *statefile.Store
 	// Notices records and answers notices; required for the notice verbs.
 	Notices *notices.Manager
 	// Identities holds the identities; required for the identity verbs.
@@ -41,7 +40,6 @@ type Ops struct {
 	services *servstate.Manager
 	changes  *changes.Manager
 	checks   *checks.Manager
-	store    *statefile.Store
 
 	notices       *notices.Manager
 	identities    *identities.Manager
@@ -52,7 +50,7 @@ type Ops struct {
 // New builds Ops and registers its task kinds with the changes manager, which
 // must not have been started yet.
 func New(opts Options) *Ops {
-	o := &Ops{plans: opts.Plans, services: opts.Services, changes: opts.Changes, store: opts.Store,
+	o := &Ops{plans: opts.Plans, services: opts.Services, changes: opts.Changes,
 		notices: opts.Notices, identities: opts.Identities, securityEvent: opts.SecurityEvent}
 	if o.securityEvent == nil {
 		o.securityEvent = func(string, string, string) {}
@@ -65,14 +63,6 @@ func New(opts Options) *Ops {
 	o.registerServiceTasks()
 	o.registerExecTasks()
 	return o
-}
-
-// Sync waits until the state the caller is about to report is on disk.
-func (o *Ops) Sync(ctx context.Context) error {
-	if o.store == nil {
-		return nil
-	}
-	return o.store.Sync(ctx)
 }
 
 // AddLayer adds a layer given over the API (layers.md §8). Services are not
@@ -128,7 +118,7 @@ func (o *Ops) AbortChange(ctx context.Context, id string) (changes.ChangeInfo, e
 	if err != nil {
 		return c, changeError(id, err)
 	}
-	return c, o.Sync(ctx)
+	return c, nil
 }
 
 // Healthy reports health (api.md §7): false when a participating check is

@@ -63,7 +63,7 @@ func (o *Ops) ServiceUsage(names []string) []servstate.Usage {
 }
 
 // ServiceAction starts a change for a service action of api.md §9.2 and
-// returns its ID once the change is on disk.
+// returns its ID.
 func (o *Ops) ServiceAction(ctx context.Context, action string, names []string) (string, error) {
 	var nc changes.NewChange
 	var err error
@@ -97,9 +97,6 @@ func (o *Ops) ServiceAction(ctx context.Context, action string, names []string) 
 		info = o.changes.AddDone(nc)
 	} else {
 		info = o.changes.Add(nc)
-	}
-	if err := o.Sync(ctx); err != nil {
-		return "", fmt.Errorf("cannot save state: %w", err)
 	}
 	return info.ID, nil
 }

@@ -312,9 +312,6 @@ func (m *Manager) Start(ctx context.Context, name string, tl TaskLog) error {
 		}
 		return r.err
 	}
-	if m.opts.Store != nil {
-		return m.opts.Store.Sync(ctx)
-	}
 	return nil
 }
 
@@ -343,9 +340,6 @@ func (m *Manager) Stop(ctx context.Context, name string, tl TaskLog) error {
 	}
 	if r.note != "" && tl != nil {
 		tl.Logf("%s", r.note)
-	}
-	if r.err == nil && m.opts.Store != nil {
-		m.opts.Store.Sync(ctx)
 	}
 	return r.err
 }

@@ -199,7 +199,7 @@ func Run(ctx context.Context, opts Options) (int, error) {
 		NewChecker: func(c *plan.Check) checks.Checker { return checker.New(c) },
 	})
 	o := ops.New(ops.Options{
-		Plans: plans, Services: services, Changes: chg, Store: store,
+		Plans: plans, Services: services, Changes: chg,
 		Notices: ntc, Identities: ids, SecurityEvent: log.SecurityEvent,
 		Checks: chk,
 		Execs:  execs.New(execs.Options{Logf: log.Noticef}),
@@ -228,6 +228,7 @@ func Run(ctx context.Context, opts Options) (int, error) {
 		SocketPath:  socket,
 		HTTPAddress: opts.HTTPAddress,
 		Ops:         o,
+		State:       store,
 		LogTargets:  fwd,
 		Logf:        log.Noticef,
 		Version:     version.Version,

@@ -129,6 +129,11 @@ func TestManifest(t *testing.T) {
 	require.Len(t, pod.Spec.InitContainers, 1)
 	require.Equal(t, "charm-init", pod.Spec.InitContainers[0].Name)
 	require.True(t, pod.Spec.InitContainers[0].mounts("/charm/bin"), "charm-init mounts /charm/bin")
+	require.Equal(t, map[string]string{
+		"PEBBLE":           "/charm/bin",
+		"PEBBLE_COPY_ONCE": "/injector",
+		"PEBBLE_PERSIST":   "never",
+	}, pod.Spec.InitContainers[0].env())
 
 	var workload *container
 	for i := range pod.Spec.Containers {
@@ -139,16 +144,12 @@ func TestManifest(t *testing.T) {
 	require.NotNil(t, workload)
 	require.Equal(t, []string{"/charm/bin/pebble"}, workload.Command)
 	require.Equal(t, []string{"run", "--create-dirs", "--hold", "--http", ":38813", "--verbose"}, workload.Args)
-	env := map[string]string{}
-	for _, e := range workload.Env {
-		env[e.Name] = e.Value
-	}
 	require.Equal(t, map[string]string{
 		"PEBBLE":              "/charm/container/pebble",
 		"PEBBLE_SOCKET":       "/charm/container/pebble.socket",
 		"PEBBLE_COPY_ONCE":    "/var/lib/pebble/default",
 		"JUJU_CONTAINER_NAME": "workload",
-	}, env)
+	}, workload.env())
 	for probe, level := range map[string]string{"liveness": "alive", "readiness": "ready"} {
 		p := workload.probe(probe)
 		require.NotNil(t, p, probe)
@@ -207,6 +208,14 @@ type probe struct {
 
 func (c *container) probe(kind string) *probe {
 	return map[string]*probe{"liveness": c.LivenessProbe, "readiness": c.ReadinessProbe, "startup": c.StartupProbe}[kind]
+}
+
+func (c *container) env() map[string]string {
+	env := map[string]string{}
+	for _, e := range c.Env {
+		env[e.Name] = e.Value
+	}
+	return env
 }
 
 // mounts says whether the container mounts a volume at mountPath.

@@ -71,12 +71,22 @@ func TestPod(t *testing.T) {
 	// The charm drives the workload's daemon and exits when it has checked
 	// everything.
 	charm := podName + "-charm"
-	code := strings.TrimSpace(p.runTimeout(2*time.Minute, "wait", charm))
+	code, err := p.output(2*time.Minute, "wait", charm)
 	charmLog := p.logs(charm)
-	if code != "0" {
-		t.Fatalf("charm exited with %s:\n%s\nworkload log:\n%s", code, charmLog, p.logs(podName+"-workload"))
+	if err != nil || strings.TrimSpace(code) != "0" {
+		t.Fatalf("charm exited with %q (%v):\n%s\nworkload log:\n%s", code, err, charmLog, p.logs(podName+"-workload"))
 	}
-	t.Logf("timing: first API answer %v after kube play started", parseFirstAnswer(t, charmLog).Sub(start).Round(time.Millisecond))
+	firstAnswer := parseFirstAnswer(t, charmLog)
+	started := p.run("inspect", "--format", "{{.State.StartedAt.UnixNano}}", podName+"-workload")
+	startedNS, err := strconv.ParseInt(strings.TrimSpace(started), 10, 64)
+	require.NoError(t, err)
+	t.Logf("timing: first API answer %v after kube play started, %v after the workload container started",
+		firstAnswer.Sub(start).Round(time.Millisecond), firstAnswer.Sub(time.Unix(0, startedNS)).Round(time.Millisecond))
+	for _, line := range strings.Split(charmLog, "\n") {
+		if strings.HasPrefix(line, "health answered") {
+			t.Logf("charm: %s", line)
+		}
+	}
 
 	start = time.Now()
 	p.runTimeout(time.Duration(gracePeriod+15)*time.Second, "pod", "stop", "-t", strconv.Itoa(gracePeriod), podName)

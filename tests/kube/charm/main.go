@@ -55,30 +55,77 @@ func main() {
 	fmt.Println("charm done")
 }
 
+// step is one thing the charm checks.
+type step struct {
+	name string
+	do   func(context.Context, *client.Client) error
+}
+
 func run(ctx context.Context) error {
 	c, err := client.New(&client.Config{Socket: socketPath})
 	if err != nil {
 		return err
 	}
-	steps := []struct {
-		name string
-		do   func(context.Context, *client.Client) error
-	}{
+	err = runSteps(ctx, c, []step{
 		{"first answer", waitFirstAnswer},
+		{"injected binary", checkInjected},
 		{"held services", checkHeld},
 		{"health over --http", checkHTTPHealth},
+	})
+	if err != nil {
+		return err
+	}
+	// From now on the kubelet's probes come all the time, whatever the
+	// charm does.
+	probeCtx, stopProbes := context.WithCancel(ctx)
+	defer stopProbes()
+	probes := make(chan error, 1)
+	go func() { probes <- probeUntil(probeCtx) }()
+	err = runSteps(ctx, c, []step{
 		{"add layer and replan", addLayerAndReplan},
 		{"exec with stdin and exit code", checkExec},
 		{"pebble is PID 1", checkPID1},
 		{"push and pull", checkFiles},
 		{"notice on restart", checkRestartNotice},
+	})
+	stopProbes()
+	if perr := <-probes; perr != nil {
+		return errors.Join(err, fmt.Errorf("health while the charm worked: %w", perr))
 	}
+	return err
+}
+
+func runSteps(ctx context.Context, c *client.Client, steps []step) error {
 	for _, step := range steps {
 		if err := step.do(ctx, c); err != nil {
 			return fmt.Errorf("%s: %w", step.name, err)
 		}
 		fmt.Printf("ok: %s\n", step.name)
 	}
+	return nil
+}
+
+// probeUntil asks for alive and ready health every 100 ms, as the probes do
+// with their 1 s timeout, until ctx ends; it returns the first failure, or
+// nil after printing the slowest answer.
+func probeUntil(ctx context.Context) error {
+	var slowest time.Duration
+	n := 0
+	for ctx.Err() == nil {
+		for _, level := range []string{"alive", "ready"} {
+			start := time.Now()
+			if err := checkHealth(level); err != nil {
+				return err
+			}
+			slowest = max(slowest, time.Since(start))
+			n++
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
+	fmt.Printf("health answered %d probes, slowest in %v\n", n, slowest)
 	return nil
 }
 
@@ -97,6 +144,30 @@ func waitFirstAnswer(ctx context.Context, c *client.Client) error {
 		case <-ctx.Done():
 		}
 	}
+}
+
+// checkInjected checks that charm-init left the static binary, and nothing
+// else, in /charm/bin.
+func checkInjected(context.Context, *client.Client) error {
+	entries, err := os.ReadDir("/charm/bin")
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) != 1 || names[0] != "pebble" {
+		return fmt.Errorf("/charm/bin holds %q, want only pebble", names)
+	}
+	info, err := entries[0].Info()
+	if err != nil {
+		return err
+	}
+	if info.Mode()&0o111 == 0 {
+		return fmt.Errorf("/charm/bin/pebble has mode %v, want executable", info.Mode())
+	}
+	return nil
 }
 
 // checkHeld checks that the image's layer was copied in by
@@ -118,20 +189,27 @@ func checkHeld(ctx context.Context, c *client.Client) error {
 	return nil
 }
 
-// checkHTTPHealth asks the --http listener what the kubelet's probes ask,
-// within their 1 s timeout.
-func checkHTTPHealth(ctx context.Context, _ *client.Client) error {
-	hc := &http.Client{Timeout: time.Second}
+// checkHTTPHealth asks the --http listener what the kubelet's probes ask.
+func checkHTTPHealth(context.Context, *client.Client) error {
 	for _, level := range []string{"alive", "ready"} {
-		rsp, err := hc.Get(healthURL + "?level=" + level)
-		if err != nil {
+		if err := checkHealth(level); err != nil {
 			return err
 		}
-		body, _ := io.ReadAll(rsp.Body)
-		rsp.Body.Close()
-		if rsp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"healthy":true`) {
-			return fmt.Errorf("level %s: status %d, body %s", level, rsp.StatusCode, body)
-		}
+	}
+	return nil
+}
+
+// checkHealth asks for health at level within the probes' 1 s timeout.
+func checkHealth(level string) error {
+	hc := &http.Client{Timeout: time.Second}
+	rsp, err := hc.Get(healthURL + "?level=" + level)
+	if err != nil {
+		return err
+	}
+	body, _ := io.ReadAll(rsp.Body)
+	rsp.Body.Close()
+	if rsp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"healthy":true`) {
+		return fmt.Errorf("level %s: status %d, body %s", level, rsp.StatusCode, body)
 	}
 	return nil
 }
