@@ -6,6 +6,7 @@ package planstate
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/pebble-project/pebble/internal/plan"
@@ -67,10 +68,19 @@ func (s *State) AddLayer(label string, data []byte, combine, inner bool) error {
 	return s.add(l, combine, inner)
 }
 
-// AppendLayer adds an already parsed layer at the top, such as the
-// pebble-service-args layer of `pebble run --args`.
+// AppendLayer puts a layer the daemon built itself on top of the stack, as
+// it is: the pebble-service-args layer of `pebble run --args`, whose label
+// and order plan.ServiceArgsLayer chose. Unlike AddLayer it allows the
+// reserved "pebble-" label prefix, which only clients may not use.
 func (s *State) AppendLayer(l *plan.Layer) error {
-	return s.add(l, false, false)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := plan.NewPlan(append(slices.Clone(s.plan.Layers), l))
+	if err != nil {
+		return &InvalidLayerError{err}
+	}
+	s.publishLocked(p)
+	return nil
 }
 
 func (s *State) add(l *plan.Layer, combine, inner bool) error {
@@ -80,9 +90,15 @@ func (s *State) add(l *plan.Layer, combine, inner bool) error {
 	if err != nil {
 		return &InvalidLayerError{err}
 	}
+	s.publishLocked(p)
+	return nil
+}
+
+// publishLocked makes p the current plan and hands it to the subscribers;
+// s.mu must be held.
+func (s *State) publishLocked(p *plan.Plan) {
 	s.plan = p
 	for _, f := range s.subscribers {
 		f(p)
 	}
-	return nil
 }

@@ -74,3 +74,26 @@ func TestCombineIntoExistingLabel(t *testing.T) {
 	assert.Equal(t, "sleep 9", s.Plan().Services["a"].Command)
 	assert.Len(t, s.Plan().Layers, 1)
 }
+
+// TestAppendServiceArgsLayer: the layer of `pebble run --args` carries the
+// reserved label and is still accepted, on top of the stack; a client
+// cannot add a layer with that label.
+func TestAppendServiceArgsLayer(t *testing.T) {
+	s := load(t, map[string]string{"001-base.yaml": "services:\n  a:\n    override: replace\n    command: echo [ x ]\n"})
+	var seen []*plan.Plan
+	s.Subscribe(func(p *plan.Plan) { seen = append(seen, p) })
+
+	l, err := plan.ServiceArgsLayer(s.Plan(), map[string][]string{"a": {"y", "z"}})
+	require.NoError(t, err)
+	require.NoError(t, s.AppendLayer(l))
+	require.Len(t, seen, 2)
+	p := s.Plan()
+	assert.Equal(t, "echo [ y z ]", p.Services["a"].Command)
+	require.Len(t, p.Layers, 2)
+	assert.Equal(t, plan.ServiceArgsLabel, p.Layers[1].Label)
+	assert.Greater(t, p.Layers[1].Order, p.Layers[0].Order)
+
+	err = s.AddLayer(plan.ServiceArgsLabel, []byte("services: {}\n"), true, false)
+	assert.ErrorContains(t, err, `cannot use reserved label prefix "pebble-"`)
+	assert.Same(t, p, s.Plan())
+}

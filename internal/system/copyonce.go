@@ -7,17 +7,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // copyOnce copies the tree at src into dst when src is a directory and dst
-// is missing or empty (PEBBLE_COPY_ONCE, cli.md §4.2). Modes are kept;
+// is missing or empty (PEBBLE_COPY_ONCE, cli.md §4.2). The daemon's own lock
+// file does not make dst non-empty and is never copied. Modes are kept;
 // symlinks are copied as links.
 func copyOnce(src, dst string) error {
-	if src == "" {
-		return nil
-	}
-	st, err := os.Stat(src)
-	if err != nil || !st.IsDir() {
+	if !isDir(src) {
 		return nil
 	}
 	entries, err := os.ReadDir(dst)
@@ -25,7 +23,7 @@ func copyOnce(src, dst string) error {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
 		return fmt.Errorf("cannot copy %q to %q: %w", src, dst, err)
-	case len(entries) > 0:
+	case slices.ContainsFunc(entries, func(e fs.DirEntry) bool { return e.Name() != lockFileName }):
 		return nil
 	}
 	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
@@ -35,6 +33,9 @@ func copyOnce(src, dst string) error {
 		rel, err := filepath.Rel(src, path)
 		if err != nil {
 			return err
+		}
+		if rel == lockFileName {
+			return nil
 		}
 		target := filepath.Join(dst, rel)
 		info, err := d.Info()
@@ -59,6 +60,15 @@ func copyOnce(src, dst string) error {
 		return fmt.Errorf("cannot copy %q to %q: %w", src, dst, err)
 	}
 	return nil
+}
+
+// isDir reports whether path names a directory ("" does not).
+func isDir(path string) bool {
+	if path == "" {
+		return false
+	}
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
 }
 
 func copyFile(src, dst string, perm os.FileMode) error {

@@ -2,39 +2,27 @@
 // file, plan, service manager, changes and HTTP API, connects them, and owns
 // their start and stop order. It holds no behaviour beyond that wiring and
 // the daemon's lifetime (signals, shutdown requests, exit code).
+//
+// Run has three phases: build (parts.go) takes the directory's lock, opens
+// every part and registers how to close it; start applies --args and
+// --identities, serves the API and starts the default services; after a stop
+// condition, the active services are stopped and close undoes build in
+// reverse order. A build or start that fails goes through the same close.
 package system
 
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
-	"github.com/pebble-project/pebble/internal/changes"
-	"github.com/pebble-project/pebble/internal/checks"
-	"github.com/pebble-project/pebble/internal/checks/checker"
-	"github.com/pebble-project/pebble/internal/daemon"
-	"github.com/pebble-project/pebble/internal/execs"
-	"github.com/pebble-project/pebble/internal/identities"
-	"github.com/pebble-project/pebble/internal/logfwd"
 	"github.com/pebble-project/pebble/internal/logger"
-	"github.com/pebble-project/pebble/internal/notices"
-	"github.com/pebble-project/pebble/internal/ops"
 	"github.com/pebble-project/pebble/internal/plan"
-	"github.com/pebble-project/pebble/internal/planstate"
-	"github.com/pebble-project/pebble/internal/reaper"
-	"github.com/pebble-project/pebble/internal/servstate"
-	"github.com/pebble-project/pebble/internal/statefile"
-	"github.com/pebble-project/pebble/internal/version"
 )
 
 // Options configure one run of the daemon.
@@ -49,7 +37,7 @@ type Options struct {
 	Hold bool
 	// Verbose copies service output to Stdout.
 	Verbose bool
-	// Debug enables DEBUG log lines.
+	// Debug enables DEBUG log lines (PEBBLE_DEBUG=1).
 	Debug bool
 	// Persist keeps state in Dir/.pebble.state; false for PEBBLE_PERSIST=never.
 	Persist bool
@@ -66,9 +54,9 @@ type Options struct {
 	// applied after startup like "update-identities --replace" (run
 	// --identities).
 	IdentitiesFile string
-	// NoSignals leaves SIGINT, SIGTERM and SIGQUIT to the caller, which
-	// stops the daemon through ctx (pebble enter exec forwards them to the
-	// command instead).
+	// NoSignals leaves SIGINT, SIGTERM, SIGQUIT and SIGHUP to the caller,
+	// which stops the daemon through ctx (pebble enter exec forwards them
+	// to the command instead).
 	NoSignals bool
 	// Ready, if set, is called once the API is served and, unless Hold,
 	// the autostart change has finished (successfully or not). Cancel
@@ -82,15 +70,10 @@ const (
 	exitError = 1
 )
 
-// Timing of shutdown (behaviour.md §1).
-const (
-	defaultKillDelay = 5 * time.Second
-	killFailDelay    = 5 * time.Second
-)
-
 // Run runs the daemon until SIGINT, SIGTERM or SIGQUIT arrives, ctx ends, or
-// a service action shuts it down. It returns the exit code of cli.md §4.1,
-// or an error (exit code 1) when the daemon cannot start.
+// a service action shuts it down. SIGHUP is logged and ignored. It returns
+// the exit code of cli.md §4.1, or an error (exit code 1) when the daemon
+// cannot start.
 func Run(ctx context.Context, opts Options) (int, error) {
 	if opts.Stderr == nil {
 		opts.Stderr = io.Discard
@@ -101,285 +84,130 @@ func Run(ctx context.Context, opts Options) (int, error) {
 	log := logger.New(opts.Stderr, opts.Debug)
 
 	// Signals are caught first, so one that arrives during start-up still
-	// leads to an orderly stop.
+	// leads to an orderly stop (or, for SIGHUP, to nothing).
 	sigs := make(chan os.Signal, 4)
 	if !opts.NoSignals {
-		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGHUP)
 		defer signal.Stop(sigs)
 	}
 
-	if err := reaper.Start(); err != nil {
-		return exitError, err
-	}
-	defer reaper.Stop()
-
-	if filepath.IsAbs(opts.Dir) {
-		if err := copyOnce(opts.CopyOnce, opts.Dir); err != nil {
-			return exitError, err
-		}
-	}
-	if err := checkDir(opts.Dir, opts.CreateDirs); err != nil {
-		return exitError, err
-	}
-	statePath := ""
-	if opts.Persist {
-		statePath = filepath.Join(opts.Dir, ".pebble.state")
-	}
-	store, err := statefile.Open(statePath)
+	p, err := build(ctx, opts, log)
 	if err != nil {
 		return exitError, err
 	}
-	defer store.Close()
-	if aside, reason := store.SetAside(); aside != "" {
-		log.Noticef("Cannot use state file: %v; moved it to %q and starting with an empty state", reason, aside)
-	}
-
-	plans, err := planstate.Load(filepath.Join(opts.Dir, "layers"))
-	if err != nil {
-		return exitError, fmt.Errorf("cannot load plan: %w", err)
-	}
-	for name := range plans.Plan().Services {
-		if plan.IsDeprecatedServiceName(name) {
-			log.Noticef("Using keyword %q as a service name is deprecated", name)
-		}
-	}
-
-	fwd := logfwd.New(logfwd.Options{Logf: log.Noticef, UserAgent: "pebble/" + version.Version})
-	defer closeForwarding(fwd)
-
-	shutdown := make(chan int, 1)
-	var verbose io.Writer
-	if opts.Verbose {
-		verbose = opts.Stdout
-	}
-	services, err := servstate.New(servstate.Options{
-		Logf:    log.Noticef,
-		Verbose: verbose,
-		Store:   store,
-		Dir:     opts.Dir,
-		Shutdown: func(code int) {
-			select {
-			case shutdown <- code:
-			default:
-			}
-		},
-		Starting: fwd.ServiceStarting,
-	})
-	if err != nil {
+	defer p.close()
+	if err := p.start(ctx); err != nil {
+		// A client may have started a service since the API began serving.
+		p.stopServices()
 		return exitError, err
 	}
-	defer services.Close()
-	plans.Subscribe(services.SetPlan)
-	plans.Subscribe(fwd.SetPlan)
-
-	var chg *changes.Manager
-	ntc, err := notices.New(notices.Options{
-		Store:        store,
-		ChangeExists: func(id string) bool { _, err := chg.Change(id); return err == nil },
-	})
-	if err != nil {
-		return exitError, err
-	}
-	defer ntc.Close()
-	ids, err := identities.New(store)
-	if err != nil {
-		return exitError, err
-	}
-	chg, err = changes.New(changes.Options{Store: store, Logf: log.Noticef, OnStatus: func(c changes.ChangeInfo) {
-		// A public change-update notice for every status change (api.md §13.1).
-		ntc.Add(nil, notices.ChangeUpdate, c.ID, notices.AddOptions{Data: c.NoticeData})
-	}})
-	if err != nil {
-		return exitError, err
-	}
-	chk := checks.New(checks.Options{
-		Changes:    chg,
-		OnFailure:  services,
-		Logf:       log.Noticef,
-		NewChecker: func(c *plan.Check) checks.Checker { return checker.New(c) },
-	})
-	o := ops.New(ops.Options{
-		Plans: plans, Services: services, Changes: chg,
-		Notices: ntc, Identities: ids, SecurityEvent: log.SecurityEvent,
-		Checks: chk,
-		Execs:  execs.New(execs.Options{Logf: log.Noticef}),
-	})
-	chg.Start()
-	defer chg.Close()
-	defer chk.Close()
-	ntc.Start()
-	// Checks start with the plan, whatever --hold says (behaviour.md §7.8).
-	plans.Subscribe(chk.SetPlan)
-
-	// Processes left by a daemon that died without stopping its services
-	// are killed before anything new starts, so no service runs twice.
-	if killed, err := services.KillLeftovers(ctx); err != nil {
-		log.Noticef("Cannot kill processes left by a previous daemon: %v", err)
-	} else if len(killed) > 0 {
-		log.Noticef("Killed services left running by a previous daemon: %s", strings.Join(killed, ", "))
-		ntc.AddWarning("services left running by a previous daemon were killed: " + strings.Join(killed, ", "))
-	}
-
-	socket := opts.SocketPath
-	if socket == "" {
-		socket = filepath.Join(opts.Dir, ".pebble.socket")
-	}
-	d, err := daemon.New(daemon.Options{
-		SocketPath:  socket,
-		HTTPAddress: opts.HTTPAddress,
-		Ops:         o,
-		State:       store,
-		LogTargets:  fwd,
-		Logf:        log.Noticef,
-		Version:     version.Version,
-		BootID:      bootID(),
-		// Security events go to the daemon log as JSON (behaviour.md §12).
-		SecurityEvent: log.SecurityEvent,
-		Metrics:       []daemon.MetricsSource{services, chk, fwd},
-	})
-	if err != nil {
-		return exitError, err
-	}
-	if err := d.Listen(); err != nil {
-		return exitError, err
-	}
-	log.SecurityEvent("WARN", fmt.Sprintf("sys_startup:%d", os.Getuid()), "Starting daemon")
-	log.Noticef("Started daemon.")
-
-	if len(opts.ServiceArgs) > 0 {
-		l, err := plan.ServiceArgsLayer(plans.Plan(), opts.ServiceArgs)
-		if err == nil {
-			err = plans.AppendLayer(l)
-		}
-		if err != nil {
-			d.Stop()
-			return exitError, err
-		}
-	}
-	d.Serve()
-	if opts.IdentitiesFile != "" {
-		if err := applyIdentitiesFile(ctx, o, opts.IdentitiesFile); err != nil {
-			d.Stop()
-			return exitError, err
-		}
-	}
-
-	runCtx, cancelRun := context.WithCancel(ctx)
-	defer cancelRun()
-	ready := opts.Ready
-	if ready == nil {
-		ready = func() {}
-	}
-	if !opts.Hold {
-		go func() {
-			autostart(runCtx, o, log)
-			ready()
-		}()
-	} else {
-		ready()
-	}
-
-	code := exitOK
-	select {
-	case sig := <-sigs:
-		log.Noticef("Exiting on %s signal.", sig)
-	case <-ctx.Done():
-		log.Noticef("Exiting: %v.", context.Cause(ctx))
-	case code = <-shutdown:
-		log.Noticef("Server exiting! Reason: <nil>")
-	}
-	log.SecurityEvent("WARN", fmt.Sprintf("sys_shutdown:%d", os.Getuid()), "Shutting down daemon")
-	cancelRun()
-	chk.Close() // no check acts on services while they stop
-	stopServices(o, plans, services, log)
-	d.Stop()
-	closeForwarding(fwd)
+	code := p.wait(ctx, sigs)
+	p.stopServices()
 	return code, nil
 }
 
-// forwardingFlushTime bounds the final flush of log forwarding at exit
-// (behaviour.md §9.4).
-const forwardingFlushTime = 2 * time.Second
+// start serves the API and starts what runs from the beginning, in the order
+// of cli.md §4: --args, serving, --identities, then the autostart change in
+// the background (Options.Ready is called when it is done).
+func (p *parts) start(ctx context.Context) error {
+	p.log.SecurityEvent("WARN", fmt.Sprintf("sys_startup:%d", os.Getuid()), "Starting daemon")
+	p.log.Noticef("Started daemon.")
+	if len(p.opts.ServiceArgs) > 0 {
+		l, err := plan.ServiceArgsLayer(p.plans.Plan(), p.opts.ServiceArgs)
+		if err == nil {
+			err = p.plans.AppendLayer(l)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	p.api.Serve()
+	if p.opts.IdentitiesFile != "" {
+		if err := applyIdentitiesFile(ctx, p.ops, p.opts.IdentitiesFile); err != nil {
+			return err
+		}
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	p.onClose("autostart", cancel)
+	ready := p.opts.Ready
+	if ready == nil {
+		ready = func() {}
+	}
+	if p.opts.Hold {
+		ready()
+		return nil
+	}
+	go func() {
+		p.autostart(runCtx)
+		ready()
+	}()
+	return nil
+}
 
-// closeForwarding sends what the log targets still hold, within
-// forwardingFlushTime.
-func closeForwarding(fwd *logfwd.Manager) {
-	ctx, cancel := context.WithTimeout(context.Background(), forwardingFlushTime)
-	defer cancel()
-	fwd.Close(ctx)
+// wait blocks until a stop condition and returns the exit code. SIGHUP does
+// not stop the daemon: a container's PID 1 must survive its terminal going
+// away.
+func (p *parts) wait(ctx context.Context, sigs <-chan os.Signal) int {
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				p.log.Noticef("Received %s signal; ignoring it.", sig)
+				continue
+			}
+			p.log.Noticef("Exiting on %s signal.", sig)
+			return exitOK
+		case <-ctx.Done():
+			p.log.Noticef("Exiting: %v.", context.Cause(ctx))
+			return exitOK
+		case code := <-p.shutdown:
+			p.log.Noticef("Server exiting! Reason: <nil>")
+			return code
+		}
+	}
 }
 
 // autostart starts the default services through the same verb the API uses.
-func autostart(ctx context.Context, o *ops.Ops, log *logger.Logger) {
-	id, err := o.ServiceAction(ctx, "autostart", nil)
+func (p *parts) autostart(ctx context.Context) {
+	id, err := p.ops.ServiceAction(ctx, "autostart", nil)
 	if err != nil {
-		log.Noticef("Cannot start default services: %v", err)
+		p.log.Noticef("Cannot start default services: %v", err)
 		return
 	}
-	c, err := o.WaitChange(ctx, id)
+	c, err := p.ops.WaitChange(ctx, id)
 	if err != nil {
 		return
 	}
 	if c.Err != "" {
-		log.Noticef("Cannot start default services: %s", c.Err)
+		p.log.Noticef("Cannot start default services: %s", c.Err)
 		return
 	}
-	log.Noticef("Started default services with change %s.", id)
+	p.log.Noticef("Started default services with change %s.", id)
 }
 
-// stopServices stops every active service as one change and waits for it at
-// most the shutdown budget of behaviour.md §1.
-func stopServices(o *ops.Ops, plans *planstate.State, services *servstate.Manager, log *logger.Logger) {
-	active := services.ActiveServices()
-	if len(active) == 0 {
+// stopServices is the graceful part of shutdown (behaviour.md §11): no check
+// acts on services any more, and every active service is stopped as one
+// change, waited for at most the service manager's shutdown budget.
+func (p *parts) stopServices() {
+	p.log.SecurityEvent("WARN", fmt.Sprintf("sys_shutdown:%d", os.Getuid()), "Shutting down daemon")
+	p.checks.Close()
+	if len(p.services.ActiveServices()) == 0 {
 		return
 	}
-	budget := defaultKillDelay
-	p := plans.Plan()
-	for _, name := range active {
-		if s := p.Services[name]; s != nil {
-			if kd := s.EffectiveKillDelay(); kd > budget {
-				budget = kd
-			}
-		}
-	}
-	budget += killFailDelay + 100*time.Millisecond
-	log.Noticef("Stopping all running services.")
-	id, err := o.StopAll()
+	budget := p.services.ShutdownBudget()
+	p.log.Noticef("Stopping all running services.")
+	id, err := p.ops.StopAll()
 	if err != nil || id == "" {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
-	if _, err := o.WaitChange(ctx, id); err != nil {
-		log.Noticef("Cannot stop running services: timeout stopping running services")
+	start := time.Now()
+	if _, err := p.ops.WaitChange(ctx, id); err != nil {
+		p.log.Noticef("Cannot stop running services: timeout stopping running services")
+		return
 	}
-}
-
-// checkDir checks $PEBBLE as `pebble run` requires it (cli.md §4).
-func checkDir(dir string, create bool) error {
-	if !filepath.IsAbs(dir) {
-		return fmt.Errorf("directory %q must be absolute", dir)
-	}
-	if create {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("cannot create directory %q: %w", dir, err)
-		}
-	}
-	st, err := os.Stat(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("directory %q does not exist", dir)
-	}
-	if err != nil {
-		return err
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("directory %q is not a directory", dir)
-	}
-	if unix.Access(dir, unix.W_OK) != nil {
-		return fmt.Errorf("directory %q not writable", dir)
-	}
-	return nil
+	p.log.Debugf("Stopped all running services in %v (budget %v).", time.Since(start).Round(time.Millisecond), budget)
 }
 
 // bootID is the kernel's boot ID, or a fresh random UUID when the daemon is
