@@ -4,7 +4,7 @@ BIN         := bin/pebble
 RUN_DIR     := $(CURDIR)/.run
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: build run test deps unit compat pod image lint bench fuzz clean
+.PHONY: build run test deps unit compat pod image lint bench fuzz test-reliability clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/pebble
@@ -54,9 +54,19 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
 	$(GO) test -run '^$$' -bench . -timeout 10m ./internal/changes
 
+# The reliability and security suite of issue 17 (tests/reliability), with
+# the scenarios that take over a minute (build tag "long"); the others also
+# run in `make test`. Each scenario logs its figure on a "figure:" line.
+test-reliability:
+	$(GO) test -race -count=1 -tags long -timeout 25m -v ./tests/reliability/
+
+# Each fuzzer for FUZZTIME (5 minutes by default), starting from its seeds
+# and the committed corpus in testdata/fuzz.
+FUZZTIME ?= 5m
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParseLayer -fuzztime 30s ./internal/plan
-	$(GO) test -run '^$$' -fuzz FuzzCombine -fuzztime 30s ./internal/plan
+	$(GO) test -run '^$$' -fuzz '^FuzzParseLayer$$' -fuzztime $(FUZZTIME) ./internal/plan
+	$(GO) test -run '^$$' -fuzz '^FuzzCombine$$' -fuzztime $(FUZZTIME) ./internal/plan
+	$(GO) test -run '^$$' -fuzz '^FuzzRequestBodies$$' -fuzztime $(FUZZTIME) ./internal/daemon
 
 clean:
 	rm -rf bin $(RUN_DIR)

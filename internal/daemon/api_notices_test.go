@@ -78,7 +78,7 @@ func (f *fakeOps) Identities() map[string]*identities.Identity {
 	return f.backend().identities.Masked()
 }
 
-func (f *fakeOps) ApplyIdentities(ctx context.Context, user, action string, ids map[string]*identities.Identity) error {
+func (f *fakeOps) ApplyIdentities(user, action string, ids map[string]*identities.Identity) error {
 	_, err := f.backend().identities.Apply(identities.Action(action), ids)
 	if identities.IsInvalid(err) {
 		return &apierr.Error{Class: apierr.BadRequest, Message: err.Error()}

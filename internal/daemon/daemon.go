@@ -73,6 +73,7 @@ type api struct {
 	changes    Changes
 	plan       Plan
 	notices    Notices
+	files      fileSystem
 	logTargets LogTargets
 	state      StateFile
 	logf       func(format string, args ...any)
@@ -106,7 +107,7 @@ func New(opts Options) (*Daemon, error) {
 		opts.SecurityEvent = func(string, string, string) {}
 	}
 	a := &api{
-		ops: opts.Ops, state: opts.State, changes: opts.Changes, plan: opts.Plan, notices: opts.Notices, logTargets: opts.LogTargets,
+		ops: opts.Ops, state: opts.State, changes: opts.Changes, plan: opts.Plan, notices: opts.Notices, files: localFiles{}, logTargets: opts.LogTargets,
 		logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
 		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit, securityEvent: opts.SecurityEvent,
 		metrics: opts.Metrics,

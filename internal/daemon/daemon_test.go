@@ -49,7 +49,7 @@ func (f *fakeOps) ServiceUsage(names []string) []servstate.Usage {
 	return []servstate.Usage{{Name: "a", CPU: 1500 * time.Millisecond, Memory: 4096, Processes: 2}}
 }
 
-func (f *fakeOps) ServiceAction(ctx context.Context, action string, names []string) (string, error) {
+func (f *fakeOps) ServiceAction(action string, names []string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.actions = append(f.actions, action+" "+strings.Join(names, ","))
@@ -59,7 +59,7 @@ func (f *fakeOps) ServiceAction(ctx context.Context, action string, names []stri
 	return "42", nil
 }
 
-func (f *fakeOps) AddLayer(ctx context.Context, label string, layer []byte, combine, inner bool) error {
+func (f *fakeOps) AddLayer(label string, layer []byte, combine, inner bool) error {
 	return f.err
 }
 
@@ -499,4 +499,13 @@ func TestNonRootPeerIsRead(t *testing.T) {
 	assert.Equal(t, "401 ", run("GET", "/v1/plan?format=yaml")[:4])
 	assert.Equal(t, "200 ", run("GET", "/v1/system-info")[:4])
 	assert.Empty(t, o.actions, "a read-level caller must not reach the verb")
+}
+
+func TestBodyInvalidUTF8(t *testing.T) {
+	o := &fakeOps{}
+	c := startDaemon(t, o)
+	status, body := do(t, c, "POST", "/v1/services", "{\"action\":\"start\",\"services\":[\"a\xff\"]}")
+	assert.Equal(t, 400, status)
+	assert.Equal(t, map[string]any{"message": "cannot decode data from request body: invalid UTF-8"}, body["result"])
+	assert.Empty(t, o.actions)
 }
