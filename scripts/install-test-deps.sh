@@ -10,6 +10,7 @@ set -euo pipefail
 
 PACKAGES=(
 	"prometheus prometheus"
+	"prometheus promtool"
 	"rsyslog rsyslogd"
 	"podman podman"
 	"runc runc"

@@ -173,6 +173,20 @@ type stateCounters struct {
 	Notice int `json:"last-notice-id"`
 }
 
+// readStartOfOperation returns the data entry Pebble records when it first
+// runs on a directory, which we do not use and must keep.
+func readStartOfOperation(t *testing.T, dir string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, ".pebble.state"))
+	require.NoError(t, err)
+	var file struct {
+		Data map[string]json.RawMessage `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(data, &file))
+	require.Contains(t, file.Data, "start-of-operation-time")
+	return string(file.Data["start-of-operation-time"])
+}
+
 func readCounters(t *testing.T, dir string) stateCounters {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, ".pebble.state"))
@@ -266,6 +280,7 @@ func TestStateFromRealPebble(t *testing.T) {
 			seen := captureState(theirs)
 			theirs.stop() // with srv2 running: Pebble adds a stop change
 			counters := readCounters(t, dir)
+			started := readStartOfOperation(t, dir)
 
 			ours := startDaemon(t, dir, daemonOptions{args: []string{"--hold"}})
 			got := captureState(ours)
@@ -278,6 +293,7 @@ func TestStateFromRealPebble(t *testing.T) {
 			ours.stop()
 			assert.NotContains(t, ours.stderr.String(), "Cannot")
 			counters = readCounters(t, dir)
+			assert.Equal(t, started, readStartOfOperation(t, dir), "Pebble's data entries are kept")
 
 			theirs = startDaemon(t, dir, daemonOptions{bin: bin, args: []string{"--hold"}})
 			requireCarried(t, seen, captureState(theirs))

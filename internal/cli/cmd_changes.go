@@ -9,17 +9,18 @@ import (
 	"strings"
 
 	"github.com/pebble-project/pebble/client"
+	"github.com/pebble-project/pebble/internal/cli/command"
 )
 
-var changesInfo = &cmdInfo{
-	name:    "changes",
-	summary: summaries["changes"],
-	description: `
+var changesInfo = &command.Info{
+	Name:    "changes",
+	Summary: summaries["changes"],
+	Description: `
 The changes command lists the recent changes, oldest first, or only those
 that concern the named service.`,
-	usage: "[changes-OPTIONS] [<service>]",
-	args:  []posArg{{name: "<service>", optional: true}},
-	new:   func() command { return &cmdChanges{} },
+	Usage: "[changes-OPTIONS] [<service>]",
+	Args:  []command.PosArg{{Name: "<service>", Optional: true}},
+	New:   func() command.Command { return &cmdChanges{} },
 }
 
 type cmdChanges struct {
@@ -27,14 +28,14 @@ type cmdChanges struct {
 	absTime bool
 }
 
-func (c *cmdChanges) flags(fs *flagSet) {
-	absTimeFlag(fs, &c.absTime)
-	formatFlag(fs, &c.format)
+func (c *cmdChanges) Flags(fs *command.FlagSet) {
+	command.AbsTimeFlag(fs, &c.absTime)
+	command.FormatFlag(fs, &c.format)
 }
 
 var allDigits = regexp.MustCompile(`^[0-9]+$`)
 
-func (c *cmdChanges) run(ctx context.Context, e *env, args []string) error {
+func (c *cmdChanges) Run(ctx context.Context, e *command.Env, args []string) error {
 	var service string
 	if len(args) > 0 {
 		service = args[0]
@@ -43,7 +44,7 @@ func (c *cmdChanges) run(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("'pebble changes' command expects a service name, try 'pebble tasks %s'", service)
 	}
 	if service == "everything" {
-		fmt.Fprintln(e.stdout, "Yes, yes it does.")
+		fmt.Fprintln(e.Stdout, "Yes, yes it does.")
 		return nil
 	}
 	cli, err := e.Client()
@@ -54,48 +55,48 @@ func (c *cmdChanges) run(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	e.warnMaintenance()
+	warnMaintenance(e, cli)
 	sort.SliceStable(changes, func(i, j int) bool { return changes[i].SpawnTime.Before(changes[j].SpawnTime) })
 
 	if c.format != "text" {
 		if changes == nil {
 			changes = []*client.Change{}
 		}
-		return writeNonText(e.stdout, c.format, struct {
+		return command.WriteNonText(e.Stdout, c.format, struct {
 			Changes []*client.Change `json:"changes" yaml:"changes"`
 		}{changes})
 	}
 	if len(changes) == 0 {
-		fmt.Fprintln(e.stderr, "no changes found")
+		fmt.Fprintln(e.Stderr, "no changes found")
 		return nil
 	}
-	w := newTable(e.stdout)
+	w := command.NewTable(e.Stdout)
 	fmt.Fprintln(w, "ID\tStatus\tSpawn\tReady\tSummary")
 	for _, chg := range changes {
 		ready := "-"
 		if !chg.ReadyTime.IsZero() {
-			ready = fmtTime(chg.ReadyTime, e.now(), e.loc, c.absTime)
+			ready = command.FormatTime(chg.ReadyTime, e.Now(), e.Loc, c.absTime)
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", chg.ID, chg.Status,
-			fmtTime(chg.SpawnTime, e.now(), e.loc, c.absTime), ready, chg.Summary)
+			command.FormatTime(chg.SpawnTime, e.Now(), e.Loc, c.absTime), ready, chg.Summary)
 	}
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout)
+	fmt.Fprintln(e.Stdout)
 	return nil
 }
 
-var tasksInfo = &cmdInfo{
-	name:    "tasks",
-	summary: summaries["tasks"],
-	description: `
+var tasksInfo = &command.Info{
+	Name:    "tasks",
+	Summary: summaries["tasks"],
+	Description: `
 The tasks command lists the tasks of a change, and the log of each task that
 has one. Name the change by its ID, or pick the latest change of a kind with
 --last.`,
-	usage: "[tasks-OPTIONS] [<change-id>]",
-	args:  []posArg{{name: "<change-id>", desc: "Change ID", optional: true}},
-	new:   func() command { return &cmdTasks{} },
+	Usage: "[tasks-OPTIONS] [<change-id>]",
+	Args:  []command.PosArg{{Name: "<change-id>", Desc: "Change ID", Optional: true}},
+	New:   func() command.Command { return &cmdTasks{} },
 }
 
 type cmdTasks struct {
@@ -104,16 +105,16 @@ type cmdTasks struct {
 	last    string
 }
 
-func (c *cmdTasks) flags(fs *flagSet) {
+func (c *cmdTasks) Flags(fs *command.FlagSet) {
 	fs.String(&c.last, 0, "last", "", "", `Show the latest change of this kind (start, stop, replan, ...). With a "?" after the kind, finding no such change is not an error (quote the "?" from the shell).`)
-	absTimeFlag(fs, &c.absTime)
-	formatFlag(fs, &c.format)
+	command.AbsTimeFlag(fs, &c.absTime)
+	command.FormatFlag(fs, &c.format)
 }
 
 // errNoChangeOK ends the tasks command silently: --last=<kind>? found none.
 var errNoChangeOK = errors.New("no change found, as allowed")
 
-func (c *cmdTasks) run(ctx context.Context, e *env, args []string) error {
+func (c *cmdTasks) Run(ctx context.Context, e *command.Env, args []string) error {
 	cli, err := e.Client()
 	if err != nil {
 		return err
@@ -133,23 +134,23 @@ func (c *cmdTasks) run(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	e.warnMaintenance()
+	warnMaintenance(e, cli)
 	if c.format != "text" {
-		return writeNonText(e.stdout, c.format, chg)
+		return command.WriteNonText(e.Stdout, c.format, chg)
 	}
 
-	w := newTable(e.stdout)
+	w := command.NewTable(e.Stdout)
 	fmt.Fprintln(w, "Status\tSpawn\tReady\tSummary")
 	for _, t := range chg.Tasks {
 		ready := "-"
 		if !t.ReadyTime.IsZero() {
-			ready = fmtTime(t.ReadyTime, e.now(), e.loc, c.absTime)
+			ready = command.FormatTime(t.ReadyTime, e.Now(), e.Loc, c.absTime)
 		}
 		summary := t.Summary
 		if t.Status == "Doing" && t.Progress.Total > 1 {
 			summary += fmt.Sprintf(" (%.2f%%)", float64(t.Progress.Done)/float64(t.Progress.Total)*100)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.Status, fmtTime(t.SpawnTime, e.now(), e.loc, c.absTime), ready, summary)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.Status, command.FormatTime(t.SpawnTime, e.Now(), e.Loc, c.absTime), ready, summary)
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -158,18 +159,18 @@ func (c *cmdTasks) run(ctx context.Context, e *env, args []string) error {
 		if len(t.Log) == 0 {
 			continue
 		}
-		fmt.Fprintf(e.stdout, "\n%s\n%s\n\n", strings.Repeat(".", 70), t.Summary)
+		fmt.Fprintf(e.Stdout, "\n%s\n%s\n\n", strings.Repeat(".", 70), t.Summary)
 		for _, line := range t.Log {
-			fmt.Fprintln(e.stdout, line)
+			fmt.Fprintln(e.Stdout, line)
 		}
 	}
-	fmt.Fprintln(e.stdout)
+	fmt.Fprintln(e.Stdout)
 	return nil
 }
 
 // changeID resolves the change to show: the given ID, or the latest change
 // of the --last kind.
-func (c *cmdTasks) changeID(ctx context.Context, e *env, cli *client.Client, id string) (string, error) {
+func (c *cmdTasks) changeID(ctx context.Context, e *command.Env, cli *client.Client, id string) (string, error) {
 	switch {
 	case id == "" && c.last == "":
 		return "", errors.New("please provide change ID or type with --last=<type>")
@@ -183,7 +184,7 @@ func (c *cmdTasks) changeID(ctx context.Context, e *env, cli *client.Client, id 
 	if err != nil {
 		return "", err
 	}
-	e.warnMaintenance()
+	warnMaintenance(e, cli)
 	var latest *client.Change
 	for _, chg := range changes {
 		if chg.Kind == kind && (latest == nil || chg.SpawnTime.After(latest.SpawnTime)) {
@@ -203,11 +204,8 @@ func (c *cmdTasks) changeID(ctx context.Context, e *env, cli *client.Client, id 
 
 // warnMaintenance prints the daemon's maintenance message, if any, as a
 // warning.
-func (e *env) warnMaintenance() {
-	if e.client == nil {
-		return
-	}
-	if err := e.client.Maintenance(); err != nil {
-		fmt.Fprintf(e.stderr, "WARNING: %s\n", e.errorMessage(err))
+func warnMaintenance(e *command.Env, cli *client.Client) {
+	if err := cli.Maintenance(); err != nil {
+		fmt.Fprintf(e.Stderr, "WARNING: %s\n", e.ErrorMessage(err))
 	}
 }

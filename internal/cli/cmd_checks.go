@@ -9,68 +9,69 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/pebble-project/pebble/client"
+	"github.com/pebble-project/pebble/internal/cli/command"
 )
 
 // The health check commands: checks, check, start-checks, stop-checks and
 // health (cli.md §3, Checks).
 
-var checksInfo = &cmdInfo{
-	name:    "checks",
-	summary: summaries["checks"],
-	description: `
+var checksInfo = &command.Info{
+	Name:    "checks",
+	Summary: summaries["checks"],
+	Description: `
 The checks command lists the status of the configured health checks,
 optionally only those of one level or with the given names.`,
-	usage: "[checks-OPTIONS] [<check>...]",
-	args:  []posArg{{name: "<check>", rest: true, optional: true}},
-	new:   func() command { return &cmdChecks{} },
+	Usage: "[checks-OPTIONS] [<check>...]",
+	Args:  []command.PosArg{{Name: "<check>", Rest: true, Optional: true}},
+	New:   func() command.Command { return &cmdChecks{} },
 }
 
-var checkInfo = &cmdInfo{
-	name:    "check",
-	summary: summaries["check"],
-	description: `
+var checkInfo = &command.Info{
+	Name:    "check",
+	Summary: summaries["check"],
+	Description: `
 The check command shows the details of one health check, with the log of
 its latest failures. With --refresh it runs the check first.`,
-	usage: "[check-OPTIONS] <check>",
-	args:  []posArg{{name: "<check>"}},
-	new:   func() command { return &cmdCheck{} },
+	Usage: "[check-OPTIONS] <check>",
+	Args:  []command.PosArg{{Name: "<check>"}},
+	New:   func() command.Command { return &cmdCheck{} },
 }
 
-var startChecksInfo = &cmdInfo{
-	name:    "start-checks",
-	summary: summaries["start-checks"],
-	description: `
+var startChecksInfo = &command.Info{
+	Name:    "start-checks",
+	Summary: summaries["start-checks"],
+	Description: `
 The start-checks command starts the named health checks that are not
 running, with their counters reset.`,
-	usage: "<check>...",
-	args:  []posArg{{name: "<check>", rest: true}},
-	new:   func() command { return &cmdChecksAction{start: true} },
+	Usage: "<check>...",
+	Args:  []command.PosArg{{Name: "<check>", Rest: true}},
+	New:   func() command.Command { return &cmdChecksAction{start: true} },
 }
 
-var stopChecksInfo = &cmdInfo{
-	name:    "stop-checks",
-	summary: summaries["stop-checks"],
-	description: `
+var stopChecksInfo = &command.Info{
+	Name:    "stop-checks",
+	Summary: summaries["stop-checks"],
+	Description: `
 The stop-checks command stops the named health checks that are running.`,
-	usage: "<check>...",
-	args:  []posArg{{name: "<check>", rest: true}},
-	new:   func() command { return &cmdChecksAction{} },
+	Usage: "<check>...",
+	Args:  []command.PosArg{{Name: "<check>", Rest: true}},
+	New:   func() command.Command { return &cmdChecksAction{} },
 }
 
-var healthInfo = &cmdInfo{
-	name:    "health",
-	summary: summaries["health"],
-	description: `
+var healthInfo = &command.Info{
+	Name:    "health",
+	Summary: summaries["health"],
+	Description: `
 The health command reports whether the selected health checks are healthy.
 It exits with status 0 when they are and 1 when at least one is down; with
 --format=json or yaml it exits with status 0 either way.`,
-	usage: "[health-OPTIONS] [<check>...]",
-	args:  []posArg{{name: "<check>", rest: true, optional: true}},
-	new:   func() command { return &cmdHealth{} },
+	Usage: "[health-OPTIONS] [<check>...]",
+	Args:  []command.PosArg{{Name: "<check>", Rest: true, Optional: true}},
+	New:   func() command.Command { return &cmdHealth{} },
 }
 
 // levelFlag adds --level=alive|ready to fs, stored in *p.
-func levelFlag(fs *flagSet, p *string) {
+func levelFlag(fs *command.FlagSet, p *string) {
 	fs.String(p, 0, "level", "", "", "Check level to filter for", "alive", "ready")
 }
 
@@ -79,12 +80,12 @@ type cmdChecks struct {
 	level  string
 }
 
-func (c *cmdChecks) flags(fs *flagSet) {
+func (c *cmdChecks) Flags(fs *command.FlagSet) {
 	levelFlag(fs, &c.level)
-	formatFlag(fs, &c.format)
+	command.FormatFlag(fs, &c.format)
 }
 
-func (c *cmdChecks) run(ctx context.Context, e *env, names []string) error {
+func (c *cmdChecks) Run(ctx context.Context, e *command.Env, names []string) error {
 	cli, err := e.Client()
 	if err != nil {
 		return err
@@ -98,19 +99,19 @@ func (c *cmdChecks) run(ctx context.Context, e *env, names []string) error {
 		for _, chk := range checks {
 			byName[chk.Name] = chk
 		}
-		return writeNonText(e.stdout, c.format, struct {
+		return command.WriteNonText(e.Stdout, c.format, struct {
 			Checks map[string]*client.CheckInfo `json:"checks" yaml:"checks"`
 		}{byName})
 	}
 	if len(checks) == 0 {
 		if len(names) == 0 && c.level == "" {
-			fmt.Fprintln(e.stderr, "Plan has no health checks.")
+			fmt.Fprintln(e.Stderr, "Plan has no health checks.")
 		} else {
-			fmt.Fprintln(e.stderr, "No matching health checks.")
+			fmt.Fprintln(e.Stderr, "No matching health checks.")
 		}
 		return nil
 	}
-	w := newTable(e.stdout)
+	w := command.NewTable(e.Stdout)
 	fmt.Fprintln(w, "Check\tLevel\tStartup\tStatus\tSuccesses\tFailures\tChange")
 	for _, chk := range checks {
 		level := string(chk.Level)
@@ -187,9 +188,9 @@ type cmdCheck struct {
 	refresh bool
 }
 
-func (c *cmdCheck) flags(fs *flagSet) {
+func (c *cmdCheck) Flags(fs *command.FlagSet) {
 	fs.Bool(&c.refresh, 0, "refresh", "Run the check immediately")
-	formatFlag(fs, &c.format)
+	command.FormatFlag(fs, &c.format)
 }
 
 // checkDetails is what `pebble check` prints.
@@ -200,7 +201,7 @@ type checkDetails struct {
 	Logs  string `json:"logs,omitempty" yaml:"logs,omitempty"`
 }
 
-func (c *cmdCheck) run(ctx context.Context, e *env, args []string) error {
+func (c *cmdCheck) Run(ctx context.Context, e *command.Env, args []string) error {
 	name := args[0]
 	cli, err := e.Client()
 	if err != nil {
@@ -241,10 +242,10 @@ func (c *cmdCheck) run(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		_, err = e.stdout.Write(data)
+		_, err = e.Stdout.Write(data)
 		return err
 	}
-	return writeNonText(e.stdout, c.format, details)
+	return command.WriteNonText(e.Stdout, c.format, details)
 }
 
 // taskLogs returns the log lines of a change's first task, each ended by a
@@ -269,9 +270,9 @@ type cmdChecksAction struct {
 	start bool
 }
 
-func (c *cmdChecksAction) flags(*flagSet) {}
+func (c *cmdChecksAction) Flags(*command.FlagSet) {}
 
-func (c *cmdChecksAction) run(ctx context.Context, e *env, names []string) error {
+func (c *cmdChecksAction) Run(ctx context.Context, e *command.Env, names []string) error {
 	cli, err := e.Client()
 	if err != nil {
 		return err
@@ -286,9 +287,9 @@ func (c *cmdChecksAction) run(ctx context.Context, e *env, names []string) error
 		return err
 	}
 	if len(res.Changed) == 0 {
-		fmt.Fprintf(e.stdout, "Checks already %s.\n", verb)
+		fmt.Fprintf(e.Stdout, "Checks already %s.\n", verb)
 	} else {
-		fmt.Fprintf(e.stdout, "Checks %s: %s\n", verb, strings.Join(res.Changed, ", "))
+		fmt.Fprintf(e.Stdout, "Checks %s: %s\n", verb, strings.Join(res.Changed, ", "))
 	}
 	return nil
 }
@@ -298,12 +299,12 @@ type cmdHealth struct {
 	level  string
 }
 
-func (c *cmdHealth) flags(fs *flagSet) {
+func (c *cmdHealth) Flags(fs *command.FlagSet) {
 	levelFlag(fs, &c.level)
-	formatFlag(fs, &c.format)
+	command.FormatFlag(fs, &c.format)
 }
 
-func (c *cmdHealth) run(ctx context.Context, e *env, names []string) error {
+func (c *cmdHealth) Run(ctx context.Context, e *command.Env, names []string) error {
 	cli, err := e.Client()
 	if err != nil {
 		return err
@@ -313,14 +314,14 @@ func (c *cmdHealth) run(ctx context.Context, e *env, names []string) error {
 		return err
 	}
 	if c.format != "text" {
-		return writeNonText(e.stdout, c.format, struct {
+		return command.WriteNonText(e.Stdout, c.format, struct {
 			Healthy bool `json:"healthy" yaml:"healthy"`
 		}{healthy})
 	}
 	if !healthy {
-		fmt.Fprintln(e.stdout, "unhealthy")
-		return &exitError{code: 1}
+		fmt.Fprintln(e.Stdout, "unhealthy")
+		return &command.ExitError{Code: 1}
 	}
-	fmt.Fprintln(e.stdout, "healthy")
+	fmt.Fprintln(e.Stdout, "healthy")
 	return nil
 }

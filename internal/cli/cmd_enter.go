@@ -6,13 +6,14 @@ import (
 	"io"
 	"sync"
 
+	"github.com/pebble-project/pebble/internal/cli/command"
 	"github.com/pebble-project/pebble/internal/system"
 )
 
-var enterInfo = &cmdInfo{
-	name:    "enter",
-	summary: summaries["enter"],
-	description: `
+var enterInfo = &command.Info{
+	Name:    "enter",
+	Summary: summaries["enter"],
+	Description: `
 The enter command facilitates the use of Pebble as an entrypoint for
 containers. When used without a subcommand it mimics the behavior of the run
 command alone, while if used with a subcommand it runs that subcommand in the
@@ -32,9 +33,9 @@ These subcommands are currently supported:
 (1) Services are not started.
 (2) No logs on stdout unless -v is used.
 (3) Services continue running after the subcommand succeeds.`,
-	usage: "[enter-OPTIONS] [<subcommand>...]",
-	args:  []posArg{{name: "<subcommand>", rest: true, optional: true}},
-	new:   func() command { return &cmdEnter{} },
+	Usage: "[enter-OPTIONS] [<subcommand>...]",
+	Args:  []command.PosArg{{Name: "<subcommand>", Rest: true, Optional: true}},
+	New:   func() command.Command { return &cmdEnter{} },
 }
 
 type cmdEnter struct {
@@ -42,9 +43,9 @@ type cmdEnter struct {
 	runFirst bool // --run
 }
 
-func (c *cmdEnter) flags(fs *flagSet) {
+func (c *cmdEnter) Flags(fs *command.FlagSet) {
 	fs.PassAfterNonOption()
-	c.cmdRun.flags(fs)
+	c.cmdRun.Flags(fs)
 	fs.Bool(&c.runFirst, 0, "run", "Start default services before executing subcommand")
 }
 
@@ -70,6 +71,12 @@ var enterModes = map[string]enterMode{
 	"stop":     {daemon: true, needRun: true, keep: true},
 }
 
+// Run runs the subcommand, and the daemon when it needs one, in the command
+// line's own environment (bound through the embedded cmdRun).
+func (c *cmdEnter) Run(ctx context.Context, _ *command.Env, args []string) error {
+	return c.run(ctx, c.env, args)
+}
+
 func (c *cmdEnter) run(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		return c.cmdRun.run(ctx, e, nil)
@@ -89,9 +96,9 @@ func (c *cmdEnter) run(ctx context.Context, e *env, args []string) error {
 	if !mode.daemon {
 		return e.dispatch(ctx, args)
 	}
-	verbose := c.verbose || e.getenv("PEBBLE_VERBOSE") == "1"
+	verbose := c.verbose || e.Getenv("PEBBLE_VERBOSE") == "1"
 	if sub == "exec" {
-		verbose = e.getenv("PEBBLE_VERBOSE") == "1"
+		verbose = e.Getenv("PEBBLE_VERBOSE") == "1"
 	}
 
 	// The daemon runs in this process; it is ready once it serves the API
@@ -127,7 +134,7 @@ func (c *cmdEnter) run(ctx context.Context, e *env, args []string) error {
 	subErr := e.dispatch(ctx, args)
 	if mode.keep || (mode.keepOnOK && subErr == nil) {
 		if subErr != nil {
-			fmt.Fprintf(e.stderr, "error: %s\n", e.errorMessage(subErr))
+			fmt.Fprintf(e.Stderr, "error: %s\n", e.ErrorMessage(subErr))
 		}
 		return <-done
 	}

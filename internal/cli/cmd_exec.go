@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -14,12 +13,13 @@ import (
 	"golang.org/x/term"
 
 	"github.com/pebble-project/pebble/client"
+	"github.com/pebble-project/pebble/internal/cli/command"
 )
 
-var execInfo = &cmdInfo{
-	name:    "exec",
-	summary: summaries["exec"],
-	description: `
+var execInfo = &command.Info{
+	Name:    "exec",
+	Summary: summaries["exec"],
+	Description: `
 The exec command runs a remote command and waits for it to finish. The local
 stdin is sent to the remote process, while the remote stdout and stderr are
 output locally.
@@ -28,9 +28,9 @@ To avoid confusion, exec options may be separated from the command and its
 arguments using "--", for example:
 
 pebble exec --timeout 10s -- echo -n foo bar`,
-	usage: "[exec-OPTIONS] <command>",
-	args:  []posArg{{name: "<command>", rest: true}},
-	new:   func() command { return &cmdExec{} },
+	Usage: "[exec-OPTIONS] <command>",
+	Args:  []command.PosArg{{Name: "<command>", Rest: true}},
+	New:   func() command.Command { return &cmdExec{} },
 }
 
 type cmdExec struct {
@@ -46,7 +46,7 @@ type cmdExec struct {
 	disableInteractive bool
 }
 
-func (c *cmdExec) flags(fs *flagSet) {
+func (c *cmdExec) Flags(fs *command.FlagSet) {
 	fs.PassAfterNonOption()
 	fs.String(&c.workingDir, 'w', "", "", "", "Working directory to run command in")
 	fs.Strings(&c.env, 0, "env", "", "Environment variable to set (in 'FOO=bar' format)")
@@ -69,8 +69,8 @@ var forwardedSignals = []os.Signal{
 	syscall.SIGCONT,
 }
 
-func (c *cmdExec) run(ctx context.Context, e *env, args []string) error {
-	e.warnings = false
+func (c *cmdExec) Run(ctx context.Context, e *command.Env, args []string) error {
+	e.Warnings = false
 	if c.forceTerminal && c.disableTerminal {
 		return errors.New("cannot use -t and -T at the same time")
 	}
@@ -85,10 +85,10 @@ func (c *cmdExec) run(ctx context.Context, e *env, args []string) error {
 		Group:          c.group,
 	}
 	var err error
-	if opts.UserID, err = optionalInt("uid", c.uid); err != nil {
+	if opts.UserID, err = command.OptionalInt("uid", c.uid); err != nil {
 		return err
 	}
-	if opts.GroupID, err = optionalInt("gid", c.gid); err != nil {
+	if opts.GroupID, err = command.OptionalInt("gid", c.gid); err != nil {
 		return err
 	}
 	if c.timeout != "" {
@@ -96,7 +96,7 @@ func (c *cmdExec) run(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("invalid timeout: %v", err)
 		}
 	}
-	if term := e.getenv("TERM"); term != "" || len(c.env) > 0 {
+	if term := e.Getenv("TERM"); term != "" || len(c.env) > 0 {
 		opts.Environment = make(map[string]string)
 		if term != "" {
 			opts.Environment["TERM"] = term
@@ -107,7 +107,7 @@ func (c *cmdExec) run(ctx context.Context, e *env, args []string) error {
 		opts.Environment[k] = v
 	}
 
-	stdinTTY, stdoutTTY := isTerminal(e.stdin), isTerminal(e.stdout)
+	stdinTTY, stdoutTTY := command.IsTerminal(e.Stdin), command.IsTerminal(e.Stdout)
 	opts.Terminal = stdoutTTY
 	if c.forceTerminal {
 		opts.Terminal = true
@@ -120,16 +120,16 @@ func (c *cmdExec) run(ctx context.Context, e *env, args []string) error {
 	} else if c.disableInteractive {
 		opts.Interactive = false
 	}
-	outFile, _ := e.stdout.(*os.File)
+	outFile, _ := e.Stdout.(*os.File)
 	if opts.Terminal && outFile != nil && stdoutTTY {
 		if w, h, err := term.GetSize(int(outFile.Fd())); err == nil {
 			opts.Width, opts.Height = w, h
 		}
 	}
-	opts.Stdin = e.stdin
-	opts.Stdout = e.stdout
-	if !sameOutput(e.stdout, e.stderr) {
-		opts.Stderr = e.stderr
+	opts.Stdin = e.Stdin
+	opts.Stdout = e.Stdout
+	if !sameOutput(e.Stdout, e.Stderr) {
+		opts.Stderr = e.Stderr
 	}
 
 	cli, err := e.Client()
@@ -146,7 +146,7 @@ func (c *cmdExec) run(ctx context.Context, e *env, args []string) error {
 	defer signal.Stop(sigs)
 
 	if opts.Interactive && stdinTTY {
-		if inFile, ok := e.stdin.(*os.File); ok {
+		if inFile, ok := e.Stdin.(*os.File); ok {
 			state, err := term.MakeRaw(int(inFile.Fd()))
 			if err != nil {
 				return fmt.Errorf("cannot set terminal to raw mode: %w", err)
@@ -166,7 +166,7 @@ func (c *cmdExec) run(ctx context.Context, e *env, args []string) error {
 		case err := <-waited:
 			var exit *client.ExitError
 			if errors.As(err, &exit) {
-				return &exitError{code: exit.ExitCode()}
+				return &command.ExitError{Code: exit.ExitCode()}
 			}
 			return err
 		case sig := <-sigs:
@@ -177,7 +177,7 @@ func (c *cmdExec) run(ctx context.Context, e *env, args []string) error {
 				}
 			case syscall.SIGHUP:
 				process.SendSignal(ctx, "SIGHUP")
-				return &exitError{code: 0, msg: "SIGHUP received, exiting"}
+				return &command.ExitError{Code: 0, Msg: "SIGHUP received, exiting"}
 			default:
 				process.SendSignal(ctx, unixSignalName(sig))
 			}
@@ -200,18 +200,6 @@ var signalNames = map[syscall.Signal]string{
 	syscall.SIGABRT: "SIGABRT", syscall.SIGTSTP: "SIGTSTP", syscall.SIGTTIN: "SIGTTIN",
 	syscall.SIGTTOU: "SIGTTOU", syscall.SIGUSR1: "SIGUSR1", syscall.SIGUSR2: "SIGUSR2",
 	syscall.SIGSEGV: "SIGSEGV", syscall.SIGCONT: "SIGCONT", syscall.SIGHUP: "SIGHUP",
-}
-
-// optionalInt parses the value of an integer option; "" is unset.
-func optionalInt(name, s string) (*int, error) {
-	if s == "" {
-		return nil, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return nil, fmt.Errorf("invalid value %q for --%s: must be an integer", s, name)
-	}
-	return &n, nil
 }
 
 // sameOutput reports whether stdout and stderr go to the same place, in

@@ -9,17 +9,18 @@ import (
 	"strconv"
 
 	"github.com/pebble-project/pebble/client"
+	"github.com/pebble-project/pebble/internal/cli/command"
 )
 
-var logsInfo = &cmdInfo{
-	name:    "logs",
-	summary: summaries["logs"],
-	description: `
+var logsInfo = &command.Info{
+	Name:    "logs",
+	Summary: summaries["logs"],
+	Description: `
 The logs command fetches buffered logs from the given services (or all services
 if none are specified) and displays them in chronological order.`,
-	usage: "[logs-OPTIONS] [<service>...]",
-	args:  []posArg{{name: "<service>", rest: true, optional: true}},
-	new:   func() command { return &cmdLogs{} },
+	Usage: "[logs-OPTIONS] [<service>...]",
+	Args:  []command.PosArg{{Name: "<service>", Rest: true, Optional: true}},
+	New:   func() command.Command { return &cmdLogs{} },
 }
 
 type cmdLogs struct {
@@ -28,7 +29,7 @@ type cmdLogs struct {
 	format string
 }
 
-func (c *cmdLogs) flags(fs *flagSet) {
+func (c *cmdLogs) Flags(fs *command.FlagSet) {
 	fs.Bool(&c.follow, 'f', "follow", "Follow (tail) logs for given services until Ctrl-C is pressed. If no services are specified, show logs from all services running when the command starts.")
 	fs.String(&c.n, 'n', "", "", "", "Number of logs to show (before following); defaults to 30. If 'all', show all buffered logs.")
 	fs.String(&c.format, 0, "format", "", "text", "Output format", "text", "json")
@@ -37,7 +38,7 @@ func (c *cmdLogs) flags(fs *flagSet) {
 // logTimeFormat is the time of a text log line (cli.md §3).
 const logTimeFormat = "2006-01-02T15:04:05.000Z07:00"
 
-func (c *cmdLogs) run(ctx context.Context, e *env, services []string) error {
+func (c *cmdLogs) Run(ctx context.Context, e *command.Env, services []string) error {
 	n := 30
 	switch c.n {
 	case "":
@@ -53,12 +54,12 @@ func (c *cmdLogs) run(ctx context.Context, e *env, services []string) error {
 	var write func(entry client.LogEntry) error
 	switch c.format {
 	case "json":
-		enc := json.NewEncoder(e.stdout)
+		enc := json.NewEncoder(e.Stdout)
 		enc.SetEscapeHTML(false)
 		write = func(entry client.LogEntry) error { return enc.Encode(&entry) }
 	default:
 		write = func(entry client.LogEntry) error {
-			_, err := fmt.Fprintf(e.stdout, "%s [%s] %s\n", entry.Time.Format(logTimeFormat), entry.Service, entry.Message)
+			_, err := fmt.Fprintf(e.Stdout, "%s [%s] %s\n", entry.Time.Format(logTimeFormat), entry.Service, entry.Message)
 			return err
 		}
 	}

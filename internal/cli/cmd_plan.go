@@ -6,32 +6,33 @@ import (
 	"os"
 
 	"github.com/pebble-project/pebble/client"
+	"github.com/pebble-project/pebble/internal/cli/command"
 )
 
-var addInfo = &cmdInfo{
-	name:    "add",
-	summary: summaries["add"],
-	description: `
+var addInfo = &command.Info{
+	Name:    "add",
+	Summary: summaries["add"],
+	Description: `
 The add command reads a layer in YAML from the file at <layer-path> and adds it
 to the plan with the given label, after the existing layers. With --combine,
 the layer is merged into the existing layer of that label instead (or added
 after the others if there is none). Running services are not changed: use
 replan for that.`,
-	usage: "[add-OPTIONS] <label> <layer-path>",
-	args:  []posArg{{name: "<label>"}, {name: "<layer-path>"}},
-	new:   func() command { return &cmdAdd{} },
+	Usage: "[add-OPTIONS] <label> <layer-path>",
+	Args:  []command.PosArg{{Name: "<label>"}, {Name: "<layer-path>"}},
+	New:   func() command.Command { return &cmdAdd{} },
 }
 
 type cmdAdd struct {
 	combine, inner bool
 }
 
-func (c *cmdAdd) flags(fs *flagSet) {
+func (c *cmdAdd) Flags(fs *command.FlagSet) {
 	fs.Bool(&c.combine, 0, "combine", "Combine the layer with the existing layer of the same label, if any (by default the layer is appended)")
 	fs.Bool(&c.inner, 0, "inner", "Allow the new layer to be inserted inside an existing layers sub-directory")
 }
 
-func (c *cmdAdd) run(ctx context.Context, e *env, args []string) error {
+func (c *cmdAdd) Run(ctx context.Context, e *command.Env, args []string) error {
 	label, path := args[0], args[1]
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -45,24 +46,24 @@ func (c *cmdAdd) run(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Layer %q added successfully from %q\n", label, path)
+	fmt.Fprintf(e.Stdout, "Layer %q added successfully from %q\n", label, path)
 	return nil
 }
 
-var planInfo = &cmdInfo{
-	name:    "plan",
-	summary: summaries["plan"],
-	description: `
+var planInfo = &command.Info{
+	Name:    "plan",
+	Summary: summaries["plan"],
+	Description: `
 The plan command prints the plan in YAML: all layers combined by their
 override rules.`,
-	new: func() command { return &cmdPlan{} },
+	New: func() command.Command { return &cmdPlan{} },
 }
 
 type cmdPlan struct{}
 
-func (c *cmdPlan) flags(*flagSet) {}
+func (c *cmdPlan) Flags(*command.FlagSet) {}
 
-func (c *cmdPlan) run(ctx context.Context, e *env, _ []string) error {
+func (c *cmdPlan) Run(ctx context.Context, e *command.Env, _ []string) error {
 	cli, err := e.Client()
 	if err != nil {
 		return err
@@ -71,6 +72,6 @@ func (c *cmdPlan) run(ctx context.Context, e *env, _ []string) error {
 	if err != nil {
 		return err
 	}
-	_, err = e.stdout.Write(data)
+	_, err = e.Stdout.Write(data)
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/pebble-project/pebble/internal/cli/command"
 	"github.com/pebble-project/pebble/internal/system"
 )
 
@@ -13,10 +14,10 @@ import (
 // internal/system: every other command talks to the daemon through the
 // client.
 
-var runInfo = &cmdInfo{
-	name:    "run",
-	summary: summaries["run"],
-	description: `
+var runInfo = &command.Info{
+	Name:    "run",
+	Summary: summaries["run"],
+	Description: `
 The run command starts the service manager and runs it until it is stopped
 by SIGINT, SIGTERM or SIGQUIT, or by a service's shutdown action.
 
@@ -25,11 +26,13 @@ by SIGINT, SIGTERM or SIGQUIT, or by a service's shutdown action.
 up to a ";" argument (quote it from the shell) or the end of the command
 line, for example:
 pebble run --args myservice --port 8080 \; --hold`,
-	usage: "[run-OPTIONS]",
-	new:   func() command { return &cmdRun{} },
+	Usage: "[run-OPTIONS]",
+	New:   func() command.Command { return &cmdRun{} },
 }
 
 type cmdRun struct {
+	env *env // bound by dispatch
+
 	createDirs bool
 	hold       bool
 	http       string
@@ -39,7 +42,7 @@ type cmdRun struct {
 	identities string
 }
 
-func (c *cmdRun) flags(fs *flagSet) {
+func (c *cmdRun) Flags(fs *command.FlagSet) {
 	fs.Bool(&c.createDirs, 0, "create-dirs", "Create the Pebble directory at startup if it does not exist")
 	fs.Bool(&c.hold, 0, "hold", "Do not start the default services")
 	fs.String(&c.http, 0, "http", "", "", `Also serve the open-access API over HTTP on this address, as "<address>:<port>" (for example ":4000", "192.0.2.0:4000" or "[2001:db8::1]:4000")`)
@@ -51,13 +54,20 @@ func (c *cmdRun) flags(fs *flagSet) {
 
 // runError ends "pebble run" with "cannot run daemon: <err>" and exit code 1.
 func runError(err error) error {
-	return &exitError{code: 1, msg: fmt.Sprintf("cannot run daemon: %v", err)}
+	return &command.ExitError{Code: 1, Msg: fmt.Sprintf("cannot run daemon: %v", err)}
+}
+
+func (c *cmdRun) bind(e *env) { c.env = e }
+
+// Run runs the daemon in the command line's own environment (see bind).
+func (c *cmdRun) Run(ctx context.Context, _ *command.Env, args []string) error {
+	return c.run(ctx, c.env, args)
 }
 
 func (c *cmdRun) run(ctx context.Context, e *env, _ []string) error {
-	e.warnings = false
-	if !filepath.IsAbs(e.pebbleDir) {
-		return runError(fmt.Errorf("directory %q must be absolute", e.pebbleDir))
+	e.Warnings = false
+	if !filepath.IsAbs(e.PebbleDir) {
+		return runError(fmt.Errorf("directory %q must be absolute", e.PebbleDir))
 	}
 	if c.https != "" {
 		return runError(fmt.Errorf("cannot listen on %q: --https is not supported (TLS and certificate identities are not implemented); use the UNIX socket, or --http for open endpoints and metrics", c.https))
@@ -67,18 +77,18 @@ func (c *cmdRun) run(ctx context.Context, e *env, _ []string) error {
 		return runError(err)
 	}
 	opts := system.Options{
-		Dir:         e.pebbleDir,
-		SocketPath:  e.getenv("PEBBLE_SOCKET"),
+		Dir:         e.PebbleDir,
+		SocketPath:  e.Getenv("PEBBLE_SOCKET"),
 		CreateDirs:  c.createDirs,
 		Hold:        c.hold,
-		Verbose:     c.verbose || e.getenv("PEBBLE_VERBOSE") == "1",
-		Debug:       e.getenv("PEBBLE_DEBUG") == "1",
-		Persist:     e.getenv("PEBBLE_PERSIST") != "never",
+		Verbose:     c.verbose || e.Getenv("PEBBLE_VERBOSE") == "1",
+		Debug:       e.Getenv("PEBBLE_DEBUG") == "1",
+		Persist:     e.Getenv("PEBBLE_PERSIST") != "never",
 		ServiceArgs: serviceArgs,
 		HTTPAddress: c.http,
-		CopyOnce:    e.getenv("PEBBLE_COPY_ONCE"),
-		Stdout:      e.stdout,
-		Stderr:      e.stderr,
+		CopyOnce:    e.Getenv("PEBBLE_COPY_ONCE"),
+		Stdout:      e.Stdout,
+		Stderr:      e.Stderr,
 
 		IdentitiesFile: c.identities,
 	}
@@ -87,7 +97,7 @@ func (c *cmdRun) run(ctx context.Context, e *env, _ []string) error {
 		return runError(err)
 	}
 	if code != 0 {
-		return &exitError{code: code}
+		return &command.ExitError{Code: code}
 	}
 	return nil
 }

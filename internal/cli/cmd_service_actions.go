@@ -5,62 +5,63 @@ import (
 	"fmt"
 
 	"github.com/pebble-project/pebble/client"
+	"github.com/pebble-project/pebble/internal/cli/command"
 )
 
 // The waiting service commands: start, stop, restart, replan, autostart.
 
-var startInfo = &cmdInfo{
-	name:    "start",
-	summary: summaries["start"],
-	description: `
+var startInfo = &command.Info{
+	Name:    "start",
+	Summary: summaries["start"],
+	Description: `
 The start command starts the named services, and the services they require,
 in dependency order.`,
-	usage: "[start-OPTIONS] <service>...",
-	args:  []posArg{{name: "<service>", rest: true}},
-	new:   func() command { return &cmdServiceAction{action: (*client.Client).Start} },
+	Usage: "[start-OPTIONS] <service>...",
+	Args:  []command.PosArg{{Name: "<service>", Rest: true}},
+	New:   func() command.Command { return &cmdServiceAction{action: (*client.Client).Start} },
 }
 
-var stopInfo = &cmdInfo{
-	name:    "stop",
-	summary: summaries["stop"],
-	description: `
+var stopInfo = &command.Info{
+	Name:    "stop",
+	Summary: summaries["stop"],
+	Description: `
 The stop command stops the named services, and the services that require
 them, in dependency order.`,
-	usage: "[stop-OPTIONS] <service>...",
-	args:  []posArg{{name: "<service>", rest: true}},
-	new:   func() command { return &cmdServiceAction{action: (*client.Client).Stop} },
+	Usage: "[stop-OPTIONS] <service>...",
+	Args:  []command.PosArg{{Name: "<service>", Rest: true}},
+	New:   func() command.Command { return &cmdServiceAction{action: (*client.Client).Stop} },
 }
 
-var restartInfo = &cmdInfo{
-	name:    "restart",
-	summary: summaries["restart"],
-	description: `
+var restartInfo = &command.Info{
+	Name:    "restart",
+	Summary: summaries["restart"],
+	Description: `
 The restart command stops the named services, then starts them again together
 with the services they require.`,
-	usage: "[restart-OPTIONS] <service>...",
-	args:  []posArg{{name: "<service>", rest: true}},
-	new:   func() command { return &cmdServiceAction{action: (*client.Client).Restart} },
+	Usage: "[restart-OPTIONS] <service>...",
+	Args:  []command.PosArg{{Name: "<service>", Rest: true}},
+	New:   func() command.Command { return &cmdServiceAction{action: (*client.Client).Restart} },
 }
 
-var replanInfo = &cmdInfo{
-	name:    "replan",
-	summary: summaries["replan"],
-	description: `
+var replanInfo = &command.Info{
+	Name:    "replan",
+	Summary: summaries["replan"],
+	Description: `
 The replan command restarts the services whose configuration changed since
 they were started, and starts the services set to start by default that are
 not running.`,
-	usage: "[replan-OPTIONS]",
-	new:   func() command { return &cmdServiceAction{action: (*client.Client).Replan} },
+	Usage: "[replan-OPTIONS]",
+	New:   func() command.Command { return &cmdServiceAction{action: (*client.Client).Replan} },
 }
 
-var autostartInfo = &cmdInfo{
-	name:    "autostart",
-	summary: summaries["autostart"],
-	description: `
+var autostartInfo = &command.Info{
+	Name:    "autostart",
+	Summary: summaries["autostart"],
+	Description: `
 The autostart command starts the services whose startup is "enabled", and the
 services they require.`,
-	usage: "[autostart-OPTIONS]",
-	new:   func() command { return &cmdServiceAction{action: (*client.Client).AutoStart} },
+	Usage: "[autostart-OPTIONS]",
+	New:   func() command.Command { return &cmdServiceAction{action: (*client.Client).AutoStart} },
 }
 
 // cmdServiceAction asks for a service action, then waits for its change.
@@ -69,11 +70,11 @@ type cmdServiceAction struct {
 	noWait bool
 }
 
-func (c *cmdServiceAction) flags(fs *flagSet) {
-	noWaitFlag(fs, &c.noWait)
+func (c *cmdServiceAction) Flags(fs *command.FlagSet) {
+	command.NoWaitFlag(fs, &c.noWait)
 }
 
-func (c *cmdServiceAction) run(ctx context.Context, e *env, names []string) error {
+func (c *cmdServiceAction) Run(ctx context.Context, e *command.Env, names []string) error {
 	cli, err := e.Client()
 	if err != nil {
 		return err
@@ -83,9 +84,9 @@ func (c *cmdServiceAction) run(ctx context.Context, e *env, names []string) erro
 		return err
 	}
 	if c.noWait {
-		fmt.Fprintln(e.stdout, changeID)
+		fmt.Fprintln(e.Stdout, changeID)
 		return nil
 	}
-	_, err = e.waitChange(ctx, cli, changeID)
+	_, err = e.WaitChange(ctx, cli, changeID)
 	return err
 }

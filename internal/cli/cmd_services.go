@@ -5,17 +5,18 @@ import (
 	"fmt"
 
 	"github.com/pebble-project/pebble/client"
+	"github.com/pebble-project/pebble/internal/cli/command"
 )
 
-var servicesInfo = &cmdInfo{
-	name:    "services",
-	summary: summaries["services"],
-	description: `
+var servicesInfo = &command.Info{
+	Name:    "services",
+	Summary: summaries["services"],
+	Description: `
 The services command shows the status of the named services, or of every
 service in the plan when none is named.`,
-	usage: "[services-OPTIONS] [<service>...]",
-	args:  []posArg{{name: "<service>", rest: true, optional: true}},
-	new:   func() command { return &cmdServices{} },
+	Usage: "[services-OPTIONS] [<service>...]",
+	Args:  []command.PosArg{{Name: "<service>", Rest: true, Optional: true}},
+	New:   func() command.Command { return &cmdServices{} },
 }
 
 type cmdServices struct {
@@ -24,13 +25,13 @@ type cmdServices struct {
 	stats   bool
 }
 
-func (c *cmdServices) flags(fs *flagSet) {
-	formatFlag(fs, &c.format)
-	absTimeFlag(fs, &c.absTime)
+func (c *cmdServices) Flags(fs *command.FlagSet) {
+	command.FormatFlag(fs, &c.format)
+	command.AbsTimeFlag(fs, &c.absTime)
 	fs.Bool(&c.stats, 0, "stats", "Show the CPU time, memory and process count of each service's processes")
 }
 
-func (c *cmdServices) run(ctx context.Context, e *env, names []string) error {
+func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) error {
 	cli, err := e.Client()
 	if err != nil {
 		return err
@@ -44,19 +45,19 @@ func (c *cmdServices) run(ctx context.Context, e *env, names []string) error {
 		for _, svc := range services {
 			byName[svc.Name] = svc
 		}
-		return writeNonText(e.stdout, c.format, struct {
+		return command.WriteNonText(e.Stdout, c.format, struct {
 			Services map[string]*client.ServiceInfo `json:"services" yaml:"services"`
 		}{byName})
 	}
 	if len(services) == 0 {
 		if len(names) == 0 {
-			fmt.Fprintln(e.stderr, "Plan has no services.")
+			fmt.Fprintln(e.Stderr, "Plan has no services.")
 		} else {
-			fmt.Fprintln(e.stderr, "No matching services.")
+			fmt.Fprintln(e.Stderr, "No matching services.")
 		}
 		return nil
 	}
-	w := newTable(e.stdout)
+	w := command.NewTable(e.Stdout)
 	if c.stats {
 		fmt.Fprintln(w, "Service\tStartup\tCurrent\tSince\tCPU\tMemory\tProcesses")
 	} else {
@@ -65,7 +66,7 @@ func (c *cmdServices) run(ctx context.Context, e *env, names []string) error {
 	for _, svc := range services {
 		since := "-"
 		if !svc.CurrentSince.IsZero() {
-			since = fmtTime(svc.CurrentSince, e.now(), e.loc, c.absTime)
+			since = command.FormatTime(svc.CurrentSince, e.Now(), e.Loc, c.absTime)
 		}
 		if !c.stats {
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", svc.Name, svc.Startup, svc.Current, since)

@@ -6,25 +6,26 @@ import (
 	"strings"
 
 	"github.com/pebble-project/pebble/client"
+	"github.com/pebble-project/pebble/internal/cli/command"
 )
 
-var signalInfo = &cmdInfo{
-	name:    "signal",
-	summary: summaries["signal"],
-	description: `
+var signalInfo = &command.Info{
+	Name:    "signal",
+	Summary: summaries["signal"],
+	Description: `
 The signal command sends a signal to the main process of each named service.
 Give the signal name in uppercase, with or without the SIG prefix, as in:
 pebble signal HUP mysql nginx`,
-	usage: "<SIGNAL> <service>...",
-	args:  []posArg{{name: "<SIGNAL>"}, {name: "<service>", rest: true, optional: true}},
-	new:   func() command { return &cmdSignal{} },
+	Usage: "<SIGNAL> <service>...",
+	Args:  []command.PosArg{{Name: "<SIGNAL>"}, {Name: "<service>", Rest: true, Optional: true}},
+	New:   func() command.Command { return &cmdSignal{} },
 }
 
 type cmdSignal struct{}
 
-func (c *cmdSignal) flags(*flagSet) {}
+func (c *cmdSignal) Flags(*command.FlagSet) {}
 
-func (c *cmdSignal) run(ctx context.Context, e *env, args []string) error {
+func (c *cmdSignal) Run(ctx context.Context, e *command.Env, args []string) error {
 	sig, services := args[0], args[1:]
 	if strings.ToUpper(sig) != sig {
 		return errors.New("signal name must be uppercase, for example HUP")

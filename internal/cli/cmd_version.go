@@ -4,17 +4,18 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/pebble-project/pebble/internal/cli/command"
 	"github.com/pebble-project/pebble/internal/version"
 )
 
-var versionInfo = &cmdInfo{
-	name:    "version",
-	summary: summaries["version"],
-	description: `
+var versionInfo = &command.Info{
+	Name:    "version",
+	Summary: summaries["version"],
+	Description: `
 The version command shows the version of this client and of the daemon it
 talks to.`,
-	usage: "[version-OPTIONS]",
-	new:   func() command { return &cmdVersion{} },
+	Usage: "[version-OPTIONS]",
+	New:   func() command.Command { return &cmdVersion{} },
 }
 
 type cmdVersion struct {
@@ -22,9 +23,9 @@ type cmdVersion struct {
 	clientOnly bool
 }
 
-func (c *cmdVersion) flags(fs *flagSet) {
+func (c *cmdVersion) Flags(fs *command.FlagSet) {
 	fs.Bool(&c.clientOnly, 0, "client", "Show only the client's version")
-	formatFlag(fs, &c.format)
+	command.FormatFlag(fs, &c.format)
 }
 
 // versionResult is the --format=json|yaml document.
@@ -33,12 +34,12 @@ type versionResult struct {
 	Server string `json:"server,omitempty" yaml:"server,omitempty"`
 }
 
-func (c *cmdVersion) run(ctx context.Context, e *env, _ []string) error {
+func (c *cmdVersion) Run(ctx context.Context, e *command.Env, _ []string) error {
 	if c.clientOnly {
 		if c.format != "text" {
-			return writeNonText(e.stdout, c.format, versionResult{Client: version.Version})
+			return command.WriteNonText(e.Stdout, c.format, versionResult{Client: version.Version})
 		}
-		fmt.Fprintln(e.stdout, version.Version)
+		fmt.Fprintln(e.Stdout, version.Version)
 		return nil
 	}
 	cli, err := e.Client()
@@ -53,7 +54,7 @@ func (c *cmdVersion) run(ctx context.Context, e *env, _ []string) error {
 	if c.format != "text" {
 		// An unreachable daemon is an error in these formats, after the
 		// document with the client version.
-		if err := writeNonText(e.stdout, c.format, versionResult{Client: version.Version, Server: server}); err != nil {
+		if err := command.WriteNonText(e.Stdout, c.format, versionResult{Client: version.Version, Server: server}); err != nil {
 			return err
 		}
 		return serverErr
@@ -61,7 +62,7 @@ func (c *cmdVersion) run(ctx context.Context, e *env, _ []string) error {
 	if serverErr != nil {
 		server = "-"
 	}
-	w := newTable(e.stdout)
+	w := command.NewTable(e.Stdout)
 	fmt.Fprintf(w, "client\t%s\n", version.Version)
 	fmt.Fprintf(w, "server\t%s\n", server)
 	return w.Flush()

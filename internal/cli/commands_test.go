@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pebble-project/pebble/internal/cli/command"
 	"github.com/pebble-project/pebble/internal/version"
 )
 
@@ -128,10 +129,10 @@ func TestSpinnerOnTerminal(t *testing.T) {
 		),
 	})
 	var stdout, stderr strings.Builder
-	e := newEnv(nil, &stdout, &stderr, os.Getenv)
-	e.tty = true
-	e.poll = 10 * time.Millisecond
-	assert.Equal(t, 0, e.run(context.Background(), []string{"start", "srv1"}))
+	e := command.NewEnv(nil, &stdout, &stderr, os.Getenv)
+	e.TTY = true
+	e.Poll = 10 * time.Millisecond
+	assert.Equal(t, 0, (&env{Env: e}).run(context.Background(), []string{"start", "srv1"}))
 	assert.Equal(t, "one\n\r\033[K| Start service \"srv1\"\r\033[K", stdout.String())
 }
 
@@ -229,9 +230,9 @@ func TestWaitGivesUpWhenDaemonGone(t *testing.T) {
 	d := newFakeDaemon(t, map[string]handler{"POST /v1/services": asyncReply("42")})
 	// The change polls hit a socket that no longer exists.
 	var stdout, stderr strings.Builder
-	e := newEnv(nil, &stdout, &stderr, os.Getenv)
-	e.poll = 10 * time.Millisecond
-	e.maxGone = 50 * time.Millisecond
+	e := command.NewEnv(nil, &stdout, &stderr, os.Getenv)
+	e.Poll = 10 * time.Millisecond
+	e.MaxGone = 50 * time.Millisecond
 	cli, err := e.Client()
 	require.NoError(t, err)
 	id, err := cli.Start(context.Background(), nil)
@@ -240,22 +241,8 @@ func TestWaitGivesUpWhenDaemonGone(t *testing.T) {
 	cli.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err = e.waitChange(ctx, cli, id)
+	_, err = e.WaitChange(ctx, cli, id)
 	assert.ErrorContains(t, err, "cannot communicate with server")
-}
-
-func TestNewLines(t *testing.T) {
-	tests := []struct{ before, now, want []string }{
-		{nil, []string{"a"}, []string{"a"}},
-		{[]string{"a"}, []string{"a"}, []string{}},
-		{[]string{"a"}, []string{"a", "b"}, []string{"b"}},
-		{[]string{"a", "b", "c"}, []string{"b", "c", "d"}, []string{"d"}},
-		{[]string{"x"}, []string{"x", "x"}, []string{"x"}},
-		{[]string{"gone"}, []string{"p", "q"}, []string{"p", "q"}},
-	}
-	for _, tt := range tests {
-		assert.Equal(t, tt.want, newLines(tt.before, tt.now), "%q -> %q", tt.before, tt.now)
-	}
 }
 
 func TestAdd(t *testing.T) {

@@ -145,12 +145,12 @@ func TestHelp(t *testing.T) {
 func TestHelpOfEveryCommand(t *testing.T) {
 	isolate(t)
 	for _, info := range commands {
-		r := runCLI(t, info.name, "--help")
-		assert.Equal(t, 0, r.code, info.name)
-		assert.True(t, strings.HasPrefix(r.stdout, "Usage:\n  pebble "+info.name), "%s: %q", info.name, r.stdout)
+		r := runCLI(t, info.Name, "--help")
+		assert.Equal(t, 0, r.code, info.Name)
+		assert.True(t, strings.HasPrefix(r.stdout, "Usage:\n  pebble "+info.Name), "%s: %q", info.Name, r.stdout)
 		assert.Empty(t, r.stderr)
 		for _, line := range strings.Split(r.stdout, "\n") {
-			assert.LessOrEqual(t, len(line), 80, "%s: %q", info.name, line)
+			assert.LessOrEqual(t, len(line), 80, "%s: %q", info.Name, line)
 		}
 	}
 }
@@ -199,9 +199,9 @@ func TestRun(t *testing.T) {
 func TestEveryListedCommandExists(t *testing.T) {
 	have := make(map[string]bool)
 	for _, c := range commands {
-		have[c.name] = true
-		if _, ok := summaries[c.name]; !ok {
-			t.Errorf("command %q has no summary", c.name)
+		have[c.Name] = true
+		if summary(c.Name) == "" {
+			t.Errorf("command %q has no summary", c.Name)
 		}
 	}
 	for name := range summaries {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pebble-project/pebble/internal/cli/command"
 	"github.com/pebble-project/pebble/internal/system"
 )
 
@@ -19,7 +20,7 @@ func runDaemonCLI(t *testing.T, code int, err error, args ...string) (result, *s
 	t.Helper()
 	var got *system.Options
 	var stdout, stderr strings.Builder
-	e := newEnv(nil, &stdout, &stderr, os.Getenv)
+	e := &env{Env: command.NewEnv(nil, &stdout, &stderr, os.Getenv)}
 	e.daemon = func(ctx context.Context, opts system.Options) (int, error) {
 		got = &opts
 		return code, err

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pebble-project/pebble/internal/cli/command"
 )
 
 // fakeDaemon is an HTTP server on a temporary UNIX socket that answers with
@@ -146,12 +148,12 @@ func runCLIContext(t *testing.T, ctx context.Context, args ...string) result {
 func runCLITo(t *testing.T, ctx context.Context, stdout io.Writer, args ...string) (stderr string, code int) {
 	t.Helper()
 	var errBuf bytes.Buffer
-	e := newEnv(strings.NewReader(""), stdout, &errBuf, os.Getenv)
-	e.now = func() time.Time { return testNow }
-	e.loc = time.UTC
-	e.isRoot = false
-	e.poll = 10 * time.Millisecond
-	code = e.run(ctx, args)
+	e := command.NewEnv(strings.NewReader(""), stdout, &errBuf, os.Getenv)
+	e.Now = func() time.Time { return testNow }
+	e.Loc = time.UTC
+	e.IsRoot = false
+	e.Poll = 10 * time.Millisecond
+	code = (&env{Env: e}).run(ctx, args)
 	return errBuf.String(), code
 }
 

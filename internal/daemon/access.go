@@ -42,13 +42,28 @@ const (
 	transportHTTP transport = "http"
 )
 
-// caller is how a request arrived: derived from the connection, never
-// trusted from the request itself.
+// caller is who made a request. How it arrived (transport, remote address,
+// the socket peer's UID) is read from the connection once, when it is
+// accepted, never trusted from the request itself. On an endpoint that
+// needs access, authorize resolves the rest: the identity that matched and
+// the access and UID that follow (api.md §5.3).
 type caller struct {
 	transport transport
-	// uid is the peer's UID over the UNIX socket; -1 when unknown.
-	uid    int
+	// remote is the TCP peer's address; "" over the socket.
 	remote string
+	// peerUID is the socket peer's UID (SO_PEERCRED); nil over TCP or
+	// when the kernel did not say.
+	peerUID *uint32
+
+	// identity is the identity that matched; "" when none did.
+	identity string
+	// access is the matched identity's access; "" when none matched.
+	access string
+	level  accessLevel
+	// uid is the caller's UID for notices and security events: set for
+	// local identities and for socket callers without an identity; nil for
+	// basic identities and TCP callers.
+	uid *uint32
 }
 
 type callerKey struct{}
@@ -56,7 +71,7 @@ type callerKey struct{}
 // connContext records the transport and peer credentials of each accepted
 // connection; SO_PEERCRED is read once, at accept time.
 func connContext(ctx context.Context, c net.Conn) context.Context {
-	cl := &caller{transport: transportHTTP, uid: -1, remote: c.RemoteAddr().String()}
+	cl := &caller{transport: transportHTTP, remote: c.RemoteAddr().String()}
 	if uc, ok := c.(*net.UnixConn); ok {
 		cl.transport = transportUnix
 		cl.remote = ""
@@ -64,7 +79,7 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 			raw.Control(func(fd uintptr) {
 				cred, err := unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
 				if err == nil {
-					cl.uid = int(cred.Uid)
+					cl.peerUID = &cred.Uid
 				}
 			})
 		}
@@ -72,117 +87,83 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, callerKey{}, cl)
 }
 
-func callerFrom(ctx context.Context) *caller {
-	if cl, ok := ctx.Value(callerKey{}).(*caller); ok {
+// callerOf returns the caller of a request: resolved once the request
+// passed authorize, else as its connection tells.
+func callerOf(r *http.Request) *caller {
+	if cl, ok := r.Context().Value(callerKey{}).(*caller); ok {
 		return cl
 	}
-	return &caller{transport: transportHTTP, uid: -1}
+	return &caller{transport: transportHTTP}
 }
 
-// level is the access of a caller that no identity matched (api.md §5.3
-// steps 4 and 5): over the socket, root and the daemon's own user are admin
-// and everyone else read; over plain TCP a caller is untrusted.
-func (c *caller) level() accessLevel {
-	if c.transport != transportUnix || c.uid < 0 {
+// defaultLevel is the access of a caller that no identity matched
+// (api.md §5.3 steps 4 and 5): over the socket, root and the daemon's own
+// user are admin and everyone else read; over plain TCP a caller is
+// untrusted.
+func (c *caller) defaultLevel() accessLevel {
+	if c.transport != transportUnix || c.peerUID == nil {
 		return accessOpen
 	}
-	if c.uid == 0 || c.uid == os.Getuid() {
+	if *c.peerUID == 0 || int(*c.peerUID) == os.Getuid() {
 		return accessAdmin
 	}
 	return accessRead
 }
 
-// allowed reports whether a caller that no identity matched may use an
-// endpoint that needs level need.
-func (c *caller) allowed(need accessLevel) bool {
-	return (&who{caller: c, level: c.level()}).allowed(need)
-}
-
-// who is the resolved caller of one request: its transport, the identity
-// that matched (if any) and the access and UID that follow.
-type who struct {
-	*caller
-	// name is the identity that matched; "" when none did.
-	name string
-	// access is the matched identity's access ("" when none matched).
-	access string
-	level  accessLevel
-	// uid is the caller's UID for notices: set for local identities and
-	// for socket callers without an identity; nil for basic identities and
-	// TCP callers (api.md §5.3).
-	uid *uint32
-}
-
-type whoKey struct{}
-
-// whoFrom returns the resolved caller of a request that passed the access
-// check.
-func whoFrom(r *http.Request) *who {
-	if w, ok := r.Context().Value(whoKey{}).(*who); ok {
-		return w
-	}
-	cl := callerFrom(r.Context())
-	return &who{caller: cl, level: cl.level()}
-}
-
 // resolve decides the caller's identity (api.md §5.3): HTTP basic
 // credentials if present and valid, else the socket peer's local identity;
-// with no identity, the socket's default level applies.
-func (a *api) resolve(r *http.Request) *who {
-	cl := callerFrom(r.Context())
-	w := &who{caller: cl}
+// with no identity, the socket's default level applies. It returns a copy:
+// the connection's caller is shared by its requests.
+func (a *api) resolve(r *http.Request) *caller {
+	cl := *callerOf(r)
 	if user, pass, ok := r.BasicAuth(); ok {
 		if name, access, ok := a.ops.IdentityByBasic(user, pass); ok {
-			w.name, w.access, w.level = name, access, levelOf(access)
-			return w
+			cl.identity, cl.access, cl.level = name, access, levelOf(access)
+			return &cl
 		}
 	}
 	// Unlike Pebble, wrong basic credentials over the socket do not skip
 	// the peer's local identity: otherwise a UID restricted by a local
 	// identity (say "untrusted") would get the socket's default level just
 	// by sending a bogus password.
-	if cl.transport == transportUnix && cl.uid >= 0 {
-		if name, access, ok := a.ops.IdentityByUID(uint32(cl.uid)); ok {
-			uid := uint32(cl.uid)
-			w.name, w.access, w.level, w.uid = name, access, levelOf(access), &uid
-			return w
+	if cl.transport == transportUnix && cl.peerUID != nil {
+		cl.uid = cl.peerUID
+		if name, access, ok := a.ops.IdentityByUID(*cl.peerUID); ok {
+			cl.identity, cl.access, cl.level = name, access, levelOf(access)
+			return &cl
 		}
 	}
-	w.level = cl.level()
-	if cl.transport == transportUnix && cl.uid >= 0 {
-		uid := uint32(cl.uid)
-		w.uid = &uid
-	}
-	return w
+	cl.level = cl.defaultLevel()
+	return &cl
 }
 
 // allowed applies the transport rules of api.md §5.3 on top of the level:
 // read and admin endpoints only over the socket; over plain HTTP, metrics
 // only for an identity whose access is exactly "metrics".
-func (w *who) allowed(need accessLevel) bool {
+func (c *caller) allowed(need accessLevel) bool {
 	if need == accessOpen {
 		return true
 	}
-	if w.transport != transportUnix {
-		return need == accessMetrics && w.name != "" && w.access == "metrics"
+	if c.transport != transportUnix {
+		return need == accessMetrics && c.identity != "" && c.access == "metrics"
 	}
-	return w.level >= need
+	return c.level >= need
 }
 
 // identified reports whether the caller is known by identity or UID, so a
 // denial is a security event (api.md §5.3).
-func (w *who) identified() bool {
-	return w.name != "" || w.transport == transportUnix && w.uid != nil
+func (c *caller) identified() bool {
+	return c.identity != "" || c.transport == transportUnix && c.uid != nil
 }
 
 // user names the caller in security events: the identity name, else the
 // UID, else "<unknown>" (behaviour.md §12).
-func (w *who) user() string {
+func (c *caller) user() string {
 	switch {
-	case w.name != "":
-		return w.name
-	case w.uid != nil:
-		return strconv.FormatUint(uint64(*w.uid), 10)
+	case c.identity != "":
+		return c.identity
+	case c.uid != nil:
+		return strconv.FormatUint(uint64(*c.uid), 10)
 	}
 	return "<unknown>"
 }
@@ -193,13 +174,13 @@ func (a *api) authorize(r *http.Request, need accessLevel) (*http.Request, respo
 	if need == accessOpen {
 		return r, nil
 	}
-	w := a.resolve(r)
-	if !w.allowed(need) {
-		if w.identified() {
-			a.securityEvent("CRITICAL", fmt.Sprintf("authz_fail:%s,%s", w.user(), r.URL.Path),
-				fmt.Sprintf("User %s not authorized for %s %s", w.user(), r.Method, r.URL.Path))
+	cl := a.resolve(r)
+	if !cl.allowed(need) {
+		if cl.identified() {
+			a.securityEvent("CRITICAL", fmt.Sprintf("authz_fail:%s,%s", cl.user(), r.URL.Path),
+				fmt.Sprintf("User %s not authorized for %s %s", cl.user(), r.Method, r.URL.Path))
 		}
 		return r, errorStatus(http.StatusUnauthorized, "", "access denied")
 	}
-	return r.WithContext(context.WithValue(r.Context(), whoKey{}, w)), nil
+	return r.WithContext(context.WithValue(r.Context(), callerKey{}, cl)), nil
 }

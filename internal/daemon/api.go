@@ -129,7 +129,7 @@ func (a *api) postLayers(r *http.Request) response {
 	if req.Format != "yaml" {
 		return badRequest("invalid format %q", req.Format)
 	}
-	a.securityAdmin(whoFrom(r).user(), "add_layer", fmt.Sprintf("Adding layer %q", req.Label))
+	a.securityAdmin(callerOf(r).user(), "add_layer", fmt.Sprintf("Adding layer %q", req.Label))
 	if err := a.ops.AddLayer(r.Context(), req.Label, []byte(req.Layer), req.Combine, req.Inner); err != nil {
 		return errorResponse(err)
 	}

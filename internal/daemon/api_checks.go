@@ -66,7 +66,7 @@ func (a *api) postChecks(r *http.Request) response {
 	if resp := decodeJSON(r, decodeDataBody, &req); resp != nil {
 		return resp
 	}
-	changed, err := a.ops.ChecksAction(r.Context(), whoFrom(r).user(), req.Action, req.Checks)
+	changed, err := a.ops.ChecksAction(r.Context(), callerOf(r).user(), req.Action, req.Checks)
 	if err != nil {
 		return errorResponse(err)
 	}

@@ -56,7 +56,7 @@ func (a *api) getFiles(r *http.Request) response {
 		if len(paths) == 0 {
 			return badRequest("must specify one or more paths")
 		}
-		return readFilesResponse{a: a, paths: paths, user: whoFrom(r).user()}
+		return readFilesResponse{a: a, paths: paths, user: callerOf(r).user()}
 	default:
 		return badRequest("invalid action %q", action)
 	}
@@ -298,7 +298,7 @@ func (a *api) writeFiles(r *http.Request, boundary string) response {
 	for i, f := range req.Files {
 		specs[i] = files.WriteSpec{Path: f.Path, MakeDirs: f.MakeDirs, Permissions: f.Permissions, Owner: f.owner()}
 	}
-	return a.writeParts(mr, specs, whoFrom(r).user())
+	return a.writeParts(mr, specs, callerOf(r).user())
 }
 
 // writeParts writes each "files" part of a multipart write to the target

@@ -36,7 +36,7 @@ func (a *api) postIdentities(r *http.Request) response {
 	if resp := decodeJSON(r, decodeBody, &req); resp != nil {
 		return resp
 	}
-	if err := a.ops.ApplyIdentities(r.Context(), whoFrom(r).user(), req.Action, req.Identities); err != nil {
+	if err := a.ops.ApplyIdentities(r.Context(), callerOf(r).user(), req.Action, req.Identities); err != nil {
 		return errorResponse(err)
 	}
 	return syncResponse(nil)

@@ -29,13 +29,13 @@ type noticeOps interface {
 
 // getNotices serves GET /v1/notices (api.md §13.2).
 func (a *api) getNotices(r *http.Request) response {
-	w := whoFrom(r)
-	if w.uid == nil {
+	cl := callerOf(r)
+	if cl.uid == nil {
 		return errorStatus(http.StatusForbidden, "", "cannot determine UID of request, so cannot retrieve notices")
 	}
-	isAdmin := w.level == accessAdmin
+	isAdmin := cl.level == accessAdmin
 	q := r.URL.Query()
-	f := notices.Filter{UserID: w.uid}
+	f := notices.Filter{UserID: cl.uid}
 
 	if ids := multiValue(r, "user-id"); len(ids) > 0 {
 		if len(ids) > 1 {
@@ -117,8 +117,8 @@ func (a *api) getNotices(r *http.Request) response {
 
 // postNotices serves POST /v1/notices (api.md §13.3).
 func (a *api) postNotices(r *http.Request) response {
-	w := whoFrom(r)
-	if w.uid == nil {
+	cl := callerOf(r)
+	if cl.uid == nil {
 		return errorStatus(http.StatusForbidden, "", "cannot determine UID of request, so cannot create notice")
 	}
 	var req struct {
@@ -151,7 +151,7 @@ func (a *api) postNotices(r *http.Request) response {
 			return badRequest("cannot decode notice data: %v", err)
 		}
 	}
-	id, err := a.ops.AddNotice(r.Context(), *w.uid, req.Type, req.Key, repeatAfter, data)
+	id, err := a.ops.AddNotice(r.Context(), *cl.uid, req.Type, req.Key, repeatAfter, data)
 	if err != nil {
 		return errorResponse(err)
 	}
@@ -160,8 +160,8 @@ func (a *api) postNotices(r *http.Request) response {
 
 // getNotice serves GET /v1/notices/{id} (api.md §13.4).
 func (a *api) getNotice(r *http.Request) response {
-	w := whoFrom(r)
-	if w.uid == nil {
+	cl := callerOf(r)
+	if cl.uid == nil {
 		return errorStatus(http.StatusForbidden, "", "cannot determine UID of request, so cannot retrieve notice")
 	}
 	id := mux.Vars(r)["id"]
@@ -169,7 +169,7 @@ func (a *api) getNotice(r *http.Request) response {
 	if !ok {
 		return notFound("cannot find notice with ID %q", id)
 	}
-	if n.UserID != nil && *n.UserID != *w.uid && w.level != accessAdmin {
+	if n.UserID != nil && *n.UserID != *cl.uid && cl.level != accessAdmin {
 		return errorStatus(http.StatusForbidden, "", "not allowed to access notice with id %q", id)
 	}
 	return syncResponse(n)

@@ -245,7 +245,7 @@ func (a *api) serve(w http.ResponseWriter, r *http.Request, e *endpoint, h func(
 			}
 		}
 		if !a.quiet(r, e) {
-			cl := callerFrom(r.Context())
+			cl := callerOf(r)
 			prefix := ""
 			if cl.transport != transportUnix {
 				prefix = cl.remote + " "

@@ -361,21 +361,24 @@ func startDaemonAt(t *testing.T, socket string, o Ops) *http.Client {
 }
 
 func TestAccessTable(t *testing.T) {
+	uid := func(u uint32) *uint32 { return &u }
 	tests := []struct {
 		cl   caller
 		need accessLevel
 		want bool
 	}{
-		{caller{transport: transportUnix, uid: 0}, accessAdmin, true},
-		{caller{transport: transportUnix, uid: 12345}, accessRead, true},
-		{caller{transport: transportUnix, uid: 12345}, accessAdmin, false},
-		{caller{transport: transportUnix, uid: -1}, accessRead, false},
-		{caller{transport: transportUnix, uid: -1}, accessOpen, true},
-		{caller{transport: transportHTTP, uid: -1}, accessOpen, true},
-		{caller{transport: transportHTTP, uid: -1}, accessRead, false},
-		{caller{transport: transportHTTP, uid: -1}, accessMetrics, false},
+		{caller{transport: transportUnix, peerUID: uid(0)}, accessAdmin, true},
+		{caller{transport: transportUnix, peerUID: uid(12345)}, accessRead, true},
+		{caller{transport: transportUnix, peerUID: uid(12345)}, accessAdmin, false},
+		{caller{transport: transportUnix}, accessRead, false},
+		{caller{transport: transportUnix}, accessOpen, true},
+		{caller{transport: transportHTTP}, accessOpen, true},
+		{caller{transport: transportHTTP}, accessRead, false},
+		{caller{transport: transportHTTP}, accessMetrics, false},
 	}
 	for _, tt := range tests {
+		// No identity matched: the default level of the transport applies.
+		tt.cl.level = tt.cl.defaultLevel()
 		assert.Equal(t, tt.want, tt.cl.allowed(tt.need), "%+v needs %d", tt.cl, tt.need)
 	}
 }

@@ -170,9 +170,8 @@ func (m *Manager) ServiceStarting(service string, buf *logs.Buffer) {
 		// A service whose record was forgotten (behaviour.md §10.3) starts
 		// again with a new buffer: targets still reading the old one move
 		// to the new one.
-		if _, reading := t.selected[service]; known && old != buf && reading {
-			delete(t.selected, service)
-			t.push(op{kind: opRemove, service: service})
+		if known && old != buf {
+			t.deselect(service)
 		}
 		m.select_(t, m.plan.LogTargets[name], service, buf)
 	}
@@ -184,19 +183,17 @@ func (m *Manager) select_(t *target, lt *plan.LogTarget, service string, buf *lo
 	svc := m.plan.Services[service]
 	cur, reading := t.selected[service]
 	if lt == nil || svc == nil || !lt.Forwards(service) {
-		if reading {
-			delete(t.selected, service)
-			t.push(op{kind: opRemove, service: service})
-		}
+		t.deselect(service)
 		return
 	}
 	labels := expandLabels(lt.Labels, svc.Environment)
 	switch {
 	case !reading:
-		t.selected[service] = labels
-		t.push(op{kind: opAdd, service: service, it: buf.NewIterator(0), labels: labels})
-	case !maps.Equal(cur.values, labels.values):
-		t.selected[service] = labels
+		it := buf.NewIterator(0)
+		t.selected[service] = selection{labels: labels, it: it}
+		t.push(op{kind: opAdd, service: service, it: it, labels: labels})
+	case !maps.Equal(cur.labels.values, labels.values):
+		t.selected[service] = selection{labels: labels, it: cur.it}
 		t.push(op{kind: opLabels, service: service, labels: labels})
 	}
 }

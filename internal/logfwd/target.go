@@ -62,7 +62,7 @@ type target struct {
 	done chan struct{}
 
 	// selected is the Manager's view of what the target reads; m.mu.
-	selected map[string]*labelSet
+	selected map[string]selection
 
 	mu    sync.Mutex
 	ops   []op
@@ -89,7 +89,7 @@ func newTarget(m *Manager, name string) *target {
 		data:     make(chan struct{}, 1),
 		ctl:      make(chan struct{}, 1),
 		done:     make(chan struct{}),
-		selected: make(map[string]*labelSet),
+		selected: make(map[string]selection),
 		sources:  make(map[string]*source),
 		merger:   logs.NewMerger(),
 	}
@@ -105,6 +105,23 @@ func (t *target) push(o op) {
 	select {
 	case t.ctl <- struct{}{}:
 	default:
+	}
+}
+
+// selection is a service a target reads, as the Manager sees it.
+type selection struct {
+	labels *labelSet
+	it     *logs.Iterator // the iterator handed to the goroutine
+}
+
+// deselect makes the target stop reading service. Nothing the service
+// writes after this call is forwarded, even if the goroutine is reading
+// the iterator right now: the iterator stops here. m.mu must be held.
+func (t *target) deselect(service string) {
+	if sel, ok := t.selected[service]; ok {
+		sel.it.StopHere()
+		delete(t.selected, service)
+		t.push(op{kind: opRemove, service: service})
 	}
 }
 

@@ -81,7 +81,9 @@ func (it *Iterator) Buffer() *Buffer { return it.b }
 
 // StopHere makes the iterator return nothing written after this call: a
 // line not yet complete now is not returned. It is how a reader takes a
-// snapshot of what is buffered while the writer goes on.
+// snapshot of what is buffered while the writer goes on. Unlike the other
+// methods it may be called from any goroutine, also while another one is
+// in Next.
 func (it *Iterator) StopHere() {
 	it.b.mu.Lock()
 	defer it.b.mu.Unlock()

@@ -2,13 +2,18 @@ package servstate
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/reaper"
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // TestDaemonCgroupID: one ID per directory, whatever its spelling, and
@@ -43,4 +48,67 @@ func TestCloseRemovesCgroups(t *testing.T) {
 	m.Close()
 	_, err = os.Stat(root)
 	assert.True(t, os.IsNotExist(err), "cgroup %s left behind: %v", root, err)
+}
+
+// TestKillLeftoversBounded: a leftover that SIGKILL cannot end (frozen by
+// the cgroup v1 freezer, which holds fatal signals until it thaws) holds
+// start-up for at most the grace plus the fail delay, and the service is not
+// launched beside it: a start fails while it lives, and succeeds once it
+// is gone.
+func TestKillLeftoversBounded(t *testing.T) {
+	svc, pidfile := helperService(t, "svc", "sleep")
+	log := &logRecorder{t: t}
+	const failDelay = 300 * time.Millisecond
+	m, err := New(Options{Dir: t.TempDir(), Logf: log.Logf, OkayDelay: 50 * time.Millisecond, KillFailDelay: failDelay})
+	require.NoError(t, err)
+	defer m.Close()
+	if m.cgroups == nil {
+		t.Skip("skipping: cgroup v2 is not writable here")
+	}
+	m.SetPlan(newPlan(svc))
+	freezer := filepath.Join("/sys/fs/cgroup/freezer", "pebble-test-"+daemonCgroupID(""))
+	if err := os.Mkdir(freezer, 0o755); err != nil {
+		t.Skipf("skipping: no cgroup v1 freezer here: %v", err)
+	}
+	defer os.Remove(freezer)
+
+	// The leftover: a process in the service's cgroup, frozen.
+	cg := m.cgroups.path("svc")
+	require.NoError(t, os.MkdirAll(cg, 0o755))
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	c := execHelper(exe, "sleep")
+	require.NoError(t, reaper.StartCommand(c))
+	pid := []byte(strconv.Itoa(c.Process.Pid))
+	exited := make(chan struct{})
+	go func() { reaper.WaitCommand(c); close(exited) }()
+	require.NoError(t, os.WriteFile(filepath.Join(cg, "cgroup.procs"), pid, 0))
+	require.NoError(t, os.WriteFile(filepath.Join(freezer, "cgroup.procs"), pid, 0))
+	state := filepath.Join(freezer, "freezer.state")
+	require.NoError(t, os.WriteFile(state, []byte("FROZEN"), 0))
+	thaw := func() { os.WriteFile(state, []byte("THAWED"), 0) }
+	defer thaw()
+
+	begin := time.Now()
+	names, err := m.KillLeftovers(context.Background())
+	elapsed := time.Since(begin)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"svc"}, names)
+	assert.Less(t, elapsed, leftoverGrace+failDelay+time.Second, "start-up held too long")
+	assert.NoError(t, log.has(`Cannot kill leftover processes of service "svc" from a previous daemon: still running after SIGTERM and SIGKILL`))
+
+	err = m.Start(context.Background(), "svc", nil)
+	assert.EqualError(t, err, "cannot start service: processes of its last run still running after SIGTERM and SIGKILL")
+	assert.Empty(t, readPIDs(pidfile), "the service ran beside its leftovers")
+
+	thaw()
+	<-exited
+	require.NoError(t, m.Start(context.Background(), "svc", nil))
+	testutil.WaitFor(t, 5*time.Second, func() error {
+		if pids := readPIDs(pidfile); len(pids) != 1 {
+			return fmt.Errorf("service pids %v", pids)
+		}
+		return nil
+	})
+	require.NoError(t, m.Stop(context.Background(), "svc", nil))
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pebble-project/pebble/internal/osutil"
+	"github.com/pebble-project/pebble/internal/plan"
 )
 
 // KillLeftovers kills the processes a previous daemon on the same $PEBBLE
@@ -14,8 +15,12 @@ import (
 // recorded main process whose start time still matches, with its
 // descendants, and every process in this daemon's per-service cgroups. Each
 // tree gets SIGTERM, then SIGKILL after a short grace, and KillLeftovers
-// waits until the processes are gone or ctx ends. It returns the names of
-// the services whose leftovers were killed, sorted, and clears the records.
+// waits until the processes are gone, at most KillFailDelay after the
+// SIGKILL, or until ctx ends. A service whose processes outlive that keeps
+// them as the residue of its last run (see machine.residue): it is not
+// launched again while they live, so it never runs twice. It returns the
+// names of the services whose leftovers were found, sorted, and clears the
+// records.
 //
 // The daemon calls it once at startup, before any service is started.
 func (m *Manager) KillLeftovers(ctx context.Context) ([]string, error) {
@@ -23,6 +28,51 @@ func (m *Manager) KillLeftovers(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	trees := m.leftoverTrees(recs)
+	names := make([]string, 0, len(trees))
+	var all []*procTree
+	for name, ts := range trees {
+		names = append(names, name)
+		all = append(all, ts...)
+	}
+	sort.Strings(names)
+	for _, t := range all {
+		t.signal(syscall.SIGTERM)
+	}
+	if !waitGone(ctx, all, leftoverGrace) {
+		for _, t := range all {
+			t.signal(syscall.SIGKILL)
+		}
+		waitGone(ctx, all, m.opts.KillFailDelay)
+	}
+	for _, name := range names {
+		if t := firstLive(trees[name]); t != nil {
+			m.logf("Cannot kill leftover processes of service %q from a previous daemon: still running after SIGTERM and SIGKILL", name)
+			m.holdResidue(name, t, recs)
+		} else {
+			m.logf("Killed leftover processes of service %q from a previous daemon", name)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return names, err
+	}
+	if m.cgroups != nil {
+		for name := range m.cgroups.leftovers() {
+			m.cgroups.remove(name)
+		}
+	}
+	if m.opts.Store != nil && len(recs) > 0 {
+		// The section is rewritten from the (empty) live records. A crash
+		// before that write is harmless: the next daemon finds the recorded
+		// processes gone (their start times no longer match).
+		m.opts.Store.MarkDirty()
+	}
+	return names, nil
+}
+
+// leftoverTrees returns, by service name, the process trees of recs that
+// are still alive and those of the non-empty leftover cgroups.
+func (m *Manager) leftoverTrees(recs map[string]procRecord) map[string][]*procTree {
 	trees := make(map[string][]*procTree)
 	for name, rec := range recs {
 		st, err := osutil.ReadProcStat(rec.PID)
@@ -40,33 +90,20 @@ func (m *Manager) KillLeftovers(ctx context.Context) ([]string, error) {
 	}
 	if m.cgroups != nil {
 		for name, dir := range m.cgroups.leftovers() {
-			if len(procsIn(dir)) > 0 {
+			if populated(dir) {
 				trees[name] = append(trees[name], &procTree{leader: -1, cgroup: dir})
 			}
 		}
 	}
+	return trees
+}
 
-	names := make([]string, 0, len(trees))
-	var all []*procTree
-	for name, ts := range trees {
-		names = append(names, name)
-		all = append(all, ts...)
-	}
-	sort.Strings(names)
-	for _, t := range all {
-		t.signal(syscall.SIGTERM)
-	}
-	gone := func() bool {
-		for _, t := range all {
-			if !t.empty() {
-				return false
-			}
-		}
-		return true
-	}
-	wait := func(d time.Duration) bool {
-		deadline := time.Now().Add(d)
-		for !gone() {
+// waitGone waits until every tree is empty (true), for at most d or until
+// ctx ends.
+func waitGone(ctx context.Context, trees []*procTree, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for _, t := range trees {
+		for !t.empty() {
 			if time.Now().After(deadline) {
 				return false
 			}
@@ -76,31 +113,42 @@ func (m *Manager) KillLeftovers(ctx context.Context) ([]string, error) {
 			case <-time.After(pollInterval):
 			}
 		}
-		return true
 	}
-	if !wait(leftoverGrace) {
-		for _, t := range all {
-			t.signal(syscall.SIGKILL)
-		}
-		for !wait(time.Hour) {
-			if ctx.Err() != nil {
-				return names, ctx.Err()
-			}
-		}
-	}
-	for _, name := range names {
-		m.logf("Killed leftover processes of service %q from a previous daemon", name)
-	}
-	if m.cgroups != nil {
-		for name := range m.cgroups.leftovers() {
-			m.cgroups.remove(name)
+	return true
+}
+
+// firstLive returns the first of trees that is not empty, or nil.
+func firstLive(trees []*procTree) *procTree {
+	for _, t := range trees {
+		if !t.empty() {
+			return t
 		}
 	}
-	if m.opts.Store != nil && len(recs) > 0 {
-		// The section is rewritten from the (empty) live records. A crash
-		// before that write is harmless: the next daemon finds the recorded
-		// processes gone (their start times no longer match).
-		m.opts.Store.MarkDirty()
+	return nil
+}
+
+// holdResidue gives a service a record whose last run is the leftover tree
+// t, so that a start waits for t to go (and fails if it outlives SIGKILL)
+// instead of running the service beside it. Its loaded record, if any, is
+// kept in the state file for a later daemon.
+func (m *Manager) holdResidue(name string, t *procTree, recs map[string]procRecord) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || m.services[name] != nil {
+		return
 	}
-	return names, nil
+	if rec, ok := recs[name]; ok && m.opts.Store != nil {
+		m.records[name] = rec
+	}
+	s := newService(m, name)
+	s.svc = m.plan.Services[name]
+	if s.svc == nil {
+		s.svc = &plan.Service{Name: name}
+	}
+	s.mach.residue = true
+	s.tree = t
+	m.services[name] = s
+	m.wg.Add(2)
+	go s.loop()
+	go s.watchTree(s.run, t)
 }

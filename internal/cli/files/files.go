@@ -1,4 +1,6 @@
-package cli
+// Package files holds the pebble commands that work with the files of the
+// daemon's system: push, pull, ls, mkdir and rm (cli.md §2, "Files").
+package files
 
 import (
 	"context"
@@ -12,7 +14,11 @@ import (
 	"time"
 
 	"github.com/pebble-project/pebble/client"
+	"github.com/pebble-project/pebble/internal/cli/command"
 )
+
+// Commands are the file commands: push, pull, ls, mkdir and rm.
+var Commands = []*command.Info{pushInfo, pullInfo, lsInfo, mkdirInfo, rmInfo}
 
 // ownerFlags are the --uid, --user, --gid and --group options of push and
 // mkdir.
@@ -20,7 +26,7 @@ type ownerFlags struct {
 	uid, user, gid, group string
 }
 
-func (o *ownerFlags) flags(fs *flagSet, what string) {
+func (o *ownerFlags) flags(fs *command.FlagSet, what string) {
 	fs.String(&o.uid, 0, "uid", "", "", "Use specified user ID for "+what)
 	fs.String(&o.user, 0, "user", "", "", "Use specified username for "+what+" (must match --uid if both present)")
 	fs.String(&o.gid, 0, "gid", "", "", "Use specified group ID for "+what)
@@ -28,10 +34,10 @@ func (o *ownerFlags) flags(fs *flagSet, what string) {
 }
 
 func (o *ownerFlags) ids() (uid, gid *int, err error) {
-	if uid, err = optionalInt("uid", o.uid); err != nil {
+	if uid, err = command.OptionalInt("uid", o.uid); err != nil {
 		return nil, nil, err
 	}
-	if gid, err = optionalInt("gid", o.gid); err != nil {
+	if gid, err = command.OptionalInt("gid", o.gid); err != nil {
 		return nil, nil, err
 	}
 	return uid, gid, nil
@@ -46,15 +52,15 @@ func parseMode(s string) (fs.FileMode, error) {
 	return fs.FileMode(n), nil
 }
 
-var pushInfo = &cmdInfo{
-	name:    "push",
-	summary: summaries["push"],
-	description: `
+var pushInfo = &command.Info{
+	Name:    "push",
+	Summary: "Transfer a file to the remote system",
+	Description: `
 The push command transfers a file to the remote system. The file is written
 atomically: it appears complete or not at all.`,
-	usage: "[push-OPTIONS] <local-path> <remote-path>",
-	args:  []posArg{{name: "<local-path>"}, {name: "<remote-path>"}},
-	new:   func() command { return &cmdPush{} },
+	Usage: "[push-OPTIONS] <local-path> <remote-path>",
+	Args:  []command.PosArg{{Name: "<local-path>"}, {Name: "<remote-path>"}},
+	New:   func() command.Command { return &cmdPush{} },
 }
 
 type cmdPush struct {
@@ -63,13 +69,13 @@ type cmdPush struct {
 	owner       ownerFlags
 }
 
-func (c *cmdPush) flags(fs *flagSet) {
+func (c *cmdPush) Flags(fs *command.FlagSet) {
 	fs.Bool(&c.makeDirs, 'p', "", "Create parent directories for the file")
 	fs.String(&c.permissions, 'm', "", "", "", "Override mode bits (3-digit octal)")
 	c.owner.flags(fs, "file ownership")
 }
 
-func (c *cmdPush) run(ctx context.Context, e *env, args []string) error {
+func (c *cmdPush) Run(ctx context.Context, e *command.Env, args []string) error {
 	local, remote := args[0], args[1]
 	uid, gid, err := c.owner.ids()
 	if err != nil {
@@ -100,21 +106,21 @@ func (c *cmdPush) run(ctx context.Context, e *env, args []string) error {
 	})
 }
 
-var pullInfo = &cmdInfo{
-	name:    "pull",
-	summary: summaries["pull"],
-	description: `
+var pullInfo = &command.Info{
+	Name:    "pull",
+	Summary: "Retrieve a file from the remote system",
+	Description: `
 The pull command retrieves a file from the remote system.`,
-	usage: "<remote-path> <local-path>",
-	args:  []posArg{{name: "<remote-path>"}, {name: "<local-path>"}},
-	new:   func() command { return &cmdPull{} },
+	Usage: "<remote-path> <local-path>",
+	Args:  []command.PosArg{{Name: "<remote-path>"}, {Name: "<local-path>"}},
+	New:   func() command.Command { return &cmdPull{} },
 }
 
 type cmdPull struct{}
 
-func (c *cmdPull) flags(*flagSet) {}
+func (c *cmdPull) Flags(*command.FlagSet) {}
 
-func (c *cmdPull) run(ctx context.Context, e *env, args []string) error {
+func (c *cmdPull) Run(ctx context.Context, e *command.Env, args []string) error {
 	remote, local := args[0], args[1]
 	cli, err := e.Client()
 	if err != nil {
@@ -134,15 +140,15 @@ func (c *cmdPull) run(ctx context.Context, e *env, args []string) error {
 	return err
 }
 
-var lsInfo = &cmdInfo{
-	name:    "ls",
-	summary: summaries["ls"],
-	description: `
+var lsInfo = &command.Info{
+	Name:    "ls",
+	Summary: "List path contents",
+	Description: `
 The ls command lists entries in the filesystem at the specified path. A glob
 pattern may be specified for the last path element.`,
-	usage: "[ls-OPTIONS] <path>",
-	args:  []posArg{{name: "<path>"}},
-	new:   func() command { return &cmdLs{} },
+	Usage: "[ls-OPTIONS] <path>",
+	Args:  []command.PosArg{{Name: "<path>"}},
+	New:   func() command.Command { return &cmdLs{} },
 }
 
 type cmdLs struct {
@@ -152,11 +158,11 @@ type cmdLs struct {
 	format    string
 }
 
-func (c *cmdLs) flags(fs *flagSet) {
+func (c *cmdLs) Flags(fs *command.FlagSet) {
 	fs.Bool(&c.directory, 'd', "", "List matching entries themselves, not directory contents")
 	fs.Bool(&c.long, 'l', "", "Use a long listing format")
-	absTimeFlag(fs, &c.absTime)
-	formatFlag(fs, &c.format)
+	command.AbsTimeFlag(fs, &c.absTime)
+	command.FormatFlag(fs, &c.format)
 }
 
 // globChars are the characters that make a path element a pattern.
@@ -178,7 +184,7 @@ func splitGlob(p string) (dir, pattern string, err error) {
 	return path.Clean(dir), last, nil
 }
 
-func (c *cmdLs) run(ctx context.Context, e *env, args []string) error {
+func (c *cmdLs) Run(ctx context.Context, e *command.Env, args []string) error {
 	dir, pattern, err := splitGlob(args[0])
 	if err != nil {
 		return err
@@ -196,24 +202,24 @@ func (c *cmdLs) run(ctx context.Context, e *env, args []string) error {
 		for i, fi := range infos {
 			list[i] = newLsEntry(fi)
 		}
-		return writeNonText(e.stdout, c.format, struct {
+		return command.WriteNonText(e.Stdout, c.format, struct {
 			Files []lsEntry `json:"files" yaml:"files"`
 		}{list})
 	}
 	if !c.long {
 		for _, fi := range infos {
-			fmt.Fprintln(e.stdout, fi.Name())
+			fmt.Fprintln(e.Stdout, fi.Name())
 		}
 		return nil
 	}
-	w := newTable(e.stdout)
+	w := command.NewTable(e.Stdout)
 	for _, fi := range infos {
 		size := "-"
 		if fi.Mode().IsRegular() {
 			size = fmt.Sprintf("%6s", formatAmount(fi.Size())+"B")
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", fi.Mode(), ownerName(fi.User(), fi.UserID()),
-			ownerName(fi.Group(), fi.GroupID()), size, fmtTime(fi.ModTime(), e.now(), e.loc, c.absTime), fi.Name())
+			ownerName(fi.Group(), fi.GroupID()), size, command.FormatTime(fi.ModTime(), e.Now(), e.Loc, c.absTime), fi.Name())
 	}
 	return w.Flush()
 }
@@ -278,14 +284,14 @@ func newLsEntry(fi *client.FileInfo) lsEntry {
 	return entry
 }
 
-var mkdirInfo = &cmdInfo{
-	name:    "mkdir",
-	summary: summaries["mkdir"],
-	description: `
+var mkdirInfo = &command.Info{
+	Name:    "mkdir",
+	Summary: "Create a directory",
+	Description: `
 The mkdir command creates the specified directory.`,
-	usage: "[mkdir-OPTIONS] <path>",
-	args:  []posArg{{name: "<path>"}},
-	new:   func() command { return &cmdMkdir{} },
+	Usage: "[mkdir-OPTIONS] <path>",
+	Args:  []command.PosArg{{Name: "<path>"}},
+	New:   func() command.Command { return &cmdMkdir{} },
 }
 
 type cmdMkdir struct {
@@ -294,13 +300,13 @@ type cmdMkdir struct {
 	owner       ownerFlags
 }
 
-func (c *cmdMkdir) flags(fs *flagSet) {
+func (c *cmdMkdir) Flags(fs *command.FlagSet) {
 	fs.Bool(&c.makeParents, 'p', "", "Create parent directories as needed, and don't fail if path already exists")
 	fs.String(&c.permissions, 'm', "", "", "", "Override mode bits (3-digit octal)")
 	c.owner.flags(fs, "directory ownership")
 }
 
-func (c *cmdMkdir) run(ctx context.Context, e *env, args []string) error {
+func (c *cmdMkdir) Run(ctx context.Context, e *command.Env, args []string) error {
 	uid, gid, err := c.owner.ids()
 	if err != nil {
 		return err
@@ -321,25 +327,25 @@ func (c *cmdMkdir) run(ctx context.Context, e *env, args []string) error {
 	})
 }
 
-var rmInfo = &cmdInfo{
-	name:    "rm",
-	summary: summaries["rm"],
-	description: `
+var rmInfo = &command.Info{
+	Name:    "rm",
+	Summary: "Remove a file or directory",
+	Description: `
 The rm command removes a file or directory.`,
-	usage: "[rm-OPTIONS] <path>",
-	args:  []posArg{{name: "<path>"}},
-	new:   func() command { return &cmdRm{} },
+	Usage: "[rm-OPTIONS] <path>",
+	Args:  []command.PosArg{{Name: "<path>"}},
+	New:   func() command.Command { return &cmdRm{} },
 }
 
 type cmdRm struct {
 	recursive bool
 }
 
-func (c *cmdRm) flags(fs *flagSet) {
+func (c *cmdRm) Flags(fs *command.FlagSet) {
 	fs.Bool(&c.recursive, 'r', "", "Remove all files and directories recursively")
 }
 
-func (c *cmdRm) run(ctx context.Context, e *env, args []string) error {
+func (c *cmdRm) Run(ctx context.Context, e *command.Env, args []string) error {
 	cli, err := e.Client()
 	if err != nil {
 		return err

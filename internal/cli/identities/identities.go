@@ -1,4 +1,7 @@
-package cli
+// Package identities holds the pebble commands that list and change the
+// daemon's identities: identities, identity, add-identities,
+// update-identities and remove-identities (cli.md §2, "Identities").
+package identities
 
 import (
 	"context"
@@ -11,27 +14,31 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/pebble-project/pebble/client"
+	"github.com/pebble-project/pebble/internal/cli/command"
 )
 
-var identitiesInfo = &cmdInfo{
-	name:    "identities",
-	summary: summaries["identities"],
-	description: `
+// Commands are the identity commands: identities, identity, add-identities, update-identities and remove-identities.
+var Commands = []*command.Info{identitiesInfo, identityInfo, addIdentitiesInfo, updateIdentitiesInfo, removeIdentitiesInfo}
+
+var identitiesInfo = &command.Info{
+	Name:    "identities",
+	Summary: "List identities",
+	Description: `
 The identities command lists the identities the daemon knows, by name, with
 their access level and types.`,
-	usage: "[identities-OPTIONS]",
-	new:   func() command { return &cmdIdentities{} },
+	Usage: "[identities-OPTIONS]",
+	New:   func() command.Command { return &cmdIdentities{} },
 }
 
 type cmdIdentities struct {
 	format string
 }
 
-func (c *cmdIdentities) flags(fs *flagSet) {
-	formatFlag(fs, &c.format)
+func (c *cmdIdentities) Flags(fs *command.FlagSet) {
+	command.FormatFlag(fs, &c.format)
 }
 
-func (c *cmdIdentities) run(ctx context.Context, e *env, _ []string) error {
+func (c *cmdIdentities) Run(ctx context.Context, e *command.Env, _ []string) error {
 	cli, err := e.Client()
 	if err != nil {
 		return err
@@ -44,12 +51,12 @@ func (c *cmdIdentities) run(ctx context.Context, e *env, _ []string) error {
 		if ids == nil {
 			ids = map[string]*client.Identity{}
 		}
-		return writeNonText(e.stdout, c.format, struct {
+		return command.WriteNonText(e.Stdout, c.format, struct {
 			Identities map[string]*client.Identity `json:"identities" yaml:"identities"`
 		}{ids})
 	}
 	if len(ids) == 0 {
-		fmt.Fprintln(e.stderr, "No identities.")
+		fmt.Fprintln(e.Stderr, "No identities.")
 		return nil
 	}
 	names := make([]string, 0, len(ids))
@@ -57,7 +64,7 @@ func (c *cmdIdentities) run(ctx context.Context, e *env, _ []string) error {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	w := newTable(e.stdout)
+	w := command.NewTable(e.Stdout)
 	fmt.Fprintln(w, "Name\tAccess\tTypes")
 	for _, name := range names {
 		id := ids[name]
@@ -79,25 +86,25 @@ func (c *cmdIdentities) run(ctx context.Context, e *env, _ []string) error {
 	return w.Flush()
 }
 
-var identityInfo = &cmdInfo{
-	name:    "identity",
-	summary: summaries["identity"],
-	description: `
+var identityInfo = &command.Info{
+	Name:    "identity",
+	Summary: "Show a single identity",
+	Description: `
 The identity command shows a single identity, with its secrets masked.`,
-	usage: "[identity-OPTIONS] <name>",
-	args:  []posArg{{name: "<name>"}},
-	new:   func() command { return &cmdIdentity{} },
+	Usage: "[identity-OPTIONS] <name>",
+	Args:  []command.PosArg{{Name: "<name>"}},
+	New:   func() command.Command { return &cmdIdentity{} },
 }
 
 type cmdIdentity struct {
 	format string
 }
 
-func (c *cmdIdentity) flags(fs *flagSet) {
-	formatFlag(fs, &c.format)
+func (c *cmdIdentity) Flags(fs *command.FlagSet) {
+	command.FormatFlag(fs, &c.format)
 }
 
-func (c *cmdIdentity) run(ctx context.Context, e *env, args []string) error {
+func (c *cmdIdentity) Run(ctx context.Context, e *command.Env, args []string) error {
 	cli, err := e.Client()
 	if err != nil {
 		return err
@@ -114,7 +121,7 @@ func (c *cmdIdentity) run(ctx context.Context, e *env, args []string) error {
 	if format == "text" {
 		format = "yaml"
 	}
-	return writeNonText(e.stdout, format, id)
+	return command.WriteNonText(e.Stdout, format, id)
 }
 
 // identitiesFileCmd is add-, update- and remove-identities: they read a
@@ -125,7 +132,7 @@ type identitiesFileCmd struct {
 	replace bool
 }
 
-func (c *identitiesFileCmd) flags(fs *flagSet) {
+func (c *identitiesFileCmd) Flags(fs *command.FlagSet) {
 	fs.String(&c.from, 0, "from", "<file>", "", "Path of the YAML file to read the identities from (required)")
 	if c.action == "update" {
 		fs.Bool(&c.replace, 0, "replace", "Replace identities: add those that do not exist and remove those whose value is null")
@@ -151,7 +158,7 @@ func readIdentitiesFile(path string) (map[string]*client.Identity, error) {
 	return doc.Identities, nil
 }
 
-func (c *identitiesFileCmd) run(ctx context.Context, e *env, _ []string) error {
+func (c *identitiesFileCmd) Run(ctx context.Context, e *command.Env, _ []string) error {
 	if c.from == "" {
 		return errors.New("the required flag `--from' was not specified")
 	}
@@ -193,37 +200,37 @@ func (c *identitiesFileCmd) run(ctx context.Context, e *env, _ []string) error {
 	if len(ids) == 1 {
 		noun = "identity"
 	}
-	fmt.Fprintf(e.stdout, verb+"\n", len(ids), noun)
+	fmt.Fprintf(e.Stdout, verb+"\n", len(ids), noun)
 	return nil
 }
 
-var addIdentitiesInfo = &cmdInfo{
-	name:    "add-identities",
-	summary: summaries["add-identities"],
-	description: `
+var addIdentitiesInfo = &command.Info{
+	Name:    "add-identities",
+	Summary: "Add new identities",
+	Description: `
 The add-identities command adds the identities of a YAML file with a
 top-level "identities" map. None of them may exist yet.`,
-	usage: "[add-identities-OPTIONS]",
-	new:   func() command { return &identitiesFileCmd{action: "add"} },
+	Usage: "[add-identities-OPTIONS]",
+	New:   func() command.Command { return &identitiesFileCmd{action: "add"} },
 }
 
-var updateIdentitiesInfo = &cmdInfo{
-	name:    "update-identities",
-	summary: summaries["update-identities"],
-	description: `
+var updateIdentitiesInfo = &command.Info{
+	Name:    "update-identities",
+	Summary: "Update or replace identities",
+	Description: `
 The update-identities command updates the identities of a YAML file with a
 top-level "identities" map. All of them must exist, unless --replace is
 given: then missing ones are added and those whose value is null removed.`,
-	usage: "[update-identities-OPTIONS]",
-	new:   func() command { return &identitiesFileCmd{action: "update"} },
+	Usage: "[update-identities-OPTIONS]",
+	New:   func() command.Command { return &identitiesFileCmd{action: "update"} },
 }
 
-var removeIdentitiesInfo = &cmdInfo{
-	name:    "remove-identities",
-	summary: summaries["remove-identities"],
-	description: `
+var removeIdentitiesInfo = &command.Info{
+	Name:    "remove-identities",
+	Summary: "Remove identities",
+	Description: `
 The remove-identities command removes the identities named in a YAML file
 with a top-level "identities" map, each with a null value.`,
-	usage: "[remove-identities-OPTIONS]",
-	new:   func() command { return &identitiesFileCmd{action: "remove"} },
+	Usage: "[remove-identities-OPTIONS]",
+	New:   func() command.Command { return &identitiesFileCmd{action: "remove"} },
 }

@@ -1,4 +1,4 @@
-package cli
+package command
 
 import (
 	"encoding/json"
@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// cliState is what the CLI remembers per socket between runs (cli.md
+// CLIState is what the CLI remembers per socket between runs (cli.md
 // §6.2): what notices and warnings were last listed and acknowledged.
-type cliState struct {
+type CLIState struct {
 	NoticesLastListed  time.Time `json:"notices-last-listed"`
 	NoticesLastOkayed  time.Time `json:"notices-last-okayed"`
 	WarningsLastListed time.Time `json:"warnings-last-listed"`
@@ -19,10 +19,10 @@ type cliState struct {
 
 // cliStatePath is $XDG_CONFIG_HOME/pebble/cli.json (default
 // ~/.config/pebble/cli.json).
-func (e *env) cliStatePath() string {
-	dir := e.getenv("XDG_CONFIG_HOME")
+func (e *Env) cliStatePath() string {
+	dir := e.Getenv("XDG_CONFIG_HOME")
 	if dir == "" {
-		dir = filepath.Join(e.getenv("HOME"), ".config")
+		dir = filepath.Join(e.Getenv("HOME"), ".config")
 	}
 	return filepath.Join(dir, "pebble", "cli.json")
 }
@@ -32,22 +32,22 @@ func (e *env) cliStatePath() string {
 type cliStateFile map[string]json.RawMessage
 
 // loadCLIState returns this socket's state (zero if there is none).
-func (e *env) loadCLIState() (cliState, error) {
-	var st cliState
+func (e *Env) LoadCLIState() (CLIState, error) {
+	var st CLIState
 	file, err := e.readCLIStateFile()
 	if err != nil {
 		return st, err
 	}
-	var bySocket map[string]cliState
+	var bySocket map[string]CLIState
 	if raw := file["pebble"]; raw != nil {
 		if err := json.Unmarshal(raw, &bySocket); err != nil {
 			return st, errors.New("cannot parse CLI state: " + err.Error())
 		}
 	}
-	return bySocket[e.socket], nil
+	return bySocket[e.Socket], nil
 }
 
-func (e *env) readCLIStateFile() (cliStateFile, error) {
+func (e *Env) readCLIStateFile() (cliStateFile, error) {
 	data, err := os.ReadFile(e.cliStatePath())
 	if errors.Is(err, os.ErrNotExist) {
 		return cliStateFile{}, nil
@@ -67,20 +67,20 @@ func (e *env) readCLIStateFile() (cliStateFile, error) {
 
 // updateCLIState applies update to this socket's state and saves the file
 // atomically (directory 0700, file 0600).
-func (e *env) updateCLIState(update func(*cliState)) error {
+func (e *Env) UpdateCLIState(update func(*CLIState)) error {
 	file, err := e.readCLIStateFile()
 	if err != nil {
 		return err
 	}
-	bySocket := map[string]cliState{}
+	bySocket := map[string]CLIState{}
 	if raw := file["pebble"]; raw != nil {
 		if err := json.Unmarshal(raw, &bySocket); err != nil {
 			return errors.New("cannot parse CLI state: " + err.Error())
 		}
 	}
-	st := bySocket[e.socket]
+	st := bySocket[e.Socket]
 	update(&st)
-	bySocket[e.socket] = st
+	bySocket[e.Socket] = st
 	raw, err := json.Marshal(bySocket)
 	if err != nil {
 		return err

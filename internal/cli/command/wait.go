@@ -1,4 +1,4 @@
-package cli
+package command
 
 import (
 	"context"
@@ -12,17 +12,17 @@ import (
 	"github.com/pebble-project/pebble/client"
 )
 
-// noWaitFlag adds --no-wait to fs, stored in *p.
-func noWaitFlag(fs *flagSet, p *bool) {
+// NoWaitFlag adds --no-wait to fs, stored in *p.
+func NoWaitFlag(fs *FlagSet, p *bool) {
 	fs.Bool(p, 0, "no-wait", "Print the change ID and return at once, without waiting for the change to finish")
 }
 
-// waitChange waits for the change to be ready, polling it every e.poll
+// waitChange waits for the change to be ready, polling it every e.Poll
 // (cli.md §1.2). While it waits it prints new log lines of running tasks to
 // stdout and, on a terminal, a spinner. If ctx ends or the user presses
 // Ctrl-C, it asks the daemon to abort the change and keeps waiting for it to
 // finish. It returns an error unless the change ends Done.
-func (e *env) waitChange(ctx context.Context, cli *client.Client, id string) (*client.Change, error) {
+func (e *Env) WaitChange(ctx context.Context, cli *client.Client, id string) (*client.Change, error) {
 	interrupted, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	// Requests must outlive an interrupt: after it, the wait goes on.
@@ -34,15 +34,15 @@ func (e *env) waitChange(ctx context.Context, cli *client.Client, id string) (*c
 	aborted := false
 	seen := map[string][]string{} // task ID to the log lines already printed
 	var goneSince time.Time
-	ticker := time.NewTicker(e.poll)
+	ticker := time.NewTicker(e.Poll)
 	defer ticker.Stop()
 	for {
 		// The client retries a GET while the daemon is unreachable; stop
 		// that once the daemon has been gone for maxGone.
 		start := time.Now()
-		deadline := start.Add(e.maxGone)
+		deadline := start.Add(e.MaxGone)
 		if !goneSince.IsZero() {
-			deadline = goneSince.Add(e.maxGone)
+			deadline = goneSince.Add(e.MaxGone)
 		}
 		pollCtx, cancel := context.WithDeadline(reqCtx, deadline)
 		chg, err := cli.Change(pollCtx, id)
@@ -56,7 +56,7 @@ func (e *env) waitChange(ctx context.Context, cli *client.Client, id string) (*c
 			if goneSince.IsZero() {
 				goneSince = start
 			}
-			if time.Since(goneSince) >= e.maxGone {
+			if time.Since(goneSince) >= e.MaxGone {
 				return nil, err
 			}
 			sp.spin("Waiting for server to restart")
@@ -89,7 +89,7 @@ func (e *env) waitChange(ctx context.Context, cli *client.Client, id string) (*c
 			if !aborted {
 				aborted = true
 				if _, err := cli.Abort(reqCtx, id); err != nil {
-					fmt.Fprintln(e.stderr, err)
+					fmt.Fprintln(e.Stderr, err)
 				}
 			}
 			<-ticker.C
@@ -123,7 +123,7 @@ func tail(s []string, n int) []string {
 
 // spinner shows progress on a terminal, and nothing elsewhere.
 type spinner struct {
-	e     *env
+	e     *Env
 	frame int
 	shown bool
 }
@@ -131,10 +131,10 @@ type spinner struct {
 const spinnerFrames = `|/-\`
 
 func (s *spinner) spin(label string) {
-	if !s.e.tty {
+	if !s.e.TTY {
 		return
 	}
-	fmt.Fprintf(s.e.stdout, "\r\033[K%c %s", spinnerFrames[s.frame%len(spinnerFrames)], label)
+	fmt.Fprintf(s.e.Stdout, "\r\033[K%c %s", spinnerFrames[s.frame%len(spinnerFrames)], label)
 	s.frame++
 	s.shown = true
 }
@@ -142,12 +142,12 @@ func (s *spinner) spin(label string) {
 // println prints a line, above the spinner if it is showing.
 func (s *spinner) println(line string) {
 	s.clear()
-	fmt.Fprintln(s.e.stdout, line)
+	fmt.Fprintln(s.e.Stdout, line)
 }
 
 func (s *spinner) clear() {
 	if s.shown {
-		fmt.Fprint(s.e.stdout, "\r\033[K")
+		fmt.Fprint(s.e.Stdout, "\r\033[K")
 		s.shown = false
 	}
 }

@@ -1,8 +1,9 @@
-package cli
+package command
 
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -17,8 +18,8 @@ import (
 //   - a terminated option (run's --args) takes every following argument up to
 //     its terminator (";") or the end of the command line.
 
-// errHelp is returned by parse when -h or --help was given.
-var errHelp = errors.New("help requested")
+// ErrHelp is returned by parse when -h or --help was given.
+var ErrHelp = errors.New("help requested")
 
 // optKind is the kind of value an option takes.
 type optKind int
@@ -59,8 +60,8 @@ func (o *option) String() string {
 	return "--" + o.long
 }
 
-// flagSet is the options of one command.
-type flagSet struct {
+// FlagSet is the options of one command.
+type FlagSet struct {
 	opts []*option
 	// passAfterNonOption makes the first positional argument end the
 	// options: it and everything after it are positional (exec, enter).
@@ -68,13 +69,13 @@ type flagSet struct {
 }
 
 // Bool adds a boolean option; short may be 0 and long may be "".
-func (fs *flagSet) Bool(p *bool, short rune, long, desc string) {
+func (fs *FlagSet) Bool(p *bool, short rune, long, desc string) {
 	fs.opts = append(fs.opts, &option{long: long, short: short, desc: desc, kind: boolOpt, boolp: p})
 }
 
 // String adds an option with a value. def is assigned to *p now; when
 // choices are given, any other value is an error.
-func (fs *flagSet) String(p *string, short rune, long, valueName, def, desc string, choices ...string) {
+func (fs *FlagSet) String(p *string, short rune, long, valueName, def, desc string, choices ...string) {
 	*p = def
 	fs.opts = append(fs.opts, &option{
 		long: long, short: short, desc: desc, kind: stringOpt, valueName: valueName,
@@ -84,22 +85,22 @@ func (fs *flagSet) String(p *string, short rune, long, valueName, def, desc stri
 
 // Strings adds an option with a value that may be given more than once;
 // each use appends to *p.
-func (fs *flagSet) Strings(p *[]string, short rune, long, valueName, desc string) {
+func (fs *FlagSet) Strings(p *[]string, short rune, long, valueName, desc string) {
 	fs.opts = append(fs.opts, &option{long: long, short: short, desc: desc, kind: listOpt, valueName: valueName, strsp: p})
 }
 
 // Terminated adds an option that takes all following arguments up to term
 // (or the end); each use appends one list to *p.
-func (fs *flagSet) Terminated(p *[][]string, long, term, desc string) {
+func (fs *FlagSet) Terminated(p *[][]string, long, term, desc string) {
 	fs.opts = append(fs.opts, &option{long: long, desc: desc, kind: terminatedOpt, listp: p, term: term})
 }
 
 // PassAfterNonOption makes the first positional argument end the options.
-func (fs *flagSet) PassAfterNonOption() {
+func (fs *FlagSet) PassAfterNonOption() {
 	fs.passAfterNonOption = true
 }
 
-func (fs *flagSet) lookupLong(name string) *option {
+func (fs *FlagSet) lookupLong(name string) *option {
 	for _, o := range fs.opts {
 		if o.long == name {
 			return o
@@ -108,7 +109,7 @@ func (fs *flagSet) lookupLong(name string) *option {
 	return nil
 }
 
-func (fs *flagSet) lookupShort(r rune) *option {
+func (fs *FlagSet) lookupShort(r rune) *option {
 	for _, o := range fs.opts {
 		if o.short == r {
 			return o
@@ -118,8 +119,8 @@ func (fs *flagSet) lookupShort(r rune) *option {
 }
 
 // parse sets the options found in args and returns the positional
-// arguments. It returns errHelp when help was asked for.
-func (fs *flagSet) parse(args []string) ([]string, error) {
+// arguments. It returns ErrHelp when help was asked for.
+func (fs *FlagSet) Parse(args []string) ([]string, error) {
 	var positional []string
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
@@ -129,7 +130,7 @@ func (fs *flagSet) parse(args []string) ([]string, error) {
 		case strings.HasPrefix(arg, "--"):
 			name, value, hasValue := strings.Cut(arg[2:], "=")
 			if name == "help" {
-				return nil, errHelp
+				return nil, ErrHelp
 			}
 			o := fs.lookupLong(name)
 			if o == nil {
@@ -149,7 +150,7 @@ func (fs *flagSet) parse(args []string) ([]string, error) {
 			for j := 0; j < len(cluster); j++ {
 				r := cluster[j]
 				if r == 'h' {
-					return nil, errHelp
+					return nil, ErrHelp
 				}
 				o := fs.lookupShort(r)
 				if o == nil {
@@ -179,7 +180,7 @@ func (fs *flagSet) parse(args []string) ([]string, error) {
 
 // set gives o its value: value if given inline, else taken from the
 // following arguments. It returns how many of those it consumed.
-func (fs *flagSet) set(o *option, value *string, following []string) (int, error) {
+func (fs *FlagSet) set(o *option, value *string, following []string) (int, error) {
 	switch o.kind {
 	case boolOpt:
 		if value != nil {
@@ -243,26 +244,26 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// posArg describes a positional argument of a command, for validation and
+// PosArg describes a positional argument of a command, for validation and
 // help.
-type posArg struct {
-	name     string // "<service>"
-	desc     string // shown in help when set
-	optional bool
-	rest     bool // takes all remaining arguments (at least one unless optional)
+type PosArg struct {
+	Name     string // "<service>"
+	Desc     string // shown in help when set
+	Optional bool
+	Rest     bool // takes all remaining arguments (at least one unless optional)
 }
 
-// checkPositional checks the count of positional arguments against specs,
+// CheckPositional checks the count of positional arguments against specs,
 // with go-flags' messages.
-func checkPositional(specs []posArg, args []string) error {
+func CheckPositional(specs []PosArg, args []string) error {
 	var missing []string
 	n := len(args)
 	hasRest := false
 	for _, s := range specs {
-		if s.rest {
+		if s.Rest {
 			hasRest = true
-			if !s.optional && n < 1 {
-				missing = append(missing, "`"+s.name+" (at least 1 argument)`")
+			if !s.Optional && n < 1 {
+				missing = append(missing, "`"+s.Name+" (at least 1 argument)`")
 			}
 			n = 0
 			continue
@@ -271,8 +272,8 @@ func checkPositional(specs []posArg, args []string) error {
 			n--
 			continue
 		}
-		if !s.optional {
-			missing = append(missing, "`"+s.name+"`")
+		if !s.Optional {
+			missing = append(missing, "`"+s.Name+"`")
 		}
 	}
 	switch {
@@ -291,3 +292,15 @@ func checkPositional(specs []posArg, args []string) error {
 // errExtraArgs is returned when a command gets more positional arguments
 // than it takes.
 var errExtraArgs = errors.New("too many arguments for command")
+
+// OptionalInt parses the value of an integer option; "" is unset.
+func OptionalInt(name, s string) (*int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return nil, fmt.Errorf("invalid value %q for --%s: must be an integer", s, name)
+	}
+	return &n, nil
+}

@@ -1,4 +1,4 @@
-package cli
+package command
 
 import (
 	"testing"
@@ -29,21 +29,21 @@ func TestHumanTime(t *testing.T) {
 		{time.Date(2026, 3, 22, 9, 5, 0, 0, nz), "2026-03-22"},
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.want, fmtTime(tt.t, now, nz, false), "%v", tt.t)
+		assert.Equal(t, tt.want, FormatTime(tt.t, now, nz, false), "%v", tt.t)
 	}
 	// Calendar days across the end of daylight saving time (April 5th).
-	assert.Equal(t, "in 3 days, at 09:05 NZST", fmtTime(time.Date(2026, 4, 6, 9, 5, 0, 0, nz), time.Date(2026, 4, 3, 10, 0, 0, 0, nz), nz, false))
+	assert.Equal(t, "in 3 days, at 09:05 NZST", FormatTime(time.Date(2026, 4, 6, 9, 5, 0, 0, nz), time.Date(2026, 4, 3, 10, 0, 0, 0, nz), nz, false))
 	// A time given in another zone is shown in loc.
-	assert.Equal(t, "today at 09:05 NZDT", fmtTime(time.Date(2026, 1, 19, 20, 5, 0, 0, time.UTC), now, nz, false))
+	assert.Equal(t, "today at 09:05 NZDT", FormatTime(time.Date(2026, 1, 19, 20, 5, 0, 0, time.UTC), now, nz, false))
 	// Absolute times keep the zone they came with.
-	assert.Equal(t, "2026-01-20T15:04:05+02:00", fmtTime(time.Date(2026, 1, 20, 15, 4, 5, 9e8, time.FixedZone("", 7200)), now, nz, true))
+	assert.Equal(t, "2026-01-20T15:04:05+02:00", FormatTime(time.Date(2026, 1, 20, 15, 4, 5, 9e8, time.FixedZone("", 7200)), now, nz, true))
 }
 
 func TestFill(t *testing.T) {
 	msg := "cannot perform the requested operation because the daemon answered with a long message that does not fit"
 	assert.Equal(t, "cannot perform the requested operation because the daemon answered with\n"+
-		"       a long message that does not fit", fill(msg, 7, 80))
-	assert.Equal(t, "short", fill("short", 7, 80))
+		"       a long message that does not fit", Fill(msg, 7, 80))
+	assert.Equal(t, "short", Fill("short", 7, 80))
 	// The width is capped at 100 columns.
-	assert.Equal(t, fill(msg+msg, 7, 100), fill(msg+msg, 7, 200))
+	assert.Equal(t, Fill(msg+msg, 7, 100), Fill(msg+msg, 7, 200))
 }

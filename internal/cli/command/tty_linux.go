@@ -1,4 +1,4 @@
-package cli
+package command
 
 import (
 	"os"
@@ -6,8 +6,8 @@ import (
 	"unsafe"
 )
 
-// isTerminal reports whether w is a terminal.
-func isTerminal(w any) bool {
+// IsTerminal reports whether w is a terminal.
+func IsTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

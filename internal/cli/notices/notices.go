@@ -1,4 +1,7 @@
-package cli
+// Package notices holds the pebble commands for notices and warnings:
+// notices, notice, notify, warnings and okay (cli.md §2, "Notices"). What was
+// last listed and acknowledged is kept in the CLI state (command.CLIState).
+package notices
 
 import (
 	"context"
@@ -9,17 +12,21 @@ import (
 	"time"
 
 	"github.com/pebble-project/pebble/client"
+	"github.com/pebble-project/pebble/internal/cli/command"
 )
 
-var noticesInfo = &cmdInfo{
-	name:    "notices",
-	summary: summaries["notices"],
-	description: `
+// Commands are the notice and warning commands: notices, notice, notify, warnings and okay.
+var Commands = []*command.Info{noticesInfo, noticeInfo, notifyInfo, warningsInfo, okayInfo}
+
+var noticesInfo = &command.Info{
+	Name:    "notices",
+	Summary: "List notices",
+	Description: `
 The notices command lists notices not yet acknowledged with 'pebble okay',
 oldest first. With --timeout it waits up to that long for a notice to
 match.`,
-	usage: "[notices-OPTIONS]",
-	new:   func() command { return &cmdNotices{} },
+	Usage: "[notices-OPTIONS]",
+	New:   func() command.Command { return &cmdNotices{} },
 }
 
 type cmdNotices struct {
@@ -32,17 +39,17 @@ type cmdNotices struct {
 	format  string
 }
 
-func (c *cmdNotices) flags(fs *flagSet) {
+func (c *cmdNotices) Flags(fs *command.FlagSet) {
 	fs.String(&c.users, 0, "users", "", "", "The only valid value is 'all', which lists notices of every user (admin only)", "all")
 	fs.String(&c.uid, 0, "uid", "<uid>", "", "Only list notices of this user ID, and public ones (admin only)")
 	fs.Strings(&c.types, 0, "type", "<type>", "Only list notices of this type (may be repeated)")
 	fs.Strings(&c.keys, 0, "key", "<key>", "Only list notices with this key (may be repeated)")
 	fs.String(&c.timeout, 0, "timeout", "<duration>", "", "Wait up to this long for matching notices to arrive")
-	absTimeFlag(fs, &c.absTime)
-	formatFlag(fs, &c.format)
+	command.AbsTimeFlag(fs, &c.absTime)
+	command.FormatFlag(fs, &c.format)
 }
 
-func (c *cmdNotices) run(ctx context.Context, e *env, _ []string) error {
+func (c *cmdNotices) Run(ctx context.Context, e *command.Env, _ []string) error {
 	opts := &client.NoticesOptions{Users: client.NoticesUsers(c.users), Keys: c.keys}
 	for _, t := range c.types {
 		opts.Types = append(opts.Types, client.NoticeType(t))
@@ -63,7 +70,7 @@ func (c *cmdNotices) run(ctx context.Context, e *env, _ []string) error {
 		}
 		timeout = d
 	}
-	st, err := e.loadCLIState()
+	st, err := e.LoadCLIState()
 	if err != nil {
 		return err
 	}
@@ -83,7 +90,7 @@ func (c *cmdNotices) run(ctx context.Context, e *env, _ []string) error {
 	}
 	if len(list) > 0 {
 		last := list[len(list)-1].LastRepeated
-		if err := e.updateCLIState(func(s *cliState) { s.NoticesLastListed = last }); err != nil {
+		if err := e.UpdateCLIState(func(s *command.CLIState) { s.NoticesLastListed = last }); err != nil {
 			return err
 		}
 	}
@@ -91,28 +98,28 @@ func (c *cmdNotices) run(ctx context.Context, e *env, _ []string) error {
 		if list == nil {
 			list = []*client.Notice{}
 		}
-		return writeNonText(e.stdout, c.format, struct {
+		return command.WriteNonText(e.Stdout, c.format, struct {
 			Notices []*client.Notice `json:"notices" yaml:"notices"`
 		}{list})
 	}
 	if len(list) == 0 {
 		if timeout > 0 {
-			fmt.Fprintf(e.stderr, "No matching notices after waiting %s.\n", timeout)
+			fmt.Fprintf(e.Stderr, "No matching notices after waiting %s.\n", timeout)
 		} else {
-			fmt.Fprintln(e.stderr, "No matching notices.")
+			fmt.Fprintln(e.Stderr, "No matching notices.")
 		}
 		return nil
 	}
-	w := newTable(e.stdout)
+	w := command.NewTable(e.Stdout)
 	fmt.Fprintln(w, "ID\tUser\tType\tKey\tFirst\tRepeated\tOccurrences")
-	now := e.now()
+	now := e.Now()
 	for _, n := range list {
 		user := "public"
 		if n.UserID != nil {
 			user = strconv.FormatUint(uint64(*n.UserID), 10)
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", n.ID, user, n.Type, truncateKey(n.Key),
-			fmtTime(n.FirstOccurred, now, e.loc, c.absTime), fmtTime(n.LastRepeated, now, e.loc, c.absTime), n.Occurrences)
+			command.FormatTime(n.FirstOccurred, now, e.Loc, c.absTime), command.FormatTime(n.LastRepeated, now, e.Loc, c.absTime), n.Occurrences)
 	}
 	return w.Flush()
 }
@@ -126,15 +133,15 @@ func truncateKey(k string) string {
 	return k[:14] + "..." + k[len(k)-15:]
 }
 
-var noticeInfo = &cmdInfo{
-	name:    "notice",
-	summary: summaries["notice"],
-	description: `
+var noticeInfo = &command.Info{
+	Name:    "notice",
+	Summary: "Fetch a single notice",
+	Description: `
 The notice command shows one notice, given its ID, or given its type and
 key.`,
-	usage: "[notice-OPTIONS] <id-or-type> [<key>]",
-	args:  []posArg{{name: "<id-or-type>"}, {name: "<key>", optional: true}},
-	new:   func() command { return &cmdNotice{} },
+	Usage: "[notice-OPTIONS] <id-or-type> [<key>]",
+	Args:  []command.PosArg{{Name: "<id-or-type>"}, {Name: "<key>", Optional: true}},
+	New:   func() command.Command { return &cmdNotice{} },
 }
 
 type cmdNotice struct {
@@ -142,12 +149,12 @@ type cmdNotice struct {
 	format string
 }
 
-func (c *cmdNotice) flags(fs *flagSet) {
+func (c *cmdNotice) Flags(fs *command.FlagSet) {
 	fs.String(&c.uid, 0, "uid", "<uid>", "", "Look up the notice of this user ID (with a type and key only; admin only)")
-	formatFlag(fs, &c.format)
+	command.FormatFlag(fs, &c.format)
 }
 
-func (c *cmdNotice) run(ctx context.Context, e *env, args []string) error {
+func (c *cmdNotice) Run(ctx context.Context, e *command.Env, args []string) error {
 	cli, err := e.Client()
 	if err != nil {
 		return err
@@ -188,30 +195,30 @@ func (c *cmdNotice) run(ctx context.Context, e *env, args []string) error {
 	if format == "text" {
 		format = "yaml"
 	}
-	return writeNonText(e.stdout, format, n)
+	return command.WriteNonText(e.Stdout, format, n)
 }
 
-var notifyInfo = &cmdInfo{
-	name:    "notify",
-	summary: summaries["notify"],
-	description: `
+var notifyInfo = &command.Info{
+	Name:    "notify",
+	Summary: "Record a custom notice",
+	Description: `
 The notify command records a custom notice: an occurrence of the notice
 with the given key, carrying the given name=value data. The key must be in
 "example.com/path" format.`,
-	usage: "[notify-OPTIONS] <key> [<data>...]",
-	args:  []posArg{{name: "<key>"}, {name: "<data>", rest: true, optional: true}},
-	new:   func() command { return &cmdNotify{} },
+	Usage: "[notify-OPTIONS] <key> [<data>...]",
+	Args:  []command.PosArg{{Name: "<key>"}, {Name: "<data>", Rest: true, Optional: true}},
+	New:   func() command.Command { return &cmdNotify{} },
 }
 
 type cmdNotify struct {
 	repeatAfter string
 }
 
-func (c *cmdNotify) flags(fs *flagSet) {
+func (c *cmdNotify) Flags(fs *command.FlagSet) {
 	fs.String(&c.repeatAfter, 0, "repeat-after", "<duration>", "", "Do not count as a repeat an occurrence within this long of the previous repeat")
 }
 
-func (c *cmdNotify) run(ctx context.Context, e *env, args []string) error {
+func (c *cmdNotify) Run(ctx context.Context, e *command.Env, args []string) error {
 	opts := &client.NotifyOptions{Type: client.CustomNotice, Key: args[0]}
 	for _, arg := range args[1:] {
 		name, value, ok := strings.Cut(arg, "=")
@@ -238,18 +245,18 @@ func (c *cmdNotify) run(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Recorded notice %s\n", id)
+	fmt.Fprintf(e.Stdout, "Recorded notice %s\n", id)
 	return nil
 }
 
-var warningsInfo = &cmdInfo{
-	name:    "warnings",
-	summary: summaries["warnings"],
-	description: `
+var warningsInfo = &command.Info{
+	Name:    "warnings",
+	Summary: "List warnings",
+	Description: `
 The warnings command lists the warnings not yet acknowledged with
 'pebble okay', or all of them with --all.`,
-	usage: "[warnings-OPTIONS]",
-	new:   func() command { return &cmdWarnings{} },
+	Usage: "[warnings-OPTIONS]",
+	New:   func() command.Command { return &cmdWarnings{} },
 }
 
 type cmdWarnings struct {
@@ -260,16 +267,16 @@ type cmdWarnings struct {
 	format  string
 }
 
-func (c *cmdWarnings) flags(fs *flagSet) {
+func (c *cmdWarnings) Flags(fs *command.FlagSet) {
 	fs.Bool(&c.all, 0, "all", "Show all warnings, also those already acknowledged")
 	fs.Bool(&c.verbose, 0, "verbose", "Show more information")
 	fs.String(&c.unicode, 0, "unicode", "", "auto", "Use a little bit of Unicode to improve legibility", "auto", "never", "always")
-	absTimeFlag(fs, &c.absTime)
-	formatFlag(fs, &c.format)
+	command.AbsTimeFlag(fs, &c.absTime)
+	command.FormatFlag(fs, &c.format)
 }
 
-func (c *cmdWarnings) run(ctx context.Context, e *env, _ []string) error {
-	st, err := e.loadCLIState()
+func (c *cmdWarnings) Run(ctx context.Context, e *command.Env, _ []string) error {
+	st, err := e.LoadCLIState()
 	if err != nil {
 		return err
 	}
@@ -287,7 +294,7 @@ func (c *cmdWarnings) run(ctx context.Context, e *env, _ []string) error {
 	}
 	if len(list) > 0 {
 		last := list[len(list)-1].LastRepeated
-		if err := e.updateCLIState(func(s *cliState) { s.WarningsLastListed = last }); err != nil {
+		if err := e.UpdateCLIState(func(s *command.CLIState) { s.WarningsLastListed = last }); err != nil {
 			return err
 		}
 	}
@@ -295,59 +302,59 @@ func (c *cmdWarnings) run(ctx context.Context, e *env, _ []string) error {
 		if list == nil {
 			list = []*client.Notice{}
 		}
-		return writeNonText(e.stdout, c.format, struct {
+		return command.WriteNonText(e.Stdout, c.format, struct {
 			Warnings []*client.Notice `json:"warnings" yaml:"warnings"`
 		}{list})
 	}
 	if len(list) == 0 {
 		if !st.WarningsLastOkayed.IsZero() && !c.all {
-			fmt.Fprintln(e.stderr, "No further warnings.")
+			fmt.Fprintln(e.Stderr, "No further warnings.")
 		} else {
-			fmt.Fprintln(e.stderr, "No warnings.")
+			fmt.Fprintln(e.Stderr, "No warnings.")
 		}
 		return nil
 	}
-	now := e.now()
+	now := e.Now()
 	for i, n := range list {
 		if i > 0 {
-			fmt.Fprintln(e.stdout, "---")
+			fmt.Fprintln(e.Stdout, "---")
 		}
 		if c.verbose {
-			fmt.Fprintf(e.stdout, "first-occurrence: %s\n", fmtTime(n.FirstOccurred, now, e.loc, c.absTime))
+			fmt.Fprintf(e.Stdout, "first-occurrence: %s\n", command.FormatTime(n.FirstOccurred, now, e.Loc, c.absTime))
 		}
-		fmt.Fprintf(e.stdout, "last-occurrence: %s\n", fmtTime(n.LastOccurred, now, e.loc, c.absTime))
+		fmt.Fprintf(e.Stdout, "last-occurrence: %s\n", command.FormatTime(n.LastOccurred, now, e.Loc, c.absTime))
 		if c.verbose {
-			fmt.Fprintf(e.stdout, "last-repeated: %s\n", fmtTime(n.LastRepeated, now, e.loc, c.absTime))
-			fmt.Fprintf(e.stdout, "repeats-after: %s\n", n.RepeatAfter)
-			fmt.Fprintf(e.stdout, "expires-after: %s\n", n.ExpireAfter)
+			fmt.Fprintf(e.Stdout, "last-repeated: %s\n", command.FormatTime(n.LastRepeated, now, e.Loc, c.absTime))
+			fmt.Fprintf(e.Stdout, "repeats-after: %s\n", n.RepeatAfter)
+			fmt.Fprintf(e.Stdout, "expires-after: %s\n", n.ExpireAfter)
 		}
-		fmt.Fprintln(e.stdout, "warning: |")
-		fmt.Fprintf(e.stdout, "  %s\n", wrapHelp(n.Key, e.width-3, "  "))
+		fmt.Fprintln(e.Stdout, "warning: |")
+		fmt.Fprintf(e.Stdout, "  %s\n", command.WrapHelp(n.Key, e.Width-3, "  "))
 	}
 	return nil
 }
 
-var okayInfo = &cmdInfo{
-	name:    "okay",
-	summary: summaries["okay"],
-	description: `
+var okayInfo = &command.Info{
+	Name:    "okay",
+	Summary: "Acknowledge notices and warnings",
+	Description: `
 The okay command acknowledges the notices and warnings listed last, so that
 'pebble notices' and 'pebble warnings' show only newer ones. It changes
 nothing on the server.`,
-	usage: "[okay-OPTIONS]",
-	new:   func() command { return &cmdOkay{} },
+	Usage: "[okay-OPTIONS]",
+	New:   func() command.Command { return &cmdOkay{} },
 }
 
 type cmdOkay struct {
 	warnings bool
 }
 
-func (c *cmdOkay) flags(fs *flagSet) {
+func (c *cmdOkay) Flags(fs *command.FlagSet) {
 	fs.Bool(&c.warnings, 0, "warnings", "Only acknowledge warnings, not other notices")
 }
 
-func (c *cmdOkay) run(ctx context.Context, e *env, _ []string) error {
-	st, err := e.loadCLIState()
+func (c *cmdOkay) Run(ctx context.Context, e *command.Env, _ []string) error {
+	st, err := e.LoadCLIState()
 	if err != nil {
 		return err
 	}
@@ -358,7 +365,7 @@ func (c *cmdOkay) run(ctx context.Context, e *env, _ []string) error {
 	} else if st.NoticesLastListed.IsZero() && st.WarningsLastListed.IsZero() {
 		return errors.New("no notices or warnings have been listed; try 'pebble notices' or 'pebble warnings'")
 	}
-	return e.updateCLIState(func(s *cliState) {
+	return e.UpdateCLIState(func(s *command.CLIState) {
 		s.WarningsLastOkayed = s.WarningsLastListed
 		if !c.warnings {
 			s.NoticesLastOkayed = s.NoticesLastListed

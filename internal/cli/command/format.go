@@ -1,4 +1,4 @@
-package cli
+package command
 
 import (
 	"encoding/json"
@@ -13,26 +13,26 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// newTable returns a writer that aligns tab-separated cells (cli.md §1.3):
+// NewTable returns a writer that aligns tab-separated cells (cli.md §1.3):
 // columns are as wide as their widest cell plus 2 spaces, at least 5, and the
 // last column is not padded. Flush it when done.
-func newTable(w io.Writer) *tabwriter.Writer {
+func NewTable(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 5, 3, 2, ' ', 0)
 }
 
-// formatFlag adds --format=text|json|yaml to fs, stored in *p.
-func formatFlag(fs *flagSet, p *string) {
+// FormatFlag adds --format=text|json|yaml to fs, stored in *p.
+func FormatFlag(fs *FlagSet, p *string) {
 	fs.String(p, 0, "format", "", "text", "Output format", "text", "json", "yaml")
 }
 
-// absTimeFlag adds --abs-time to fs, stored in *p.
-func absTimeFlag(fs *flagSet, p *bool) {
+// AbsTimeFlag adds --abs-time to fs, stored in *p.
+func AbsTimeFlag(fs *FlagSet, p *bool) {
 	fs.Bool(p, 0, "abs-time", "Show absolute times in RFC 3339 format, instead of relative times for the last and next 60 days and dates beyond")
 }
 
-// writeNonText prints v as one compact JSON document and a newline, or as a
+// WriteNonText prints v as one compact JSON document and a newline, or as a
 // YAML document.
-func writeNonText(w io.Writer, format string, v any) error {
+func WriteNonText(w io.Writer, format string, v any) error {
 	switch format {
 	case "json":
 		data, err := json.Marshal(v)
@@ -52,9 +52,9 @@ func writeNonText(w io.Writer, format string, v any) error {
 	return fmt.Errorf("internal error: unknown format %q", format)
 }
 
-// fmtTime formats t for a table: RFC 3339 to the second in t's own zone
+// FormatTime formats t for a table: RFC 3339 to the second in t's own zone
 // with --abs-time, else relative to now in loc (cli.md §1.3).
-func fmtTime(t, now time.Time, loc *time.Location, abs bool) string {
+func FormatTime(t, now time.Time, loc *time.Location, abs bool) string {
 	if abs {
 		return t.Format(time.RFC3339)
 	}
@@ -98,7 +98,7 @@ func dayDistance(t, now time.Time) int {
 // leaving room for an indent of the given size before every line; the first
 // line's indent is trimmed, so that the caller can print a prefix there.
 // It wraps like Pebble's CLI, which formats the text as a Go doc comment.
-func fill(msg string, indent, width int) string {
+func Fill(msg string, indent, width int) string {
 	if width > 100 {
 		width = 100
 	}

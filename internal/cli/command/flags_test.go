@@ -1,4 +1,4 @@
-package cli
+package command
 
 import (
 	"testing"
@@ -14,8 +14,8 @@ type testFlags struct {
 	args          [][]string
 }
 
-func (f *testFlags) set() *flagSet {
-	var fs flagSet
+func (f *testFlags) set() *FlagSet {
+	var fs FlagSet
 	fs.Bool(&f.verbose, 'v', "verbose", "")
 	fs.Bool(&f.hold, 0, "hold", "")
 	fs.String(&f.format, 0, "format", "", "text", "", "text", "json", "yaml")
@@ -46,7 +46,7 @@ func TestFlagParsing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var got testFlags
-		positional, err := got.set().parse(tt.args)
+		positional, err := got.set().Parse(tt.args)
 		require.NoError(t, err, "%q", tt.args)
 		assert.Equal(t, tt.want, got, "%q", tt.args)
 		assert.Equal(t, tt.positional, positional, "%q", tt.args)
@@ -70,20 +70,20 @@ func TestFlagErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var f testFlags
-		_, err := f.set().parse(tt.args)
+		_, err := f.set().Parse(tt.args)
 		assert.EqualError(t, err, tt.err, "%q", tt.args)
 	}
 	var f testFlags
-	_, err := f.set().parse([]string{"x", "--help", "--bogus"})
-	assert.Equal(t, errHelp, err)
+	_, err := f.set().Parse([]string{"x", "--help", "--bogus"})
+	assert.Equal(t, ErrHelp, err)
 }
 
 func TestCheckPositional(t *testing.T) {
-	services := []posArg{{name: "<service>", rest: true}}
-	add := []posArg{{name: "<label>"}, {name: "<layer-path>"}}
-	optional := []posArg{{name: "<change-id>", optional: true}}
+	services := []PosArg{{Name: "<service>", Rest: true}}
+	add := []PosArg{{Name: "<label>"}, {Name: "<layer-path>"}}
+	optional := []PosArg{{Name: "<change-id>", Optional: true}}
 	tests := []struct {
-		specs []posArg
+		specs []PosArg
 		args  []string
 		err   string
 	}{
@@ -98,7 +98,7 @@ func TestCheckPositional(t *testing.T) {
 		{nil, []string{"x"}, "too many arguments for command"},
 	}
 	for _, tt := range tests {
-		err := checkPositional(tt.specs, tt.args)
+		err := CheckPositional(tt.specs, tt.args)
 		if tt.err == "" {
 			assert.NoError(t, err, "%q", tt.args)
 		} else {
