@@ -10,7 +10,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 REVISION    := $(shell git describe --tags --always --dirty 2>/dev/null | tr -c '0-9A-Za-z.\n-' '-')
 LDFLAGS     := $(if $(REVISION),-X github.com/pebble-project/pebble/internal/version.build=$(REVISION))
 
-.PHONY: build run test deps unit compat pod image lint bench fuzz clean
+.PHONY: build run test deps unit compat pod image lint bench fuzz test-reliability clean
 
 # A static binary (no cgo: no libc, no dynamic loader), so it runs in any
 # container image, scratch included.
@@ -62,9 +62,19 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
 	$(GO) test -run '^$$' -bench . -timeout 10m ./internal/changes
 
+# The reliability and security suite of issue 17 (tests/reliability), with
+# the scenarios that take over a minute (build tag "long"); the others also
+# run in `make test`. Each scenario logs its figure on a "figure:" line.
+test-reliability:
+	$(GO) test -race -count=1 -tags long -timeout 25m -v ./tests/reliability/
+
+# Each fuzzer for FUZZTIME (5 minutes by default), starting from its seeds
+# and the committed corpus in testdata/fuzz.
+FUZZTIME ?= 5m
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParseLayer -fuzztime 30s ./internal/plan
-	$(GO) test -run '^$$' -fuzz FuzzCombine -fuzztime 30s ./internal/plan
+	$(GO) test -run '^$$' -fuzz '^FuzzParseLayer$$' -fuzztime $(FUZZTIME) ./internal/plan
+	$(GO) test -run '^$$' -fuzz '^FuzzCombine$$' -fuzztime $(FUZZTIME) ./internal/plan
+	$(GO) test -run '^$$' -fuzz '^FuzzRequestBodies$$' -fuzztime $(FUZZTIME) ./internal/daemon
 
 clean:
 	rm -rf bin $(RUN_DIR)

@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pebble-project/pebble/internal/testutil"
+	"github.com/pebble-project/pebble/tests/harness"
 )
 
 // Time limits shared by the tests. They are upper bounds for waits on events,
@@ -121,17 +122,9 @@ func waitLines(t testing.TB, path string, n int, timeout time.Duration) []string
 }
 
 // cleanEnv is the test's environment without the variables that steer
-// pebble. A -race build of pebble would sleep 1 s at every exit; the GORACE
-// setting removes that delay.
+// pebble (see harness.CleanEnv).
 func cleanEnv() []string {
-	env := []string{"GORACE=atexit_sleep_ms=0"}
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "PEBBLE") || strings.HasPrefix(kv, "XDG_CONFIG_HOME=") || strings.HasPrefix(kv, "GORACE=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
+	return harness.CleanEnv()
 }
 
 type daemonOptions struct {

@@ -8,7 +8,8 @@
 // the processes it caused by that marker, whatever they did to their process
 // group or session. The harness requires that none of them outlive the daemon.
 //
-// When the tests run with -race the daemon is built with -race too
+// The binary is built by package harness, shared with tests/reliability:
+// when the tests run with -race the daemon is built with -race too
 // (PEBBLE_E2E_RACE=0 turns that off). PEBBLE_E2E_BIN=<path> runs the suite
 // against a prebuilt binary instead, for example Canonical's Pebble, to check
 // the tests themselves against the reference implementation.
@@ -17,11 +18,10 @@ package tests
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/pebble-project/pebble/internal/testutil"
+	"github.com/pebble-project/pebble/tests/harness"
 )
 
 var (
@@ -37,36 +37,13 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	tmp, err := os.MkdirTemp("", "pebble-e2e-")
+	r, err := harness.Setup()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "cannot create test directory: %v\n", err)
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(tmp)
-	runRoot = tmp
-
-	if bin := os.Getenv("PEBBLE_E2E_BIN"); bin != "" {
-		// Run the suite against a prebuilt binary, for example Canonical's
-		// Pebble, to check the tests themselves against the reference.
-		pebbleBin = bin
-		return checkLeaks(testutil.Run(m))
-	}
-	pebbleBin = filepath.Join(tmp, "pebble")
-	args := []string{"build", "-o", pebbleBin}
-	if raceEnabled && os.Getenv("PEBBLE_E2E_RACE") != "0" {
-		// A race-enabled daemon turns its data races into a non-zero exit
-		// status, which every harness stop checks.
-		args = append(args, "-race")
-	}
-	args = append(args, "github.com/pebble-project/pebble/cmd/pebble")
-	build := exec.Command("go", args...)
-	build.Stdout = os.Stderr
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "cannot build pebble: %v\n", err)
-		return 1
-	}
-
+	defer r.Close()
+	pebbleBin, runRoot = r.Bin, r.Root
 	return checkLeaks(testutil.Run(m))
 }
 

@@ -509,3 +509,12 @@ func TestNonRootPeerIsRead(t *testing.T) {
 	assert.Equal(t, "200 ", run("GET", "/v1/system-info")[:4])
 	assert.Empty(t, o.actions, "a read-level caller must not reach the verb")
 }
+
+func TestBodyInvalidUTF8(t *testing.T) {
+	o := &fakeOps{}
+	c := startDaemon(t, o)
+	status, body := do(t, c, "POST", "/v1/services", "{\"action\":\"start\",\"services\":[\"a\xff\"]}")
+	assert.Equal(t, 400, status)
+	assert.Equal(t, map[string]any{"message": "cannot decode data from request body: invalid UTF-8"}, body["result"])
+	assert.Empty(t, o.actions)
+}

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pebble-project/pebble/internal/apierr"
 )
@@ -149,9 +151,17 @@ func bodyTooLarge(limit int64) response {
 
 // decodeJSON decodes a request body; errors carry the spec's prefix
 // ("cannot decode request body" or "cannot decode data from request body").
+// A body that is not valid UTF-8 is refused: encoding/json would quietly
+// replace the bad bytes, and a layer or command would not be what was sent.
 func decodeJSON(r *http.Request, prefix string, v any) response {
-	dec := json.NewDecoder(r.Body)
-	err := dec.Decode(v)
+	body, err := io.ReadAll(r.Body)
+	if err == nil && !utf8.Valid(body) {
+		return badRequest("%s: invalid UTF-8", prefix)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err == nil {
+		err = dec.Decode(v)
+	}
 	if err == nil {
 		// Anything after the JSON value must be white space.
 		var extra json.RawMessage

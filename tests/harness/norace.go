@@ -1,7 +1,7 @@
-//go:build race
+//go:build !race
 
-package tests
+package harness
 
 // raceEnabled is true when the tests run with -race; the daemon is then
 // built with -race too.
-const raceEnabled = true
+const raceEnabled = false

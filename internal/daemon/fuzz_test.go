@@ -1,0 +1,67 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/mux"
+)
+
+// fuzzBodies are valid bodies of the POST endpoints, by path: the seeds of
+// FuzzRequestBodies.
+var fuzzBodies = map[string][]string{
+	"/v1/services":       {`{"action":"start","services":["a"]}`, `{"action":"replan","services":[]}`},
+	"/v1/layers":         {`{"action":"add","label":"x","format":"yaml","layer":"services:\n  a:\n    override: replace\n    command: x\n"}`, `{"action":"add","combine":true,"inner":true,"label":"a/b","format":"yaml","layer":""}`},
+	"/v1/changes/{id}":   {`{"action":"abort"}`},
+	"/v1/signals":        {`{"signal":"SIGHUP","services":["a"]}`},
+	"/v1/notices":        {`{"action":"add","type":"custom","key":"a.com/x","repeat-after":"1h","data":{"k":"v"}}`},
+	"/v1/identities":     {`{"action":"add","identities":{"bob":{"access":"read","local":{"user-id":42}}}}`, `{"action":"remove","identities":{"bob":null}}`},
+	"/v1/checks":         {`{"action":"start","checks":["c"]}`},
+	"/v1/checks/refresh": {`{"name":"c"}`},
+	"/v1/exec":           {`{"command":["echo","hi"],"environment":{"A":"b"},"timeout":"1s","terminal":true,"width":80,"height":24}`},
+	"/v1/files":          {`{"action":"make-dirs","dirs":[{"path":"/tmp/x","make-parents":true,"permissions":"755"}]}`, `{"action":"remove","paths":[{"path":"/tmp/x","recursive":true}]}`},
+}
+
+// FuzzRequestBodies sends arbitrary bodies to every POST endpoint's
+// handler, with the daemon's body limit, and checks that none panics and
+// every answer is a well-formed response. The handlers talk to fakeOps:
+// what is fuzzed is the decoding and checking of requests.
+func FuzzRequestBodies(f *testing.F) {
+	var posts []endpoint
+	for _, e := range endpoints {
+		if e.post != nil {
+			posts = append(posts, e)
+		}
+	}
+	for i, e := range posts {
+		for _, body := range fuzzBodies[e.path] {
+			f.Add(uint8(i), []byte(body))
+		}
+	}
+	a := &api{
+		ops: &fakeOps{}, logf: func(string, ...any) {}, bodyLimit: DefaultBodyLimit,
+		securityEvent: func(string, string, string) {}, stopping: context.Background(),
+	}
+	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
+		e := posts[int(which)%len(posts)]
+		path := strings.ReplaceAll(e.path, "{id}", "1")
+		r := httptest.NewRequest("POST", "http://localhost"+path, bytes.NewReader(body))
+		if strings.HasPrefix(string(body), "--") {
+			r.Header.Set("Content-Type", "multipart/form-data; boundary="+strings.TrimSpace(strings.SplitN(string(body), "\n", 2)[0][2:]))
+		}
+		r = mux.SetURLVars(r, map[string]string{"id": "1"})
+		w := httptest.NewRecorder()
+		r.Body = http.MaxBytesReader(w, r.Body, a.bodyLimit)
+		e.post.handle(a, r).write(w, r)
+		if w.Code < 200 || w.Code > 599 {
+			t.Fatalf("POST %s answered status %d", path, w.Code)
+		}
+		if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+			t.Fatalf("POST %s answered Content-Type %q: %s", path, ct, w.Body)
+		}
+	})
+}
