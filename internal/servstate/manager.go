@@ -417,9 +417,11 @@ func (m *Manager) allRecords() []*service {
 	return out
 }
 
-// Replan returns the names, sorted, of the services with a record whose
-// definition in the current plan (or whose workload) differs from the one
-// last started, and adopts the new definitions (behaviour.md §6.5 step 1).
+// Replan returns the diff of behaviour.md §6.5 step 1: the names, sorted,
+// of the services with a record whose definition in the current plan (or
+// whose workload) differs from the one last started. It changes nothing:
+// the start task of each (Start) adopts the new definition, so until then
+// Replan keeps reporting it.
 func (m *Manager) Replan() []string {
 	m.mu.Lock()
 	p := m.plan
@@ -433,7 +435,6 @@ func (m *Manager) Replan() []string {
 		workload := p.Workloads[svc.Workload]
 		s.mu.Lock()
 		if !s.forgotten && s.svc != nil && (!s.svc.Equal(svc) || !s.workload.Equal(workload)) {
-			s.svc, s.workload = svc, workload
 			changed = append(changed, s.name)
 		}
 		s.mu.Unlock()

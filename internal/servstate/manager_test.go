@@ -414,7 +414,13 @@ func TestReplan(t *testing.T) {
 	never2 := sh("never", "sleep 11")
 	f.m.SetPlan(newPlan(&a2, &b2, never2))
 	assert.Equal(t, []string{"a", "b"}, f.m.Replan())
-	assert.Empty(t, f.m.Replan(), "new config not adopted")
+	assert.Equal(t, []string{"a", "b"}, f.m.Replan(), "Replan adopted a definition")
+
+	// The start tasks adopt them.
+	require.NoError(t, f.m.Stop(context.Background(), "a", nil))
+	require.NoError(t, f.m.Start(context.Background(), "a", nil))
+	require.NoError(t, f.m.Start(context.Background(), "b", nil))
+	assert.Empty(t, f.m.Replan())
 }
 
 func TestCheckFailed(t *testing.T) {
