@@ -88,7 +88,7 @@ func (a *api) postServices(r *http.Request) response {
 	if resp := decodeJSON(r, decodeDataBody, &req); resp != nil {
 		return resp
 	}
-	id, err := a.ops.ServiceAction(r.Context(), req.Action, req.Services)
+	id, err := a.ops.ServiceAction(req.Action, req.Services)
 	if err != nil {
 		return errorResponse(err)
 	}
@@ -130,7 +130,7 @@ func (a *api) postLayers(r *http.Request) response {
 		return badRequest("invalid format %q", req.Format)
 	}
 	a.securityAdmin(callerOf(r).user(), "add_layer", fmt.Sprintf("Adding layer %q", req.Label))
-	if err := a.ops.AddLayer(r.Context(), req.Label, []byte(req.Layer), req.Combine, req.Inner); err != nil {
+	if err := a.ops.AddLayer(req.Label, []byte(req.Layer), req.Combine, req.Inner); err != nil {
 		return errorResponse(err)
 	}
 	return syncResponse(true)
@@ -241,7 +241,7 @@ func (a *api) postChange(r *http.Request) response {
 	if req.Action != "abort" {
 		return badRequest("invalid action %q", req.Action)
 	}
-	c, err := a.ops.AbortChange(r.Context(), id)
+	c, err := a.ops.AbortChange(id)
 	if err != nil {
 		return errorResponse(err)
 	}

@@ -12,7 +12,7 @@ type checkOps interface {
 	Checks(level string, names []string) []checks.Info
 	// ChecksAction starts or stops checks; user names the caller in
 	// security log lines.
-	ChecksAction(ctx context.Context, user, action string, names []string) (changed []string, err error)
+	ChecksAction(user, action string, names []string) (changed []string, err error)
 	RefreshCheck(ctx context.Context, name string) (info checks.Info, checkErr string, err error)
 }
 
@@ -66,7 +66,7 @@ func (a *api) postChecks(r *http.Request) response {
 	if resp := decodeJSON(r, decodeDataBody, &req); resp != nil {
 		return resp
 	}
-	changed, err := a.ops.ChecksAction(r.Context(), callerOf(r).user(), req.Action, req.Checks)
+	changed, err := a.ops.ChecksAction(callerOf(r).user(), req.Action, req.Checks)
 	if err != nil {
 		return errorResponse(err)
 	}

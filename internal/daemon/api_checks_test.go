@@ -29,7 +29,7 @@ func (f *fakeOps) Checks(level string, names []string) []checks.Info {
 	return out
 }
 
-func (f *fakeOps) ChecksAction(ctx context.Context, user, action string, names []string) ([]string, error) {
+func (f *fakeOps) ChecksAction(user, action string, names []string) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.actions = append(f.actions, "checks "+user+" "+action+" "+strings.Join(names, ","))

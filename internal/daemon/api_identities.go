@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/pebble-project/pebble/internal/identities"
@@ -14,7 +13,7 @@ type identityOps interface {
 	Identities() map[string]*identities.Identity
 	// ApplyIdentities performs one POST /v1/identities action for the
 	// caller named user (for the security log).
-	ApplyIdentities(ctx context.Context, user, action string, ids map[string]*identities.Identity) error
+	ApplyIdentities(user, action string, ids map[string]*identities.Identity) error
 	// IdentityByUID returns the local identity of a UID.
 	IdentityByUID(uid uint32) (name, access string, ok bool)
 	// IdentityByBasic returns the basic identity that the credentials
@@ -36,7 +35,7 @@ func (a *api) postIdentities(r *http.Request) response {
 	if resp := decodeJSON(r, decodeBody, &req); resp != nil {
 		return resp
 	}
-	if err := a.ops.ApplyIdentities(r.Context(), callerOf(r).user(), req.Action, req.Identities); err != nil {
+	if err := a.ops.ApplyIdentities(callerOf(r).user(), req.Action, req.Identities); err != nil {
 		return errorResponse(err)
 	}
 	return syncResponse(nil)

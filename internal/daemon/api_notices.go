@@ -17,7 +17,7 @@ import (
 type noticeOps interface {
 	// AddNotice records an occurrence of a custom notice owned by uid and
 	// returns its ID once it is on disk.
-	AddNotice(ctx context.Context, uid uint32, typ, key string, repeatAfter time.Duration, data map[string]string) (string, error)
+	AddNotice(uid uint32, typ, key string, repeatAfter time.Duration, data map[string]string) (string, error)
 	Notices(f notices.Filter) []notices.Notice
 	// WaitNotices returns as soon as a notice matches, or ctx's error.
 	WaitNotices(ctx context.Context, f notices.Filter) ([]notices.Notice, error)
@@ -151,7 +151,7 @@ func (a *api) postNotices(r *http.Request) response {
 			return badRequest("cannot decode notice data: %v", err)
 		}
 	}
-	id, err := a.ops.AddNotice(r.Context(), *cl.uid, req.Type, req.Key, repeatAfter, data)
+	id, err := a.ops.AddNotice(*cl.uid, req.Type, req.Key, repeatAfter, data)
 	if err != nil {
 		return errorResponse(err)
 	}

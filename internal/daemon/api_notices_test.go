@@ -41,7 +41,7 @@ func (f *fakeOps) backend() *backend {
 	return b.(*backend)
 }
 
-func (f *fakeOps) AddNotice(ctx context.Context, uid uint32, typ, key string, repeatAfter time.Duration, data map[string]string) (string, error) {
+func (f *fakeOps) AddNotice(uid uint32, typ, key string, repeatAfter time.Duration, data map[string]string) (string, error) {
 	if typ != "custom" {
 		return "", &apierr.Error{Class: apierr.BadRequest, Message: `invalid type "` + typ + `" (can only add "custom" notices)`}
 	}
@@ -65,7 +65,7 @@ func (f *fakeOps) Identities() map[string]*identities.Identity {
 	return f.backend().identities.Masked()
 }
 
-func (f *fakeOps) ApplyIdentities(ctx context.Context, user, action string, ids map[string]*identities.Identity) error {
+func (f *fakeOps) ApplyIdentities(user, action string, ids map[string]*identities.Identity) error {
 	_, err := f.backend().identities.Apply(identities.Action(action), ids)
 	if identities.IsInvalid(err) {
 		return &apierr.Error{Class: apierr.BadRequest, Message: err.Error()}
@@ -179,7 +179,7 @@ func TestNoticesLongPoll(t *testing.T) {
 	// The request is waiting before the notice exists.
 	testutil.WaitBlockedIn(t, 10*time.Second, 1, noticesWait)
 	added := time.Now()
-	_, err := o.AddNotice(context.Background(), 0, "custom", "example.com/x", 0, nil)
+	_, err := o.AddNotice(0, "custom", "example.com/x", 0, nil)
 	require.NoError(t, err)
 	select {
 	case p := <-got:

@@ -51,7 +51,7 @@ func (f *fakeOps) ServiceUsage(names []string) []servstate.Usage {
 	return []servstate.Usage{{Name: "a", CPU: 1500 * time.Millisecond, Memory: 4096, Processes: 2}}
 }
 
-func (f *fakeOps) ServiceAction(ctx context.Context, action string, names []string) (string, error) {
+func (f *fakeOps) ServiceAction(action string, names []string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.actions = append(f.actions, action+" "+strings.Join(names, ","))
@@ -61,7 +61,7 @@ func (f *fakeOps) ServiceAction(ctx context.Context, action string, names []stri
 	return "42", nil
 }
 
-func (f *fakeOps) AddLayer(ctx context.Context, label string, layer []byte, combine, inner bool) error {
+func (f *fakeOps) AddLayer(label string, layer []byte, combine, inner bool) error {
 	return f.err
 }
 
@@ -85,7 +85,7 @@ func (f *fakeOps) WaitChange(ctx context.Context, id string) (changes.ChangeInfo
 	return f.Change(id)
 }
 
-func (f *fakeOps) AbortChange(ctx context.Context, id string) (changes.ChangeInfo, error) {
+func (f *fakeOps) AbortChange(id string) (changes.ChangeInfo, error) {
 	return f.Change(id)
 }
 

@@ -19,13 +19,13 @@ type Ops interface {
 	// ServiceUsage returns the resource usage of the named services that
 	// have been started (all when names is empty).
 	ServiceUsage(names []string) []servstate.Usage
-	ServiceAction(ctx context.Context, action string, names []string) (changeID string, err error)
-	AddLayer(ctx context.Context, label string, layer []byte, combine, inner bool) error
+	ServiceAction(action string, names []string) (changeID string, err error)
+	AddLayer(label string, layer []byte, combine, inner bool) error
 	PlanYAML() ([]byte, error)
 	Changes(sel changes.Select, service string) []changes.ChangeInfo
 	Change(id string) (changes.ChangeInfo, error)
 	WaitChange(ctx context.Context, id string) (changes.ChangeInfo, error)
-	AbortChange(ctx context.Context, id string) (changes.ChangeInfo, error)
+	AbortChange(id string) (changes.ChangeInfo, error)
 	SendSignal(signal string, names []string) error
 	Healthy(level string, names []string) (bool, error)
 

@@ -20,7 +20,7 @@ func (o *Ops) Checks(level string, names []string) []checks.Info {
 // of those actually started or stopped, sorted (never nil). A stop writes
 // the security event sys_monitor_disabled for every name requested, with
 // user naming the caller (behaviour.md §12).
-func (o *Ops) ChecksAction(ctx context.Context, user, action string, names []string) ([]string, error) {
+func (o *Ops) ChecksAction(user, action string, names []string) ([]string, error) {
 	if len(names) == 0 {
 		return nil, apierr.Errorf(apierr.BadRequest, "must specify checks for %s action", action)
 	}

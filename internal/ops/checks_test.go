@@ -47,17 +47,17 @@ func TestChecksActionErrors(t *testing.T) {
 		{"stop", []string{"nope"}, "cannot stop checks: cannot find checks in plan: nope"},
 	}
 	for _, tt := range tests {
-		_, err := o.ChecksAction(context.Background(), "0", tt.action, tt.names)
+		_, err := o.ChecksAction("0", tt.action, tt.names)
 		assert.Equal(t, &apierr.Error{Class: apierr.BadRequest, Message: tt.msg}, err, "%s %v", tt.action, tt.names)
 	}
 }
 
 func TestChecksActionAndReplan(t *testing.T) {
 	o := newOps(t, checksLayer)
-	changed, err := o.ChecksAction(context.Background(), "0", "stop", []string{"off", "up"})
+	changed, err := o.ChecksAction("0", "stop", []string{"off", "up"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"up"}, changed)
-	changed, err = o.ChecksAction(context.Background(), "0", "stop", []string{"up"})
+	changed, err = o.ChecksAction("0", "stop", []string{"up"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{}, changed, "never nil")
 
@@ -68,7 +68,7 @@ func TestChecksActionAndReplan(t *testing.T) {
 	assert.Equal(t, checks.StatusUp, infos[2].Status, "up")
 	assert.Equal(t, checks.StatusInactive, infos[1].Status, "off")
 
-	changed, err = o.ChecksAction(context.Background(), "0", "start", []string{"off"})
+	changed, err = o.ChecksAction("0", "start", []string{"off"})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"off"}, changed)
 }
@@ -114,7 +114,7 @@ func TestChecksSecurityEvents(t *testing.T) {
 	o := newOps(t, checksLayer)
 	var events []string
 	o.securityEvent = func(level, event, desc string) { events = append(events, level+" "+event+" "+desc) }
-	_, err := o.ChecksAction(context.Background(), "alice", "stop", []string{"up", "nope"})
+	_, err := o.ChecksAction("alice", "stop", []string{"up", "nope"})
 	require.Error(t, err)
 	assert.Equal(t, []string{
 		"WARN sys_monitor_disabled:alice,up Stopping check up",

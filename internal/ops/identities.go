@@ -1,7 +1,6 @@
 package ops
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
@@ -16,7 +15,7 @@ func (o *Ops) Identities() map[string]*identities.Identity {
 
 // ApplyIdentities performs one POST /v1/identities action (api.md §18) on
 // behalf of user and writes a security event per identity changed.
-func (o *Ops) ApplyIdentities(ctx context.Context, user, action string, ids map[string]*identities.Identity) error {
+func (o *Ops) ApplyIdentities(user, action string, ids map[string]*identities.Identity) error {
 	events, err := o.identities.Apply(identities.Action(action), ids)
 	if identities.IsInvalid(err) {
 		return apierr.Errorf(apierr.BadRequest, "%s", err.Error())

@@ -11,7 +11,7 @@ import (
 
 // AddNotice records an occurrence of a custom notice owned by uid
 // (api.md §13.3) and returns its ID.
-func (o *Ops) AddNotice(ctx context.Context, uid uint32, typ, key string, repeatAfter time.Duration, data map[string]string) (string, error) {
+func (o *Ops) AddNotice(uid uint32, typ, key string, repeatAfter time.Duration, data map[string]string) (string, error) {
 	if notices.Type(typ) != notices.Custom {
 		return "", apierr.Errorf(apierr.BadRequest, "invalid type %q (can only add \"custom\" notices)", typ)
 	}

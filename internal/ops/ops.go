@@ -67,7 +67,7 @@ func New(opts Options) *Ops {
 
 // AddLayer adds a layer given over the API (layers.md §8). Services are not
 // restarted; the new plan takes effect on the next start or replan.
-func (o *Ops) AddLayer(ctx context.Context, label string, layer []byte, combine, inner bool) error {
+func (o *Ops) AddLayer(label string, layer []byte, combine, inner bool) error {
 	err := o.plans.AddLayer(label, layer, combine, inner)
 	var invalid *planstate.InvalidLayerError
 	if errors.As(err, &invalid) {
@@ -113,7 +113,7 @@ func (o *Ops) WaitChange(ctx context.Context, id string) (changes.ChangeInfo, er
 }
 
 // AbortChange aborts a change and returns it as it is right after flagging.
-func (o *Ops) AbortChange(ctx context.Context, id string) (changes.ChangeInfo, error) {
+func (o *Ops) AbortChange(id string) (changes.ChangeInfo, error) {
 	c, err := o.changes.Abort(id)
 	if err != nil {
 		return c, changeError(id, err)

@@ -86,7 +86,7 @@ func run(t *testing.T, o *Ops, action string, names ...string) changes.ChangeInf
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	id, err := o.ServiceAction(ctx, action, names)
+	id, err := o.ServiceAction(action, names)
 	require.NoError(t, err)
 	c, err := o.WaitChange(ctx, id)
 	require.NoError(t, err)
@@ -134,7 +134,7 @@ func TestAutostartAndReplan(t *testing.T) {
 	assert.Equal(t, `Replan service "db" and 1 more`, c.Summary)
 	assert.Equal(t, []taskShape{{`Start service "db"`, "Done"}, {`Start service "web"`, "Done"}}, shape(c))
 
-	require.NoError(t, o.AddLayer(context.Background(), "change", []byte(`
+	require.NoError(t, o.AddLayer("change", []byte(`
 services:
     web:
         override: merge
@@ -176,7 +176,7 @@ func TestActionErrors(t *testing.T) {
 		{"stop", []string{"nope"}, `cannot stop services: service "nope" does not exist`, ""},
 	}
 	for _, tt := range tests {
-		_, err := o.ServiceAction(context.Background(), tt.action, tt.names)
+		_, err := o.ServiceAction(tt.action, tt.names)
 		var oe *apierr.Error
 		require.ErrorAs(t, err, &oe, "%s %v", tt.action, tt.names)
 		assert.Equal(t, apierr.BadRequest, oe.Class)
@@ -188,7 +188,7 @@ func TestActionErrors(t *testing.T) {
 
 func TestAutostartWithoutDefaults(t *testing.T) {
 	o := newOps(t, "services:\n    a:\n        override: replace\n        command: sleep 1\n")
-	_, err := o.ServiceAction(context.Background(), "autostart", nil)
+	_, err := o.ServiceAction("autostart", nil)
 	var oe *apierr.Error
 	require.ErrorAs(t, err, &oe)
 	assert.Equal(t, &apierr.Error{Class: apierr.BadRequest, Kind: "no-default-services", Message: "no default services"}, oe)
@@ -199,6 +199,6 @@ func TestChangeErrors(t *testing.T) {
 	_, err := o.Change("99")
 	assert.Equal(t, &apierr.Error{Class: apierr.NotFound, Message: `cannot find change with id "99"`}, err)
 	c := run(t, o, "start", "db")
-	_, err = o.AbortChange(context.Background(), c.ID)
+	_, err = o.AbortChange(c.ID)
 	assert.Equal(t, &apierr.Error{Class: apierr.BadRequest, Message: "cannot abort change " + c.ID + " with nothing pending"}, err)
 }

@@ -64,7 +64,7 @@ func (o *Ops) ServiceUsage(names []string) []servstate.Usage {
 
 // ServiceAction starts a change for a service action of api.md §9.2 and
 // returns its ID.
-func (o *Ops) ServiceAction(ctx context.Context, action string, names []string) (string, error) {
+func (o *Ops) ServiceAction(action string, names []string) (string, error) {
 	var nc changes.NewChange
 	var err error
 	switch action {

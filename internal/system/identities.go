@@ -22,7 +22,7 @@ func applyIdentitiesFile(ctx context.Context, o *ops.Ops, path string) error {
 	if err != nil {
 		return fmt.Errorf("cannot read identities file %q: %w", path, err)
 	}
-	if err := o.ApplyIdentities(ctx, strconv.Itoa(os.Getuid()), string(identities.Replace), ids); err != nil {
+	if err := o.ApplyIdentities(strconv.Itoa(os.Getuid()), string(identities.Replace), ids); err != nil {
 		return fmt.Errorf("cannot apply identities from %q: %w", path, err)
 	}
 	return nil

@@ -169,7 +169,7 @@ func (p *parts) wait(ctx context.Context, sigs <-chan os.Signal) int {
 
 // autostart starts the default services through the same verb the API uses.
 func (p *parts) autostart(ctx context.Context) {
-	id, err := p.ops.ServiceAction(ctx, "autostart", nil)
+	id, err := p.ops.ServiceAction("autostart", nil)
 	if err != nil {
 		p.log.Noticef("Cannot start default services: %v", err)
 		return
