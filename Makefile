@@ -4,10 +4,18 @@ BIN         := bin/pebble
 RUN_DIR     := $(CURDIR)/.run
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
+# The build's identity, stamped into internal/version as semver build
+# metadata ("v1.32.1+<revision>"): git describe, with any character semver
+# does not allow there replaced by "-"; outside git the default "1" stays.
+REVISION    := $(shell git describe --tags --always --dirty 2>/dev/null | tr -c '0-9A-Za-z.\n-' '-')
+LDFLAGS     := $(if $(REVISION),-X github.com/pebble-project/pebble/internal/version.build=$(REVISION))
+
 .PHONY: build run test deps unit compat pod image lint bench fuzz test-reliability clean
 
+# A static binary (no cgo: no libc, no dynamic loader), so it runs in any
+# container image, scratch included.
 build:
-	$(GO) build -o $(BIN) ./cmd/pebble
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/pebble
 
 # Start the daemon on a fresh $PEBBLE seeded with the example layers.
 # In another terminal: PEBBLE=$(RUN_DIR) bin/pebble services

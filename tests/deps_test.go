@@ -25,7 +25,10 @@ func deps(t *testing.T, pkg string, direct bool) []string {
 
 // TestImportDirection keeps the package layout's import rules (see
 // README.md): the plan is pure, the client stands alone, the API layer
-// never reaches processes, and supervision knows nothing of HTTP.
+// never reaches processes, and supervision knows nothing of HTTP. The
+// daemon reaches the owners through narrow interfaces, never through ops'
+// types; ops keeps only verbs that span several owners; each owner keeps
+// its own rules (changes knows no check, the logs stream knows no service).
 func TestImportDirection(t *testing.T) {
 	tests := []struct {
 		pkg       string
@@ -34,16 +37,21 @@ func TestImportDirection(t *testing.T) {
 	}{
 		{"internal/plan", false, []string{"os/exec", "net/http", "net", module + "/internal/"}},
 		{"client", false, []string{module + "/internal/"}},
-		{"internal/daemon", true, []string{module + "/internal/reaper", module + "/internal/system", "os/exec"}},
+		{"internal/daemon", true, []string{module + "/internal/reaper", module + "/internal/system", module + "/internal/ops", "os/exec"}},
+		{"internal/daemon", false, []string{module + "/internal/ops", module + "/internal/system", module + "/internal/planstate"}},
+		{"internal/apierr", false, []string{"net/http", module + "/internal/"}},
 		{"internal/servstate", false, []string{"net/http", module + "/internal/daemon", module + "/internal/changes", module + "/internal/ops"}},
-		{"internal/changes", false, []string{module + "/internal/servstate", module + "/internal/daemon", module + "/internal/plan"}},
+		{"internal/changes", false, []string{module + "/internal/servstate", module + "/internal/daemon", module + "/internal/plan",
+			module + "/internal/checks", module + "/internal/notices", module + "/internal/ops"}},
 		{"internal/statefile", false, []string{module + "/internal/"}},
 		{"internal/reaper", false, []string{module + "/internal/servstate", module + "/internal/plan"}},
 		// ops speaks no HTTP itself; the exec sessions it drives use a
 		// websocket library, which brings net/http in underneath.
 		{"internal/ops", true, []string{"net/http"}},
 		{"internal/ops", false, []string{module + "/internal/daemon"}},
-		{"internal/checks", false, []string{"net/http", "os/exec", module + "/internal/reaper", module + "/internal/servstate", module + "/internal/daemon", module + "/internal/ops"}},
+		// The verbs that only forwarded to one owner went to the daemon.
+		{"internal/ops", true, []string{module + "/internal/notices", module + "/internal/files", module + "/internal/logfwd", module + "/internal/statefile"}},
+		{"internal/checks", false, []string{"net/http", "os/exec", module + "/internal/reaper", module + "/internal/servstate", module + "/internal/daemon", module + "/internal/ops", module + "/internal/notices"}},
 		{"internal/logs", false, []string{"net", "net/http", "os/exec", module + "/internal/"}},
 		{"internal/logfwd", false, []string{module + "/internal/servstate", module + "/internal/daemon", module + "/internal/ops", module + "/internal/planstate"}},
 		{"internal/cli", true, []string{module + "/internal/servstate", module + "/internal/plan", module + "/internal/daemon"}},

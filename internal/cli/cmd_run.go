@@ -48,7 +48,7 @@ func (c *cmdRun) Flags(fs *command.FlagSet) {
 	fs.String(&c.http, 0, "http", "", "", `Also serve the open-access API over HTTP on this address, as "<address>:<port>" (for example ":4000", "192.0.2.0:4000" or "[2001:db8::1]:4000")`)
 	fs.String(&c.https, 0, "https", "", "", "Serve the API over HTTPS on this address (not supported)")
 	fs.Bool(&c.verbose, 'v', "verbose", "Copy all service output to stdout (also PEBBLE_VERBOSE=1)")
-	fs.Terminated(&c.args, "args", ";", "Replace the default arguments of a service: the service name, then its arguments, ended by \";\"")
+	fs.Terminated(&c.args, "args", ";", "Replace the default arguments of a service: the service name, then its arguments, up to \";\" or the end of the command line")
 	fs.String(&c.identities, 0, "identities", "", "", "Seed identities from a YAML file at startup, like 'update-identities --replace'")
 }
 

@@ -100,7 +100,7 @@ func (a *api) getPlan(r *http.Request) response {
 	if f := r.URL.Query().Get("format"); f != "yaml" {
 		return badRequest("invalid format %q", f)
 	}
-	data, err := a.ops.PlanYAML()
+	data, err := a.plan.Plan().YAML()
 	if err != nil {
 		return errorResponse(err)
 	}
@@ -208,7 +208,7 @@ func (a *api) getChanges(r *http.Request) response {
 	default:
 		return badRequest("select should be one of: all,in-progress,ready")
 	}
-	infos := a.ops.Changes(sel, q.Get("for"))
+	infos := a.changes.Changes(sel, q.Get("for"))
 	sort.Slice(infos, func(i, j int) bool { return infos[i].SpawnTime.Before(infos[j].SpawnTime) })
 	out := make([]changeJSON, 0, len(infos))
 	for _, c := range infos {
@@ -219,7 +219,7 @@ func (a *api) getChanges(r *http.Request) response {
 
 // getChange serves GET /v1/changes/{id}.
 func (a *api) getChange(r *http.Request) response {
-	c, err := a.ops.Change(mux.Vars(r)["id"])
+	c, err := a.changes.Change(mux.Vars(r)["id"])
 	if err != nil {
 		return errorResponse(err)
 	}
@@ -235,13 +235,13 @@ func (a *api) postChange(r *http.Request) response {
 		return resp
 	}
 	id := mux.Vars(r)["id"]
-	if _, err := a.ops.Change(id); err != nil {
+	if _, err := a.changes.Change(id); err != nil {
 		return errorResponse(err)
 	}
 	if req.Action != "abort" {
 		return badRequest("invalid action %q", req.Action)
 	}
-	c, err := a.ops.AbortChange(id)
+	c, err := a.changes.Abort(id)
 	if err != nil {
 		return errorResponse(err)
 	}
@@ -265,7 +265,7 @@ func (a *api) waitChange(r *http.Request) response {
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	c, err := a.ops.WaitChange(ctx, id)
+	c, err := a.changes.Wait(ctx, id)
 	switch {
 	case err == nil:
 	case errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:

@@ -44,12 +44,12 @@ func startDaemonWithLog(t *testing.T, o Ops) (*http.Client, func() []string) {
 	socket := filepath.Join(t.TempDir(), ".pebble.socket")
 	var mu sync.Mutex
 	var events []string
-	d, err := New(Options{SocketPath: socket, Ops: o, State: &fakeState{}, BodyLimit: 1024,
+	d, err := New(withParts(Options{SocketPath: socket, Ops: o, State: &fakeState{}, BodyLimit: 1024,
 		SecurityEvent: func(level, event, description string) {
 			mu.Lock()
 			defer mu.Unlock()
 			events = append(events, level+" "+event+" "+description)
-		}})
+		}}))
 	require.NoError(t, err)
 	require.NoError(t, d.Listen())
 	d.Serve()

@@ -12,6 +12,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,8 +21,29 @@ import (
 	"github.com/pebble-project/pebble/internal/files"
 )
 
-// The files API (api.md §17) calls internal/files directly: each request
-// is one call per path on the files the daemon's user can reach.
+// fileSystem is what the files API (api.md §17) does to files: one call
+// per path. The daemon uses internal/files (localFiles); the fuzz test
+// uses one that touches nothing.
+type fileSystem interface {
+	List(path, pattern string, itself bool) ([]files.Info, error)
+	Open(path string) (*os.File, error)
+	Write(spec files.WriteSpec, content io.Reader) error
+	MakeDir(spec files.DirSpec) error
+	Remove(path string, recursive bool) error
+}
+
+// localFiles is internal/files, on the files the daemon's user can reach.
+type localFiles struct{}
+
+func (localFiles) List(path, pattern string, itself bool) ([]files.Info, error) {
+	return files.List(path, pattern, itself)
+}
+func (localFiles) Open(path string) (*os.File, error) { return files.Open(path) }
+func (localFiles) Write(spec files.WriteSpec, content io.Reader) error {
+	return files.Write(spec, content)
+}
+func (localFiles) MakeDir(spec files.DirSpec) error         { return files.MakeDir(spec) }
+func (localFiles) Remove(path string, recursive bool) error { return files.Remove(path, recursive) }
 
 // getFiles serves GET /v1/files (api.md §17.1, §17.2).
 func (a *api) getFiles(r *http.Request) response {
@@ -39,7 +61,7 @@ func (a *api) getFiles(r *http.Request) response {
 		if !filepath.IsAbs(path) {
 			return badRequest("path must be absolute, got %q", path)
 		}
-		infos, err := files.List(path, q.Get("pattern"), itself == "true")
+		infos, err := a.files.List(path, q.Get("pattern"), itself == "true")
 		if err != nil {
 			return errorResponse(fileError(err))
 		}
@@ -157,7 +179,7 @@ func (rf readFilesResponse) write(w http.ResponseWriter, r *http.Request) {
 		// Every requested path is an event, also one that cannot be read
 		// (relative, missing), as in Pebble.
 		rf.a.securityAdmin(rf.user, "pull_file", fmt.Sprintf("Reading file %q", path))
-		f, err := files.Open(path)
+		f, err := rf.a.files.Open(path)
 		if err != nil {
 			results = append(results, fileResult(path, err))
 			continue
@@ -241,13 +263,13 @@ func (a *api) postFilesJSON(r *http.Request) response {
 		results := make([]fileResultJSON, len(req.Dirs))
 		for i, d := range req.Dirs {
 			spec := files.DirSpec{Path: d.Path, MakeParents: d.MakeParents, Permissions: d.Permissions, Owner: d.owner()}
-			results[i] = fileResult(d.Path, files.MakeDir(spec))
+			results[i] = fileResult(d.Path, a.files.MakeDir(spec))
 		}
 		return syncResponse(results)
 	case "remove":
 		results := make([]fileResultJSON, len(req.Paths))
 		for i, p := range req.Paths {
-			results[i] = fileResult(p.Path, files.Remove(p.Path, p.Recursive))
+			results[i] = fileResult(p.Path, a.files.Remove(p.Path, p.Recursive))
 		}
 		return syncResponse(results)
 	case "write":
@@ -329,7 +351,7 @@ func (a *api) writeParts(mr *multipart.Reader, specs []files.WriteSpec, user str
 			return badRequest("no metadata for path %q", path)
 		}
 		seen[i] = true
-		errs[i] = files.Write(specs[i], part)
+		errs[i] = a.files.Write(specs[i], part)
 	}
 	results := make([]fileResultJSON, len(specs))
 	for i, s := range specs {

@@ -116,7 +116,7 @@ func TestLogsFollow(t *testing.T) {
 			returned <- line
 		}
 	}
-	d, err := New(Options{SocketPath: socket, Ops: o, State: &fakeState{}, Logf: logf})
+	d, err := New(withParts(Options{SocketPath: socket, Ops: o, State: &fakeState{}, Logf: logf}))
 	require.NoError(t, err)
 	require.NoError(t, d.Listen())
 	d.Serve()

@@ -13,14 +13,14 @@ import (
 	"github.com/pebble-project/pebble/internal/notices"
 )
 
-// noticeOps are the verbs of the notices API (api.md §13).
-type noticeOps interface {
-	// AddNotice records an occurrence of a custom notice owned by uid and
-	// returns its ID once it is on disk.
-	AddNotice(uid uint32, typ, key string, repeatAfter time.Duration, data map[string]string) (string, error)
+// Notices records and answers notices (api.md §13); internal/notices'
+// Manager satisfies it.
+type Notices interface {
+	Add(userID *uint32, typ notices.Type, key string, opts notices.AddOptions) string
 	Notices(f notices.Filter) []notices.Notice
-	// WaitNotices returns as soon as a notice matches, or ctx's error.
-	WaitNotices(ctx context.Context, f notices.Filter) ([]notices.Notice, error)
+	// Wait returns as soon as a notice matches f, or ctx's error, or
+	// notices.ErrClosed when the daemon stops.
+	Wait(ctx context.Context, f notices.Filter) ([]notices.Notice, error)
 	Notice(id string) (notices.Notice, bool)
 	// LatestWarning is the last-repeated time of the newest unexpired
 	// warning; zero when there is none.
@@ -96,18 +96,20 @@ func (a *api) getNotices(r *http.Request) response {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		var err error
-		found, err = a.ops.WaitNotices(ctx, f)
+		found, err = a.notices.Wait(ctx, f)
 		switch {
 		case err == nil:
 		case r.Context().Err() != nil:
 			return badRequest("request canceled")
 		case errors.Is(err, context.DeadlineExceeded):
 			// Nothing arrived in time: an empty result, not an error.
+		case errors.Is(err, notices.ErrClosed):
+			return internalError("daemon is stopping")
 		default:
 			return errorResponse(err)
 		}
 	} else {
-		found = a.ops.Notices(f)
+		found = a.notices.Notices(f)
 	}
 	if found == nil {
 		found = []notices.Notice{}
@@ -151,10 +153,14 @@ func (a *api) postNotices(r *http.Request) response {
 			return badRequest("cannot decode notice data: %v", err)
 		}
 	}
-	id, err := a.ops.AddNotice(*cl.uid, req.Type, req.Key, repeatAfter, data)
-	if err != nil {
-		return errorResponse(err)
+	if notices.Type(req.Type) != notices.Custom {
+		return badRequest(`invalid type %q (can only add "custom" notices)`, req.Type)
 	}
+	if err := notices.ValidateCustomKey(req.Key); err != nil {
+		return badRequest("%s", err)
+	}
+	uid := *cl.uid
+	id := a.notices.Add(&uid, notices.Custom, req.Key, notices.AddOptions{Data: data, RepeatAfter: repeatAfter})
 	return syncResponse(map[string]string{"id": id})
 }
 
@@ -165,7 +171,7 @@ func (a *api) getNotice(r *http.Request) response {
 		return errorStatus(http.StatusForbidden, "", "cannot determine UID of request, so cannot retrieve notice")
 	}
 	id := mux.Vars(r)["id"]
-	n, ok := a.ops.Notice(id)
+	n, ok := a.notices.Notice(id)
 	if !ok {
 		return notFound("cannot find notice with ID %q", id)
 	}
@@ -187,12 +193,12 @@ func (a *api) withLatestWarning(resp response) response {
 		if body.Type == "error" {
 			return resp
 		}
-		if t := a.ops.LatestWarning(); !t.IsZero() {
+		if t := a.notices.LatestWarning(); !t.IsZero() {
 			body.LatestWarning = &t
 			j.body = body
 		}
 	case asyncEnvelope:
-		if t := a.ops.LatestWarning(); !t.IsZero() {
+		if t := a.notices.LatestWarning(); !t.IsZero() {
 			body.LatestWarning = &t
 			j.body = body
 		}

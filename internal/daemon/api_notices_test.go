@@ -16,19 +16,25 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pebble-project/pebble/internal/apierr"
+	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/identities"
 	"github.com/pebble-project/pebble/internal/metrics"
 	"github.com/pebble-project/pebble/internal/notices"
+	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/testutil"
 )
 
-// backends gives every fakeOps real notice and identity managers, created
-// on first use, so the API is tested against the real behaviour.
+// backends gives every fakeOps real notice, identity and changes
+// managers, created on first use, so the API is tested against the real
+// behaviour.
 var backends sync.Map // *fakeOps → *backend
 
 type backend struct {
 	notices    *notices.Manager
 	identities *identities.Manager
+	// changes holds change "1", a Done start change, and change "2",
+	// pending for ever: the manager is never started.
+	changes *changes.Manager
 }
 
 func (f *fakeOps) backend() *backend {
@@ -37,29 +43,36 @@ func (f *fakeOps) backend() *backend {
 	}
 	n, _ := notices.New(notices.Options{})
 	ids, _ := identities.New(nil)
-	b, _ := backends.LoadOrStore(f, &backend{notices: n, identities: ids})
+	spawn := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	chg, _ := changes.New(changes.Options{Now: func() time.Time { return spawn }})
+	chg.AddDone(changes.NewChange{Kind: "start", Summary: `Start service "a"`})
+	chg.Add(changes.NewChange{Kind: "stop", Summary: "blocked", Tasks: []changes.TaskSpec{{Kind: "stop", Summary: "never runs"}}})
+	b, _ := backends.LoadOrStore(f, &backend{notices: n, identities: ids, changes: chg})
 	return b.(*backend)
 }
 
-func (f *fakeOps) AddNotice(uid uint32, typ, key string, repeatAfter time.Duration, data map[string]string) (string, error) {
-	if typ != "custom" {
-		return "", &apierr.Error{Class: apierr.BadRequest, Message: `invalid type "` + typ + `" (can only add "custom" notices)`}
-	}
-	if err := notices.ValidateCustomKey(key); err != nil {
-		return "", &apierr.Error{Class: apierr.BadRequest, Message: err.Error()}
-	}
-	return f.backend().notices.Add(&uid, notices.Custom, key, notices.AddOptions{Data: data, RepeatAfter: repeatAfter}), nil
+// emptyPlan is a plan without layers.
+type emptyPlan struct{}
+
+func (emptyPlan) Plan() *plan.Plan {
+	p, _ := plan.NewPlan(nil)
+	return p
 }
 
-func (f *fakeOps) Notices(fl notices.Filter) []notices.Notice { return f.backend().notices.Notices(fl) }
-
-func (f *fakeOps) WaitNotices(ctx context.Context, fl notices.Filter) ([]notices.Notice, error) {
-	return f.backend().notices.Wait(ctx, fl)
+// withParts gives opts the owners of its fakeOps' backend, where unset.
+func withParts(opts Options) Options {
+	b := opts.Ops.(interface{ backend() *backend }).backend()
+	if opts.Changes == nil {
+		opts.Changes = b.changes
+	}
+	if opts.Plan == nil {
+		opts.Plan = emptyPlan{}
+	}
+	if opts.Notices == nil {
+		opts.Notices = b.notices
+	}
+	return opts
 }
-
-func (f *fakeOps) Notice(id string) (notices.Notice, bool) { return f.backend().notices.Notice(id) }
-
-func (f *fakeOps) LatestWarning() time.Time { return f.backend().notices.LatestWarning() }
 
 func (f *fakeOps) Identities() map[string]*identities.Identity {
 	return f.backend().identities.Masked()
@@ -179,8 +192,8 @@ func TestNoticesLongPoll(t *testing.T) {
 	// The request is waiting before the notice exists.
 	testutil.WaitBlockedIn(t, 10*time.Second, 1, noticesWait)
 	added := time.Now()
-	_, err := o.AddNotice(0, "custom", "example.com/x", 0, nil)
-	require.NoError(t, err)
+	root := uint32(0)
+	o.backend().notices.Add(&root, notices.Custom, "example.com/x", notices.AddOptions{})
 	select {
 	case p := <-got:
 		t.Logf("long-poll returned %v after the notice", p.at.Sub(added))
@@ -259,7 +272,7 @@ func TestHTTPTransport(t *testing.T) {
 	require.NoError(t, err)
 	var events []string
 	var mu sync.Mutex
-	d, err := New(Options{
+	d, err := New(withParts(Options{
 		SocketPath: filepath.Join(t.TempDir(), ".pebble.socket"), HTTPAddress: "127.0.0.1:0", Ops: o,
 		State:   &fakeState{},
 		Metrics: []MetricsSource{fakeMetrics("x")},
@@ -268,7 +281,7 @@ func TestHTTPTransport(t *testing.T) {
 			defer mu.Unlock()
 			events = append(events, level+" "+event)
 		},
-	})
+	}))
 	require.NoError(t, err)
 	require.NoError(t, d.Listen())
 	d.Serve()

@@ -25,6 +25,11 @@ type Options struct {
 	HTTPAddress string
 	// Ops carries out every request; required.
 	Ops Ops
+	// Changes, Plan and Notices are the owners the API reads (and, for
+	// aborts and custom notices, changes) directly; required.
+	Changes Changes
+	Plan    Plan
+	Notices Notices
 	// State is the state file, synced before a durable response is
 	// written (see durability); required.
 	State StateFile
@@ -65,6 +70,10 @@ type Daemon struct {
 
 type api struct {
 	ops        Ops
+	changes    Changes
+	plan       Plan
+	notices    Notices
+	files      fileSystem
 	logTargets LogTargets
 	state      StateFile
 	logf       func(format string, args ...any)
@@ -82,8 +91,8 @@ type api struct {
 
 // New checks opts and builds a Daemon; it opens nothing.
 func New(opts Options) (*Daemon, error) {
-	if opts.SocketPath == "" || opts.Ops == nil || opts.State == nil {
-		return nil, errors.New("cannot create daemon: socket path, ops and state file are required")
+	if opts.SocketPath == "" || opts.Ops == nil || opts.State == nil || opts.Changes == nil || opts.Plan == nil || opts.Notices == nil {
+		return nil, errors.New("cannot create daemon: socket path, ops, state file, changes, plan and notices are required")
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
@@ -98,7 +107,8 @@ func New(opts Options) (*Daemon, error) {
 		opts.SecurityEvent = func(string, string, string) {}
 	}
 	a := &api{
-		ops: opts.Ops, state: opts.State, logTargets: opts.LogTargets, logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
+		ops: opts.Ops, state: opts.State, changes: opts.Changes, plan: opts.Plan, notices: opts.Notices, files: localFiles{}, logTargets: opts.LogTargets,
+		logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
 		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit, securityEvent: opts.SecurityEvent,
 		metrics: opts.Metrics,
 	}

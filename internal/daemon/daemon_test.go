@@ -22,7 +22,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pebble-project/pebble/internal/apierr"
-	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/servstate"
 	"github.com/pebble-project/pebble/internal/testutil"
 )
@@ -33,7 +32,6 @@ type fakeOps struct {
 	mu      sync.Mutex
 	actions []string
 	err     error
-	waitErr error
 }
 
 func (f *fakeOps) Services(names []string) []servstate.ServiceInfo {
@@ -63,30 +61,6 @@ func (f *fakeOps) ServiceAction(action string, names []string) (string, error) {
 
 func (f *fakeOps) AddLayer(label string, layer []byte, combine, inner bool) error {
 	return f.err
-}
-
-func (f *fakeOps) PlanYAML() ([]byte, error) { return []byte("{}\n"), nil }
-
-func (f *fakeOps) Changes(sel changes.Select, service string) []changes.ChangeInfo { return nil }
-
-func (f *fakeOps) Change(id string) (changes.ChangeInfo, error) {
-	if id != "1" {
-		return changes.ChangeInfo{}, &apierr.Error{Class: apierr.NotFound, Message: `cannot find change with id "` + id + `"`}
-	}
-	return changes.ChangeInfo{ID: "1", Kind: "start", Summary: "Start service \"a\"", Status: changes.Done, Ready: true,
-		SpawnTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), ReadyTime: time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC)}, nil
-}
-
-func (f *fakeOps) WaitChange(ctx context.Context, id string) (changes.ChangeInfo, error) {
-	if f.waitErr != nil {
-		<-ctx.Done()
-		return changes.ChangeInfo{}, ctx.Err()
-	}
-	return f.Change(id)
-}
-
-func (f *fakeOps) AbortChange(id string) (changes.ChangeInfo, error) {
-	return f.Change(id)
 }
 
 func (f *fakeOps) SendSignal(signal string, names []string) error { return f.err }
@@ -135,7 +109,7 @@ func startDaemonWith(t *testing.T, opts Options) *http.Client {
 	if opts.State == nil {
 		opts.State = &fakeState{}
 	}
-	d, err := New(opts)
+	d, err := New(withParts(opts))
 	require.NoError(t, err)
 	require.NoError(t, d.Listen())
 	d.Serve()
@@ -212,7 +186,7 @@ func TestEnvelopes(t *testing.T) {
 		{"select", "GET", "/v1/changes?select=some", "", 400, map[string]any{
 			"type": "error", "status-code": 400.0, "status": "Bad Request",
 			"result": map[string]any{"message": "select should be one of: all,in-progress,ready"}}},
-		{"no changes", "GET", "/v1/changes?select=all", "", 200, map[string]any{
+		{"no changes", "GET", "/v1/changes?select=all&for=nobody", "", 200, map[string]any{
 			"type": "sync", "status-code": 200.0, "status": "OK", "result": []any{}}},
 		{"signals without services", "POST", "/v1/signals", `{"signal":"SIGHUP"}`, 400, map[string]any{
 			"type": "error", "status-code": 400.0, "status": "Bad Request",
@@ -259,7 +233,7 @@ func TestServicesJSON(t *testing.T) {
 func TestMetricsConcatenated(t *testing.T) {
 	get := func(sources ...MetricsSource) (int, string) {
 		socket := filepath.Join(t.TempDir(), ".pebble.socket")
-		d, err := New(Options{SocketPath: socket, Ops: &fakeOps{}, State: &fakeState{}, Metrics: sources})
+		d, err := New(withParts(Options{SocketPath: socket, Ops: &fakeOps{}, State: &fakeState{}, Metrics: sources}))
 		require.NoError(t, err)
 		require.NoError(t, d.Listen())
 		d.Serve()
@@ -289,13 +263,29 @@ func TestChangeJSON(t *testing.T) {
 	_, body := do(t, c, "GET", "/v1/changes/1/wait?timeout=1s", "")
 	assert.Equal(t, map[string]any{
 		"id": "1", "kind": "start", "summary": `Start service "a"`, "status": "Done", "ready": true,
-		"spawn-time": "2026-01-02T03:04:05Z", "ready-time": "2026-01-02T03:04:06Z",
+		"spawn-time": "2026-01-02T03:04:05Z", "ready-time": "2026-01-02T03:04:05Z",
 	}, body["result"])
 }
 
+// TestAbortChange: the changes manager's errors get their statuses and
+// texts; an abort answers with the change as it is right after.
+func TestAbortChange(t *testing.T) {
+	c := startDaemon(t, &fakeOps{})
+	status, body := do(t, c, "POST", "/v1/changes/99", `{"action":"abort"}`)
+	assert.Equal(t, 404, status)
+	assert.Equal(t, map[string]any{"message": `cannot find change with id "99"`}, body["result"])
+	status, body = do(t, c, "POST", "/v1/changes/1", `{"action":"abort"}`)
+	assert.Equal(t, 400, status)
+	assert.Equal(t, map[string]any{"message": "cannot abort change 1 with nothing pending"}, body["result"])
+	status, body = do(t, c, "POST", "/v1/changes/2", `{"action":"abort"}`)
+	assert.Equal(t, 200, status)
+	assert.Equal(t, "Hold", body["result"].(map[string]any)["status"])
+	assert.Equal(t, true, body["result"].(map[string]any)["ready"])
+}
+
 func TestWaitTimeout(t *testing.T) {
-	c := startDaemon(t, &fakeOps{waitErr: errors.New("block")})
-	status, body := do(t, c, "GET", "/v1/changes/1/wait?timeout=50ms", "")
+	c := startDaemon(t, &fakeOps{})
+	status, body := do(t, c, "GET", "/v1/changes/2/wait?timeout=50ms", "")
 	assert.Equal(t, 504, status)
 	assert.Equal(t, map[string]any{"message": "timed out waiting for change after 50ms"}, body["result"])
 	status, body = do(t, c, "GET", "/v1/changes/1/wait?timeout=x", "")
@@ -324,12 +314,12 @@ func TestBodyTooLarge(t *testing.T) {
 
 func TestSocketInUse(t *testing.T) {
 	socket := filepath.Join(t.TempDir(), ".pebble.socket")
-	d, err := New(Options{SocketPath: socket, Ops: &fakeOps{}, State: &fakeState{}})
+	d, err := New(withParts(Options{SocketPath: socket, Ops: &fakeOps{}, State: &fakeState{}}))
 	require.NoError(t, err)
 	require.NoError(t, d.Listen())
 	d.Serve()
 	defer d.Stop()
-	d2, err := New(Options{SocketPath: socket, Ops: &fakeOps{}, State: &fakeState{}})
+	d2, err := New(withParts(Options{SocketPath: socket, Ops: &fakeOps{}, State: &fakeState{}}))
 	require.NoError(t, err)
 	err = d2.Listen()
 	require.Error(t, err)
@@ -348,7 +338,7 @@ func TestStaleSocketReplaced(t *testing.T) {
 }
 
 func startDaemonAt(t *testing.T, socket string, o Ops) *http.Client {
-	d, err := New(Options{SocketPath: socket, Ops: o, State: &fakeState{}})
+	d, err := New(withParts(Options{SocketPath: socket, Ops: o, State: &fakeState{}}))
 	require.NoError(t, err)
 	require.NoError(t, d.Listen())
 	d.Serve()
@@ -402,7 +392,8 @@ func TestUndeclaredDurabilityRefused(t *testing.T) {
 	// An async response names a new change: it waits for the state file
 	// even where its method was declared volatile.
 	state := &fakeState{}
-	a := &api{ops: &fakeOps{}, state: state, logf: func(string, ...any) {}, bodyLimit: 1024}
+	o := &fakeOps{}
+	a := &api{ops: o, notices: o.backend().notices, state: state, logf: func(string, ...any) {}, bodyLimit: 1024}
 	table[0].post = &method{func(*api, *http.Request) response { return asyncResponse("7", nil) }, accessOpen, volatile}
 	rec := httptest.NewRecorder()
 	newRouter(a, table).ServeHTTP(rec, httptest.NewRequest("POST", "/v1/new-verb", nil))
@@ -416,7 +407,7 @@ func TestUndeclaredDurabilityRefused(t *testing.T) {
 func TestDurabilityGate(t *testing.T) {
 	state := &fakeState{}
 	socket := filepath.Join(t.TempDir(), ".pebble.socket")
-	d, err := New(Options{SocketPath: socket, Ops: &fakeOps{}, State: state})
+	d, err := New(withParts(Options{SocketPath: socket, Ops: &fakeOps{}, State: state}))
 	require.NoError(t, err)
 	require.NoError(t, d.Listen())
 	d.Serve()

@@ -3,12 +3,16 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/gorilla/mux"
+	"github.com/pebble-project/pebble/internal/files"
 )
 
 // fuzzBodies are valid bodies of the POST endpoints, by path: the seeds of
@@ -26,9 +30,22 @@ var fuzzBodies = map[string][]string{
 	"/v1/files":          {`{"action":"make-dirs","dirs":[{"path":"/tmp/x","make-parents":true,"permissions":"755"}]}`, `{"action":"remove","paths":[{"path":"/tmp/x","recursive":true}]}`},
 }
 
+// noFiles refuses every file operation: fuzzed paths must not reach the
+// machine's files.
+type noFiles struct{}
+
+var errNoFiles = errors.New("cannot touch files while fuzzing")
+
+func (noFiles) List(string, string, bool) ([]files.Info, error) { return nil, errNoFiles }
+func (noFiles) Open(string) (*os.File, error)                   { return nil, errNoFiles }
+func (noFiles) Write(files.WriteSpec, io.Reader) error          { return errNoFiles }
+func (noFiles) MakeDir(files.DirSpec) error                     { return errNoFiles }
+func (noFiles) Remove(string, bool) error                       { return errNoFiles }
+
 // FuzzRequestBodies sends arbitrary bodies to every POST endpoint's
 // handler, with the daemon's body limit, and checks that none panics and
-// every answer is a well-formed response. The handlers talk to fakeOps:
+// every answer is a well-formed response. The handlers talk to fakeOps, real changes and notices
+// managers and a file system that refuses everything:
 // what is fuzzed is the decoding and checking of requests.
 func FuzzRequestBodies(f *testing.F) {
 	var posts []endpoint
@@ -42,8 +59,11 @@ func FuzzRequestBodies(f *testing.F) {
 			f.Add(uint8(i), []byte(body))
 		}
 	}
+	o := &fakeOps{}
+	b := o.backend()
 	a := &api{
-		ops: &fakeOps{}, logf: func(string, ...any) {}, bodyLimit: DefaultBodyLimit,
+		ops: o, changes: b.changes, plan: emptyPlan{}, notices: b.notices, files: noFiles{},
+		logf: func(string, ...any) {}, bodyLimit: DefaultBodyLimit,
 		securityEvent: func(string, string, string) {}, stopping: context.Background(),
 	}
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pebble-project/pebble/internal/apierr"
+	"github.com/pebble-project/pebble/internal/changes"
 )
 
 // response is what a handler returns; ServeHTTP writes it.
@@ -125,6 +126,12 @@ func errorResponse(err error) response {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return bodyTooLarge(tooLarge.Limit)
+	}
+	switch {
+	case errors.Is(err, changes.ErrNotFound):
+		return notFound("%s", err)
+	case errors.Is(err, changes.ErrNothingPending):
+		return badRequest("%s", err)
 	}
 	var oe *apierr.Error
 	if errors.As(err, &oe) {

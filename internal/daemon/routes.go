@@ -9,6 +9,7 @@ import (
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/execs"
 	"github.com/pebble-project/pebble/internal/logs"
+	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/servstate"
 )
 
@@ -21,15 +22,9 @@ type Ops interface {
 	ServiceUsage(names []string) []servstate.Usage
 	ServiceAction(action string, names []string) (changeID string, err error)
 	AddLayer(label string, layer []byte, combine, inner bool) error
-	PlanYAML() ([]byte, error)
-	Changes(sel changes.Select, service string) []changes.ChangeInfo
-	Change(id string) (changes.ChangeInfo, error)
-	WaitChange(ctx context.Context, id string) (changes.ChangeInfo, error)
-	AbortChange(id string) (changes.ChangeInfo, error)
 	SendSignal(signal string, names []string) error
 	Healthy(level string, names []string) (bool, error)
 
-	noticeOps   // api_notices.go
 	identityOps // api_identities.go
 	checkOps    // api_checks.go
 
@@ -40,6 +35,23 @@ type Ops interface {
 	// LogBuffers returns the output buffers of the named services (every
 	// service when names is empty) for GET /v1/logs.
 	LogBuffers(names []string) []*logs.Buffer
+}
+
+// Changes is what the API reads and does of changes (api.md §10);
+// internal/changes' Manager satisfies it. Its errors match
+// changes.ErrNotFound and changes.ErrNothingPending, with the spec's texts.
+type Changes interface {
+	Changes(sel changes.Select, service string) []changes.ChangeInfo
+	Change(id string) (changes.ChangeInfo, error)
+	// Wait returns once the change is ready, or ctx's error.
+	Wait(ctx context.Context, id string) (changes.ChangeInfo, error)
+	Abort(id string) (changes.ChangeInfo, error)
+}
+
+// Plan gives the current plan (api.md §11); internal/planstate's State
+// satisfies it.
+type Plan interface {
+	Plan() *plan.Plan
 }
 
 // handlerFunc serves one method of one endpoint.

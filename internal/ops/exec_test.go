@@ -66,7 +66,7 @@ func TestExecChangeAndContext(t *testing.T) {
 	assert.NotEmpty(t, res.Environment["PATH"])
 	assert.Equal(t, "/tmp", res.WorkingDir)
 
-	c, err := o.Change(res.ChangeID)
+	c, err := o.changes.Change(res.ChangeID)
 	require.NoError(t, err)
 	assert.Equal(t, "exec", c.Kind)
 	assert.Equal(t, `Execute command "true"`, c.Summary)

@@ -9,7 +9,6 @@ import (
 	"github.com/pebble-project/pebble/internal/checks"
 	"github.com/pebble-project/pebble/internal/execs"
 	"github.com/pebble-project/pebble/internal/identities"
-	"github.com/pebble-project/pebble/internal/notices"
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/planstate"
 	"github.com/pebble-project/pebble/internal/servstate"
@@ -23,8 +22,6 @@ type Options struct {
 	Services *servstate.Manager
 	Changes  *changes.Manager
 	Checks   *checks.Manager
-	// Notices records and answers notices; required for the notice verbs.
-	Notices *notices.Manager
 	// Identities holds the identities; required for the identity verbs.
 	Identities *identities.Manager
 	// SecurityEvent writes security events (behaviour.md §12); nil
@@ -41,7 +38,6 @@ type Ops struct {
 	changes  *changes.Manager
 	checks   *checks.Manager
 
-	notices       *notices.Manager
 	identities    *identities.Manager
 	securityEvent func(level, event, description string)
 	execs         *execs.Manager
@@ -51,7 +47,7 @@ type Ops struct {
 // must not have been started yet.
 func New(opts Options) *Ops {
 	o := &Ops{plans: opts.Plans, services: opts.Services, changes: opts.Changes,
-		notices: opts.Notices, identities: opts.Identities, securityEvent: opts.SecurityEvent}
+		identities: opts.Identities, securityEvent: opts.SecurityEvent}
 	if o.securityEvent == nil {
 		o.securityEvent = func(string, string, string) {}
 	}
@@ -76,49 +72,10 @@ func (o *Ops) AddLayer(label string, layer []byte, combine, inner bool) error {
 	return err
 }
 
-// PlanYAML returns the current plan in the format of layers.md §9.
-func (o *Ops) PlanYAML() ([]byte, error) {
-	return o.plans.Plan().YAML()
-}
-
-// Changes lists changes.
-func (o *Ops) Changes(sel changes.Select, service string) []changes.ChangeInfo {
-	return o.changes.Changes(sel, service)
-}
-
-func changeError(id string, err error) error {
-	if errors.Is(err, changes.ErrNotFound) {
-		return apierr.Errorf(apierr.NotFound, "cannot find change with id %q", id)
-	}
-	if errors.Is(err, changes.ErrNothingPending) {
-		return apierr.Errorf(apierr.BadRequest, "cannot abort change %s with nothing pending", id)
-	}
-	return err
-}
-
-// Change returns one change.
-func (o *Ops) Change(id string) (changes.ChangeInfo, error) {
-	c, err := o.changes.Change(id)
-	return c, changeError(id, err)
-}
-
-// WaitChange waits until a change is ready or ctx ends; a ctx error is
-// returned as it is.
+// WaitChange waits until a change is ready or ctx ends, for the daemon's
+// own verbs (autostart, stopping at exit).
 func (o *Ops) WaitChange(ctx context.Context, id string) (changes.ChangeInfo, error) {
-	c, err := o.changes.Wait(ctx, id)
-	if err != nil && ctx.Err() != nil {
-		return c, ctx.Err()
-	}
-	return c, changeError(id, err)
-}
-
-// AbortChange aborts a change and returns it as it is right after flagging.
-func (o *Ops) AbortChange(id string) (changes.ChangeInfo, error) {
-	c, err := o.changes.Abort(id)
-	if err != nil {
-		return c, changeError(id, err)
-	}
-	return c, nil
+	return o.changes.Wait(ctx, id)
 }
 
 // Healthy reports health (api.md §7): false when a participating check is

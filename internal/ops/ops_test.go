@@ -183,7 +183,7 @@ func TestActionErrors(t *testing.T) {
 		assert.Equal(t, tt.msg, oe.Message)
 		assert.Equal(t, tt.kind, oe.Kind)
 	}
-	assert.Empty(t, o.Changes(changes.SelectAll, ""), "no change was made")
+	assert.Empty(t, o.changes.Changes(changes.SelectAll, ""), "no change was made")
 }
 
 func TestAutostartWithoutDefaults(t *testing.T) {
@@ -192,13 +192,4 @@ func TestAutostartWithoutDefaults(t *testing.T) {
 	var oe *apierr.Error
 	require.ErrorAs(t, err, &oe)
 	assert.Equal(t, &apierr.Error{Class: apierr.BadRequest, Kind: "no-default-services", Message: "no default services"}, oe)
-}
-
-func TestChangeErrors(t *testing.T) {
-	o := newOps(t, chainLayer)
-	_, err := o.Change("99")
-	assert.Equal(t, &apierr.Error{Class: apierr.NotFound, Message: `cannot find change with id "99"`}, err)
-	c := run(t, o, "start", "db")
-	_, err = o.AbortChange(c.ID)
-	assert.Equal(t, &apierr.Error{Class: apierr.BadRequest, Message: "cannot abort change " + c.ID + " with nothing pending"}, err)
 }

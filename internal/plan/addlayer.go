@@ -176,15 +176,19 @@ func (p *Plan) extend(layers []*Layer) (*Plan, error) {
 		Workloads:  into.Workloads,
 		Pairing:    into.Pairing,
 		text:       text,
+		// Shared until noteUnknownOrder adds to it.
+		unknownOrder: p.unknownOrder,
 	}
 	// fold stored a fresh copy of every entry top touched.
+	owned := false
 	for name := range top.Services {
 		next.Services[name].applyDefaults()
+		owned = next.noteUnknownOrder(next.Services[name], owned)
 	}
 	for name := range top.Checks {
 		next.Checks[name].applyDefaults()
 	}
-	if !next.validTouched(top) {
+	if !next.validTouched(top, p) {
 		return NewPlan(layers)
 	}
 	return next, nil
@@ -200,11 +204,11 @@ func (p *Plan) mergesCheck(l *Layer) bool {
 	return false
 }
 
-// validTouched reports whether the plan, valid before l was folded into it,
-// is still valid: the rules of (*Plan).validate for the entries of l, and
-// no before/after loop through its services. Entries are never removed, so
-// references to them from untouched entries stay good.
-func (p *Plan) validTouched(l *Layer) bool {
+// validTouched reports whether the plan, valid as prev before l was folded
+// into it, is still valid: the rules of (*Plan).validate for the entries of
+// l, and no before/after loop through its services. Entries are never
+// removed, so references to them from untouched entries stay good.
+func (p *Plan) validTouched(l *Layer, prev *Plan) bool {
 	for name := range l.Services {
 		s := p.Services[name]
 		if s.Command == "" || validateCommand(name, s) != nil {
@@ -230,7 +234,29 @@ func (p *Plan) validTouched(l *Layer) bool {
 			return false
 		}
 	}
-	return !p.loopThrough(sortedKeys(l.Services))
+	return !mayLoop(l, prev) || !p.loopThrough(sortedKeys(l.Services))
+}
+
+// mayLoop reports whether a before/after loop could pass through a service
+// of l once l is folded into prev. It cannot when every service of l is new
+// and named in no after or before list of prev or of l's other services,
+// and lists no services in its after or none in its before: its only edges
+// are then those it lists, all of them leading in, or all of them out.
+func mayLoop(l *Layer, prev *Plan) bool {
+	for name, s := range l.Services {
+		if prev.Services[name] != nil || prev.unknownOrder[name] || prev.unknownOrder == nil {
+			return true
+		}
+		if len(s.After) > 0 && len(s.Before) > 0 {
+			return true
+		}
+		for other, o := range l.Services {
+			if other != name && (slices.Contains(o.After, name) || slices.Contains(o.Before, name)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // loopThrough reports whether a before/after loop passes through one of

@@ -218,4 +218,8 @@ type Plan struct {
 
 	// text is the text size of Layers together (see MaxPlanText).
 	text int
+	// unknownOrder holds the names listed in a service's after or before
+	// that are not services (yet), and may hold more: a service of such a
+	// name, added later, has edges nobody wrote next to it (see extend).
+	unknownOrder map[string]bool
 }

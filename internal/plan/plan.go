@@ -1,6 +1,10 @@
 package plan
 
-import "time"
+import (
+	"maps"
+	"slices"
+	"time"
+)
 
 // Defaults of layers.md §7.4 and the run-time defaults the plan leaves
 // unwritten.
@@ -48,8 +52,10 @@ func NewPlan(layers []*Layer) (*Plan, error) {
 		Pairing:    combined.Pairing,
 		text:       text,
 	}
+	p.unknownOrder = map[string]bool{}
 	for _, s := range p.Services {
 		s.applyDefaults()
+		p.noteUnknownOrder(s, true)
 	}
 	for _, c := range p.Checks {
 		c.applyDefaults()
@@ -58,6 +64,22 @@ func NewPlan(layers []*Layer) (*Plan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// noteUnknownOrder adds the names in s's after and before lists that are
+// not services of p to p.unknownOrder. Unless owned is set, the map is
+// shared with another plan and is copied before it is changed; it returns
+// whether p owns the map now.
+func (p *Plan) noteUnknownOrder(s *Service, owned bool) bool {
+	for _, name := range slices.Concat(s.After, s.Before) {
+		if p.Services[name] == nil && !p.unknownOrder[name] {
+			if !owned {
+				p.unknownOrder, owned = maps.Clone(p.unknownOrder), true
+			}
+			p.unknownOrder[name] = true
+		}
+	}
+	return owned
 }
 
 // applyDefaults writes the defaults of layers.md §7.4 into a combined

@@ -43,6 +43,8 @@ type parts struct {
 	plans      *planstate.State
 	services   *servstate.Manager
 	checks     *checks.Manager
+	changes    *changes.Manager
+	notices    *notices.Manager
 	forwarding *logfwd.Manager
 	ops        *ops.Ops
 	api        *daemon.Daemon
@@ -235,10 +237,11 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 	})
 	p.ops = ops.New(ops.Options{
 		Plans: p.plans, Services: services, Changes: chg,
-		Notices: ntc, Identities: ids, SecurityEvent: log.SecurityEvent,
+		Identities: ids, SecurityEvent: log.SecurityEvent,
 		Checks: p.checks,
 		Execs:  execs.New(execs.Options{Logf: log.Noticef}),
 	})
+	p.changes, p.notices = chg, ntc
 	chg.Start()
 	p.onClose("changes", chg.Close)
 	p.onClose("checks", p.checks.Close)
@@ -288,6 +291,9 @@ func (p *parts) buildAPI() error {
 		SocketPath:  p.opts.SocketPath,
 		HTTPAddress: p.opts.HTTPAddress,
 		Ops:         p.ops,
+		Changes:     p.changes,
+		Plan:        p.plans,
+		Notices:     p.notices,
 		State:       p.store,
 		LogTargets:  p.forwarding,
 		Logf:        p.log.Noticef,
