@@ -58,7 +58,11 @@ lint:
 	cd tests/compat && $(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
+# bench/sidebyside first: ours, Canonical's Pebble v1.32.1 (built from the
+# module proxy outside our module) and the floor in one run, as a table of
+# medians of 3 (BENCH_ARGS="-rounds 1" and so on for a quicker look).
 bench:
+	$(GO) run ./bench/sidebyside $(BENCH_ARGS)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
 	$(GO) test -run '^$$' -bench . -timeout 10m ./internal/changes
 

@@ -663,19 +663,6 @@ func processesWithEnv(kv string) []procInfo {
 	})
 }
 
-// processesWithEnvPrefix lists the live processes with an environment entry
-// starting with prefix.
-func processesWithEnvPrefix(prefix string) []procInfo {
-	return processes(func(_, environ []string) bool {
-		for _, kv := range environ {
-			if strings.HasPrefix(kv, prefix) {
-				return true
-			}
-		}
-		return false
-	})
-}
-
 // processesWithArg lists the live processes with arg as one of their
 // command-line words.
 func processesWithArg(arg string) []procInfo {

@@ -4,14 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pebble-project/pebble/internal/realpebble"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -40,42 +39,13 @@ services:
 // machine from the Go module proxy and kept in the user's cache directory.
 func realPebble(t *testing.T, version string) string {
 	t.Helper()
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir() // no $HOME: cached for this boot only
-	}
-	dir := filepath.Join(cache, "pebble-project-tests", "canonical-pebble-"+version)
-	bin := filepath.Join(dir, "pebble")
-	if out, err := exec.Command(bin, "version", "--client").Output(); err == nil && strings.TrimSpace(string(out)) == version {
-		return bin
-	}
 	start := time.Now()
-	// Outside any module, so that nothing is added to ours.
-	download := exec.Command("go", "mod", "download", "-json", "github.com/canonical/pebble@"+version)
-	download.Dir = t.TempDir()
-	download.Env = append(os.Environ(), "GOWORK=off")
-	out, err := download.Output()
-	require.NoError(t, err, "cannot download Pebble %s from the module proxy: %s", version, stderrOf(err))
-	var mod struct{ Dir string }
-	require.NoError(t, json.Unmarshal(out, &mod))
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	// Build into a temporary name and rename, so a concurrent run never
-	// sees half a binary.
-	tmp := fmt.Sprintf("%s.tmp-%d", bin, os.Getpid())
-	build := exec.Command("go", "build", "-C", mod.Dir, "-o", tmp, "./cmd/pebble")
-	build.Env = append(os.Environ(), "GOWORK=off", "CGO_ENABLED=0")
-	out, err = build.CombinedOutput()
-	require.NoError(t, err, "cannot build Pebble %s: %s", version, out)
-	require.NoError(t, os.Rename(tmp, bin))
-	t.Logf("built Canonical's Pebble %s in %v", version, time.Since(start).Round(time.Second))
-	return bin
-}
-
-func stderrOf(err error) string {
-	if exitErr, ok := err.(*exec.ExitError); ok {
-		return string(exitErr.Stderr)
+	bin, built, err := realpebble.Binary(version)
+	require.NoError(t, err)
+	if built {
+		t.Logf("built Canonical's Pebble %s in %v", version, time.Since(start).Round(time.Second))
 	}
-	return fmt.Sprint(err)
+	return bin
 }
 
 // interopChange and interopTask are what GET /v1/changes shows of a change,

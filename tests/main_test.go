@@ -44,19 +44,5 @@ func run(m *testing.M) int {
 	}
 	defer r.Close()
 	pebbleBin, runRoot = r.Bin, r.Root
-	return checkLeaks(testutil.Run(m))
-}
-
-// checkLeaks turns a passing run into a failure when a process started by
-// any daemon of the run is still alive.
-func checkLeaks(code int) int {
-	if code == 0 {
-		// The package-level leak check: no process started by any daemon of
-		// this run may be left, whatever a single test's cleanup did.
-		if left := processesWithEnvPrefix("PEBBLE=" + runRoot + "/"); len(left) > 0 {
-			fmt.Fprintf(os.Stderr, "processes left behind by the tests:\n%s", describeProcs(left))
-			return 1
-		}
-	}
-	return code
+	return r.CheckLeftovers(testutil.Run(m))
 }

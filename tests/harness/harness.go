@@ -63,9 +63,21 @@ func (r *Run) Close() {
 	os.RemoveAll(r.Root)
 }
 
-// Leftovers lists the live processes started by any daemon of the run.
-func (r *Run) Leftovers() []Proc {
-	return ProcessesWithEnvPrefix("PEBBLE=" + r.Root + "/")
+// CheckLeftovers turns the exit status of a passing test run into a
+// failure when a process started by any daemon of the run is still alive,
+// whatever a single test's cleanup did.
+func (r *Run) CheckLeftovers(code int) int {
+	if code != 0 {
+		return code
+	}
+	if left := ProcessesWithEnvPrefix("PEBBLE=" + r.Root + "/"); len(left) > 0 {
+		fmt.Fprintln(os.Stderr, "processes left behind by the tests:")
+		for _, p := range left {
+			fmt.Fprintf(os.Stderr, "  %v\n", p)
+		}
+		return 1
+	}
+	return 0
 }
 
 // CleanEnv is the test's environment without the variables that steer

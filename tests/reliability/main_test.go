@@ -32,10 +32,5 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer run.Close()
-	code := testutil.Run(m)
-	if left := run.Leftovers(); code == 0 && len(left) > 0 {
-		fmt.Fprintf(os.Stderr, "processes left behind by the tests: %v\n", left)
-		return 1
-	}
-	return code
+	return run.CheckLeftovers(testutil.Run(m))
 }

@@ -1,0 +1,114 @@
+// Command sidebyside measures our pebble, Canonical's Pebble v1.32.1 (built
+// from the Go module proxy, never a dependency of our go.mod) and the floor
+// (the least any supervisor could spend on the same work) one after the
+// other in the same run, and prints a table of medians, min–max and ratios.
+// `make bench` runs it; run it alone with `go run ./bench/sidebyside`.
+//
+// Every scenario runs -rounds times (3 by default); in each round the three
+// targets take turns, so machine noise falls on all of them alike. All
+// servers listen on UNIX sockets in temporary directories that are removed
+// at the end, and every process started is stopped and waited for.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/pebble-project/pebble/internal/realpebble"
+)
+
+// pebbleVersion is the Canonical release we compare with.
+const pebbleVersion = "v1.32.1"
+
+// config is what the command line chooses.
+type config struct {
+	rounds    int
+	latencyN  int
+	rpsWindow time.Duration
+	execRuns  int
+	counts    []int
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == floorServerArg {
+		runFloorServer(os.Args[2:])
+		return
+	}
+	cfg := config{counts: []int{10, 100}}
+	flag.IntVar(&cfg.rounds, "rounds", 3, "times each scenario runs; the table shows the median")
+	flag.IntVar(&cfg.latencyN, "requests", 200, "sequential requests per latency measurement")
+	flag.DurationVar(&cfg.rpsWindow, "rps-window", time.Second, "how long each throughput measurement lasts")
+	flag.IntVar(&cfg.execRuns, "exec-runs", 200, "exec runs per measurement")
+	flag.Parse()
+	if cfg.rounds < 1 || cfg.latencyN < 1 || cfg.execRuns < 4 || cfg.rpsWindow <= 0 {
+		fmt.Fprintln(os.Stderr, "sidebyside: -rounds and -requests must be at least 1, -exec-runs at least 4, -rps-window positive")
+		os.Exit(2)
+	}
+	if err := run(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "sidebyside:", err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg config) error {
+	work, err := os.MkdirTemp("", "pebble-sidebyside-")
+	if err != nil {
+		return fmt.Errorf("cannot create the work directory: %w", err)
+	}
+	defer os.RemoveAll(work)
+	targets, err := buildTargets(work)
+	if err != nil {
+		return err
+	}
+	t := &table{}
+	scenarios := []func(*harness) error{
+		func(h *harness) error { return h.apiScenarios("/v1/services") },
+		func(h *harness) error { return h.apiScenarios("/v1/system-info") },
+		func(h *harness) error { return h.apiScenarios("/v1/health") },
+		func(h *harness) error { return h.startStopScenarios() },
+		func(h *harness) error { return h.execScenario() },
+		func(h *harness) error { return h.idleScenarios() },
+	}
+	h := &harness{cfg: cfg, targets: targets, work: work, table: t}
+	for _, s := range scenarios {
+		if err := s(h); err != nil {
+			t.print(os.Stdout)
+			return err
+		}
+	}
+	t.print(os.Stdout)
+	return nil
+}
+
+// targets are the binaries measured: ours, built from this tree, and
+// Canonical's, built from the module proxy; the floor server is this
+// command itself.
+type targets struct {
+	ours, pebble, self string
+}
+
+func buildTargets(work string) (targets, error) {
+	ours := filepath.Join(work, "pebble-ours")
+	build := exec.Command("go", "build", "-o", ours, "./cmd/pebble")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return targets{}, fmt.Errorf("cannot build our pebble (run from the repository root): %v: %s", err, out)
+	}
+	start := time.Now()
+	pebble, built, err := realpebble.Binary(pebbleVersion)
+	if err != nil {
+		return targets{}, err
+	}
+	if built {
+		fmt.Fprintf(os.Stderr, "built Canonical's Pebble %s in %v\n", pebbleVersion, time.Since(start).Round(time.Second))
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return targets{}, fmt.Errorf("cannot find this command's executable: %w", err)
+	}
+	return targets{ours: ours, pebble: pebble, self: self}, nil
+}
