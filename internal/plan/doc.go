@@ -13,7 +13,15 @@
 //
 // A published *Plan is never mutated. Layers and plans built by this package
 // share no maps, slices or pointers with their inputs, so a caller may keep
-// old values around while building new ones.
+// old values around while building new ones. The one exception is
+// (*Plan).WithLayer: the new plan shares with the old one the entries the
+// added layer did not touch, which is safe because neither plan is ever
+// mutated, and keeps the cost of an added layer independent of the number
+// of layers.
+//
+// The text a layer and a plan may hold is bounded (MaxLayerText,
+// MaxPlanText), and no string of a layer may hold a NUL byte or invalid
+// UTF-8 (docs/limits.md).
 //
 // Errors that describe bad input are *FormatError values (an HTTP API maps
 // them to 400); errors reading files are plain errors. Where the spec gives
