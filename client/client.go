@@ -224,6 +224,7 @@ func (c *Client) send(ctx context.Context, req *request, body []byte) (*http.Res
 	u.RawQuery = req.query.Encode()
 
 	var deadline <-chan time.Time
+	var lastErr error // the previous attempt's error, when retrying
 	for {
 		var rd io.Reader
 		if body != nil {
@@ -244,9 +245,15 @@ func (c *Client) send(ctx context.Context, req *request, body []byte) (*http.Res
 		if err == nil {
 			return rsp, nil
 		}
+		if ctx.Err() != nil && lastErr != nil {
+			// The context ended while retrying: why the daemon could
+			// not be reached says more than the context's error.
+			return nil, ConnectionError{Err: lastErr}
+		}
 		if req.method != http.MethodGet || ctx.Err() != nil {
 			return nil, ConnectionError{Err: err}
 		}
+		lastErr = err
 		if deadline == nil {
 			timer := time.NewTimer(c.retryFor)
 			defer timer.Stop()
