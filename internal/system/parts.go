@@ -169,6 +169,9 @@ func (p *parts) buildParts(ctx context.Context) error {
 	if aside, reason := store.SetAside(); aside != "" {
 		p.log.Noticef("Cannot use state file: %v; moved it to %q and starting with an empty state", reason, aside)
 	}
+	if removed := store.RemovedTemporaries(); len(removed) > 0 {
+		p.log.Noticef("Removed temporary state files left by a killed daemon: %s", strings.Join(removed, ", "))
+	}
 	if p.plans, err = planstate.Load(filepath.Join(p.opts.Dir, "layers")); err != nil {
 		return fmt.Errorf("cannot load plan: %w", err)
 	}
@@ -218,6 +221,9 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 		return err
 	}
 	p.onClose("notices", ntc.Close)
+	if aside, reason := store.SetAside(); aside != "" {
+		ntc.AddWarning(fmt.Sprintf("cannot use state file: %v; moved it to %q and started with an empty state", reason, aside))
+	}
 	ids, err := identities.New(store)
 	if err != nil {
 		return err
