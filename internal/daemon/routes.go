@@ -25,8 +25,7 @@ type Ops interface {
 	SendSignal(signal string, names []string) error
 	Healthy(level string, names []string) (bool, error)
 
-	identityOps // api_identities.go
-	checkOps    // api_checks.go
+	checkOps // api_checks.go
 
 	// Exec creates the change that runs a command (api.md §16.1).
 	Exec(ctx context.Context, req execs.Request) (execs.Started, error)

@@ -8,7 +8,6 @@ import (
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/checks"
 	"github.com/pebble-project/pebble/internal/execs"
-	"github.com/pebble-project/pebble/internal/identities"
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/planstate"
 	"github.com/pebble-project/pebble/internal/servstate"
@@ -22,8 +21,6 @@ type Options struct {
 	Services *servstate.Manager
 	Changes  *changes.Manager
 	Checks   *checks.Manager
-	// Identities holds the identities; required for the identity verbs.
-	Identities *identities.Manager
 	// SecurityEvent writes security events (behaviour.md §12); nil
 	// discards them.
 	SecurityEvent func(level, event, description string)
@@ -38,7 +35,6 @@ type Ops struct {
 	changes  *changes.Manager
 	checks   *checks.Manager
 
-	identities    *identities.Manager
 	securityEvent func(level, event, description string)
 	execs         *execs.Manager
 }
@@ -47,7 +43,7 @@ type Ops struct {
 // must not have been started yet.
 func New(opts Options) *Ops {
 	o := &Ops{plans: opts.Plans, services: opts.Services, changes: opts.Changes,
-		identities: opts.Identities, securityEvent: opts.SecurityEvent}
+		securityEvent: opts.SecurityEvent}
 	if o.securityEvent == nil {
 		o.securityEvent = func(string, string, string) {}
 	}
