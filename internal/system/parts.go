@@ -45,6 +45,7 @@ type parts struct {
 	checks     *checks.Manager
 	changes    *changes.Manager
 	notices    *notices.Manager
+	identities *identities.Manager
 	forwarding *logfwd.Manager
 	ops        *ops.Ops
 	api        *daemon.Daemon
@@ -243,11 +244,11 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 	})
 	p.ops = ops.New(ops.Options{
 		Plans: p.plans, Services: services, Changes: chg,
-		Identities: ids, SecurityEvent: log.SecurityEvent,
-		Checks: p.checks,
-		Execs:  execs.New(execs.Options{Logf: log.Noticef}),
+		SecurityEvent: log.SecurityEvent,
+		Checks:        p.checks,
+		Execs:         execs.New(execs.Options{Logf: log.Noticef}),
 	})
-	p.changes, p.notices = chg, ntc
+	p.changes, p.notices, p.identities = chg, ntc, ids
 	chg.Start()
 	p.onClose("changes", chg.Close)
 	p.onClose("checks", p.checks.Close)
@@ -300,6 +301,7 @@ func (p *parts) buildAPI() error {
 		Changes:     p.changes,
 		Plan:        p.plans,
 		Notices:     p.notices,
+		Identities:  p.identities,
 		State:       p.store,
 		LogTargets:  p.forwarding,
 		Logf:        p.log.Noticef,
