@@ -33,11 +33,11 @@ type harness struct {
 // servicesLayer returns a layer of n services running sleep, started with
 // the daemon when startup is "enabled".
 func servicesLayer(n int, startup string) string {
-	var sb strings.Builder
-	sb.WriteString("services:\n")
 	if n == 0 {
 		return "services: {}\n"
 	}
+	var sb strings.Builder
+	sb.WriteString("services:\n")
 	for i := range n {
 		fmt.Fprintf(&sb, "  svc%04d:\n    override: replace\n    command: sleep 1000\n    startup: %s\n", i, startup)
 	}

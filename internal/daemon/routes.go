@@ -21,7 +21,7 @@ type Ops interface {
 	// have been started (all when names is empty).
 	ServiceUsage(names []string) []servstate.Usage
 	ServiceAction(action string, names []string) (changeID string, err error)
-	AddLayer(label string, layer []byte, combine, inner bool) error
+	AddLayer(layer *plan.Layer, combine, inner bool) error
 	SendSignal(signal string, names []string) error
 	Healthy(level string, names []string) (bool, error)
 

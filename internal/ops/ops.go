@@ -59,8 +59,8 @@ func New(opts Options) *Ops {
 
 // AddLayer adds a layer given over the API (layers.md §8). Services are not
 // restarted; the new plan takes effect on the next start or replan.
-func (o *Ops) AddLayer(label string, layer []byte, combine, inner bool) error {
-	err := o.plans.AddLayer(label, layer, combine, inner)
+func (o *Ops) AddLayer(layer *plan.Layer, combine, inner bool) error {
+	err := o.plans.AddLayer(layer, combine, inner)
 	var invalid *planstate.InvalidLayerError
 	if errors.As(err, &invalid) {
 		return apierr.Errorf(apierr.BadRequest, "%s", err.Error())
