@@ -84,7 +84,9 @@ type Store struct {
 	removedTemps []string
 	marked       uint64 // generation of the latest MarkDirty
 	flushed      uint64 // generation known to be on disk
-	err          error  // last write error, reported by Sync
+	attempts     uint64 // writes started
+	failed       uint64 // the latest write that failed (its number among attempts)
+	err          error  // the error of write number failed
 	closed       bool   // no more kicks are accepted
 	stopped      bool   // the flusher has finished
 	writes       uint64
@@ -285,13 +287,15 @@ func (s *Store) kickLocked() {
 }
 
 // Sync waits until every change marked before the call is written, or ctx
-// ends. It returns the write error, if the last write failed.
+// ends. It returns the error of a write that started after the call and
+// failed: an earlier failure is not reported again, since the flusher
+// retries it, and a Sync after the disk recovered succeeds.
 func (s *Store) Sync(ctx context.Context) error {
 	if s.path == "" {
 		return nil
 	}
 	s.mu.Lock()
-	target := s.marked
+	target, since := s.marked, s.attempts
 	s.kickLocked()
 	s.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() {
@@ -302,11 +306,14 @@ func (s *Store) Sync(ctx context.Context) error {
 	defer stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.flushed < target && s.err == nil && !s.stopped {
+	for s.flushed < target && s.failed <= since && !s.stopped {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		s.cond.Wait()
+	}
+	if s.flushed >= target {
+		return nil
 	}
 	return s.err
 }
@@ -332,28 +339,64 @@ func (s *Store) Close() error {
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.err
+	if s.flushed < s.marked {
+		return s.err
+	}
+	return nil
 }
+
+// The flusher retries a failed write (a full disk, say) after retryMin,
+// doubling the wait up to retryMax, until one succeeds.
+const (
+	retryMin = 50 * time.Millisecond
+	retryMax = 2 * time.Second
+)
 
 func (s *Store) flusher() {
 	defer close(s.done)
-	for range s.kick {
-		s.flushOnce()
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	wait := retryMin
+	for {
+		select {
+		case _, open := <-s.kick:
+			if !open {
+				s.flushOnce()
+				s.finish()
+				return
+			}
+		case <-retry.C:
+		}
+		if s.flushOnce() == nil {
+			wait = retryMin
+			retry.Stop()
+			continue
+		}
+		retry.Reset(wait)
+		wait = min(2*wait, retryMax)
 	}
-	s.flushOnce()
+}
+
+// finish records that the flusher has stopped and wakes every Sync.
+func (s *Store) finish() {
 	s.mu.Lock()
 	s.stopped = true
 	s.cond.Broadcast()
 	s.mu.Unlock()
 }
 
-func (s *Store) flushOnce() {
+// flushOnce writes the file if anything was marked since the last
+// successful write, and returns the write's error.
+func (s *Store) flushOnce() error {
 	s.mu.Lock()
 	target := s.marked
 	if target == s.flushed {
 		s.mu.Unlock()
-		return
+		return nil
 	}
+	s.attempts++
+	attempt := s.attempts
 	owners := s.owners
 	dataNames := make([]string, 0, len(s.data))
 	for name := range s.data {
@@ -406,14 +449,16 @@ func (s *Store) flushOnce() {
 
 	s.mu.Lock()
 	if err == nil {
-		s.flushed = target
+		s.flushed = max(s.flushed, target)
 		if s.path != "" {
 			s.writes++
 		}
+	} else {
+		s.failed, s.err = attempt, err
 	}
-	s.err = err
 	s.cond.Broadcast()
 	s.mu.Unlock()
+	return err
 }
 
 // encode writes the values as one JSON object with sorted keys. Values
