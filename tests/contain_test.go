@@ -231,3 +231,35 @@ services:
 	assert.Empty(t, processesWithArg(marker+"-child"), "children left after stop")
 	d.stop()
 }
+
+// TestDaemonExitKillsWhatExitedRunsLeft: a service exits cleanly (action
+// ignore) leaving a child that ignores SIGTERM, and the daemon is told to
+// exit at once: nothing of the service, and none of its cgroups, is left.
+func TestDaemonExitKillsWhatExitedRunsLeft(t *testing.T) {
+	marker := fmt.Sprintf("m%x", rand.Uint64())
+	dir := newPebbleDir(t, nil)
+	writeScript(t, dir, "svc.sh", `
+setsid sh -c 'trap "" TERM; sleep 1000; :' "$1-child" &
+while [ ! -f @DIR@/go ]; do sleep 0.05; done
+exit 0
+`)
+	writeLayers(t, dir, map[string]string{"001-base.yaml": `
+services:
+    svc:
+        override: replace
+        command: /bin/sh @DIR@/svc.sh ` + marker + `
+        on-success: ignore
+`})
+	d := startDaemon(t, dir, daemonOptions{})
+	d.mustPebble("start", "svc")
+	child := markerPID(t, marker+"-child")
+	writeFile(t, filepath.Join(dir, "go"), "")
+	testutil.WaitFor(t, changeTimeout, func() error {
+		if got := d.serviceStatus("svc"); got != "inactive" {
+			return fmt.Errorf("service is %s, want inactive", got)
+		}
+		return nil
+	})
+	d.stop()
+	assert.False(t, pidAlive(child), "the child of the exited run outlived the daemon")
+}

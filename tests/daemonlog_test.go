@@ -113,7 +113,7 @@ func TestAdminSecurityEvents(t *testing.T) {
 	layer := filepath.Join(dir, "extra.yaml")
 	writeFile(t, layer, "services:\n    extra:\n        override: replace\n        command: sleep 1000\n")
 	d.mustPebble("add", "extra", layer)
-	d.waitLogLine(securityEvent("WARN", fmt.Sprintf("authz_admin:%d,add_layer", uid), `Adding layer \"extra\"`))
+	d.waitLogLine(securityEvent("WARN", fmt.Sprintf("authz_admin:%d,add_layer", uid), "Adding layer extra"))
 
 	src := filepath.Join(dir, "src.txt")
 	writeFile(t, src, "hello\n")

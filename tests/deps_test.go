@@ -51,7 +51,7 @@ func TestImportDirection(t *testing.T) {
 		{"internal/ops", true, []string{"net/http"}},
 		{"internal/ops", false, []string{module + "/internal/daemon"}},
 		// The verbs that only forwarded to one owner went to the daemon.
-		{"internal/ops", true, []string{module + "/internal/notices", module + "/internal/files", module + "/internal/logfwd", module + "/internal/statefile"}},
+		{"internal/ops", true, []string{module + "/internal/notices", module + "/internal/identities", module + "/internal/files", module + "/internal/logfwd", module + "/internal/statefile"}},
 		{"internal/checks", false, []string{"net/http", "os/exec", module + "/internal/reaper", module + "/internal/servstate", module + "/internal/daemon", module + "/internal/ops", module + "/internal/notices"}},
 		{"internal/logs", false, []string{"net", "net/http", "os/exec", module + "/internal/"}},
 		{"internal/logfwd", false, []string{module + "/internal/servstate", module + "/internal/daemon", module + "/internal/ops", module + "/internal/planstate"}},

@@ -33,11 +33,11 @@ type harness struct {
 // servicesLayer returns a layer of n services running sleep, started with
 // the daemon when startup is "enabled".
 func servicesLayer(n int, startup string) string {
-	var sb strings.Builder
-	sb.WriteString("services:\n")
 	if n == 0 {
 		return "services: {}\n"
 	}
+	var sb strings.Builder
+	sb.WriteString("services:\n")
 	for i := range n {
 		fmt.Fprintf(&sb, "  svc%04d:\n    override: replace\n    command: sleep 1000\n    startup: %s\n", i, startup)
 	}
@@ -109,6 +109,9 @@ func (h *harness) measureAPI(s *server, path string, column int, p50Name, rpsNam
 		}
 	}
 	h.table.add(p50Name, "ms", column, ms(percentile(lat, 50)))
+	if path == "/v1/health" { // probes time out (Juju's after 1 s): the tail matters
+		h.table.add(fmt.Sprintf("GET %s, 1 client, p99", path), "ms", column, ms(percentile(lat, 99)))
+	}
 
 	const clients = 16
 	var done atomic.Int64

@@ -80,6 +80,21 @@ func (t *table) print(w io.Writer) {
 			ratio(meds[ours], meds[canonical], have[ours] && have[canonical]))
 	}
 	tw.Flush()
+	fmt.Fprintf(w, "median (min–max) of %s; req/s: higher is better, every other unit: lower is better\n", roundsText(t))
+}
+
+// roundsText names how many rounds the medians are of, from the samples.
+func roundsText(t *table) string {
+	most := 0
+	for _, r := range t.rows {
+		for _, s := range r.samples {
+			most = max(most, len(s))
+		}
+	}
+	if most == 1 {
+		return "1 round"
+	}
+	return fmt.Sprintf("%d rounds", most)
 }
 
 // figure prints a value with three significant digits or so.

@@ -117,8 +117,8 @@ func (c *caller) defaultLevel() accessLevel {
 func (a *api) resolve(r *http.Request) *caller {
 	cl := *callerOf(r)
 	if user, pass, ok := r.BasicAuth(); ok {
-		if name, access, ok := a.ops.IdentityByBasic(user, pass); ok {
-			cl.identity, cl.access, cl.level = name, access, levelOf(access)
+		if name, access, ok := a.identities.ByBasic(user, pass); ok {
+			cl.identity, cl.access, cl.level = name, string(access), levelOf(string(access))
 			return &cl
 		}
 	}
@@ -128,8 +128,8 @@ func (a *api) resolve(r *http.Request) *caller {
 	// by sending a bogus password.
 	if cl.transport == transportUnix && cl.peerUID != nil {
 		cl.uid = cl.peerUID
-		if name, access, ok := a.ops.IdentityByUID(*cl.peerUID); ok {
-			cl.identity, cl.access, cl.level = name, access, levelOf(access)
+		if name, access, ok := a.identities.ByUID(*cl.peerUID); ok {
+			cl.identity, cl.access, cl.level = name, string(access), levelOf(string(access))
 			return &cl
 		}
 	}

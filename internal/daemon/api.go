@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"sort"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/plan/planyaml"
 )
 
@@ -130,8 +130,14 @@ func (a *api) postLayers(r *http.Request) response {
 	if req.Format != "yaml" {
 		return badRequest("invalid format %q", req.Format)
 	}
-	a.securityAdmin(callerOf(r).user(), "add_layer", fmt.Sprintf("Adding layer %q", req.Label))
-	if err := a.ops.AddLayer(req.Label, []byte(req.Layer), req.Combine, req.Inner); err != nil {
+	layer, err := plan.ParseLayer(0, req.Label, []byte(req.Layer))
+	if err != nil {
+		return badRequest("cannot parse layer YAML: %v", err)
+	}
+	// As in Pebble, only a layer that parsed is an admin action; one the
+	// plan then refuses (a label in use, a missing command) still is.
+	a.securityAdmin(callerOf(r).user(), "add_layer", "Adding layer "+req.Label)
+	if err := a.ops.AddLayer(layer, req.Combine, req.Inner); err != nil {
 		return errorResponse(err)
 	}
 	return syncResponse(true)

@@ -6,24 +6,24 @@ import (
 	"github.com/pebble-project/pebble/internal/identities"
 )
 
-// identityOps are the verbs of the identities API (api.md §18) and the
-// lookups of the access check (api.md §5.3).
-type identityOps interface {
-	// Identities returns every identity with its secrets masked.
-	Identities() map[string]*identities.Identity
-	// ApplyIdentities performs one POST /v1/identities action for the
-	// caller named user (for the security log).
-	ApplyIdentities(user, action string, ids map[string]*identities.Identity) error
-	// IdentityByUID returns the local identity of a UID.
-	IdentityByUID(uid uint32) (name, access string, ok bool)
-	// IdentityByBasic returns the basic identity that the credentials
-	// match.
-	IdentityByBasic(user, password string) (name, access string, ok bool)
+// Identities holds the identities (api.md §18) and answers the lookups of
+// the access check (api.md §5.3); internal/identities' Manager satisfies
+// it.
+type Identities interface {
+	// Masked returns every identity with its secrets masked.
+	Masked() map[string]*identities.Identity
+	// Apply performs one POST /v1/identities action; an invalid request
+	// gives an error for which identities.IsInvalid is true.
+	Apply(action identities.Action, ids map[string]*identities.Identity) ([]identities.Event, error)
+	// ByUID returns the local identity of a UID.
+	ByUID(uid uint32) (name string, access identities.Access, ok bool)
+	// ByBasic returns the basic identity that the credentials match.
+	ByBasic(user, password string) (name string, access identities.Access, ok bool)
 }
 
 // getIdentities serves GET /v1/identities.
 func (a *api) getIdentities(r *http.Request) response {
-	return syncResponse(a.ops.Identities())
+	return syncResponse(a.identities.Masked())
 }
 
 // postIdentities serves POST /v1/identities; success has no result.
@@ -35,8 +35,17 @@ func (a *api) postIdentities(r *http.Request) response {
 	if resp := decodeJSON(r, decodeBody, &req); resp != nil {
 		return resp
 	}
-	if err := a.ops.ApplyIdentities(callerOf(r).user(), req.Action, req.Identities); err != nil {
+	events, err := a.identities.Apply(identities.Action(req.Action), req.Identities)
+	if identities.IsInvalid(err) {
+		return badRequest("%s", err)
+	}
+	if err != nil {
 		return errorResponse(err)
+	}
+	user := callerOf(r).user()
+	for _, e := range events {
+		event, description := e.Security(user)
+		a.securityEvent("WARN", event, description)
 	}
 	return syncResponse(nil)
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/pebble-project/pebble/internal/apierr"
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/identities"
 	"github.com/pebble-project/pebble/internal/metrics"
@@ -71,29 +70,10 @@ func withParts(opts Options) Options {
 	if opts.Notices == nil {
 		opts.Notices = b.notices
 	}
-	return opts
-}
-
-func (f *fakeOps) Identities() map[string]*identities.Identity {
-	return f.backend().identities.Masked()
-}
-
-func (f *fakeOps) ApplyIdentities(user, action string, ids map[string]*identities.Identity) error {
-	_, err := f.backend().identities.Apply(identities.Action(action), ids)
-	if identities.IsInvalid(err) {
-		return &apierr.Error{Class: apierr.BadRequest, Message: err.Error()}
+	if opts.Identities == nil {
+		opts.Identities = b.identities
 	}
-	return err
-}
-
-func (f *fakeOps) IdentityByUID(uid uint32) (string, string, bool) {
-	n, a, ok := f.backend().identities.ByUID(uid)
-	return n, string(a), ok
-}
-
-func (f *fakeOps) IdentityByBasic(user, password string) (string, string, bool) {
-	n, a, ok := f.backend().identities.ByBasic(user, password)
-	return n, string(a), ok
+	return opts
 }
 
 // fakeMetrics writes one gauge family with the given name.

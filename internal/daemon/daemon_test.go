@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pebble-project/pebble/internal/apierr"
+	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/servstate"
 	"github.com/pebble-project/pebble/internal/testutil"
 )
@@ -59,7 +60,7 @@ func (f *fakeOps) ServiceAction(action string, names []string) (string, error) {
 	return "42", nil
 }
 
-func (f *fakeOps) AddLayer(label string, layer []byte, combine, inner bool) error {
+func (f *fakeOps) AddLayer(layer *plan.Layer, combine, inner bool) error {
 	return f.err
 }
 
@@ -508,4 +509,27 @@ func TestBodyInvalidUTF8(t *testing.T) {
 	assert.Equal(t, 400, status)
 	assert.Equal(t, map[string]any{"message": "cannot decode data from request body: invalid UTF-8"}, body["result"])
 	assert.Empty(t, o.actions)
+}
+
+// TestAddLayerSecurityEvent: as in Pebble, adding a layer is an authz_admin
+// event only once the layer parsed; a layer the plan then refuses still is.
+func TestAddLayerSecurityEvent(t *testing.T) {
+	o := &fakeOps{}
+	c, events := startDaemonWithLog(t, o)
+	status, body := do(t, c, "POST", "/v1/layers", `{"action":"add","label":"bad","format":"yaml","layer":"services: ["}`)
+	assert.Equal(t, 400, status)
+	assert.Contains(t, body["result"].(map[string]any)["message"], "cannot parse layer YAML: ")
+	assert.Empty(t, events(), "a layer that does not parse is not logged")
+
+	layer := `"services:\n  a:\n    override: replace\n    command: sleep 1\n"`
+	status, _ = do(t, c, "POST", "/v1/layers", `{"action":"add","label":"good","format":"yaml","layer":`+layer+`}`)
+	assert.Equal(t, 200, status)
+	require.Len(t, events(), 1)
+	assert.Regexp(t, `^WARN authz_admin:\d+,add_layer Adding layer good$`, events()[0])
+
+	o.err = apierr.Errorf(apierr.BadRequest, `layer "good" already exists`)
+	status, _ = do(t, c, "POST", "/v1/layers", `{"action":"add","label":"good","format":"yaml","layer":`+layer+`}`)
+	assert.Equal(t, 400, status)
+	require.Len(t, events(), 2)
+	assert.Regexp(t, `^WARN authz_admin:\d+,add_layer Adding layer good$`, events()[1])
 }

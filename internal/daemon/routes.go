@@ -21,12 +21,11 @@ type Ops interface {
 	// have been started (all when names is empty).
 	ServiceUsage(names []string) []servstate.Usage
 	ServiceAction(action string, names []string) (changeID string, err error)
-	AddLayer(label string, layer []byte, combine, inner bool) error
+	AddLayer(layer *plan.Layer, combine, inner bool) error
 	SendSignal(signal string, names []string) error
 	Healthy(level string, names []string) (bool, error)
 
-	identityOps // api_identities.go
-	checkOps    // api_checks.go
+	checkOps // api_checks.go
 
 	// Exec creates the change that runs a command (api.md §16.1).
 	Exec(ctx context.Context, req execs.Request) (execs.Started, error)

@@ -212,3 +212,16 @@ func BenchmarkVerify(b *testing.B) {
 }
 
 func readFile(path string) ([]byte, error) { return os.ReadFile(path) }
+
+// TestEventSecurity: an identity's security event names the caller, the
+// identity and its new access (none when deleted), behaviour.md §12.
+func TestEventSecurity(t *testing.T) {
+	event, desc := Event{Kind: Created, Name: "bob", Access: AdminAccess}.Security("alice")
+	if event != "user_created:alice,bob,admin" || desc != "User alice created identity bob with access admin" {
+		t.Errorf("created: %q, %q", event, desc)
+	}
+	event, desc = Event{Kind: Deleted, Name: "bob"}.Security("0")
+	if event != "user_deleted:0,bob" || desc != "User 0 deleted identity bob" {
+		t.Errorf("deleted: %q, %q", event, desc)
+	}
+}

@@ -54,6 +54,19 @@ type Event struct {
 	Access Access // the new access; "" for Deleted
 }
 
+// Security returns the security event (behaviour.md §12) of e, done on
+// behalf of user: "user_created:<user>,<name>,<access>" and its
+// description.
+func (e Event) Security(user string) (event, description string) {
+	arg := user + "," + e.Name
+	description = fmt.Sprintf("User %s %s identity %s", user, strings.TrimPrefix(string(e.Kind), "user_"), e.Name)
+	if e.Access != "" {
+		arg += "," + string(e.Access)
+		description += " with access " + string(e.Access)
+	}
+	return string(e.Kind) + ":" + arg, description
+}
+
 // Manager owns the identities. Its methods are safe for concurrent use.
 type Manager struct {
 	store *statefile.Store

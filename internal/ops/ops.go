@@ -8,7 +8,6 @@ import (
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/checks"
 	"github.com/pebble-project/pebble/internal/execs"
-	"github.com/pebble-project/pebble/internal/identities"
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/planstate"
 	"github.com/pebble-project/pebble/internal/servstate"
@@ -22,8 +21,6 @@ type Options struct {
 	Services *servstate.Manager
 	Changes  *changes.Manager
 	Checks   *checks.Manager
-	// Identities holds the identities; required for the identity verbs.
-	Identities *identities.Manager
 	// SecurityEvent writes security events (behaviour.md §12); nil
 	// discards them.
 	SecurityEvent func(level, event, description string)
@@ -38,7 +35,6 @@ type Ops struct {
 	changes  *changes.Manager
 	checks   *checks.Manager
 
-	identities    *identities.Manager
 	securityEvent func(level, event, description string)
 	execs         *execs.Manager
 }
@@ -47,7 +43,7 @@ type Ops struct {
 // must not have been started yet.
 func New(opts Options) *Ops {
 	o := &Ops{plans: opts.Plans, services: opts.Services, changes: opts.Changes,
-		identities: opts.Identities, securityEvent: opts.SecurityEvent}
+		securityEvent: opts.SecurityEvent}
 	if o.securityEvent == nil {
 		o.securityEvent = func(string, string, string) {}
 	}
@@ -63,8 +59,8 @@ func New(opts Options) *Ops {
 
 // AddLayer adds a layer given over the API (layers.md §8). Services are not
 // restarted; the new plan takes effect on the next start or replan.
-func (o *Ops) AddLayer(label string, layer []byte, combine, inner bool) error {
-	err := o.plans.AddLayer(label, layer, combine, inner)
+func (o *Ops) AddLayer(layer *plan.Layer, combine, inner bool) error {
+	err := o.plans.AddLayer(layer, combine, inner)
 	var invalid *planstate.InvalidLayerError
 	if errors.As(err, &invalid) {
 		return apierr.Errorf(apierr.BadRequest, "%s", err.Error())

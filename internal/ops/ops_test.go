@@ -134,12 +134,14 @@ func TestAutostartAndReplan(t *testing.T) {
 	assert.Equal(t, `Replan service "db" and 1 more`, c.Summary)
 	assert.Equal(t, []taskShape{{`Start service "db"`, "Done"}, {`Start service "web"`, "Done"}}, shape(c))
 
-	require.NoError(t, o.AddLayer("change", []byte(`
+	layer, err := plan.ParseLayer(0, "change", []byte(`
 services:
     web:
         override: merge
         command: sleep 301
-`), false, false))
+`))
+	require.NoError(t, err)
+	require.NoError(t, o.AddLayer(layer, false, false))
 	c = run(t, o, "replan")
 	assert.Equal(t, "Done", c.Status.String(), c.Err)
 	assert.Equal(t, []taskShape{

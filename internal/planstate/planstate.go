@@ -6,7 +6,6 @@
 package planstate
 
 import (
-	"fmt"
 	"slices"
 	"sync"
 
@@ -59,13 +58,9 @@ func (e *InvalidLayerError) Error() string { return e.Err.Error() }
 
 func (e *InvalidLayerError) Unwrap() error { return e.Err }
 
-// AddLayer parses a layer given over the API and adds it (layers.md §8).
+// AddLayer adds a layer given over the API, already parsed (layers.md §8).
 // On any error the plan stays as it was.
-func (s *State) AddLayer(label string, data []byte, combine, inner bool) error {
-	l, err := plan.ParseLayer(0, label, data)
-	if err != nil {
-		return &InvalidLayerError{fmt.Errorf("cannot parse layer YAML: %w", err)}
-	}
+func (s *State) AddLayer(l *plan.Layer, combine, inner bool) error {
 	return s.add(l, combine, inner)
 }
 

@@ -32,13 +32,21 @@ func TestLoadMissingDirIsEmptyPlan(t *testing.T) {
 	assert.Equal(t, "{}\n", string(data))
 }
 
+// addLayer parses data as the layer label and adds it to s.
+func addLayer(t *testing.T, s *State, label, data string, combine bool) error {
+	t.Helper()
+	l, err := plan.ParseLayer(0, label, []byte(data))
+	require.NoError(t, err)
+	return s.AddLayer(l, combine, false)
+}
+
 func TestAddLayerPublishes(t *testing.T) {
 	s := load(t, map[string]string{"001-base.yaml": "services:\n  a:\n    override: replace\n    command: sleep 1\n"})
 	var seen []*plan.Plan
 	s.Subscribe(func(p *plan.Plan) { seen = append(seen, p) })
 	require.Len(t, seen, 1, "Subscribe delivers the current plan at once")
 
-	require.NoError(t, s.AddLayer("extra", []byte("services:\n  b:\n    override: replace\n    command: sleep 2\n"), false, false))
+	require.NoError(t, addLayer(t, s, "extra", "services:\n  b:\n    override: replace\n    command: sleep 2\n", false))
 	require.Len(t, seen, 2)
 	assert.Contains(t, seen[1].Services, "b")
 	assert.Same(t, seen[1], s.Plan())
@@ -52,14 +60,13 @@ func TestBadLayerLeavesPlanAlone(t *testing.T) {
 	tests := []struct {
 		label, layer, err string
 	}{
-		{"x", "services: [", "cannot parse layer YAML: "},
 		{"x", "services:\n  b:\n    override: replace\n", `plan must define "command" for service "b"`},
 		{"x", "services:\n  b:\n    override: replace\n    command: x\n    requires: [zz]\n", `service "zz" does not exist`},
 		{"base", "services: {}\n", `layer "base" already exists`},
 		{"x", "workloads:\n  w:\n    override: replace\n", `cannot change immutable section "workloads"`},
 	}
 	for _, tt := range tests {
-		err := s.AddLayer(tt.label, []byte(tt.layer), false, false)
+		err := addLayer(t, s, tt.label, tt.layer, false)
 		require.Error(t, err, tt.layer)
 		var invalid *InvalidLayerError
 		assert.ErrorAs(t, err, &invalid)
@@ -71,7 +78,7 @@ func TestBadLayerLeavesPlanAlone(t *testing.T) {
 
 func TestCombineIntoExistingLabel(t *testing.T) {
 	s := load(t, map[string]string{"001-base.yaml": "services:\n  a:\n    override: replace\n    command: sleep 1\n"})
-	require.NoError(t, s.AddLayer("base", []byte("services:\n  a:\n    override: merge\n    command: sleep 9\n"), true, false))
+	require.NoError(t, addLayer(t, s, "base", "services:\n  a:\n    override: merge\n    command: sleep 9\n", true))
 	assert.Equal(t, "sleep 9", s.Plan().Services["a"].Command)
 	assert.Len(t, s.Plan().Layers, 1)
 }
@@ -94,7 +101,8 @@ func TestAppendServiceArgsLayer(t *testing.T) {
 	assert.Equal(t, plan.ServiceArgsLabel, p.Layers[1].Label)
 	assert.Greater(t, p.Layers[1].Order, p.Layers[0].Order)
 
-	err = s.AddLayer(plan.ServiceArgsLabel, []byte("services: {}\n"), true, false)
+	reserved := &plan.Layer{Label: plan.ServiceArgsLabel, Services: map[string]*plan.Service{}}
+	err = s.AddLayer(reserved, true, false)
 	assert.ErrorContains(t, err, `cannot use reserved label prefix "pebble-"`)
 	assert.Same(t, p, s.Plan())
 }

@@ -74,6 +74,7 @@ func (m *Manager) KillLeftovers(ctx context.Context) ([]string, error) {
 // are still alive and those of the non-empty leftover cgroups.
 func (m *Manager) leftoverTrees(recs map[string]procRecord) map[string][]*procTree {
 	trees := make(map[string][]*procTree)
+	procs, _ := osutil.AllProcs() // one snapshot for every record
 	for name, rec := range recs {
 		st, err := osutil.ReadProcStat(rec.PID)
 		if err != nil || st.StartTime != rec.StartTime || st.State == 'Z' {
@@ -85,7 +86,7 @@ func (m *Manager) leftoverTrees(recs map[string]procRecord) map[string][]*procTr
 			// PID; its descendants are found through /proc.
 			t.leader = -1
 		}
-		t.refresh()
+		t.refreshFrom(procs)
 		trees[name] = append(trees[name], t)
 	}
 	if m.cgroups != nil {

@@ -69,7 +69,9 @@ func TestStartStop(t *testing.T) {
 func TestExitWithinOkayDelay(t *testing.T) {
 	svc := sh("quick", "echo one; echo two >&2; exit 3")
 	svc.BackoffDelay = plan.OptionalDuration{Value: time.Hour, IsSet: true}
-	f := newFixture(t, newPlan(svc), nil)
+	// A long okay delay, so that a loaded machine cannot make the quick
+	// exit a slow one; the start ends with the exit.
+	f := newFixture(t, newPlan(svc), func(o *Options) { o.OkayDelay = 10 * time.Second })
 	tl := &logRecorder{t: t}
 	err := f.m.Start(context.Background(), "quick", tl)
 	assert.EqualError(t, err, "service start attempt: exited quickly with code 3, will restart")

@@ -32,12 +32,15 @@ func (t *procTree) refresh() {
 	if t.cgroup != "" {
 		return
 	}
+	if procs, err := osutil.AllProcs(); err == nil {
+		t.refreshFrom(procs)
+	}
+}
+
+// refreshFrom is refresh with a snapshot of every process.
+func (t *procTree) refreshFrom(procs []osutil.ProcStat) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	procs, err := osutil.AllProcs()
-	if err != nil {
-		return
-	}
 	roots := []int{t.leader}
 	for pid := range t.known {
 		roots = append(roots, pid)
@@ -109,7 +112,7 @@ func (t *procTree) empty() bool {
 	if t.cgroup != "" {
 		return !populated(t.cgroup)
 	}
-	if t.leader > 0 && syscall.Kill(-t.leader, 0) == nil {
+	if t.leader > 0 && groupAlive(t.leader) {
 		return false
 	}
 	t.mu.Lock()
@@ -121,6 +124,25 @@ func (t *procTree) empty() bool {
 		}
 	}
 	return true
+}
+
+// groupAlive reports whether process group pgid has a member that is not a
+// zombie: an orphan's zombie waits for whoever adopted it to reap it, which
+// may be slow, and must not count as a process still running.
+func groupAlive(pgid int) bool {
+	if syscall.Kill(-pgid, 0) != nil {
+		return false
+	}
+	procs, err := osutil.AllProcs()
+	if err != nil {
+		return true
+	}
+	for _, p := range procs {
+		if p.PGID == pgid && p.State != 'Z' {
+			return true
+		}
+	}
+	return false
 }
 
 // waitEmpty blocks until the tree is empty and reports true, or until stop

@@ -32,9 +32,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -68,27 +71,33 @@ type Fields map[string]any
 type Store struct {
 	path string
 
-	mu         sync.Mutex
-	cond       *sync.Cond
-	owners     []func() Fields
-	keys       map[string]bool // top-level keys with an owner
-	data       map[string]func() any
-	loaded     map[string]json.RawMessage // top-level keys other than "data"
-	loadedData map[string]json.RawMessage // entries of "data"
-	patchLevel int
-	asidePath  string
-	asideErr   error
-	marked     uint64 // generation of the latest MarkDirty
-	flushed    uint64 // generation known to be on disk
-	err        error  // last write error, reported by Sync
-	closed     bool   // no more kicks are accepted
-	stopped    bool   // the flusher has finished
-	writes     uint64
-	kick       chan struct{}
-	done       chan struct{}
+	mu           sync.Mutex
+	cond         *sync.Cond
+	owners       []func() Fields
+	keys         map[string]bool // top-level keys with an owner
+	data         map[string]func() any
+	loaded       map[string]json.RawMessage // top-level keys other than "data"
+	loadedData   map[string]json.RawMessage // entries of "data"
+	patchLevel   int
+	asidePath    string
+	asideErr     error
+	removedTemps []string
+	marked       uint64 // generation of the latest MarkDirty
+	flushed      uint64 // generation known to be on disk
+	attempts     uint64 // writes started
+	failed       uint64 // the latest write that failed (its number among attempts)
+	err          error  // the error of write number failed
+	closed       bool   // no more kicks are accepted
+	stopped      bool   // the flusher has finished
+	writes       uint64
+	kick         chan struct{}
+	done         chan struct{}
 }
 
 // Open reads the state file at path, if it exists, and starts the flusher.
+// It first removes the temporaries a killed writer left next to path
+// (RemoveTemporaries; RemovedTemporaries reports them), so the caller must
+// own path's directory, as the daemon's directory lock ensures.
 // An empty path means no persistence. A file that does not parse as a state
 // file, or has a patch level this daemon does not know, is renamed to
 // "<path>.corrupt-<time>" and the store starts empty; SetAside reports it.
@@ -106,6 +115,11 @@ func Open(path string) (*Store, error) {
 	}
 	s.cond = sync.NewCond(&s.mu)
 	if path != "" {
+		removed, err := RemoveTemporaries(path)
+		if err != nil {
+			return nil, err
+		}
+		s.removedTemps = removed
 		if err := s.load(); err != nil {
 			return nil, err
 		}
@@ -149,11 +163,15 @@ func (s *Store) load() error {
 // parse splits a state file into its top-level keys other than "data", the
 // entries of "data", and the patch level.
 func parse(file []byte) (top, data map[string]json.RawMessage, level int, err error) {
-	if err := json.Unmarshal(file, &top); err != nil {
-		return nil, nil, 0, err
+	trimmed := bytes.TrimSpace(file)
+	if len(trimmed) == 0 {
+		return nil, nil, 0, errors.New("the file is empty")
 	}
-	if top == nil {
-		return nil, nil, 0, errors.New("not a JSON object")
+	if err := json.Unmarshal(trimmed, &top); err != nil || top == nil {
+		if !json.Valid(trimmed) {
+			return nil, nil, 0, fmt.Errorf("not JSON: %v", err)
+		}
+		return nil, nil, 0, fmt.Errorf("the file holds %s, not a JSON object", jsonKind(trimmed))
 	}
 	rawData, ok := top[dataKey]
 	if !ok {
@@ -172,10 +190,31 @@ func parse(file []byte) (top, data map[string]json.RawMessage, level int, err er
 	return top, data, level, nil
 }
 
+// jsonKind names the kind of a valid JSON value for a message.
+func jsonKind(value []byte) string {
+	switch value[0] {
+	case 'n':
+		return "null"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	default:
+		return "a number"
+	}
+}
+
 // SetAside reports the state file Open found unreadable: the path it was
 // moved to and why. The path is empty if there was none.
 func (s *Store) SetAside() (path string, reason error) {
 	return s.asidePath, s.asideErr
+}
+
+// RemovedTemporaries reports the names of the temporaries Open removed.
+func (s *Store) RemovedTemporaries() []string {
+	return s.removedTemps
 }
 
 // Loaded returns the raw JSON of a top-level key as it was in the file when
@@ -248,13 +287,15 @@ func (s *Store) kickLocked() {
 }
 
 // Sync waits until every change marked before the call is written, or ctx
-// ends. It returns the write error, if the last write failed.
+// ends. It returns the error of a write that started after the call and
+// failed: an earlier failure is not reported again, since the flusher
+// retries it, and a Sync after the disk recovered succeeds.
 func (s *Store) Sync(ctx context.Context) error {
 	if s.path == "" {
 		return nil
 	}
 	s.mu.Lock()
-	target := s.marked
+	target, since := s.marked, s.attempts
 	s.kickLocked()
 	s.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() {
@@ -265,11 +306,14 @@ func (s *Store) Sync(ctx context.Context) error {
 	defer stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.flushed < target && s.err == nil && !s.stopped {
+	for s.flushed < target && s.failed <= since && !s.stopped {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		s.cond.Wait()
+	}
+	if s.flushed >= target {
+		return nil
 	}
 	return s.err
 }
@@ -295,28 +339,64 @@ func (s *Store) Close() error {
 	<-s.done
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.err
+	if s.flushed < s.marked {
+		return s.err
+	}
+	return nil
 }
+
+// The flusher retries a failed write (a full disk, say) after retryMin,
+// doubling the wait up to retryMax, until one succeeds.
+const (
+	retryMin = 50 * time.Millisecond
+	retryMax = 2 * time.Second
+)
 
 func (s *Store) flusher() {
 	defer close(s.done)
-	for range s.kick {
-		s.flushOnce()
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	wait := retryMin
+	for {
+		select {
+		case _, open := <-s.kick:
+			if !open {
+				s.flushOnce()
+				s.finish()
+				return
+			}
+		case <-retry.C:
+		}
+		if s.flushOnce() == nil {
+			wait = retryMin
+			retry.Stop()
+			continue
+		}
+		retry.Reset(wait)
+		wait = min(2*wait, retryMax)
 	}
-	s.flushOnce()
+}
+
+// finish records that the flusher has stopped and wakes every Sync.
+func (s *Store) finish() {
 	s.mu.Lock()
 	s.stopped = true
 	s.cond.Broadcast()
 	s.mu.Unlock()
 }
 
-func (s *Store) flushOnce() {
+// flushOnce writes the file if anything was marked since the last
+// successful write, and returns the write's error.
+func (s *Store) flushOnce() error {
 	s.mu.Lock()
 	target := s.marked
 	if target == s.flushed {
 		s.mu.Unlock()
-		return
+		return nil
 	}
+	s.attempts++
+	attempt := s.attempts
 	owners := s.owners
 	dataNames := make([]string, 0, len(s.data))
 	for name := range s.data {
@@ -369,14 +449,16 @@ func (s *Store) flushOnce() {
 
 	s.mu.Lock()
 	if err == nil {
-		s.flushed = target
+		s.flushed = max(s.flushed, target)
 		if s.path != "" {
 			s.writes++
 		}
+	} else {
+		s.failed, s.err = attempt, err
 	}
-	s.err = err
 	s.cond.Broadcast()
 	s.mu.Unlock()
+	return err
 }
 
 // encode writes the values as one JSON object with sorted keys. Values
@@ -418,11 +500,12 @@ func encode(sections map[string]any) (json.RawMessage, error) {
 }
 
 // WriteAtomic replaces path with data: it writes a temporary file in the same
-// directory, syncs it, renames it over path and syncs the directory, so a
-// reader sees either the old or the new content, also after a crash.
+// directory (named by tempName), syncs it, renames it over path and syncs the
+// directory, so a reader sees either the old or the new content, also after a
+// crash. A temporary a crash leaves behind is removed by RemoveTemporaries.
 func WriteAtomic(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, err := createTemp(path)
 	if err != nil {
 		return fmt.Errorf("cannot write %q: %w", path, err)
 	}
@@ -455,4 +538,66 @@ func WriteAtomic(path string, data []byte, perm os.FileMode) error {
 		d.Close()
 	}
 	return nil
+}
+
+// tempPrefix is how the names of path's temporaries start: a dot, path's
+// base name and ".tmp-", followed by decimal digits only (tempName).
+func tempPrefix(path string) string {
+	return "." + filepath.Base(path) + ".tmp-"
+}
+
+// isTempName reports whether name is one of path's temporaries: its prefix
+// followed by one or more decimal digits and nothing else.
+func isTempName(path, name string) bool {
+	digits, ok := strings.CutPrefix(name, tempPrefix(path))
+	if !ok || digits == "" {
+		return false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// createTemp creates a new temporary file for path, next to it, readable and
+// writable by its owner only.
+func createTemp(path string) (*os.File, error) {
+	dir := filepath.Dir(path)
+	for {
+		name := filepath.Join(dir, tempPrefix(path)+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		return f, err
+	}
+}
+
+// RemoveTemporaries removes the temporaries of path that a writer killed
+// between creating and renaming them left behind: regular files in path's
+// directory named as WriteAtomic names them, and nothing else. It returns
+// the names it removed. Only the one process that owns path may call it:
+// another writer's temporary in progress would be removed too.
+func RemoveTemporaries(path string) ([]string, error) {
+	dir := filepath.Dir(path)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot remove temporary state files: %w", err)
+	}
+	var removed []string
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !isTempName(path, e.Name()) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return removed, fmt.Errorf("cannot remove temporary state file: %w", err)
+		}
+		removed = append(removed, e.Name())
+	}
+	return removed, nil
 }

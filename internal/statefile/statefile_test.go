@@ -115,8 +115,16 @@ func readState(t *testing.T, path string) map[string]json.RawMessage {
 
 func TestUnreadableFileIsSetAside(t *testing.T) {
 	for _, tc := range []struct{ name, content, reason string }{
-		{"corrupt", `{"data":{"patch-level":2},`, "unexpected end of JSON input"},
-		{"not an object", `[1]`, "json: cannot unmarshal array"},
+		{"corrupt", `{"data":{"patch-level":2},`, "not JSON: unexpected end of JSON input"},
+		{"empty", ``, "the file is empty"},
+		{"blank", " \n", "the file is empty"},
+		{"null", `null`, "the file holds null, not a JSON object"},
+		{"array", `[1]`, "the file holds an array, not a JSON object"},
+		{"empty array", `[]`, "the file holds an array, not a JSON object"},
+		{"string", `"x"`, "the file holds a string, not a JSON object"},
+		{"number", `0`, "the file holds a number, not a JSON object"},
+		{"empty object", `{}`, `no "data" object: not a Pebble state file`},
+		{"data null", `{"data":null}`, `"data" is not a JSON object`},
 		{"no data", `{"changes":{"last-change-id":3,"changes":[]}}`, `no "data" object: not a Pebble state file`},
 		{"data not an object", `{"data":7}`, `"data" is not a JSON object`},
 		{"no patch level", `{"data":{}}`, `invalid "patch-level" in "data"`},
@@ -227,4 +235,46 @@ func TestSyncAfterCloseDoesNotHang(t *testing.T) {
 	defer cancel()
 	s.Sync(ctx)
 	assert.NoError(t, ctx.Err())
+}
+
+// A writer killed between creating and renaming its temporary leaves it
+// behind; the next Open removes those, and only those: files named like
+// them but not by WriteAtomic, and directories, stay.
+func TestOpenRemovesStaleTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, ".pebble.state")
+	require.NoError(t, WriteAtomic(path, []byte(`{"data":{"patch-level":2},"x":1}`), 0o600))
+	stale := []string{"..pebble.state.tmp-1", "..pebble.state.tmp-4294967295"}
+	for _, name := range stale {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(`{"half`), 0o600))
+	}
+	f, err := createTemp(path)
+	require.NoError(t, err, "a temporary as a killed writer leaves it")
+	require.NoError(t, f.Close())
+	stale = append(stale, filepath.Base(f.Name()))
+	others := []string{
+		"..pebble.state.tmp-",       // no digits
+		"..pebble.state.tmp-12x",    // not only digits
+		".pebble.state.tmp-12",      // another naming
+		"..other.state.tmp-12",      // another file's
+		"..pebble.state.tmp-12.bak", // a user's copy
+		".pebble.state.corrupt-20261202T035000.000000000Z",
+	}
+	for _, name := range others {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), nil, 0o600))
+	}
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "..pebble.state.tmp-7"), 0o700))
+
+	s, err := Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	assert.ElementsMatch(t, stale, s.RemovedTemporaries())
+	for _, name := range stale {
+		assert.NoFileExists(t, filepath.Join(dir, name))
+	}
+	for _, name := range others {
+		assert.FileExists(t, filepath.Join(dir, name))
+	}
+	assert.DirExists(t, filepath.Join(dir, "..pebble.state.tmp-7"))
+	assert.JSONEq(t, `1`, string(s.Loaded("x")), "the state file itself is read")
 }

@@ -45,6 +45,7 @@ type parts struct {
 	checks     *checks.Manager
 	changes    *changes.Manager
 	notices    *notices.Manager
+	identities *identities.Manager
 	forwarding *logfwd.Manager
 	ops        *ops.Ops
 	api        *daemon.Daemon
@@ -169,6 +170,9 @@ func (p *parts) buildParts(ctx context.Context) error {
 	if aside, reason := store.SetAside(); aside != "" {
 		p.log.Noticef("Cannot use state file: %v; moved it to %q and starting with an empty state", reason, aside)
 	}
+	if removed := store.RemovedTemporaries(); len(removed) > 0 {
+		p.log.Noticef("Removed temporary state files left by a killed daemon: %s", strings.Join(removed, ", "))
+	}
 	if p.plans, err = planstate.Load(filepath.Join(p.opts.Dir, "layers")); err != nil {
 		return fmt.Errorf("cannot load plan: %w", err)
 	}
@@ -218,6 +222,9 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 		return err
 	}
 	p.onClose("notices", ntc.Close)
+	if aside, reason := store.SetAside(); aside != "" {
+		ntc.AddWarning(fmt.Sprintf("cannot use state file: %v; moved it to %q and started with an empty state", reason, aside))
+	}
 	ids, err := identities.New(store)
 	if err != nil {
 		return err
@@ -237,11 +244,11 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 	})
 	p.ops = ops.New(ops.Options{
 		Plans: p.plans, Services: services, Changes: chg,
-		Identities: ids, SecurityEvent: log.SecurityEvent,
-		Checks: p.checks,
-		Execs:  execs.New(execs.Options{Logf: log.Noticef}),
+		SecurityEvent: log.SecurityEvent,
+		Checks:        p.checks,
+		Execs:         execs.New(execs.Options{Logf: log.Noticef}),
 	})
-	p.changes, p.notices = chg, ntc
+	p.changes, p.notices, p.identities = chg, ntc, ids
 	chg.Start()
 	p.onClose("changes", chg.Close)
 	p.onClose("checks", p.checks.Close)
@@ -294,6 +301,7 @@ func (p *parts) buildAPI() error {
 		Changes:     p.changes,
 		Plan:        p.plans,
 		Notices:     p.notices,
+		Identities:  p.identities,
 		State:       p.store,
 		LogTargets:  p.forwarding,
 		Logf:        p.log.Noticef,

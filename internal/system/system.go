@@ -123,7 +123,7 @@ func (p *parts) start(ctx context.Context) error {
 	}
 	p.api.Serve()
 	if p.opts.IdentitiesFile != "" {
-		if err := applyIdentitiesFile(ctx, p.ops, p.opts.IdentitiesFile); err != nil {
+		if err := applyIdentitiesFile(p.identities, p.log.SecurityEvent, p.opts.IdentitiesFile); err != nil {
 			return err
 		}
 	}
