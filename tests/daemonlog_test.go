@@ -118,15 +118,15 @@ func TestAdminSecurityEvents(t *testing.T) {
 	src := filepath.Join(dir, "src.txt")
 	writeFile(t, src, "hello\n")
 	d.mustPebble("pull", src, filepath.Join(dir, "copy.txt"))
-	d.waitLogLine(securityEvent("WARN", fmt.Sprintf("authz_admin:%d,pull_file", uid), fmt.Sprintf(`Reading file \"%s\"`, src)))
+	d.waitLogLine(securityEvent("WARN", fmt.Sprintf("authz_admin:%d,pull_file", uid), "Pulling file "+src))
 
 	res := d.pebble("pull", "relative/path", filepath.Join(dir, "copy2.txt"))
 	require.NotEqual(t, 0, res.code)
 	assert.Contains(t, res.stderr, `paths must be absolute, got "relative/path"`)
-	d.waitLogLine(securityEvent("WARN", fmt.Sprintf("authz_admin:%d,pull_file", uid), `Reading file \"relative/path\"`))
+	d.waitLogLine(securityEvent("WARN", fmt.Sprintf("authz_admin:%d,pull_file", uid), "Pulling file relative/path"))
 
 	d.mustPebble("push", src, filepath.Join(dir, "pushed.txt"))
-	d.waitLogLine(securityEvent("WARN", fmt.Sprintf("authz_admin:%d,push_file", uid), fmt.Sprintf(`Writing file \"%s\"`, filepath.Join(dir, "pushed.txt"))))
+	d.waitLogLine(securityEvent("WARN", fmt.Sprintf("authz_admin:%d,push_file", uid), "Pushing file "+filepath.Join(dir, "pushed.txt")))
 	assert.NotContains(t, d.stderr.String(), "<unknown>")
 	assert.NotContains(t, d.stderr.String(), `\u003cunknown\u003e`)
 	assert.NotContains(t, d.stderr.String(), "authz_fail")

@@ -49,7 +49,7 @@ func (a *api) postExec(r *http.Request) response {
 	if err != nil {
 		return errorResponse(err)
 	}
-	a.securityAdmin(callerOf(r).user(), "exec", "Executing command")
+	a.securityAdmin(callerOf(r).user(), "exec", "Executing command "+req.Command[0])
 	return asyncResponse(res.ChangeID, map[string]any{
 		"task-id":     res.TaskID,
 		"environment": res.Environment,

@@ -31,6 +31,10 @@ func (f *fakeOps) Exec(ctx context.Context, req execs.Request) (execs.Started, e
 	if f.err != nil {
 		return execs.Started{}, f.err
 	}
+	if len(req.Command) == 0 {
+		// As ops does: a started exec always has a command.
+		return execs.Started{}, apierr.Errorf(apierr.BadRequest, "must specify command")
+	}
 	return execs.Started{ChangeID: "1", TaskID: "2", Environment: map[string]string{"PATH": "/bin"}, WorkingDir: "/"}, nil
 }
 
@@ -81,7 +85,7 @@ func TestPostExec(t *testing.T) {
 		"result": map[string]any{"task-id": "2", "environment": map[string]any{"PATH": "/bin"}, "working-dir": "/"},
 	}, body)
 	require.Len(t, events(), 1)
-	assert.Regexp(t, `^WARN authz_admin:\d+,exec `, events()[0])
+	assert.Regexp(t, `^WARN authz_admin:\d+,exec Executing command true$`, events()[0])
 
 	status, body = do(t, c, "GET", "/v1/tasks/5/websocket/control", "")
 	assert.Equal(t, 404, status)
@@ -130,7 +134,7 @@ func TestPostFilesDispatch(t *testing.T) {
 	got, err := os.ReadFile(target)
 	require.NoError(t, err, "written to the full path, not its base name")
 	assert.Equal(t, content, string(got))
-	assert.Regexp(t, `^WARN authz_admin:\d+,push_file Writing file "`+regexp.QuoteMeta(target)+`"$`, events()[len(events())-1])
+	assert.Regexp(t, `^WARN authz_admin:\d+,push_file Pushing file `+regexp.QuoteMeta(target)+`$`, events()[len(events())-1])
 }
 
 func jsonDecode(r io.Reader, v any) error {

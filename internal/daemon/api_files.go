@@ -178,7 +178,7 @@ func (rf readFilesResponse) write(w http.ResponseWriter, r *http.Request) {
 	for _, path := range rf.paths {
 		// Every requested path is an event, also one that cannot be read
 		// (relative, missing), as in Pebble.
-		rf.a.securityAdmin(rf.user, "pull_file", fmt.Sprintf("Reading file %q", path))
+		rf.a.securityAdmin(rf.user, "pull_file", "Pulling file "+path)
 		f, err := rf.a.files.Open(path)
 		if err != nil {
 			results = append(results, fileResult(path, err))
@@ -345,7 +345,7 @@ func (a *api) writeParts(mr *multipart.Reader, specs []files.WriteSpec, user str
 			return badRequest("field name must be \"files\", got %q", name)
 		}
 		path := fileName(part)
-		a.securityAdmin(user, "push_file", fmt.Sprintf("Writing file %q", path))
+		a.securityAdmin(user, "push_file", "Pushing file "+path)
 		i, ok := byPath[path]
 		if !ok {
 			return badRequest("no metadata for path %q", path)

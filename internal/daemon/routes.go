@@ -27,7 +27,8 @@ type Ops interface {
 
 	checkOps // api_checks.go
 
-	// Exec creates the change that runs a command (api.md §16.1).
+	// Exec creates the change that runs a command (api.md §16.1); it refuses
+	// a request without a command.
 	Exec(ctx context.Context, req execs.Request) (execs.Started, error)
 	// ExecSocket reserves a websocket of an exec task (api.md §16.3).
 	ExecSocket(taskID, wsID string) (*execs.Socket, error)
