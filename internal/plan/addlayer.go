@@ -4,6 +4,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/pebble-project/pebble/internal/plan/cmdline"
 )
 
 // ServiceArgsLabel is the label of the layer `pebble run --args` adds
@@ -130,9 +132,9 @@ func ServiceArgsLayer(p *Plan, args map[string][]string) (*Layer, error) {
 		if err != nil {
 			return nil, formatErrorf("plan service %q command invalid: %v", name, err)
 		}
-		parts := []string{JoinCommand(base), "["}
+		parts := []string{cmdline.Join(base), "["}
 		if len(args[name]) > 0 {
-			parts = append(parts, JoinCommand(args[name]))
+			parts = append(parts, cmdline.Join(args[name]))
 		}
 		cmd := strings.Join(append(parts, "]"), " ")
 		l.Services[name] = &Service{Name: name, Override: MergeOverride, Command: cmd}

@@ -1,9 +1,9 @@
 // Package plan turns layer YAML into validated values: it parses layers,
 // combines them into the effective plan, validates the result, computes the
 // start and stop order of services (with their lanes). The contract is the
-// project's spec, layers.md, and §6 of behaviour.md. Package planyaml prints
-// plans and layers back as YAML; package planstate reads the layers
-// directory.
+// project's spec, layers.md, and §6 of behaviour.md. Package cmdline splits
+// commands into words, package planyaml prints plans and layers back as
+// YAML, and package planstate reads the layers directory.
 //
 // The package is pure. It starts no goroutines, does not log, never runs a
 // process, never touches the network and reads no files. The only outside
