@@ -36,6 +36,7 @@ func TestImportDirection(t *testing.T) {
 		forbidden []string
 	}{
 		{"internal/plan", false, []string{"os/exec", "net/http", "net", module + "/internal/"}},
+		{"internal/plan/planyaml", true, []string{"os", "os/exec", "net/http", "net", module + "/internal/planstate"}},
 		{"client", false, []string{module + "/internal/"}},
 		{"internal/daemon", true, []string{module + "/internal/reaper", module + "/internal/system", module + "/internal/ops", "os/exec"}},
 		{"internal/daemon", false, []string{module + "/internal/ops", module + "/internal/system", module + "/internal/planstate"}},

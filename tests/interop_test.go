@@ -329,7 +329,11 @@ func TestUnreadableStateFileIsKeptAside(t *testing.T) {
 			assert.Equal(t, content, string(kept))
 			assert.Contains(t, d.stderr.String(), fmt.Sprintf("Cannot use state file: cannot parse state file %q: ", path))
 			assert.Contains(t, d.stderr.String(), fmt.Sprintf("; moved it to %q and starting with an empty state\n", asides[0]))
-			assert.Equal(t, "Recorded notice 1\n", d.mustPebble("notify", "example.com/x"))
+			// Notice 1 is the warning saying so; counting goes on after it.
+			warning := d.mustPebble("notice", "1")
+			assert.Contains(t, warning, "type: warning")
+			assert.Contains(t, warning, "cannot use state file: cannot parse state file")
+			assert.Equal(t, "Recorded notice 2\n", d.mustPebble("notify", "example.com/x"))
 			d.stop()
 		})
 	}
