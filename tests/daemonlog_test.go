@@ -83,6 +83,11 @@ services:
 	require.Equal(t, 200, get("/v1/metrics", true))
 	d.waitLogLine(`127\.0\.0\.1:\d+ GET /v1/metrics ` + logDuration + ` 200 \(http\)`)
 
+	// A websocket upgrade is logged as 200, as Pebble does, not as 101.
+	d.mustPebble("exec", "true")
+	d.waitLogLine(`GET /v1/tasks/\d+/websocket/control ` + logDuration + ` 200 \(http\+unix\)`)
+	d.waitLogLine(`GET /v1/tasks/\d+/websocket/stdio ` + logDuration + ` 200 \(http\+unix\)`)
+
 	// Lines are written in the order requests end, so once this one is
 	// there, any line of the quiet requests before it would be too.
 	d.sync("GET", "/v1/plan?format=yaml", nil, nil)

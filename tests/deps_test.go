@@ -36,6 +36,8 @@ func TestImportDirection(t *testing.T) {
 		forbidden []string
 	}{
 		{"internal/plan", false, []string{"os/exec", "net/http", "net", module + "/internal/"}},
+		{"internal/plan/cmdline", false, []string{"os", "os/exec", "net/http", "net", module + "/internal/"}},
+		{"internal/plan/planyaml", true, []string{"os", "os/exec", "net/http", "net", module + "/internal/planstate"}},
 		{"client", false, []string{module + "/internal/"}},
 		{"internal/daemon", true, []string{module + "/internal/reaper", module + "/internal/system", module + "/internal/ops", "os/exec"}},
 		{"internal/daemon", false, []string{module + "/internal/ops", module + "/internal/system", module + "/internal/planstate"}},
@@ -59,8 +61,8 @@ func TestImportDirection(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {
 			for _, dep := range deps(t, tt.pkg, tt.direct) {
-				if dep == module+"/"+tt.pkg {
-					continue
+				if dep == module+"/"+tt.pkg || strings.HasPrefix(dep, module+"/"+tt.pkg+"/") {
+					continue // the package itself and its own sub-packages
 				}
 				for _, bad := range tt.forbidden {
 					if dep == bad || (strings.HasSuffix(bad, "/") && strings.HasPrefix(dep, bad)) {

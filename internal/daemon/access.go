@@ -15,7 +15,10 @@ import (
 type accessLevel int
 
 const (
-	accessOpen accessLevel = iota // also the level of "untrusted" identities
+	// accessUndeclared is the zero level: a route method that leaves out
+	// its access. newRouter refuses it, and it lets no caller through.
+	accessUndeclared accessLevel = iota
+	accessOpen                   // also the level of "untrusted" identities
 	accessMetrics
 	accessRead
 	accessAdmin
@@ -141,6 +144,9 @@ func (a *api) resolve(r *http.Request) *caller {
 // read and admin endpoints only over the socket; over plain HTTP, metrics
 // only for an identity whose access is exactly "metrics".
 func (c *caller) allowed(need accessLevel) bool {
+	if need == accessUndeclared {
+		return false
+	}
 	if need == accessOpen {
 		return true
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/plan"
+	"github.com/pebble-project/pebble/internal/plan/planyaml"
 )
 
 func (a *api) notImplemented(r *http.Request) response {
@@ -100,7 +101,7 @@ func (a *api) getPlan(r *http.Request) response {
 	if f := r.URL.Query().Get("format"); f != "yaml" {
 		return badRequest("invalid format %q", f)
 	}
-	data, err := a.plan.Plan().YAML()
+	data, err := planyaml.Plan(a.plan.Plan())
 	if err != nil {
 		return errorResponse(err)
 	}

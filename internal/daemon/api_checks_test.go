@@ -95,8 +95,8 @@ func TestChecksActionError(t *testing.T) {
 func TestChecksAccess(t *testing.T) {
 	want := map[string][2]accessLevel{
 		"/v1/checks":         {accessRead, accessAdmin},
-		"/v1/checks/refresh": {accessOpen, accessAdmin},
-		"/v1/health":         {accessOpen, accessOpen},
+		"/v1/checks/refresh": {accessUndeclared, accessAdmin},
+		"/v1/health":         {accessOpen, accessUndeclared},
 	}
 	for _, e := range endpoints {
 		if w, ok := want[e.path]; ok {

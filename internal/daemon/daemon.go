@@ -293,6 +293,9 @@ func listenUnix(path string) (net.Listener, error) {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	// hijacked is set once a websocket upgrade took over the connection;
+	// nothing can be written through the writer after that.
+	hijacked bool
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -315,16 +318,15 @@ func (w *statusWriter) Flush() {
 	}
 }
 
-// Hijack lets websocket upgrades take over the connection; the request log
-// shows them as 101.
+// Hijack lets websocket upgrades take over the connection. The 101 they
+// send goes on the raw connection, so the status stays unset and the
+// request log shows 200, as Pebble's does.
 func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	h, ok := w.ResponseWriter.(http.Hijacker)
 	if !ok {
 		return nil, nil, errors.New("cannot take over the connection")
 	}
-	if w.status == 0 {
-		w.status = http.StatusSwitchingProtocols
-	}
+	w.hijacked = true
 	return h.Hijack()
 }
 
@@ -338,7 +340,7 @@ func (a *api) serve(w http.ResponseWriter, r *http.Request, e *endpoint, h func(
 	defer func() {
 		if p := recover(); p != nil {
 			a.logf("Panic serving %s %s: %v\n%s", r.Method, r.URL, p, debug.Stack())
-			if sw.status == 0 {
+			if sw.status == 0 && !sw.hijacked {
 				internalError("internal server error").write(sw, r)
 			}
 		}

@@ -381,6 +381,21 @@ func TestEveryEndpointHasAccess(t *testing.T) {
 	}
 }
 
+// TestUndeclaredAccessRefused checks that a route method that leaves out
+// its access level cannot be built, so it is never open to everyone by
+// default, and that the zero level lets no caller through.
+func TestUndeclaredAccessRefused(t *testing.T) {
+	table := []endpoint{{path: "/v1/new-verb", get: &method{handle: (*api).getPlan, durability: volatile}}}
+	assert.PanicsWithValue(t, "daemon: GET /v1/new-verb declares no access", func() { newRouter(&api{}, table) })
+	table[0].get.access = accessAdmin
+	assert.NotPanics(t, func() { newRouter(&api{}, table) })
+
+	root := uint32(0)
+	admin := &caller{transport: transportUnix, peerUID: &root, level: accessAdmin}
+	assert.False(t, admin.allowed(accessUndeclared))
+	assert.True(t, admin.allowed(accessAdmin))
+}
+
 // TestUndeclaredDurabilityRefused checks that a route table with a method
 // that does not say whether its response waits for the state file cannot
 // be built: forgetting is a panic at start-up, not a silent loss.

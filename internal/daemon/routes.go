@@ -75,7 +75,9 @@ const (
 )
 
 // method is one HTTP method of an endpoint: its handler, the access it
-// needs (api.md §5.2) and its durability.
+// needs (api.md §5.2) and its durability. Both must be declared: newRouter
+// refuses a method without either, so leaving one out can neither open an
+// endpoint to everyone nor skip the state file.
 type method struct {
 	handle     handlerFunc
 	access     accessLevel
@@ -135,8 +137,8 @@ var endpoints = []endpoint{
 }
 
 // newRouter builds the router from a route table. It panics on a duplicate
-// path or a method without a declared durability: programming errors that
-// every test of the package would hit at once.
+// path or a method without a declared access or durability: programming
+// errors that every test of the package would hit at once.
 func newRouter(a *api, table []endpoint) *mux.Router {
 	r := mux.NewRouter()
 	seen := make(map[string]bool)
@@ -147,7 +149,12 @@ func newRouter(a *api, table []endpoint) *mux.Router {
 		}
 		seen[e.path] = true
 		for _, name := range []string{http.MethodGet, http.MethodPost} {
-			if m := e.method(name); m != nil && m.durability == undeclared {
+			m := e.method(name)
+			switch {
+			case m == nil:
+			case m.access == accessUndeclared:
+				panic("daemon: " + name + " " + e.path + " declares no access")
+			case m.durability == undeclared:
 				panic("daemon: " + name + " " + e.path + " declares no durability")
 			}
 		}

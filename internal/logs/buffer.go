@@ -3,6 +3,7 @@ package logs
 import (
 	"bytes"
 	"sync"
+	"time"
 )
 
 // DefaultBufferSize is the size of a service's ring buffer: 100 KiB.
@@ -15,6 +16,10 @@ type Buffer struct {
 	mu   sync.Mutex
 	data []byte
 	end  uint64 // absolute position one past the last byte written
+	// lineTime and lineService are those of the latest line a Writer
+	// began: what a reader that lost a line's prefix attributes its rest to.
+	lineTime    time.Time
+	lineService string
 	// watchers get a non-blocking send at every write (see Watch).
 	watchers []chan<- struct{}
 }

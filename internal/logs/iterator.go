@@ -35,9 +35,11 @@ type Iterator struct {
 	hasStop   bool
 	lost      uint64 // bytes overwritten before they were read
 	truncated bool
-	skipping  bool // discarding a partial line
-	skipLost  bool // ... whose start was lost: what is skipped counts as lost
-	inLine    bool // the current line's prefix is consumed; cur holds it
+	cut       uint64 // bytes lost since Truncated was last called
+	resync    bool   // landed after an overrun, maybe inside a line
+	skipping  bool   // discarding a partial line
+	skipLost  bool   // ... whose start was lost: what is skipped counts as lost
+	inLine    bool   // the current line's prefix is consumed; cur holds it
 	cur       Entry
 	scratch   []byte
 }
@@ -94,11 +96,12 @@ func (it *Iterator) StopHere() {
 func (it *Iterator) Unstop() { it.hasStop = false }
 
 // Truncated reports whether data was lost before the entries returned since
-// the previous call (the reader fell behind the writer), and clears the flag.
-func (it *Iterator) Truncated() bool {
-	t := it.truncated
-	it.truncated = false
-	return t
+// the previous call (the reader fell behind the writer) and how many bytes
+// of output, and clears the flag.
+func (it *Iterator) Truncated() (bool, uint64) {
+	t, cut := it.truncated, it.cut
+	it.truncated, it.cut = false, 0
+	return t, cut
 }
 
 // Lost returns how many bytes of output this iterator never returned
@@ -127,12 +130,7 @@ func (it *Iterator) Next() (Entry, bool) {
 	defer b.mu.Unlock()
 	for {
 		if start := b.startLocked(); it.pos < start {
-			it.lost += start - it.pos
-			it.pos = start
-			it.truncated = true
-			it.skipping = true
-			it.skipLost = true
-			it.inLine = false
+			it.overrun(start)
 		}
 		end := b.end
 		if it.hasStop && it.stop < end {
@@ -180,6 +178,37 @@ func (it *Iterator) Next() (Entry, bool) {
 	}
 }
 
+// overrun moves the iterator, which fell behind the writer, to start, the
+// oldest data held. What lands there is read on: the rest of a long line
+// is kept (as a continuation of the line, or of the last line read when
+// its prefix was lost too) rather than skipped, and only the bytes really
+// overwritten count as lost.
+func (it *Iterator) overrun(start uint64) {
+	n := start - it.pos
+	it.lost += n
+	it.cut += n
+	it.pos = start
+	it.truncated = true
+	if it.skipping {
+		// Skipping a line that began before the iterator: its rest
+		// counts as lost too.
+		it.skipLost = true
+		return
+	}
+	if it.cur.Service == "" && it.cur.Time.IsZero() {
+		it.cur.Time, it.cur.Service = it.b.lineTime, it.b.lineService
+	}
+	if it.cur.Service == "" && it.cur.Time.IsZero() {
+		// Nothing read yet to attribute a line's rest to: skip to the
+		// next line.
+		it.skipping, it.skipLost = true, true
+		return
+	}
+	it.skipping, it.skipLost = false, false
+	it.inLine = false
+	it.resync = true
+}
+
 // readPrefix parses the prefix of the line at it.pos into it.cur and moves
 // past it. It reports false when the prefix may still be incomplete. A line
 // without a prefix (not written by a Writer) gets the zero time and no
@@ -195,6 +224,16 @@ func (it *Iterator) readPrefix(end uint64) bool {
 		line, complete = head[:i], true
 	}
 	tm, svc, msg, ok := parsePrefix(line)
+	if !ok && it.resync {
+		// The rest of a line whose start was overwritten, maybe within
+		// its prefix: drop what is left of that once it can be told.
+		if !complete && len(line) < len(TimeLayout)+len(it.cur.Service)+4 {
+			return false
+		}
+		it.resync = false
+		it.pos += uint64(prefixTail(line, it.cur.Service))
+		return true
+	}
 	if !ok {
 		if !complete && n < maxPrefix {
 			return false
@@ -202,6 +241,7 @@ func (it *Iterator) readPrefix(end uint64) bool {
 		it.cur = Entry{}
 		return true
 	}
+	it.resync = false
 	if it.cur.Service != string(svc) {
 		it.cur.Service = string(svc)
 	}
@@ -215,6 +255,40 @@ func (it *Iterator) entry(msg []byte) Entry {
 	e := it.cur
 	e.Message = string(msg)
 	return e
+}
+
+// prefixTail returns the length of the end of a "<time> [<service>] "
+// prefix that line starts with, or 0: where a reader lands when the start
+// of a line was overwritten.
+func prefixTail(line []byte, service string) int {
+	pattern := TimeLayout + " [" + service + "] "
+	for j := range len(pattern) {
+		tail := pattern[j:]
+		if len(line) < len(tail) {
+			continue
+		}
+		if matchesPrefixPattern(line[:len(tail)], tail, len(TimeLayout)-j) {
+			return len(tail)
+		}
+	}
+	return 0
+}
+
+// matchesPrefixPattern reports whether s matches pattern, the tail of a
+// prefix pattern whose first timeLen bytes are (the end of) TimeLayout: a
+// digit there matches any digit, everything else itself.
+func matchesPrefixPattern(s []byte, pattern string, timeLen int) bool {
+	for i := range len(pattern) {
+		c, p := s[i], pattern[i]
+		if i < timeLen && p >= '0' && p <= '9' {
+			if c < '0' || c > '9' {
+				return false
+			}
+		} else if c != p {
+			return false
+		}
+	}
+	return true
 }
 
 // parsePrefix splits a formatted line into its time, service and message.

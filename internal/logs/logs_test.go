@@ -74,7 +74,8 @@ func TestIterator(t *testing.T) {
 	e, ok = it.Next()
 	require.True(t, ok)
 	assert.Equal(t, "two", e.Message)
-	assert.False(t, it.Truncated())
+	truncated, _ := it.Truncated()
+	assert.False(t, truncated)
 
 	// New iterators positioned by count.
 	io.WriteString(w, "three\nfour\n")
@@ -122,10 +123,15 @@ func TestIteratorTruncation(t *testing.T) {
 	}
 	e, ok = it.Next()
 	require.True(t, ok)
-	assert.True(t, it.Truncated())
-	assert.False(t, it.Truncated(), "flag not cleared")
-	// The first entry after the loss is a whole line.
-	assert.Regexp(t, `^line \d+$`, e.Message)
+	truncated, cut := it.Truncated()
+	assert.True(t, truncated)
+	assert.Equal(t, it.Lost(), cut)
+	truncated, cut = it.Truncated()
+	assert.False(t, truncated, "flag not cleared")
+	assert.Zero(t, cut)
+	// The first entry after the loss is what is left of a line, without
+	// the rest of its prefix.
+	assert.Regexp(t, `^(((l?i)?n)?e)? ?\d+$`, e.Message)
 	var last string
 	for {
 		e, ok := it.Next()
@@ -260,4 +266,48 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestIteratorOverrunInLongLine: a reader that falls behind inside a line
+// longer than the buffer keeps reading that line where the buffer now
+// starts, and every byte is either returned or counted as cut.
+func TestIteratorOverrunInLongLine(t *testing.T) {
+	buf := NewBuffer(3 * MaxEntrySize)
+	w := fixedWriter("svc", buf, nil)
+	it := buf.NewIterator(0)
+	io.WriteString(w, "begin ")
+	got := 0
+	e, ok := it.Next()
+	require.False(t, ok, "partial line returned")
+	var cut uint64
+	for i := range 100 {
+		io.WriteString(w, strings.Repeat(string(rune('a'+i%26)), 1000))
+		if i%20 != 19 {
+			continue
+		}
+		for {
+			if e, ok = it.Next(); !ok {
+				break
+			}
+			_, c := it.Truncated()
+			cut += c
+			assert.Equal(t, "svc", e.Service)
+			got += len(e.Message)
+		}
+	}
+	io.WriteString(w, " end\n")
+	last := ""
+	for {
+		if e, ok = it.Next(); !ok {
+			break
+		}
+		_, c := it.Truncated()
+		cut += c
+		got += len(e.Message)
+		last = e.Message
+	}
+	assert.True(t, strings.HasSuffix(last, " end"), last)
+	assert.Equal(t, len("begin ")+100000+len(" end"), got+int(cut))
+	assert.Greater(t, got, 40000, "the rest of the line was skipped")
+	assert.Equal(t, cut, it.Lost())
 }

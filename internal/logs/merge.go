@@ -1,5 +1,7 @@
 package logs
 
+import "strconv"
+
 // Merger reads several iterators (one per service) as one stream in time
 // order: each call returns the earliest of the entries available now. An
 // entry that arrives later with an earlier time than one already returned
@@ -9,8 +11,8 @@ package logs
 type Merger struct {
 	srcs []*mergeSource
 	// Markers makes the merger return an entry with the message
-	// "(... output truncated ...)" where an iterator lost data because it
-	// fell behind the writer (behaviour.md §9.1).
+	// TruncatedMessage where an iterator lost data because it fell behind
+	// the writer (behaviour.md §9.1).
 	Markers bool
 }
 
@@ -18,7 +20,8 @@ type mergeSource struct {
 	it     *Iterator
 	head   Entry
 	has    bool
-	marker bool // a truncation marker goes before head
+	marker bool   // a truncation marker goes before head
+	cut    uint64 // ... saying this many bytes were lost
 }
 
 // NewMerger returns a merger over its. Ties in time go to the iterator
@@ -56,8 +59,8 @@ func (m *Merger) Next() (Entry, bool) {
 	for _, s := range m.srcs {
 		if !s.has {
 			s.head, s.has = s.it.Next()
-			if s.has && s.it.Truncated() && m.Markers {
-				s.marker = true
+			if s.has && m.Markers {
+				s.marker, s.cut = s.it.Truncated()
 			}
 		}
 		if s.has && (best == nil || s.head.Time.Before(best.head.Time)) {
@@ -69,7 +72,7 @@ func (m *Merger) Next() (Entry, bool) {
 	}
 	if best.marker {
 		best.marker = false
-		return Entry{Time: best.head.Time, Service: best.head.Service, Message: truncatedMessage}, true
+		return Entry{Time: best.head.Time, Service: best.head.Service, Message: TruncatedMessage(best.cut)}, true
 	}
 	best.has = false
 	e := best.head
@@ -77,5 +80,9 @@ func (m *Merger) Next() (Entry, bool) {
 	return e, true
 }
 
-// truncatedMessage is TruncatedMarker as the message of an entry.
-const truncatedMessage = "(... output truncated ...)"
+// TruncatedMessage is the message of the entry a reader that fell behind
+// the writer gets where output was lost: Pebble's "(... output truncated
+// ...)" with the number of bytes lost (docs/logs.md).
+func TruncatedMessage(lost uint64) string {
+	return "(... output truncated: " + strconv.FormatUint(lost, 10) + " bytes lost ...)"
+}

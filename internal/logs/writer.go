@@ -14,14 +14,15 @@ const TimeLayout = "2006-01-02T15:04:05.000Z"
 // the io.Writer given to the service's stdout and stderr. Write never
 // blocks on readers and always succeeds.
 type Writer struct {
-	mu      sync.Mutex
-	buf     *Buffer
-	service string
-	mirror  *Mirror // may be nil
-	now     func() time.Time
-	midLine bool     // the last byte written was not a newline
-	prefix  []byte   // scratch for the line prefix
-	pieces  [][]byte // scratch for the mirror
+	mu       sync.Mutex
+	buf      *Buffer
+	service  string
+	mirror   *Mirror // may be nil
+	now      func() time.Time
+	midLine  bool      // the last byte written was not a newline
+	lineTime time.Time // the time of the latest line's prefix
+	prefix   []byte    // scratch for the line prefix
+	pieces   [][]byte  // scratch for the mirror
 }
 
 // NewWriter returns a writer for service's output into buf. If mirror is
@@ -42,10 +43,12 @@ func (w *Writer) Write(p []byte) (int, error) {
 	for rest := p; len(rest) > 0; {
 		if !w.midLine {
 			if len(w.prefix) == 0 {
-				w.prefix = w.now().UTC().AppendFormat(w.prefix, TimeLayout)
+				w.lineTime = w.now().UTC().Truncate(time.Millisecond)
+				w.prefix = w.lineTime.AppendFormat(w.prefix, TimeLayout)
 				w.prefix = append(w.prefix, " ["...)
 				w.prefix = append(w.prefix, w.service...)
 				w.prefix = append(w.prefix, "] "...)
+				b.lineTime, b.lineService = w.lineTime, w.service
 			}
 			b.appendLocked(w.prefix)
 			w.pieces = append(w.pieces, w.prefix)

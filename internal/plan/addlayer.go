@@ -4,15 +4,18 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/pebble-project/pebble/internal/plan/cmdline"
 )
 
 // ServiceArgsLabel is the label of the layer `pebble run --args` adds
 // (layers.md §8.4).
 const ServiceArgsLabel = "pebble-service-args"
 
-// AddLayer returns a new layer list with l added the way POST /v1/layers
-// adds it (layers.md §8.1–8.3). layers is not modified; l is copied, and its
-// Order is chosen here (the value it carries is ignored).
+// addLayer returns a new layer list with l added the way POST /v1/layers
+// adds it (layers.md §8.1–8.3), and the layer that l folded into, or nil
+// when l was placed as a layer of its own. layers is not modified; l is
+// copied, and its Order is chosen here (the value it carries is ignored).
 //
 //   - The label must be set and must not start with "pebble-".
 //   - With combine set and a layer of the same label present, l is folded
@@ -25,15 +28,7 @@ const ServiceArgsLabel = "pebble-service-args"
 //     top with the next multiple of 1000 as order (+1 when its label has a
 //     "/").
 //
-// The caller builds the new plan with NewPlan (or uses (*Plan).WithLayer,
-// which does both and also enforces the immutable workloads section).
-func AddLayer(layers []*Layer, l *Layer, combine, inner bool) ([]*Layer, error) {
-	out, _, err := addLayer(layers, l, combine, inner)
-	return out, err
-}
-
-// addLayer is AddLayer; it also returns the layer that l folded into, or
-// nil when l was placed as a layer of its own.
+// (*Plan).WithLayer builds the new plan from the result.
 func addLayer(layers []*Layer, l *Layer, combine, inner bool) (out []*Layer, replaced *Layer, err error) {
 	switch {
 	case l.Label == "":
@@ -84,8 +79,13 @@ func placeLayer(layers []*Layer, label string) (pos, order int) {
 	return len(layers), (top/1000+1)*1000 + extra
 }
 
-// WithLayer returns the plan that results from adding l to p's layers with
-// AddLayer and NewPlan. It fails with `cannot change immutable section
+// WithLayer returns the plan that results from adding l to p's layers the
+// way POST /v1/layers adds it (layers.md §8.1–8.3) and combining them as
+// NewPlan does: the label must be set and must not start with "pebble-";
+// with combine set, l is folded into the layer of the same label; otherwise
+// it goes on top, or, with inner set, after the topmost layer of the same
+// label prefix (the part before the first "/"). l is copied and its Order is
+// chosen here. It fails with `cannot change immutable section
 // "workloads"` when the new plan's workloads section differs from p's
 // (layers.md §6.1), and when the layers would hold more than MaxPlanText
 // bytes of text. p is not modified.
@@ -132,9 +132,9 @@ func ServiceArgsLayer(p *Plan, args map[string][]string) (*Layer, error) {
 		if err != nil {
 			return nil, formatErrorf("plan service %q command invalid: %v", name, err)
 		}
-		parts := []string{JoinCommand(base), "["}
+		parts := []string{cmdline.Join(base), "["}
 		if len(args[name]) > 0 {
-			parts = append(parts, JoinCommand(args[name]))
+			parts = append(parts, cmdline.Join(args[name]))
 		}
 		cmd := strings.Join(append(parts, "]"), " ")
 		l.Services[name] = &Service{Name: name, Override: MergeOverride, Command: cmd}

@@ -61,7 +61,7 @@ func TestAddLayerPlacement(t *testing.T) {
 			stack := layerList(tt.stack...)
 			before := describe(stack)
 			l := newLayer(42, tt.label)
-			got, err := AddLayer(stack, l, false, tt.inner)
+			got, _, err := addLayer(stack, l, false, tt.inner)
 			if tt.err != "" {
 				checkErr(t, tt.name, err, tt.err)
 				return
@@ -73,7 +73,7 @@ func TestAddLayerPlacement(t *testing.T) {
 				t.Errorf("stack = %q, want %q", describe(got), tt.want)
 			}
 			if !slices.Equal(describe(stack), before) || l.Order != 42 {
-				t.Errorf("AddLayer modified its inputs")
+				t.Errorf("addLayer modified its inputs")
 			}
 		})
 	}
@@ -100,7 +100,7 @@ services:
         command: /bin/new
 `)
 	layers := []*Layer{base, top}
-	got, err := AddLayer(layers, upd, true, false)
+	got, _, err := addLayer(layers, upd, true, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,18 +114,18 @@ services:
 		t.Errorf("folded layer wrong: %#v %#v", folded, folded.Services["svc"])
 	}
 	if base.Summary != "base" || len(base.Services) != 1 || len(base.Services["svc"].Environment) != 1 {
-		t.Errorf("AddLayer modified the existing layer")
+		t.Errorf("addLayer modified the existing layer")
 	}
 
 	// combine with a new label appends.
-	got, err = AddLayer(layers, mustParse(t, 0, "fresh", ""), true, false)
+	got, _, err = addLayer(layers, mustParse(t, 0, "fresh", ""), true, false)
 	if err != nil || !slices.Equal(describe(got), []string{"1000 base", "2000 top", "3000 fresh"}) {
 		t.Errorf("combine of new label: %q, %v", describe(got), err)
 	}
 
 	// Folding uses the override rules.
 	bad := mustParse(t, 0, "base", "services:\n    svc:\n        command: x\n")
-	_, err = AddLayer(layers, bad, true, false)
+	_, _, err = addLayer(layers, bad, true, false)
 	checkErr(t, "fold without override", err, `layer "base" must define "override" for service "svc"`)
 }
 

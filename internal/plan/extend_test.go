@@ -1,8 +1,10 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -16,10 +18,10 @@ func withLayerMatchesNewPlan(t *testing.T, base []*Layer, top *Layer) {
 		t.Fatalf("base plan: %v", err)
 	}
 	got, gotErr := p.WithLayer(top, false, false)
-	layers, err := AddLayer(base, top, false, false)
+	layers, _, err := addLayer(base, top, false, false)
 	if err != nil {
 		if gotErr == nil || gotErr.Error() != err.Error() {
-			t.Fatalf("WithLayer error %v, AddLayer error %v", gotErr, err)
+			t.Fatalf("WithLayer error %v, addLayer error %v", gotErr, err)
 		}
 		return
 	}
@@ -40,10 +42,35 @@ func withLayerMatchesNewPlan(t *testing.T, base []*Layer, top *Layer) {
 		}
 		t.Fatalf("WithLayer refused a layer NewPlan accepts: %v", gotErr)
 	case !reflect.DeepEqual(withoutUnknownOrder(got), withoutUnknownOrder(want)):
-		gy, _ := got.YAML()
-		wy, _ := want.YAML()
-		t.Fatalf("WithLayer plan differs from NewPlan's\ngot:\n%s\nwant:\n%s", gy, wy)
+		t.Fatalf("WithLayer plan differs from NewPlan's in %s", planDiff(got, want))
 	}
+}
+
+// planDiff names the parts of two plans that differ, each with both values.
+func planDiff(got, want *Plan) string {
+	var diffs []string
+	add := func(part string, g, w any) {
+		if !reflect.DeepEqual(g, w) {
+			diffs = append(diffs, fmt.Sprintf("%s:\n  got  %s\n  want %s", part, spell(g), spell(w)))
+		}
+	}
+	add("layers", got.Layers, want.Layers)
+	add("services", got.Services, want.Services)
+	add("checks", got.Checks, want.Checks)
+	add("log-targets", got.LogTargets, want.LogTargets)
+	add("workloads", got.Workloads, want.Workloads)
+	add("pairing", got.Pairing, want.Pairing)
+	add("text size", got.text, want.text)
+	return strings.Join(diffs, "\n")
+}
+
+// spell prints v with the values behind its pointers.
+func spell(v any) string {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%#v", v)
+	}
+	return string(data)
 }
 
 // withoutUnknownOrder returns a copy of p without its unknownOrder, which

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/pebble-project/pebble/internal/plan/cmdline"
 )
 
 // Validate checks the rules of layers.md that apply to a layer on its own
@@ -139,7 +141,7 @@ func validateLayerCheck(name string, c *Check) error {
 		return formatErrorf("plan check %q timeout must not be negative", name)
 	}
 	if c.Exec != nil {
-		if _, err := SplitCommand(c.Exec.Command); err != nil {
+		if _, err := cmdline.Split(c.Exec.Command); err != nil {
 			return formatErrorf("plan check %q command invalid: %v", name, err)
 		}
 		if err := checkIDs(c.Exec.UserID, c.Exec.GroupID, c.Exec.User, c.Exec.Group); err != nil {

@@ -1,5 +1,6 @@
 // Package planstate holds the current layers and the combined plan: it loads
-// $PEBBLE/layers once at start, adds layers at run time, and publishes each
+// $PEBBLE/layers once at start (the directory rules are readLayers'), adds
+// layers at run time, and publishes each
 // new plan, an immutable *plan.Plan, to its subscribers. It starts and stops
 // nothing.
 package planstate
@@ -21,7 +22,7 @@ type State struct {
 
 // Load reads the layers directory (missing is fine) and combines the plan.
 func Load(layersDir string) (*State, error) {
-	layers, err := plan.ReadDir(layersDir)
+	layers, err := readLayersDir(layersDir)
 	if err != nil {
 		return nil, err
 	}

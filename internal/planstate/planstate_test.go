@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pebble-project/pebble/internal/plan"
+	"github.com/pebble-project/pebble/internal/plan/planyaml"
 )
 
 func load(t *testing.T, files map[string]string) *State {
@@ -26,7 +27,7 @@ func load(t *testing.T, files map[string]string) *State {
 func TestLoadMissingDirIsEmptyPlan(t *testing.T) {
 	s, err := Load(filepath.Join(t.TempDir(), "nope"))
 	require.NoError(t, err)
-	data, err := s.Plan().YAML()
+	data, err := planyaml.Plan(s.Plan())
 	require.NoError(t, err)
 	assert.Equal(t, "{}\n", string(data))
 }

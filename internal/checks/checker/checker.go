@@ -25,6 +25,7 @@ import (
 
 	"github.com/pebble-project/pebble/internal/osutil"
 	"github.com/pebble-project/pebble/internal/plan"
+	"github.com/pebble-project/pebble/internal/plan/cmdline"
 	"github.com/pebble-project/pebble/internal/reaper"
 )
 
@@ -145,7 +146,7 @@ type execChecker struct {
 
 func newExecChecker(e *plan.ExecCheck) *execChecker {
 	c := &execChecker{dir: e.WorkingDir}
-	args, err := plan.SplitCommand(e.Command)
+	args, err := cmdline.Split(e.Command)
 	switch {
 	case err != nil:
 		c.err = fmt.Errorf("cannot parse command: %v", err)

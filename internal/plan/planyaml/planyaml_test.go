@@ -1,9 +1,36 @@
-package plan
+package planyaml
 
 import (
 	"reflect"
 	"testing"
+
+	"github.com/pebble-project/pebble/internal/plan"
 )
+
+// mustParse parses a layer or fails the test.
+func mustParse(t *testing.T, order int, label, data string) *plan.Layer {
+	t.Helper()
+	l, err := plan.ParseLayer(order, label, []byte(data))
+	if err != nil {
+		t.Fatalf("cannot parse layer %q: %v", label, err)
+	}
+	return l
+}
+
+// mustPlan parses each YAML document as a layer (labels layer-0, layer-1,
+// ...) and builds the plan, or fails the test.
+func mustPlan(t *testing.T, docs ...string) *plan.Plan {
+	t.Helper()
+	var layers []*plan.Layer
+	for i, doc := range docs {
+		layers = append(layers, mustParse(t, i, "layer-"+string(rune('0'+i)), doc))
+	}
+	p, err := plan.NewPlan(layers)
+	if err != nil {
+		t.Fatalf("cannot build plan: %v", err)
+	}
+	return p
+}
 
 func TestPlanYAMLSpecExample(t *testing.T) {
 	p := mustPlan(t, `
@@ -38,7 +65,7 @@ checks:
         tcp:
             port: 80
 `
-	got, err := p.YAML()
+	got, err := Plan(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +221,7 @@ workloads:
 pairing:
     mode: single
 `
-	got, err := p.YAML()
+	got, err := Plan(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +232,7 @@ pairing:
 
 func TestPlanYAMLEmpty(t *testing.T) {
 	p := mustPlan(t)
-	got, err := p.YAML()
+	got, err := Plan(p)
 	if err != nil || string(got) != "{}\n" {
 		t.Errorf("empty plan YAML = %q, %v", got, err)
 	}
@@ -235,11 +262,11 @@ workloads:
     w:
         override: merge
 `)
-	data, err := l.YAML()
+	data, err := Layer(l)
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := ParseLayer(3, "round", data)
+	back, err := plan.ParseLayer(3, "round", data)
 	if err != nil {
 		t.Fatalf("cannot parse printed layer: %v\n%s", err, data)
 	}

@@ -1,20 +1,25 @@
-package plan
+// Package planyaml prints plans and layers as YAML, in the format of
+// layers.md §9 that `pebble plan` shows. plan.ParseLayer reads a printed
+// layer back into an equal layer. Like the plan package it is pure.
+package planyaml
 
 import (
 	"bytes"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pebble-project/pebble/internal/plan"
 )
 
-// YAML returns the plan in the format of layers.md §9: 4-space indentation,
+// Plan returns p in the format of layers.md §9: 4-space indentation,
 // block style, sections and fields in the spec's order, map keys sorted,
 // unset fields left out (so defaults are not printed), durations in Go's
 // canonical form, and `{}` for an empty plan. Check thresholds are always
 // printed; log target type, location and services always are.
-func (p *Plan) YAML() ([]byte, error) {
+func Plan(p *plan.Plan) ([]byte, error) {
 	out := &yamlDoc{
 		Services:   entriesOut(p.Services, serviceOut),
-		Checks:     entriesOut(p.Checks, func(c *Check) *yamlCheck { return checkOut(c, true) }),
+		Checks:     entriesOut(p.Checks, func(c *plan.Check) *yamlCheck { return checkOut(c, true) }),
 		LogTargets: entriesOut(p.LogTargets, logTargetOut),
 		Workloads:  entriesOut(p.Workloads, workloadOut),
 		Pairing:    pairingOut(p.Pairing),
@@ -22,15 +27,15 @@ func (p *Plan) YAML() ([]byte, error) {
 	return marshalYAML(out)
 }
 
-// YAML returns the layer in the plan format (see (*Plan).YAML), with its
-// summary and description first. Check thresholds are printed only when
-// set. ParseLayer reads the output back into an equal layer.
-func (l *Layer) YAML() ([]byte, error) {
+// Layer returns l in the plan format (see Plan), with its summary and
+// description first. Check thresholds are printed only when set.
+// plan.ParseLayer reads the output back into an equal layer.
+func Layer(l *plan.Layer) ([]byte, error) {
 	out := &yamlDoc{
 		Summary:     l.Summary,
 		Description: l.Description,
 		Services:    entriesOut(l.Services, serviceOut),
-		Checks:      entriesOut(l.Checks, func(c *Check) *yamlCheck { return checkOut(c, false) }),
+		Checks:      entriesOut(l.Checks, func(c *plan.Check) *yamlCheck { return checkOut(c, false) }),
 		LogTargets:  entriesOut(l.LogTargets, logTargetOut),
 		Workloads:   entriesOut(l.Workloads, workloadOut),
 		Pairing:     pairingOut(l.Pairing),
@@ -64,40 +69,40 @@ type yamlDoc struct {
 }
 
 type yamlService struct {
-	Summary        string                   `yaml:"summary,omitempty"`
-	Description    string                   `yaml:"description,omitempty"`
-	Startup        ServiceStartup           `yaml:"startup,omitempty"`
-	Override       Override                 `yaml:"override,omitempty"`
-	Command        string                   `yaml:"command,omitempty"`
-	After          []string                 `yaml:"after,omitempty"`
-	Before         []string                 `yaml:"before,omitempty"`
-	Requires       []string                 `yaml:"requires,omitempty"`
-	Workload       string                   `yaml:"workload,omitempty"`
-	Environment    map[string]string        `yaml:"environment,omitempty"`
-	UserID         *int                     `yaml:"user-id,omitempty"`
-	User           string                   `yaml:"user,omitempty"`
-	GroupID        *int                     `yaml:"group-id,omitempty"`
-	Group          string                   `yaml:"group,omitempty"`
-	WorkingDir     string                   `yaml:"working-dir,omitempty"`
-	OnSuccess      ServiceAction            `yaml:"on-success,omitempty"`
-	OnFailure      ServiceAction            `yaml:"on-failure,omitempty"`
-	OnCheckFailure map[string]ServiceAction `yaml:"on-check-failure,omitempty"`
-	BackoffDelay   string                   `yaml:"backoff-delay,omitempty"`
-	BackoffFactor  *float64                 `yaml:"backoff-factor,omitempty"`
-	BackoffLimit   string                   `yaml:"backoff-limit,omitempty"`
-	KillDelay      string                   `yaml:"kill-delay,omitempty"`
+	Summary        string                        `yaml:"summary,omitempty"`
+	Description    string                        `yaml:"description,omitempty"`
+	Startup        plan.ServiceStartup           `yaml:"startup,omitempty"`
+	Override       plan.Override                 `yaml:"override,omitempty"`
+	Command        string                        `yaml:"command,omitempty"`
+	After          []string                      `yaml:"after,omitempty"`
+	Before         []string                      `yaml:"before,omitempty"`
+	Requires       []string                      `yaml:"requires,omitempty"`
+	Workload       string                        `yaml:"workload,omitempty"`
+	Environment    map[string]string             `yaml:"environment,omitempty"`
+	UserID         *int                          `yaml:"user-id,omitempty"`
+	User           string                        `yaml:"user,omitempty"`
+	GroupID        *int                          `yaml:"group-id,omitempty"`
+	Group          string                        `yaml:"group,omitempty"`
+	WorkingDir     string                        `yaml:"working-dir,omitempty"`
+	OnSuccess      plan.ServiceAction            `yaml:"on-success,omitempty"`
+	OnFailure      plan.ServiceAction            `yaml:"on-failure,omitempty"`
+	OnCheckFailure map[string]plan.ServiceAction `yaml:"on-check-failure,omitempty"`
+	BackoffDelay   string                        `yaml:"backoff-delay,omitempty"`
+	BackoffFactor  *float64                      `yaml:"backoff-factor,omitempty"`
+	BackoffLimit   string                        `yaml:"backoff-limit,omitempty"`
+	KillDelay      string                        `yaml:"kill-delay,omitempty"`
 }
 
 type yamlCheck struct {
-	Override  Override      `yaml:"override,omitempty"`
-	Level     CheckLevel    `yaml:"level,omitempty"`
-	Startup   CheckStartup  `yaml:"startup,omitempty"`
-	Period    string        `yaml:"period,omitempty"`
-	Timeout   string        `yaml:"timeout,omitempty"`
-	Threshold *int          `yaml:"threshold,omitempty"`
-	HTTP      *yamlHTTPDesc `yaml:"http,omitempty"`
-	TCP       *yamlTCPDesc  `yaml:"tcp,omitempty"`
-	Exec      *yamlExecDesc `yaml:"exec,omitempty"`
+	Override  plan.Override     `yaml:"override,omitempty"`
+	Level     plan.CheckLevel   `yaml:"level,omitempty"`
+	Startup   plan.CheckStartup `yaml:"startup,omitempty"`
+	Period    string            `yaml:"period,omitempty"`
+	Timeout   string            `yaml:"timeout,omitempty"`
+	Threshold *int              `yaml:"threshold,omitempty"`
+	HTTP      *yamlHTTPDesc     `yaml:"http,omitempty"`
+	TCP       *yamlTCPDesc      `yaml:"tcp,omitempty"`
+	Exec      *yamlExecDesc     `yaml:"exec,omitempty"`
 }
 
 type yamlHTTPDesc struct {
@@ -122,15 +127,15 @@ type yamlExecDesc struct {
 }
 
 type yamlTarget struct {
-	Type     LogTargetType     `yaml:"type"`
-	Location string            `yaml:"location"`
-	Services []string          `yaml:"services"`
-	Override Override          `yaml:"override,omitempty"`
-	Labels   map[string]string `yaml:"labels,omitempty"`
+	Type     plan.LogTargetType `yaml:"type"`
+	Location string             `yaml:"location"`
+	Services []string           `yaml:"services"`
+	Override plan.Override      `yaml:"override,omitempty"`
+	Labels   map[string]string  `yaml:"labels,omitempty"`
 }
 
 type yamlWorkload struct {
-	Override    Override          `yaml:"override,omitempty"`
+	Override    plan.Override     `yaml:"override,omitempty"`
 	Environment map[string]string `yaml:"environment,omitempty"`
 	UserID      *int              `yaml:"user-id,omitempty"`
 	User        string            `yaml:"user,omitempty"`
@@ -139,7 +144,7 @@ type yamlWorkload struct {
 }
 
 type yamlPairing struct {
-	Mode PairingMode `yaml:"mode,omitempty"`
+	Mode plan.PairingMode `yaml:"mode,omitempty"`
 }
 
 // entriesOut converts a section; nil entries (possible only in unvalidated
@@ -159,14 +164,14 @@ func entriesOut[T, O any](m map[string]*T, conv func(*T) *O) map[string]*O {
 	return out
 }
 
-func durationOut(d OptionalDuration) string {
+func durationOut(d plan.OptionalDuration) string {
 	if !d.IsSet {
 		return ""
 	}
 	return d.Value.String()
 }
 
-func serviceOut(s *Service) *yamlService {
+func serviceOut(s *plan.Service) *yamlService {
 	o := &yamlService{
 		Summary:        s.Summary,
 		Description:    s.Description,
@@ -199,7 +204,7 @@ func serviceOut(s *Service) *yamlService {
 
 // checkOut converts a check. In a plan the threshold is always printed and a
 // set timeout is printed capped at the period.
-func checkOut(c *Check, inPlan bool) *yamlCheck {
+func checkOut(c *plan.Check, inPlan bool) *yamlCheck {
 	o := &yamlCheck{
 		Override: c.Override,
 		Level:    c.Level,
@@ -238,7 +243,7 @@ func checkOut(c *Check, inPlan bool) *yamlCheck {
 	return o
 }
 
-func logTargetOut(t *LogTarget) *yamlTarget {
+func logTargetOut(t *plan.LogTarget) *yamlTarget {
 	return &yamlTarget{
 		Type:     t.Type,
 		Location: t.Location,
@@ -248,7 +253,7 @@ func logTargetOut(t *LogTarget) *yamlTarget {
 	}
 }
 
-func workloadOut(w *Workload) *yamlWorkload {
+func workloadOut(w *plan.Workload) *yamlWorkload {
 	return &yamlWorkload{
 		Override:    w.Override,
 		Environment: w.Environment,
@@ -259,8 +264,8 @@ func workloadOut(w *Workload) *yamlWorkload {
 	}
 }
 
-func pairingOut(p *Pairing) *yamlPairing {
-	if p == nil || p.Mode == PairingUnset {
+func pairingOut(p *plan.Pairing) *yamlPairing {
+	if p == nil || p.Mode == plan.PairingUnset {
 		return nil
 	}
 	return &yamlPairing{Mode: p.Mode}

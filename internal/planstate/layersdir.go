@@ -1,4 +1,4 @@
-package plan
+package planstate
 
 import (
 	"errors"
@@ -9,35 +9,18 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/pebble-project/pebble/internal/plan"
 )
 
-// ReadDir loads the layers of a layers directory, normally $PEBBLE/layers
-// (layers.md §1.1), in ascending effective order. A missing directory has no
-// layers. See ReadFS for the rules.
-func ReadDir(dir string) ([]*Layer, error) {
+// readLayersDir loads the layers of a layers directory, normally
+// $PEBBLE/layers (layers.md §1.1), in ascending effective order. A missing
+// directory has no layers. See readLayers for the rules.
+func readLayersDir(dir string) ([]*plan.Layer, error) {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	return readLayers(os.DirFS(dir), dir)
-}
-
-// ReadFS loads the layers found at the root of fsys, in ascending effective
-// order (layers.md §1.1):
-//
-//   - only names ending in ".yaml" or ".d" are considered; others are
-//     skipped;
-//   - a file must be named like "123-some-label.yaml" and a directory like
-//     "123-some-label.d" (a lowercase letter, then at least two lowercase
-//     letters or digits, each optionally preceded by a single "-");
-//   - orders and labels must be unique within a directory;
-//   - a directory may hold layer files but no further directories; its file
-//     "MMM-file.yaml" gets order NNN*1000+MMM and label "dir/file", while a
-//     top-level file gets order NNN*1000;
-//   - symlinks are followed.
-//
-// Every file is parsed with ParseLayer. A missing root has no layers.
-func ReadFS(fsys fs.FS) ([]*Layer, error) {
-	return readLayers(fsys, "")
 }
 
 // layerNameRegexp matches a layer file or sub-directory name: the order, the
@@ -52,9 +35,23 @@ type layerEntry struct {
 	isDir bool
 }
 
-// readLayers reads the layers of fsys; root is only used to show full
-// paths in error messages.
-func readLayers(fsys fs.FS, root string) ([]*Layer, error) {
+// readLayers loads the layers found at the root of fsys, in ascending
+// effective order (layers.md §1.1); root is only used to show full paths in
+// error messages. The rules:
+//
+//   - only names ending in ".yaml" or ".d" are considered; others are
+//     skipped;
+//   - a file must be named like "123-some-label.yaml" and a directory like
+//     "123-some-label.d" (a lowercase letter, then at least two lowercase
+//     letters or digits, each optionally preceded by a single "-");
+//   - orders and labels must be unique within a directory;
+//   - a directory may hold layer files but no further directories; its file
+//     "MMM-file.yaml" gets order NNN*1000+MMM and label "dir/file", while a
+//     top-level file gets order NNN*1000;
+//   - symlinks are followed.
+//
+// Every file is parsed with plan.ParseLayer. A missing root has no layers.
+func readLayers(fsys fs.FS, root string) ([]*plan.Layer, error) {
 	entries, err := layerEntries(fsys, ".", root, true)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -62,7 +59,7 @@ func readLayers(fsys fs.FS, root string) ([]*Layer, error) {
 		}
 		return nil, err
 	}
-	var layers []*Layer
+	var layers []*plan.Layer
 	for _, e := range entries {
 		if !e.isDir {
 			l, err := readLayerFile(fsys, e.name, root, e.order*1000, e.label)
@@ -88,12 +85,12 @@ func readLayers(fsys fs.FS, root string) ([]*Layer, error) {
 	return layers, nil
 }
 
-func readLayerFile(fsys fs.FS, name, root string, order int, label string) (*Layer, error) {
+func readLayerFile(fsys fs.FS, name, root string, order int, label string) (*plan.Layer, error) {
 	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read layer file: %v", fullPathError(err, root))
 	}
-	return ParseLayer(order, label, data)
+	return plan.ParseLayer(order, label, data)
 }
 
 // layerEntries lists the considered entries of dir, in name order (which is

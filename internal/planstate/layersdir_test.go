@@ -1,4 +1,4 @@
-package plan
+package planstate
 
 import (
 	"io/fs"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/pebble-project/pebble/internal/plan"
 )
 
 const dirLayer = "services:\n    svc:\n        override: merge\n        command: /bin/x\n"
@@ -32,7 +34,7 @@ func writeTree(t *testing.T, dir string, files map[string]string) {
 	}
 }
 
-func TestReadDir(t *testing.T) {
+func TestReadLayersDir(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]string{
 		"001-foo.yaml":           "summary: foo\n" + dirLayer,
@@ -58,7 +60,7 @@ func TestReadDir(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	layers, err := ReadDir(dir)
+	layers, err := readLayersDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,18 +77,18 @@ func TestReadDir(t *testing.T) {
 	}
 }
 
-func TestReadDirMissing(t *testing.T) {
-	layers, err := ReadDir(filepath.Join(t.TempDir(), "nope"))
+func TestReadLayersDirMissing(t *testing.T) {
+	layers, err := readLayersDir(filepath.Join(t.TempDir(), "nope"))
 	if err != nil || layers != nil {
 		t.Errorf("missing dir: %v, %v", layers, err)
 	}
-	layers, err = ReadFS(fstest.MapFS{})
+	layers, err = readLayers(fstest.MapFS{}, "")
 	if err != nil || layers != nil {
 		t.Errorf("empty fs: %v, %v", layers, err)
 	}
 }
 
-func TestReadDirErrors(t *testing.T) {
+func TestReadLayersDirErrors(t *testing.T) {
 	tests := []struct {
 		name  string
 		files map[string]string
@@ -111,13 +113,13 @@ func TestReadDirErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeTree(t, dir, tt.files)
-			_, err := ReadDir(dir)
+			_, err := readLayersDir(dir)
 			checkErr(t, tt.name, err, tt.err)
 		})
 	}
 }
 
-func TestReadDirUnreadable(t *testing.T) {
+func TestReadLayersDirUnreadable(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("permissions do not apply to root")
 	}
@@ -126,21 +128,21 @@ func TestReadDirUnreadable(t *testing.T) {
 	if err := os.Chmod(filepath.Join(dir, "001-foo.yaml"), 0); err != nil {
 		t.Fatal(err)
 	}
-	_, err := ReadDir(dir)
+	_, err := readLayersDir(dir)
 	checkErr(t, "file", err, "~cannot read layer file: open "+filepath.Join(dir, "001-foo.yaml")+": permission denied")
 	os.Chmod(filepath.Join(dir, "001-foo.yaml"), 0o644)
 	os.Chmod(filepath.Join(dir, "002-bar.d"), 0)
 	defer os.Chmod(filepath.Join(dir, "002-bar.d"), 0o755)
-	_, err = ReadDir(dir)
+	_, err = readLayersDir(dir)
 	checkErr(t, "dir", err, "~cannot read layers directory: ")
 }
 
-func TestReadDirBrokenSymlink(t *testing.T) {
+func TestReadLayersDirBrokenSymlink(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.Symlink(filepath.Join(dir, "missing"), filepath.Join(dir, "001-foo.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	_, err := ReadDir(dir)
+	_, err := readLayersDir(dir)
 	checkErr(t, "broken symlink", err, "cannot read layers directory: stat "+filepath.Join(dir, "001-foo.yaml")+": no such file or directory")
 }
 
@@ -157,25 +159,61 @@ func (f failingFS) ReadFile(name string) ([]byte, error) {
 	return f.MapFS.ReadFile(name)
 }
 
-func TestReadFSUnreadableFile(t *testing.T) {
+func TestReadLayersFSUnreadableFile(t *testing.T) {
 	fsys := failingFS{
 		MapFS: fstest.MapFS{"001-foo.yaml": {}, "002-bar.d/001-aaa.yaml": {}},
 		bad:   "002-bar.d/001-aaa.yaml",
 	}
-	_, err := ReadFS(fsys)
+	_, err := readLayers(fsys, "")
 	checkErr(t, "unreadable", err, "cannot read layer file: open 002-bar.d/001-aaa.yaml: permission denied")
 }
 
-func TestReadFS(t *testing.T) {
+func TestReadLayersFS(t *testing.T) {
 	fsys := fstest.MapFS{
 		"010-app.yaml":            {Data: []byte(dirLayer)},
 		"005-base.d/001-xx1.yaml": {Data: []byte(dirLayer)},
 	}
-	layers, err := ReadFS(fsys)
+	layers, err := readLayers(fsys, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(layers) != 2 || layers[0].Label != "base/xx1" || layers[0].Order != 5001 || layers[1].Label != "app" || layers[1].Order != 10000 {
 		t.Errorf("unexpected layers %v %v", layers[0], layers[1])
+	}
+}
+
+// checkErr reports whether err matches want: exactly, or, when want starts
+// with "~", as a substring.
+func checkErr(t *testing.T, what string, err error, want string) {
+	t.Helper()
+	if err == nil {
+		t.Errorf("%s: no error, want %q", what, want)
+		return
+	}
+	if sub, ok := strings.CutPrefix(want, "~"); ok {
+		if !strings.Contains(err.Error(), sub) {
+			t.Errorf("%s: error %q does not contain %q", what, err, sub)
+		}
+		return
+	}
+	if err.Error() != want {
+		t.Errorf("%s: error\n  got  %q\n  want %q", what, err, want)
+	}
+}
+
+// TestExampleLayersDir checks that the example layers of the repository
+// (the top-level layers directory) load as a layers directory and combine
+// into a valid plan.
+func TestExampleLayersDir(t *testing.T) {
+	dir := filepath.Join("..", "..", "layers")
+	layers, err := readLayersDir(dir)
+	if err != nil {
+		t.Fatalf("cannot read %s as a layers directory: %v", dir, err)
+	}
+	if len(layers) == 0 {
+		t.Skip("no example layers in ../../layers")
+	}
+	if _, err := plan.NewPlan(layers); err != nil {
+		t.Errorf("example layers do not combine into a valid plan: %v", err)
 	}
 }
