@@ -34,10 +34,7 @@ func (a *api) getHealth(r *http.Request) response {
 	if level != "" && level != "alive" && level != "ready" {
 		return badRequest(`level must be "alive" or "ready"`)
 	}
-	healthy, err := a.ops.Healthy(level, multiValue(r, "names"))
-	if err != nil {
-		return internalError("internal server error")
-	}
+	healthy := a.checks.Healthy(plan.CheckLevel(level), multiValue(r, "names"))
 	status := http.StatusOK
 	if !healthy {
 		status = http.StatusBadGateway

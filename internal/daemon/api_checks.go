@@ -2,18 +2,30 @@ package daemon
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/pebble-project/pebble/internal/checks"
+	"github.com/pebble-project/pebble/internal/plan"
 )
 
-// checkOps are the verbs of the checks endpoints (api.md §12).
-type checkOps interface {
-	Checks(level string, names []string) []checks.Info
-	// ChecksAction starts or stops checks; user names the caller in
-	// security log lines.
-	ChecksAction(user, action string, names []string) (changed []string, err error)
-	RefreshCheck(ctx context.Context, name string) (info checks.Info, checkErr string, err error)
+// Checks runs the plan's health checks (api.md §7 and §12);
+// internal/checks' Manager satisfies it. Its errors for unknown names match
+// checks.ErrNotFound.
+type Checks interface {
+	// Checks lists the checks whose level is level ("" for all) and whose
+	// name is in names (all when empty).
+	Checks(level plan.CheckLevel, names []string) []checks.Info
+	// Healthy is false when a participating check is down; it only reads
+	// the checks' current status, so it never waits for a check to run.
+	Healthy(level plan.CheckLevel, names []string) bool
+	// StartChecks and StopChecks return the names actually started or
+	// stopped, sorted; an unknown name changes nothing.
+	StartChecks(names []string) ([]string, error)
+	StopChecks(names []string) ([]string, error)
+	// Refresh runs a check now and waits for its result.
+	Refresh(ctx context.Context, name string) (checks.RefreshResult, error)
 }
 
 // checkJSON is a check entry of api.md §12.1.
@@ -49,7 +61,7 @@ func (a *api) getChecks(r *http.Request) response {
 	if level != "" && level != "alive" && level != "ready" {
 		return badRequest(`level must be "alive" or "ready"`)
 	}
-	infos := a.ops.Checks(level, multiValue(r, "names"))
+	infos := a.checks.Checks(plan.CheckLevel(level), multiValue(r, "names"))
 	out := make([]checkJSON, 0, len(infos))
 	for _, c := range infos {
 		out = append(out, checkToJSON(c))
@@ -57,7 +69,10 @@ func (a *api) getChecks(r *http.Request) response {
 	return syncResponse(out)
 }
 
-// postChecks serves POST /v1/checks (api.md §12.2).
+// postChecks serves POST /v1/checks (api.md §12.2): it starts or stops
+// checks and answers with the names actually started or stopped, sorted
+// (never null). A stop writes the security event sys_monitor_disabled for
+// every name requested, with the caller's user (behaviour.md §12).
 func (a *api) postChecks(r *http.Request) response {
 	var req struct {
 		Action string   `json:"action"`
@@ -66,14 +81,38 @@ func (a *api) postChecks(r *http.Request) response {
 	if resp := decodeJSON(r, decodeDataBody, &req); resp != nil {
 		return resp
 	}
-	changed, err := a.ops.ChecksAction(callerOf(r).user(), req.Action, req.Checks)
+	if len(req.Checks) == 0 {
+		return badRequest("must specify checks for %s action", req.Action)
+	}
+	var changed []string
+	var err error
+	switch req.Action {
+	case "start":
+		changed, err = a.checks.StartChecks(req.Checks)
+	case "stop":
+		user := callerOf(r).user()
+		for _, name := range req.Checks {
+			a.securityEvent("WARN", fmt.Sprintf("sys_monitor_disabled:%s,%s", user, name), "Stopping check "+name)
+		}
+		changed, err = a.checks.StopChecks(req.Checks)
+	default:
+		return badRequest("invalid action %q", req.Action)
+	}
+	if errors.Is(err, checks.ErrNotFound) {
+		return badRequest("cannot %s checks: %v", req.Action, err)
+	}
 	if err != nil {
-		return errorResponse(err)
+		return internalError("cannot %s checks: %v", req.Action, err)
+	}
+	if changed == nil {
+		changed = []string{}
 	}
 	return syncResponse(map[string][]string{"changed": changed})
 }
 
-// postChecksRefresh serves POST /v1/checks/refresh (api.md §12.3).
+// postChecksRefresh serves POST /v1/checks/refresh (api.md §12.3,
+// behaviour.md §7.7): it runs a check now, waits for it and answers with
+// the check after the run and the run's error text (absent on success).
 func (a *api) postChecksRefresh(r *http.Request) response {
 	var req struct {
 		Name string `json:"name"`
@@ -81,12 +120,22 @@ func (a *api) postChecksRefresh(r *http.Request) response {
 	if resp := decodeJSON(r, decodeDataBody, &req); resp != nil {
 		return resp
 	}
-	info, checkErr, err := a.ops.RefreshCheck(r.Context(), req.Name)
+	if req.Name == "" {
+		return badRequest("must specify check name")
+	}
+	res, err := a.checks.Refresh(r.Context(), req.Name)
+	if errors.Is(err, checks.ErrNotFound) {
+		return notFound("cannot find check with name %q", req.Name)
+	}
 	if err != nil {
 		return errorResponse(err)
+	}
+	var checkErr string
+	if res.Err != nil {
+		checkErr = checks.ErrorText(res.Err)
 	}
 	return syncResponse(struct {
 		Info  checkJSON `json:"info"`
 		Error string    `json:"error,omitempty"`
-	}{checkToJSON(info), checkErr})
+	}{checkToJSON(res.Info), checkErr})
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/checks"
+	"github.com/pebble-project/pebble/internal/checks/checker"
 	"github.com/pebble-project/pebble/internal/identities"
 	"github.com/pebble-project/pebble/internal/metrics"
 	"github.com/pebble-project/pebble/internal/notices"
@@ -23,7 +25,7 @@ import (
 	"github.com/pebble-project/pebble/internal/testutil"
 )
 
-// backends gives every fakeOps real notice, identity and changes
+// backends gives every fakeOps real notice, identity, changes and checks
 // managers, created on first use, so the API is tested against the real
 // behaviour.
 var backends sync.Map // *fakeOps → *backend
@@ -34,6 +36,8 @@ type backend struct {
 	// changes holds change "1", a Done start change, and change "2",
 	// pending for ever: the manager is never started.
 	changes *changes.Manager
+	// checks has no plan, so it has no checks and reads healthy.
+	checks *checks.Manager
 }
 
 func (f *fakeOps) backend() *backend {
@@ -46,7 +50,8 @@ func (f *fakeOps) backend() *backend {
 	chg, _ := changes.New(changes.Options{Now: func() time.Time { return spawn }})
 	chg.AddDone(changes.NewChange{Kind: "start", Summary: `Start service "a"`})
 	chg.Add(changes.NewChange{Kind: "stop", Summary: "blocked", Tasks: []changes.TaskSpec{{Kind: "stop", Summary: "never runs"}}})
-	b, _ := backends.LoadOrStore(f, &backend{notices: n, identities: ids, changes: chg})
+	chk := checks.New(checks.Options{Changes: chg, NewChecker: func(c *plan.Check) checks.Checker { return checker.New(c) }})
+	b, _ := backends.LoadOrStore(f, &backend{notices: n, identities: ids, changes: chg, checks: chk})
 	return b.(*backend)
 }
 
@@ -72,6 +77,9 @@ func withParts(opts Options) Options {
 	}
 	if opts.Identities == nil {
 		opts.Identities = b.identities
+	}
+	if opts.Checks == nil {
+		opts.Checks = b.checks
 	}
 	return opts
 }

@@ -25,13 +25,14 @@ type Options struct {
 	HTTPAddress string
 	// Ops carries out every request; required.
 	Ops Ops
-	// Changes, Plan, Notices and Identities are the owners the API reads
-	// (and, for aborts, custom notices and identities, changes) directly;
-	// required.
+	// Changes, Plan, Notices, Identities and Checks are the owners the API
+	// reads (and, for aborts, custom notices, identities and check
+	// actions, changes) directly; required.
 	Changes    Changes
 	Plan       Plan
 	Notices    Notices
 	Identities Identities
+	Checks     Checks
 	// State is the state file, synced before a durable response is
 	// written (see durability); required.
 	State StateFile
@@ -80,6 +81,7 @@ type api struct {
 	plan       Plan
 	notices    Notices
 	identities Identities
+	checks     Checks
 	files      fileSystem
 	logTargets LogTargets
 	state      StateFile
@@ -98,8 +100,8 @@ type api struct {
 
 // New checks opts and builds a Daemon; it opens nothing.
 func New(opts Options) (*Daemon, error) {
-	if opts.SocketPath == "" || opts.Ops == nil || opts.State == nil || opts.Changes == nil || opts.Plan == nil || opts.Notices == nil || opts.Identities == nil {
-		return nil, errors.New("cannot create daemon: socket path, ops, state file, changes, plan, notices and identities are required")
+	if opts.SocketPath == "" || opts.Ops == nil || opts.State == nil || opts.Changes == nil || opts.Plan == nil || opts.Notices == nil || opts.Identities == nil || opts.Checks == nil {
+		return nil, errors.New("cannot create daemon: socket path, ops, state file, changes, plan, notices, identities and checks are required")
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
@@ -114,7 +116,7 @@ func New(opts Options) (*Daemon, error) {
 		opts.SecurityEvent = func(string, string, string) {}
 	}
 	a := &api{
-		ops: opts.Ops, state: opts.State, changes: opts.Changes, plan: opts.Plan, notices: opts.Notices, identities: opts.Identities, files: localFiles{}, logTargets: opts.LogTargets,
+		ops: opts.Ops, state: opts.State, changes: opts.Changes, plan: opts.Plan, notices: opts.Notices, identities: opts.Identities, checks: opts.Checks, files: localFiles{}, logTargets: opts.LogTargets,
 		logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
 		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit, securityEvent: opts.SecurityEvent,
 		metrics: opts.Metrics,

@@ -66,8 +66,6 @@ func (f *fakeOps) AddLayer(layer *plan.Layer, combine, inner bool) error {
 
 func (f *fakeOps) SendSignal(signal string, names []string) error { return f.err }
 
-func (f *fakeOps) Healthy(level string, names []string) (bool, error) { return true, nil }
-
 // fakeState counts the syncs of the state file and fails them with err.
 type fakeState struct {
 	mu    sync.Mutex

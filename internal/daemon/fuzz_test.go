@@ -44,8 +44,9 @@ func (noFiles) Remove(string, bool) error                       { return errNoFi
 
 // FuzzRequestBodies sends arbitrary bodies to every POST endpoint's
 // handler, with the daemon's body limit, and checks that none panics and
-// every answer is a well-formed response. The handlers talk to fakeOps, real changes and notices
-// managers and a file system that refuses everything:
+// every answer is a well-formed response. The handlers talk to fakeOps,
+// real changes, notices, identities and checks managers (without checks)
+// and a file system that refuses everything:
 // what is fuzzed is the decoding and checking of requests.
 func FuzzRequestBodies(f *testing.F) {
 	var posts []endpoint
@@ -62,7 +63,7 @@ func FuzzRequestBodies(f *testing.F) {
 	o := &fakeOps{}
 	b := o.backend()
 	a := &api{
-		ops: o, changes: b.changes, plan: emptyPlan{}, notices: b.notices, identities: b.identities, files: noFiles{},
+		ops: o, changes: b.changes, plan: emptyPlan{}, notices: b.notices, identities: b.identities, checks: b.checks, files: noFiles{},
 		logf: func(string, ...any) {}, bodyLimit: DefaultBodyLimit,
 		securityEvent: func(string, string, string) {}, stopping: context.Background(),
 	}

@@ -23,9 +23,6 @@ type Ops interface {
 	ServiceAction(action string, names []string) (changeID string, err error)
 	AddLayer(layer *plan.Layer, combine, inner bool) error
 	SendSignal(signal string, names []string) error
-	Healthy(level string, names []string) (bool, error)
-
-	checkOps // api_checks.go
 
 	// Exec creates the change that runs a command (api.md §16.1); it refuses
 	// a request without a command.

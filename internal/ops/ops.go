@@ -20,10 +20,8 @@ type Options struct {
 	Plans    *planstate.State
 	Services *servstate.Manager
 	Changes  *changes.Manager
-	Checks   *checks.Manager
-	// SecurityEvent writes security events (behaviour.md §12); nil
-	// discards them.
-	SecurityEvent func(level, event, description string)
+	// Checks are started by replan (behaviour.md §6.5).
+	Checks *checks.Manager
 	// Execs runs exec commands; nil makes one that logs nothing.
 	Execs *execs.Manager
 }
@@ -34,21 +32,14 @@ type Ops struct {
 	services *servstate.Manager
 	changes  *changes.Manager
 	checks   *checks.Manager
-
-	securityEvent func(level, event, description string)
-	execs         *execs.Manager
+	execs    *execs.Manager
 }
 
 // New builds Ops and registers its task kinds with the changes manager, which
 // must not have been started yet.
 func New(opts Options) *Ops {
 	o := &Ops{plans: opts.Plans, services: opts.Services, changes: opts.Changes,
-		securityEvent: opts.SecurityEvent}
-	if o.securityEvent == nil {
-		o.securityEvent = func(string, string, string) {}
-	}
-	o.checks = opts.Checks
-	o.execs = opts.Execs
+		checks: opts.Checks, execs: opts.Execs}
 	if o.execs == nil {
 		o.execs = execs.New(execs.Options{})
 	}
@@ -72,11 +63,4 @@ func (o *Ops) AddLayer(layer *plan.Layer, combine, inner bool) error {
 // own verbs (autostart, stopping at exit).
 func (o *Ops) WaitChange(ctx context.Context, id string) (changes.ChangeInfo, error) {
 	return o.changes.Wait(ctx, id)
-}
-
-// Healthy reports health (api.md §7): false when a participating check is
-// down. It only reads the checks' current status, so it never waits for a
-// check to run.
-func (o *Ops) Healthy(level string, names []string) (bool, error) {
-	return o.checks.Healthy(plan.CheckLevel(level), names), nil
 }

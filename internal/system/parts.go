@@ -243,10 +243,8 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 		NewChecker: func(c *plan.Check) checks.Checker { return checker.New(c) },
 	})
 	p.ops = ops.New(ops.Options{
-		Plans: p.plans, Services: services, Changes: chg,
-		SecurityEvent: log.SecurityEvent,
-		Checks:        p.checks,
-		Execs:         execs.New(execs.Options{Logf: log.Noticef}),
+		Plans: p.plans, Services: services, Changes: chg, Checks: p.checks,
+		Execs: execs.New(execs.Options{Logf: log.Noticef}),
 	})
 	p.changes, p.notices, p.identities = chg, ntc, ids
 	chg.Start()
@@ -302,6 +300,7 @@ func (p *parts) buildAPI() error {
 		Plan:        p.plans,
 		Notices:     p.notices,
 		Identities:  p.identities,
+		Checks:      p.checks,
 		State:       p.store,
 		LogTargets:  p.forwarding,
 		Logf:        p.log.Noticef,
