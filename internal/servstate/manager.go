@@ -530,7 +530,13 @@ func (m *Manager) setRecord(name string, run, pid int) {
 	m.opts.Store.MarkDirty()
 }
 
-func (m *Manager) clearRecord(name string, run int) {
+// clearRecord forgets the record of run once its main process has exited.
+// The file is rewritten only if write is set: a service in backoff is
+// relaunched soon, and that launch's setRecord rewrites it, so a crash loop
+// costs one write per restart, not two. Until then the file may name the
+// exited process, which is harmless: KillLeftovers ignores a record whose
+// start time no longer matches, and any other write drops it.
+func (m *Manager) clearRecord(name string, run int, write bool) {
 	if m.opts.Store == nil {
 		return
 	}
@@ -540,7 +546,7 @@ func (m *Manager) clearRecord(name string, run int) {
 		delete(m.records, name)
 	}
 	m.mu.Unlock()
-	if ok && r.run == run {
+	if ok && r.run == run && write {
 		m.opts.Store.MarkDirty()
 	}
 }

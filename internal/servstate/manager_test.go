@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -479,4 +480,43 @@ func TestNoLeaks(t *testing.T) {
 	require.Len(t, lines, 1)
 	assert.True(t, strings.HasPrefix(lines[0], "zzzz"), "last line %.20q", lines[0])
 	m.Close()
+}
+
+// TestExitIntoBackoffWritesNoState checks that a crash loop costs one state
+// file write per restart: the exit that leads to backoff forgets the
+// process's record without rewriting the file (the relaunch rewrites it),
+// while an exit that ends the service rewrites it at once.
+func TestExitIntoBackoffWritesNoState(t *testing.T) {
+	store, err := statefile.Open(filepath.Join(t.TempDir(), ".pebble.state"))
+	require.NoError(t, err)
+	defer store.Close()
+	svc, _ := helperService(t, "svc", "sleep")
+	svc.BackoffDelay = plan.OptionalDuration{Value: time.Hour, IsSet: true}
+	f := newFixture(t, newPlan(svc), func(o *Options) { o.Store = store })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	// killMain kills the main process and waits for want, then for the
+	// state file to hold everything marked so far; it returns the writes
+	// the exit cost.
+	killMain := func(want string) uint64 {
+		t.Helper()
+		pid := f.info(t, "svc").PID
+		require.NotZero(t, pid)
+		require.NoError(t, store.Sync(ctx))
+		before := store.Writes()
+		require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+		f.waitCurrent(t, "svc", want)
+		require.NoError(t, store.Sync(ctx))
+		return store.Writes() - before
+	}
+
+	require.NoError(t, f.m.Start(ctx, "svc", nil))
+	assert.Zero(t, killMain(StatusBackoff), "the exit into backoff rewrote the state file")
+	assert.NotContains(t, f.m.recordsSnapshot(), "svc", "the exited process is still recorded")
+
+	svc.OnFailure = plan.ActionIgnore
+	require.NoError(t, f.m.Start(ctx, "svc", nil))
+	assert.Equal(t, uint64(1), killMain(StatusError), "the exit that ends the service did not rewrite the state file once")
+	assert.NotContains(t, f.m.recordsSnapshot(), "svc", "the exited process is still recorded")
 }

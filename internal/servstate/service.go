@@ -125,7 +125,6 @@ func (s *service) loop() {
 			s.command(c)
 		case e := <-s.exits:
 			s.waiting--
-			s.m.clearRecord(s.name, e.run)
 			if e.run == s.run {
 				s.released = e.released
 				s.mu.Lock()
@@ -133,6 +132,7 @@ func (s *service) loop() {
 				s.mu.Unlock()
 				s.handle(event{kind: evExit, exit: e.res})
 			}
+			s.m.clearRecord(s.name, e.run, s.mach.state != stateBackoff)
 		case run := <-s.emptied:
 			if run == s.run {
 				s.handle(event{kind: evTreeEmpty})
