@@ -208,6 +208,7 @@ func (it *Iterator) overrun(start uint64) {
 	it.cut += n
 	it.pos = start
 	it.truncated = true
+	it.partial = false
 	if it.skipping {
 		// Skipping a line that began before the iterator: its rest
 		// counts as lost too.
