@@ -266,7 +266,8 @@ func (a *api) waitChange(r *http.Request) response {
 		}
 		timeout = d
 	}
-	ctx := r.Context()
+	ctx, stop := a.untilStopping(r.Context())
+	defer stop()
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -275,10 +276,14 @@ func (a *api) waitChange(r *http.Request) response {
 	c, err := a.changes.Wait(ctx, id)
 	switch {
 	case err == nil:
-	case errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:
-		return errorStatus(http.StatusGatewayTimeout, "", "timed out waiting for change after %s", timeout)
 	case r.Context().Err() != nil:
 		return internalError("request cancelled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return errorStatus(http.StatusGatewayTimeout, "", "timed out waiting for change after %s", timeout)
+	case errors.Is(context.Cause(ctx), errStopping):
+		// Not the change as it is: a client would take a 200 for a
+		// change that is ready.
+		return internalError("daemon is stopping")
 	default:
 		return errorResponse(err)
 	}

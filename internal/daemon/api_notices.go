@@ -93,7 +93,9 @@ func (a *api) getNotices(r *http.Request) response {
 
 	var found []notices.Notice
 	if timeout > 0 {
-		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		ctx, stop := a.untilStopping(r.Context())
+		defer stop()
+		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		var err error
 		found, err = a.notices.Wait(ctx, f)
@@ -103,6 +105,10 @@ func (a *api) getNotices(r *http.Request) response {
 			return badRequest("request canceled")
 		case errors.Is(err, context.DeadlineExceeded):
 			// Nothing arrived in time: an empty result, not an error.
+		case errors.Is(context.Cause(ctx), errStopping):
+			// The daemon is stopping: the notices so far, as if the
+			// timeout had passed, so the client asks again later.
+			found = a.notices.Notices(f)
 		case errors.Is(err, notices.ErrClosed):
 			return internalError("daemon is stopping")
 		default:

@@ -68,6 +68,10 @@ type Daemon struct {
 	server    *http.Server
 	listeners []net.Listener
 	wg        sync.WaitGroup
+	// stop ends api.stopping.
+	stop context.CancelFunc
+	// conns counts the server's open connections, for Stop.
+	conns connCount
 }
 
 type api struct {
@@ -116,8 +120,7 @@ func New(opts Options) (*Daemon, error) {
 		metrics: opts.Metrics,
 	}
 	d := &Daemon{opts: opts, api: a}
-	var stop context.CancelFunc
-	a.stopping, stop = context.WithCancel(context.Background())
+	a.stopping, d.stop = context.WithCancel(context.Background())
 	d.server = &http.Server{
 		Handler:     newRouter(a, endpoints),
 		ConnContext: connContext,
@@ -126,8 +129,8 @@ func New(opts Options) (*Daemon, error) {
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
 		ErrorLog:          nil,
+		ConnState:         d.conns.track,
 	}
-	d.server.RegisterOnShutdown(stop)
 	return d, nil
 }
 
@@ -162,17 +165,99 @@ func (d *Daemon) Serve() {
 	}
 }
 
-// Stop stops accepting requests, gives in-flight requests the grace period,
-// then closes every connection and removes the socket file.
+// Stop stops accepting connections, wakes every long-poll (change waits,
+// notices, log follows) to answer, and gives the connections open the grace
+// period to be answered: each is closed once its answer is written, even a
+// request read only now (http.Server.Shutdown would drop it unanswered).
+// Then it closes whatever is left and removes the socket file.
 func (d *Daemon) Stop() {
-	ctx, cancel := context.WithTimeout(context.Background(), d.opts.ShutdownGrace)
-	defer cancel()
-	if err := d.server.Shutdown(ctx); err != nil {
-		d.server.Close()
-	}
 	d.closeListeners()
 	d.wg.Wait()
+	// Without keep-alives, idle connections close now and the others once
+	// their answer is written.
+	d.server.SetKeepAlivesEnabled(false)
+	d.stop()
+	grace := time.NewTimer(d.opts.ShutdownGrace)
+	defer grace.Stop()
+	// A connection that went idle just as keep-alives ended stays open:
+	// it is closed on the next tick.
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for waiting := true; waiting; {
+		select {
+		case <-d.conns.allClosed():
+			waiting = false
+		case <-tick.C:
+			d.server.SetKeepAlivesEnabled(false)
+		case <-grace.C:
+			d.opts.Logf("Cannot answer every request before stopping: closing %d connections.", d.conns.count())
+			waiting = false
+		}
+	}
+	d.server.Close()
 	os.Remove(d.opts.SocketPath)
+}
+
+// connCount counts a server's open connections; hijacked ones (websockets)
+// are no longer the server's.
+type connCount struct {
+	mu   sync.Mutex
+	open int
+	// none is closed, and replaced, each time open drops to zero.
+	none chan struct{}
+}
+
+// track is the server's ConnState hook.
+func (c *connCount) track(_ net.Conn, state http.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch state {
+	case http.StateNew:
+		c.open++
+	case http.StateClosed, http.StateHijacked:
+		c.open--
+		if c.open == 0 && c.none != nil {
+			close(c.none)
+			c.none = nil
+		}
+	}
+}
+
+// allClosed returns a channel closed once no connection is open.
+func (c *connCount) allClosed() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.open == 0 {
+		closed := make(chan struct{})
+		close(closed)
+		return closed
+	}
+	if c.none == nil {
+		c.none = make(chan struct{})
+	}
+	return c.none
+}
+
+func (c *connCount) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.open
+}
+
+// errStopping is the cause of a long-poll's context when the daemon
+// starts stopping.
+var errStopping = errors.New("daemon is stopping")
+
+// untilStopping returns ctx, ended with the cause errStopping as soon as
+// the daemon starts stopping, so a long-poll answers while Stop still lets
+// handlers write. Call stop when done.
+func (a *api) untilStopping(ctx context.Context) (_ context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	unhook := context.AfterFunc(a.stopping, func() { cancel(errStopping) })
+	return ctx, func() {
+		unhook()
+		cancel(nil)
+	}
 }
 
 func (d *Daemon) closeListeners() {

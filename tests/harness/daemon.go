@@ -183,13 +183,19 @@ func (d *Daemon) WaitExit() int {
 	return 0
 }
 
+// Signal sends sig to the daemon and fails the test if it cannot.
+func (d *Daemon) Signal(sig os.Signal) {
+	d.t.Helper()
+	if err := d.cmd.Process.Signal(sig); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
 // Stop sends SIGTERM and requires a clean shutdown: exit status 0 and no
 // process of this daemon left.
 func (d *Daemon) Stop() {
 	d.t.Helper()
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		d.t.Fatal(err)
-	}
+	d.Signal(syscall.SIGTERM)
 	if code := d.WaitExit(); code != 0 {
 		d.t.Fatalf("daemon exit code %d after SIGTERM; stderr:\n%s", code, d.Stderr())
 	}

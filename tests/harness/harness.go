@@ -28,6 +28,9 @@ type Run struct {
 	Bin string
 	// Root holds Bin (unless prebuilt) and every $PEBBLE of the run.
 	Root string
+	// Race is true when Bin was built with -race, which makes the daemon
+	// several times slower.
+	Race bool
 }
 
 // Setup creates the run's root directory and builds the binary into it.
@@ -47,6 +50,7 @@ func Setup() (*Run, error) {
 		// A race-enabled daemon turns its data races into a non-zero exit
 		// status, which every harness stop checks.
 		args = append(args, "-race")
+		r.Race = true
 	}
 	build := exec.Command("go", append(args, "github.com/pebble-project/pebble/cmd/pebble")...)
 	build.Stdout = os.Stderr

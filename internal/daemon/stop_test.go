@@ -1,0 +1,117 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/testutil"
+)
+
+const changesWait = "internal/changes.(*Manager).Wait"
+
+// TestStopAnswersWaiters checks that Stop wakes a pending change wait and a
+// notices long-poll, lets each write its answer (the change wait an error
+// saying the daemon is stopping, the long-poll the notices so far: none)
+// and returns without waiting out its grace period.
+func TestStopAnswersWaiters(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), ".pebble.socket")
+	const grace = 20 * time.Second
+	d, err := New(withParts(Options{SocketPath: socket, Ops: &fakeOps{}, State: &fakeState{}, ShutdownGrace: grace}))
+	require.NoError(t, err)
+	require.NoError(t, d.Listen())
+	d.Serve()
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return net.Dial("unix", socket)
+	}}}
+	defer c.CloseIdleConnections()
+
+	type answer struct {
+		status int
+		body   string
+		err    error
+	}
+	get := func(path string) <-chan answer {
+		ch := make(chan answer, 1)
+		go func() {
+			resp, err := c.Get("http://localhost" + path)
+			if err != nil {
+				ch <- answer{err: err}
+				return
+			}
+			defer resp.Body.Close()
+			data, err := io.ReadAll(resp.Body)
+			ch <- answer{resp.StatusCode, string(data), err}
+		}()
+		return ch
+	}
+	changeWait := get("/v1/changes/2/wait")
+	noticesPoll := get("/v1/notices?types=custom&timeout=1h")
+	testutil.WaitBlockedIn(t, 10*time.Second, 1, changesWait)
+	testutil.WaitBlockedIn(t, 10*time.Second, 1, noticesWait)
+
+	start := time.Now()
+	d.Stop()
+	took := time.Since(start)
+	assert.Less(t, took, grace/2, "Stop waited out its grace")
+	assert.NoFileExists(t, socket)
+
+	a := <-changeWait
+	require.NoError(t, a.err)
+	assert.Equal(t, 500, a.status)
+	assert.JSONEq(t, `{"type":"error","status-code":500,"status":"Internal Server Error","result":{"message":"daemon is stopping"}}`, a.body)
+	a = <-noticesPoll
+	require.NoError(t, a.err)
+	assert.Equal(t, 200, a.status)
+	var env struct{ Result json.RawMessage }
+	require.NoError(t, json.Unmarshal([]byte(a.body), &env))
+	assert.JSONEq(t, `[]`, string(env.Result))
+}
+
+// TestStopAnswersLateRequest checks that a request on a connection accepted
+// before Stop but read only after it began is still answered, where
+// http.Server.Shutdown would close the connection unanswered.
+func TestStopAnswersLateRequest(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), ".pebble.socket")
+	d, err := New(withParts(Options{SocketPath: socket, Ops: &fakeOps{}, State: &fakeState{}, ShutdownGrace: 20 * time.Second}))
+	require.NoError(t, err)
+	require.NoError(t, d.Listen())
+	d.Serve()
+	conn, err := net.Dial("unix", socket)
+	require.NoError(t, err)
+	defer conn.Close()
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		if d.conns.count() == 0 {
+			return io.EOF
+		}
+		return nil
+	})
+	stopped := make(chan struct{})
+	go func() {
+		d.Stop()
+		close(stopped)
+	}()
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		if d.api.stopping.Err() == nil {
+			return io.EOF
+		}
+		return nil
+	})
+	_, err = io.WriteString(conn, "GET /v1/changes/2/wait HTTP/1.1\r\nHost: x\r\n\r\n")
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, 500, resp.StatusCode)
+	assert.True(t, resp.Close, "the answer closes the connection")
+	<-stopped
+}
