@@ -296,6 +296,8 @@ func (s *service) launch(cfg config) error {
 	s.mu.Lock()
 	svc, workload := s.svc, s.workload
 	s.mu.Unlock()
+	// A run's output starts on a line of its own.
+	s.writer.EndLine()
 	cmd, err := buildCommand(svc, workload, s.writer, cfg.killDelay)
 	if err != nil {
 		return err
@@ -388,6 +390,8 @@ func (s *service) wait(run int, cmd *exec.Cmd) {
 	case <-s.m.done:
 	}
 	reaper.Release(cmd)
+	// Its output is all in: last words without a newline end their line.
+	s.writer.EndLine()
 	close(released)
 }
 
