@@ -396,9 +396,24 @@ func (s *service) wait(run int, cmd *exec.Cmd) {
 }
 
 // watchTree tells the goroutine once the tree of run is empty. It ends
-// early when the manager closes or the record is forgotten.
+// early when the manager closes or the record is forgotten. A tree already
+// empty, as is usual when the main process had no children, is reported
+// without setting up a watch.
 func (s *service) watchTree(run int, t *procTree) {
 	defer s.m.wg.Done()
+	if !t.empty() && !s.awaitEmpty(t) {
+		return
+	}
+	select {
+	case s.emptied <- run:
+	case <-s.m.done:
+	case <-s.gone:
+	}
+}
+
+// awaitEmpty waits until t is empty (true), or the manager closes or the
+// record is forgotten (false).
+func (s *service) awaitEmpty(t *procTree) bool {
 	stop, finished := make(chan struct{}), make(chan struct{})
 	defer close(finished)
 	go func() {
@@ -410,13 +425,7 @@ func (s *service) watchTree(run int, t *procTree) {
 		}
 		close(stop)
 	}()
-	if !t.waitEmpty(stop) {
-		return
-	}
-	select {
-	case s.emptied <- run:
-	case <-stop:
-	}
+	return t.waitEmpty(stop)
 }
 
 // fireDue turns every deadline that has passed into its event.
