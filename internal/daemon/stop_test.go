@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -89,12 +91,7 @@ func TestStopAnswersLateRequest(t *testing.T) {
 	conn, err := net.Dial("unix", socket)
 	require.NoError(t, err)
 	defer conn.Close()
-	testutil.WaitFor(t, 10*time.Second, func() error {
-		if d.conns.count() == 0 {
-			return io.EOF
-		}
-		return nil
-	})
+	waitAccepted(t, d)
 	stopped := make(chan struct{})
 	go func() {
 		d.Stop()
@@ -102,7 +99,7 @@ func TestStopAnswersLateRequest(t *testing.T) {
 	}()
 	testutil.WaitFor(t, 10*time.Second, func() error {
 		if d.api.stopping.Err() == nil {
-			return io.EOF
+			return errors.New("Stop has not begun")
 		}
 		return nil
 	})
@@ -114,4 +111,37 @@ func TestStopAnswersLateRequest(t *testing.T) {
 	assert.Equal(t, 500, resp.StatusCode)
 	assert.True(t, resp.Close, "the answer closes the connection")
 	<-stopped
+}
+
+// TestStopClosesSilentConnection checks that a connection that sends no
+// request holds Stop up for the grace period only, and is reported.
+func TestStopClosesSilentConnection(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), ".pebble.socket")
+	logged := make(chan string, 1)
+	const grace = 100 * time.Millisecond
+	d, err := New(withParts(Options{SocketPath: socket, Ops: &fakeOps{}, State: &fakeState{}, ShutdownGrace: grace,
+		Logf: func(format string, args ...any) { logged <- fmt.Sprintf(format, args...) }}))
+	require.NoError(t, err)
+	require.NoError(t, d.Listen())
+	d.Serve()
+	conn, err := net.Dial("unix", socket)
+	require.NoError(t, err)
+	defer conn.Close()
+	waitAccepted(t, d)
+	start := time.Now()
+	d.Stop()
+	assert.GreaterOrEqual(t, time.Since(start), grace)
+	assert.Equal(t, "Cannot answer every request before stopping: closing 1 connections.", <-logged)
+	_, err = conn.Read(make([]byte, 1))
+	assert.ErrorIs(t, err, io.EOF, "the connection is closed")
+}
+
+// waitAccepted waits until d's server has accepted a connection.
+func waitAccepted(t *testing.T, d *Daemon) {
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		if d.conns.count() == 0 {
+			return errors.New("no connection accepted")
+		}
+		return nil
+	})
 }

@@ -20,6 +20,9 @@ type Buffer struct {
 	// began: what a reader that lost a line's prefix attributes its rest to.
 	lineTime    time.Time
 	lineService string
+	// written is when the last byte was written: a line without its
+	// newline is returned once it has been idle for PartialLineWait.
+	written time.Time
 	// watchers get a non-blocking send at every write (see Watch).
 	watchers []chan<- struct{}
 }
@@ -40,8 +43,16 @@ func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.appendLocked(p)
+	b.written = time.Now()
 	b.wakeLocked()
 	return len(p), nil
+}
+
+// wake wakes the watchers without writing: a partial line is now due.
+func (b *Buffer) wake() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.wakeLocked()
 }
 
 func (b *Buffer) appendLocked(p []byte) {

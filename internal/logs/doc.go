@@ -11,7 +11,11 @@
 // lock and notice when they fell behind, and the Mirror queues a bounded
 // amount of output for a slow stdout and drops (and counts) the rest. A line
 // is never held in memory whole, so a megabyte line without a newline costs
-// no more than the buffer.
+// no more than the buffer. A reader that falls behind is told how many
+// bytes it missed and reads on from the oldest data held, also inside a
+// line; a line left without its newline is returned once the writer has
+// been idle for PartialLineWait, and Writer.EndLine ends it when the
+// service exits (docs/logs.md).
 //
 // The package does not start processes, know about service states, or speak
 // HTTP. Log forwarding and the /v1/logs follow mode are built on Iterator and

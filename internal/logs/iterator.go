@@ -14,6 +14,11 @@ const TruncatedMarker = "\n(... output truncated ...)\n"
 // (behaviour.md §9.3).
 const MaxEntrySize = 4096
 
+// PartialLineWait is how long a line without its newline stays unread: a
+// reader returns what there is of it once the service has written nothing
+// for this long, and the rest (if any) later as the line's next entry.
+const PartialLineWait = 100 * time.Millisecond
+
 // maxPrefix bounds the "<time> [<service>] " prefix the iterator looks for
 // at the start of a line.
 const maxPrefix = 512
@@ -40,6 +45,7 @@ type Iterator struct {
 	skipping  bool   // discarding a partial line
 	skipLost  bool   // ... whose start was lost: what is skipped counts as lost
 	inLine    bool   // the current line's prefix is consumed; cur holds it
+	partial   bool   // the last entry returned was a partial line
 	cur       Entry
 	scratch   []byte
 }
@@ -164,14 +170,27 @@ func (it *Iterator) Next() (Entry, bool) {
 		// Read the message up to its newline or MaxEntrySize bytes.
 		scanEnd := min(end, it.pos+MaxEntrySize+1)
 		if i := b.indexLocked(it.pos, scanEnd, '\n'); i >= 0 {
-			msg := b.copyLocked(it.scratch[:0], it.pos, int(uint64(i)-it.pos))
+			n := uint64(i) - it.pos
+			wasPartial := it.partial
 			it.pos = uint64(i) + 1
-			it.inLine = false
-			return it.entry(msg), true
+			it.inLine, it.partial = false, false
+			if n == 0 && wasPartial {
+				continue // the newline of a line already returned
+			}
+			return it.entry(b.copyLocked(it.scratch[:0], it.pos-n-1, int(n))), true
 		}
 		if end-it.pos >= MaxEntrySize {
 			msg := b.copyLocked(it.scratch[:0], it.pos, MaxEntrySize)
 			it.pos += MaxEntrySize
+			it.partial = false
+			return it.entry(msg), true
+		}
+		if end == b.end && time.Since(b.written) >= PartialLineWait {
+			// The service left the line without its newline for a
+			// while: return what there is.
+			msg := b.copyLocked(it.scratch[:0], it.pos, int(end-it.pos))
+			it.pos = end
+			it.partial = true
 			return it.entry(msg), true
 		}
 		return Entry{}, false // incomplete line: wait for more
@@ -189,6 +208,7 @@ func (it *Iterator) overrun(start uint64) {
 	it.cut += n
 	it.pos = start
 	it.truncated = true
+	it.partial = false
 	if it.skipping {
 		// Skipping a line that began before the iterator: its rest
 		// counts as lost too.

@@ -311,3 +311,50 @@ func TestIteratorOverrunInLongLine(t *testing.T) {
 	assert.Greater(t, got, 40000, "the rest of the line was skipped")
 	assert.Equal(t, cut, it.Lost())
 }
+
+// TestIteratorPartialLine: a line left without its newline is returned once
+// the writer has been idle for PartialLineWait (the watchers are woken
+// then), and the rest of the line comes as the next entry.
+func TestIteratorPartialLine(t *testing.T) {
+	buf := NewBuffer(0)
+	w := fixedWriter("svc", buf, nil)
+	it := buf.NewIterator(0)
+	wake := make(chan struct{}, 1)
+	defer buf.Watch(wake)()
+	start := time.Now()
+	io.WriteString(w, "prompt> ")
+	<-wake // the write
+	for {
+		if e, ok := it.Next(); ok {
+			assert.Equal(t, "prompt> ", e.Message)
+			assert.GreaterOrEqual(t, time.Since(start), PartialLineWait)
+			break
+		}
+		<-wake // the partial line is due
+	}
+	io.WriteString(w, "yes\n")
+	e, ok := it.Next()
+	require.True(t, ok)
+	assert.Equal(t, "yes", e.Message)
+
+	// A line ended only by EndLine, after it was returned, gives no empty
+	// entry.
+	io.WriteString(w, "last")
+	for {
+		if e, ok = it.Next(); ok {
+			break
+		}
+		<-wake
+	}
+	assert.Equal(t, "last", e.Message)
+	w.EndLine()
+	w.EndLine() // at the start of a line: nothing
+	io.WriteString(w, "next\n")
+	e, ok = it.Next()
+	require.True(t, ok)
+	assert.Equal(t, "next", e.Message)
+	_, ok = it.Next()
+	assert.False(t, ok)
+	lines, _ := buf.LastLines(-1)
+	assert.Equal(t, []string{"prompt> yes", "last", "next"}, lines)
+}

@@ -21,8 +21,11 @@ type Writer struct {
 	now      func() time.Time
 	midLine  bool      // the last byte written was not a newline
 	lineTime time.Time // the time of the latest line's prefix
-	prefix   []byte    // scratch for the line prefix
-	pieces   [][]byte  // scratch for the mirror
+	// partial wakes the buffer's readers once a line left without its
+	// newline is due (PartialLineWait).
+	partial *time.Timer
+	prefix  []byte   // scratch for the line prefix
+	pieces  [][]byte // scratch for the mirror
 }
 
 // NewWriter returns a writer for service's output into buf. If mirror is
@@ -63,10 +66,44 @@ func (w *Writer) Write(p []byte) (int, error) {
 		w.pieces = append(w.pieces, seg)
 		rest = rest[len(seg):]
 	}
+	b.written = time.Now()
 	b.wakeLocked()
 	b.mu.Unlock()
 	if w.mirror != nil && len(w.pieces) > 0 {
 		w.mirror.enqueue(w.pieces)
 	}
+	if w.midLine {
+		if w.partial == nil {
+			w.partial = time.AfterFunc(PartialLineWait, b.wake)
+		} else {
+			w.partial.Reset(PartialLineWait)
+		}
+	}
 	return len(p), nil
 }
+
+// EndLine ends a line left without its newline, as if the service had
+// written one: the service exited, and its last words must not run into
+// the next run's output. It does nothing at the start of a line.
+func (w *Writer) EndLine() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.midLine {
+		return
+	}
+	w.midLine = false
+	if w.partial != nil {
+		w.partial.Stop()
+	}
+	b := w.buf
+	b.mu.Lock()
+	b.appendLocked(newline)
+	b.written = time.Now()
+	b.wakeLocked()
+	b.mu.Unlock()
+	if w.mirror != nil {
+		w.mirror.enqueue([][]byte{newline})
+	}
+}
+
+var newline = []byte{'\n'}

@@ -296,6 +296,8 @@ func (s *service) launch(cfg config) error {
 	s.mu.Lock()
 	svc, workload := s.svc, s.workload
 	s.mu.Unlock()
+	// A run's output starts on a line of its own.
+	s.writer.EndLine()
 	cmd, err := buildCommand(svc, workload, s.writer, cfg.killDelay)
 	if err != nil {
 		return err
@@ -388,13 +390,30 @@ func (s *service) wait(run int, cmd *exec.Cmd) {
 	case <-s.m.done:
 	}
 	reaper.Release(cmd)
+	// Its output is all in: last words without a newline end their line.
+	s.writer.EndLine()
 	close(released)
 }
 
 // watchTree tells the goroutine once the tree of run is empty. It ends
-// early when the manager closes or the record is forgotten.
+// early when the manager closes or the record is forgotten. A tree already
+// empty, as is usual when the main process had no children, is reported
+// without setting up a watch.
 func (s *service) watchTree(run int, t *procTree) {
 	defer s.m.wg.Done()
+	if !t.empty() && !s.awaitEmpty(t) {
+		return
+	}
+	select {
+	case s.emptied <- run:
+	case <-s.m.done:
+	case <-s.gone:
+	}
+}
+
+// awaitEmpty waits until t is empty (true), or the manager closes or the
+// record is forgotten (false).
+func (s *service) awaitEmpty(t *procTree) bool {
 	stop, finished := make(chan struct{}), make(chan struct{})
 	defer close(finished)
 	go func() {
@@ -406,13 +425,7 @@ func (s *service) watchTree(run int, t *procTree) {
 		}
 		close(stop)
 	}()
-	if !t.waitEmpty(stop) {
-		return
-	}
-	select {
-	case s.emptied <- run:
-	case <-stop:
-	}
+	return t.waitEmpty(stop)
 }
 
 // fireDue turns every deadline that has passed into its event.
