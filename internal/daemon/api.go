@@ -60,7 +60,7 @@ func (a *api) getServices(r *http.Request) response {
 		return badRequest(`stats parameter must be "true" or "false"`)
 	}
 	names := multiValue(r, "names")
-	infos := a.ops.Services(names)
+	infos := a.services.Services(names)
 	var usage map[string]*serviceStatsJSON
 	if withStats == "true" {
 		usage = a.serviceStats(names)
@@ -299,8 +299,8 @@ func (a *api) postSignals(r *http.Request) response {
 	if len(req.Services) == 0 {
 		return badRequest("must specify one or more services")
 	}
-	if err := a.ops.SendSignal(req.Signal, req.Services); err != nil {
-		return errorResponse(err)
+	if err := a.services.SendSignal(req.Services, req.Signal); err != nil {
+		return internalError("%s", err)
 	}
 	return syncResponse(true)
 }

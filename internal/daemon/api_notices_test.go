@@ -66,6 +66,9 @@ func (emptyPlan) Plan() *plan.Plan {
 // withParts gives opts the owners of its fakeOps' backend, where unset.
 func withParts(opts Options) Options {
 	b := opts.Ops.(interface{ backend() *backend }).backend()
+	if opts.Services == nil {
+		opts.Services = opts.Ops.(Services)
+	}
 	if opts.Changes == nil {
 		opts.Changes = b.changes
 	}

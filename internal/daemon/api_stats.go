@@ -16,7 +16,7 @@ type serviceStatsJSON struct {
 // serviceStats returns the stats of the named services (all when names is
 // empty) that have been started, by name.
 func (a *api) serviceStats(names []string) map[string]*serviceStatsJSON {
-	usage := a.ops.ServiceUsage(names)
+	usage := a.services.Usage(names)
 	out := make(map[string]*serviceStatsJSON, len(usage))
 	for _, u := range usage {
 		out[u.Name] = &serviceStatsJSON{CPUSeconds: u.CPU.Seconds(), MemoryBytes: u.Memory, Processes: u.Processes}

@@ -25,9 +25,10 @@ type Options struct {
 	HTTPAddress string
 	// Ops carries out every request; required.
 	Ops Ops
-	// Changes, Plan, Notices, Identities and Checks are the owners the API
-	// reads (and, for aborts, custom notices, identities and check
-	// actions, changes) directly; required.
+	// Services, Changes, Plan, Notices, Identities and Checks are the
+	// owners the API reads (and, for signals, aborts, custom notices,
+	// identities and check actions, changes) directly; required.
+	Services   Services
 	Changes    Changes
 	Plan       Plan
 	Notices    Notices
@@ -77,6 +78,7 @@ type Daemon struct {
 
 type api struct {
 	ops        Ops
+	services   Services
 	changes    Changes
 	plan       Plan
 	notices    Notices
@@ -100,8 +102,8 @@ type api struct {
 
 // New checks opts and builds a Daemon; it opens nothing.
 func New(opts Options) (*Daemon, error) {
-	if opts.SocketPath == "" || opts.Ops == nil || opts.State == nil || opts.Changes == nil || opts.Plan == nil || opts.Notices == nil || opts.Identities == nil || opts.Checks == nil {
-		return nil, errors.New("cannot create daemon: socket path, ops, state file, changes, plan, notices, identities and checks are required")
+	if opts.SocketPath == "" || opts.Ops == nil || opts.Services == nil || opts.State == nil || opts.Changes == nil || opts.Plan == nil || opts.Notices == nil || opts.Identities == nil || opts.Checks == nil {
+		return nil, errors.New("cannot create daemon: socket path, ops, services, state file, changes, plan, notices, identities and checks are required")
 	}
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
@@ -116,7 +118,7 @@ func New(opts Options) (*Daemon, error) {
 		opts.SecurityEvent = func(string, string, string) {}
 	}
 	a := &api{
-		ops: opts.Ops, state: opts.State, changes: opts.Changes, plan: opts.Plan, notices: opts.Notices, identities: opts.Identities, checks: opts.Checks, files: localFiles{}, logTargets: opts.LogTargets,
+		ops: opts.Ops, services: opts.Services, state: opts.State, changes: opts.Changes, plan: opts.Plan, notices: opts.Notices, identities: opts.Identities, checks: opts.Checks, files: localFiles{}, logTargets: opts.LogTargets,
 		logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
 		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit, securityEvent: opts.SecurityEvent,
 		metrics: opts.Metrics,

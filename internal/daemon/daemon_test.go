@@ -27,8 +27,9 @@ import (
 	"github.com/pebble-project/pebble/internal/testutil"
 )
 
-// fakeOps records calls and returns canned answers; the real verbs are
-// tested in internal/ops and end to end in tests/.
+// fakeOps records calls and returns canned answers, as Ops and as
+// Services; the real verbs are tested in internal/ops and internal/servstate
+// and end to end in tests/.
 type fakeOps struct {
 	mu      sync.Mutex
 	actions []string
@@ -42,8 +43,8 @@ func (f *fakeOps) Services(names []string) []servstate.ServiceInfo {
 	}
 }
 
-// ServiceUsage has figures for "a" only, as if "b" had never started.
-func (f *fakeOps) ServiceUsage(names []string) []servstate.Usage {
+// Usage has figures for "a" only, as if "b" had never started.
+func (f *fakeOps) Usage(names []string) []servstate.Usage {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.actions = append(f.actions, "usage")
@@ -64,7 +65,7 @@ func (f *fakeOps) AddLayer(layer *plan.Layer, combine, inner bool) error {
 	return f.err
 }
 
-func (f *fakeOps) SendSignal(signal string, names []string) error { return f.err }
+func (f *fakeOps) SendSignal(names []string, signal string) error { return f.err }
 
 // fakeState counts the syncs of the state file and fails them with err.
 type fakeState struct {
@@ -545,4 +546,21 @@ func TestAddLayerSecurityEvent(t *testing.T) {
 	assert.Equal(t, 400, status)
 	require.Len(t, events(), 2)
 	assert.Regexp(t, `^WARN authz_admin:\d+,add_layer Adding layer good$`, events()[1])
+}
+
+// TestSignalsErrors: what the service manager refuses is a 500 naming
+// every service it could not signal, and why.
+func TestSignalsErrors(t *testing.T) {
+	svc, err := servstate.New(servstate.Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(svc.Close)
+	c := startDaemonWith(t, Options{Ops: &fakeOps{}, Services: svc})
+	for _, tt := range []struct{ body, msg string }{
+		{`{"signal":"SIGHUP","services":["a","b"]}`, `cannot send signal to "a": service is not running; cannot send signal to "b": service is not running`},
+		{`{"signal":"SIGNOPE","services":["a"]}`, `cannot send signal to "a": invalid signal name "SIGNOPE"`},
+	} {
+		status, body := do(t, c, "POST", "/v1/signals", tt.body)
+		assert.Equal(t, 500, status, tt.body)
+		assert.Equal(t, map[string]any{"message": tt.msg}, body["result"], tt.body)
+	}
 }

@@ -63,7 +63,7 @@ func FuzzRequestBodies(f *testing.F) {
 	o := &fakeOps{}
 	b := o.backend()
 	a := &api{
-		ops: o, changes: b.changes, plan: emptyPlan{}, notices: b.notices, identities: b.identities, checks: b.checks, files: noFiles{},
+		ops: o, services: o, changes: b.changes, plan: emptyPlan{}, notices: b.notices, identities: b.identities, checks: b.checks, files: noFiles{},
 		logf: func(string, ...any) {}, bodyLimit: DefaultBodyLimit,
 		securityEvent: func(string, string, string) {}, stopping: context.Background(),
 	}

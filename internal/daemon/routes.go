@@ -16,13 +16,8 @@ import (
 // Ops is the set of verbs the API needs. internal/ops satisfies it; each
 // handler makes one call.
 type Ops interface {
-	Services(names []string) []servstate.ServiceInfo
-	// ServiceUsage returns the resource usage of the named services that
-	// have been started (all when names is empty).
-	ServiceUsage(names []string) []servstate.Usage
 	ServiceAction(action string, names []string) (changeID string, err error)
 	AddLayer(layer *plan.Layer, combine, inner bool) error
-	SendSignal(signal string, names []string) error
 
 	// Exec creates the change that runs a command (api.md §16.1); it refuses
 	// a request without a command.
@@ -32,6 +27,19 @@ type Ops interface {
 	// LogBuffers returns the output buffers of the named services (every
 	// service when names is empty) for GET /v1/logs.
 	LogBuffers(names []string) []*logs.Buffer
+}
+
+// Services reports on and signals the services (api.md §9.1, §15);
+// internal/servstate's Manager satisfies it.
+type Services interface {
+	Services(names []string) []servstate.ServiceInfo
+	// Usage returns the resource usage of the named services that have
+	// been started (all when names is empty). It reads /proc or cgroup
+	// files, so the API asks for it only on request.
+	Usage(names []string) []servstate.Usage
+	// SendSignal sends a signal, named like "SIGHUP", to the main process
+	// of each named service; failures are joined in one error.
+	SendSignal(names []string, signal string) error
 }
 
 // Changes is what the API reads and does of changes (api.md §10);

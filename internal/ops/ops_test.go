@@ -118,7 +118,7 @@ func TestRestartStopsOnlyNamedServices(t *testing.T) {
 	c := run(t, o, "restart", "db")
 	assert.Equal(t, `Restart service "db"`, c.Summary)
 	assert.Equal(t, []taskShape{{`Stop service "db"`, "Done"}, {`Start service "db"`, "Done"}}, shape(c))
-	infos := o.Services([]string{"web"})
+	infos := o.services.Services([]string{"web"})
 	require.Len(t, infos, 1)
 	assert.Equal(t, "active", infos[0].Current, "the dependent was not stopped")
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/pebble-project/pebble/internal/apierr"
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/plan"
-	"github.com/pebble-project/pebble/internal/servstate"
 )
 
 // serviceTask is the data of start and stop tasks.
@@ -48,18 +47,6 @@ func (o *Ops) runStop(ctx context.Context, t *changes.Task) error {
 		return err
 	}
 	return o.services.Stop(ctx, data.Service, t)
-}
-
-// Services returns the status of the services in the plan.
-func (o *Ops) Services(names []string) []servstate.ServiceInfo {
-	return o.services.Services(names)
-}
-
-// ServiceUsage returns the resource usage of the named services that have
-// been started (all when names is empty). It reads /proc or cgroup files,
-// so it is asked for only on request.
-func (o *Ops) ServiceUsage(names []string) []servstate.Usage {
-	return o.services.Usage(names)
 }
 
 // ServiceAction starts a change for a service action of api.md §9.2 and
@@ -292,14 +279,6 @@ func union(a, b []string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// SendSignal sends a signal to services (api.md §15).
-func (o *Ops) SendSignal(signal string, names []string) error {
-	if err := o.services.SendSignal(names, signal); err != nil {
-		return apierr.Errorf(apierr.Internal, "%s", err.Error())
-	}
-	return nil
 }
 
 // StopAll stops every starting, running or backoff service in stop order as

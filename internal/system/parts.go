@@ -296,6 +296,7 @@ func (p *parts) buildAPI() error {
 		SocketPath:  p.opts.SocketPath,
 		HTTPAddress: p.opts.HTTPAddress,
 		Ops:         p.ops,
+		Services:    p.services,
 		Changes:     p.changes,
 		Plan:        p.plans,
 		Notices:     p.notices,
