@@ -1,7 +1,6 @@
 package ops
 
 import (
-	"context"
 	"errors"
 
 	"github.com/pebble-project/pebble/internal/apierr"
@@ -57,10 +56,4 @@ func (o *Ops) AddLayer(layer *plan.Layer, combine, inner bool) error {
 		return apierr.Errorf(apierr.BadRequest, "%s", err.Error())
 	}
 	return err
-}
-
-// WaitChange waits until a change is ready or ctx ends, for the daemon's
-// own verbs (autostart, stopping at exit).
-func (o *Ops) WaitChange(ctx context.Context, id string) (changes.ChangeInfo, error) {
-	return o.changes.Wait(ctx, id)
 }

@@ -43,7 +43,7 @@ func newOps(t *testing.T, layer string) *Ops {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		if id, err := o.StopAll(); err == nil && id != "" {
-			o.WaitChange(ctx, id)
+			o.changes.Wait(ctx, id)
 		}
 		chk.Close()
 		chg.Close()
@@ -88,7 +88,7 @@ func run(t *testing.T, o *Ops, action string, names ...string) changes.ChangeInf
 	defer cancel()
 	id, err := o.ServiceAction(action, names)
 	require.NoError(t, err)
-	c, err := o.WaitChange(ctx, id)
+	c, err := o.changes.Wait(ctx, id)
 	require.NoError(t, err)
 	return c
 }

@@ -174,7 +174,7 @@ func (p *parts) autostart(ctx context.Context) {
 		p.log.Noticef("Cannot start default services: %v", err)
 		return
 	}
-	c, err := p.ops.WaitChange(ctx, id)
+	c, err := p.changes.Wait(ctx, id)
 	if err != nil {
 		return
 	}
@@ -203,7 +203,7 @@ func (p *parts) stopServices() {
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	start := time.Now()
-	if _, err := p.ops.WaitChange(ctx, id); err != nil {
+	if _, err := p.changes.Wait(ctx, id); err != nil {
 		p.log.Noticef("Cannot stop running services: timeout stopping running services")
 		return
 	}
