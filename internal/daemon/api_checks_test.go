@@ -47,7 +47,7 @@ checks:
 // newChecks runs the checks of checksLayer on a real checks manager,
 // driven by its own started changes manager, and serves them; the client
 // keeps the security events the daemon writes.
-func newChecks(t *testing.T) (c *checksClient) {
+func newChecks(t *testing.T) *checksClient {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/ok" {
@@ -59,7 +59,7 @@ func newChecks(t *testing.T) (c *checksClient) {
 	chg, err := changes.New(changes.Options{})
 	require.NoError(t, err)
 	chk := checks.New(checks.Options{Changes: chg, Logf: t.Logf,
-		NewChecker: func(c *plan.Check) checks.Checker { return checker.New(c) }})
+		NewChecker: func(pc *plan.Check) checks.Checker { return checker.New(pc) }})
 	chg.Start()
 	t.Cleanup(func() {
 		chk.Close()
@@ -70,7 +70,7 @@ func newChecks(t *testing.T) (c *checksClient) {
 	p, err := plan.NewPlan([]*plan.Layer{l})
 	require.NoError(t, err)
 	chk.SetPlan(p)
-	c = &checksClient{}
+	c := &checksClient{}
 	c.Client = startDaemonWith(t, Options{Ops: &fakeOps{}, Checks: chk,
 		SecurityEvent: func(level, event, description string) {
 			c.mu.Lock()
