@@ -338,6 +338,8 @@ func (m *Manager) Stop(ctx context.Context, name string, tl TaskLog) error {
 	if err != nil {
 		return err
 	}
+	// What the process wrote last is in its buffer before the stop is done.
+	awaitOutput(r.released)
 	if r.note != "" && tl != nil {
 		tl.Logf("%s", r.note)
 	}

@@ -520,3 +520,20 @@ func TestExitIntoBackoffWritesNoState(t *testing.T) {
 	assert.Equal(t, uint64(1), killMain(StatusError), "the exit that ends the service did not rewrite the state file once")
 	assert.NotContains(t, f.m.recordsSnapshot(), "svc", "the exited process is still recorded")
 }
+
+// TestStopWaitsForLastWords: once a stop is done, what the process wrote
+// as it exited is in its buffer, so log forwarding's final flush at daemon
+// exit and any reader see it.
+func TestStopWaitsForLastWords(t *testing.T) {
+	// The last words come after a pipe's worth of output, so that they are
+	// still on their way into the buffer when the process is reaped.
+	svc := sh("polite", `trap "head -c 60000 /dev/zero | tr '\\0' x; echo; echo goodbye; exit 0" TERM; echo hello; while :; do sleep 0.05; done`)
+	f := newFixture(t, newPlan(svc), nil)
+	ctx := context.Background()
+	for i := range 10 {
+		require.NoError(t, f.m.Start(ctx, "polite", nil))
+		require.NoError(t, f.m.Stop(ctx, "polite", nil))
+		lines, _ := f.m.Buffer("polite").LastLines(1)
+		require.Equal(t, []string{"goodbye"}, lines, "round %d", i)
+	}
+}

@@ -21,8 +21,8 @@ import (
 type reply struct {
 	err  error
 	note string // task-log line for a no-op ("already started" ...)
-	// released is closed once the output of a start attempt that exited
-	// quickly has been read; set with a quick-exit error.
+	// released is closed once the output of the run that exited has been
+	// read; set with a quick-exit error and on a stop.
 	released <-chan struct{}
 }
 
@@ -274,7 +274,7 @@ func (s *service) apply(e effect, cfg config) {
 			s.startWaiter = nil
 		}
 	case effStopReply:
-		r := reply{err: e.err, note: e.text}
+		r := reply{err: e.err, note: e.text, released: s.released}
 		if e.now {
 			s.cur.reply <- r
 			s.curDone = true
@@ -500,14 +500,14 @@ func (s *service) await(ctx context.Context, ch chan reply) (reply, error) {
 	}
 }
 
-// awaitOutput waits briefly for the output of a quickly exited process.
+// awaitOutput waits briefly for the output of an exited process.
 func awaitOutput(released <-chan struct{}) {
 	if released == nil {
 		return
 	}
 	select {
 	case <-released:
-	case <-time.After(startOutputWait):
+	case <-time.After(outputWait):
 	}
 }
 

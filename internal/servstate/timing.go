@@ -12,9 +12,11 @@ const (
 	// service's output pipe after the process exited (Cmd.WaitDelay).
 	outputWaitFraction = 0.9
 
-	// startOutputWait bounds how long a failed start waits for the last
-	// output of the process to arrive before it quotes it.
-	startOutputWait = 500 * time.Millisecond
+	// outputWait bounds how long a failed start waits for the last output
+	// of the process to arrive before it quotes it, and how long a stop
+	// waits for it before it is done (so that log forwarding and readers
+	// see a service's last words).
+	outputWait = 500 * time.Millisecond
 
 	// sweepGrace is how long the rest of a service's tree may outlive its
 	// main process, after SIGTERM, before it gets SIGKILL.
