@@ -2,10 +2,14 @@ package tests
 
 import (
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -152,9 +156,10 @@ func freeAddr(t *testing.T) string {
 
 // TestAccessControl checks every endpoint's required level (api.md §5.2)
 // against real callers: root on the socket, a UID with no identity, UIDs
-// with a "read" and an "untrusted" local identity, a socket caller with a
-// "metrics" basic identity, and plain-HTTP callers with no, wrong and right
-// credentials (api.md §5.3). It prints the table of results.
+// with a "read", an "admin" and an "untrusted" local identity, a socket
+// caller with a "metrics" basic identity, and plain-HTTP callers with no,
+// wrong and right credentials (api.md §5.3). Its table must hold every
+// route of the daemon's route table. It prints the table of results.
 func TestAccessControl(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("skipping: needs root to run clients as other users")
@@ -182,6 +187,9 @@ func TestAccessControl(t *testing.T) {
     boss:
         access: admin
         basic: {password: "`+helloHash+`"}
+    chief:
+        access: admin
+        local: {user-id: 65531}
 `)
 	d := startDaemon(t, dir, daemonOptions{
 		args: []string{"--hold", "--http", httpAddr, "--identities", file},
@@ -206,6 +214,7 @@ func TestAccessControl(t *testing.T) {
 		{"uid 65534, no identity", 65534, "", ""},
 		{"uid 65533, local read", 65533, "", ""},
 		{"uid 65532, local untrusted", 65532, "", ""},
+		{"uid 65531, local admin", 65531, "", ""},
 		{"uid 65532 + wrong basic", 65532, "scraper", "nope"},
 		{"uid 65534 + basic metrics", 65534, "scraper", "Hello world!"},
 		{"HTTP, no credentials", -1, "", ""},
@@ -214,34 +223,58 @@ func TestAccessControl(t *testing.T) {
 		{"HTTP, basic metrics", -1, "scraper", "Hello world!"},
 		{"HTTP, basic admin", -1, "boss", "Hello world!"},
 	}
+	// Each row names its route as routes.go spells it, so the table can be
+	// checked against every route the daemon serves.
 	type endpointSpec struct {
-		method, path, body string
-		need               string
+		method, route, path, body string
+		need                      string
 	}
 	endpoints := []endpointSpec{
-		{"GET", "/v1/system-info", "", "open"},
-		{"GET", "/v1/health", "", "open"},
-		{"GET", "/v1/metrics", "", "metrics"},
-		{"GET", "/v1/services", "", "read"},
-		{"POST", "/v1/services", `{"action":"bogus","services":["svc"]}`, "admin"},
-		{"GET", "/v1/services/svc", "", "read"},
-		{"GET", "/v1/changes", "", "read"},
-		{"GET", "/v1/changes/999", "", "read"},
-		{"POST", "/v1/changes/999", `{"action":"abort"}`, "admin"},
-		{"GET", "/v1/changes/999/wait", "", "read"},
-		{"GET", "/v1/plan?format=yaml", "", "admin"},
-		{"POST", "/v1/layers", `{"action":"bogus"}`, "admin"},
-		{"POST", "/v1/signals", `{"signal":"SIGHUP"}`, "admin"},
-		{"GET", "/v1/notices", "", "read"},
-		{"POST", "/v1/notices", `{"action":"add","type":"custom","key":"example.com/access"}`, "read"},
-		{"GET", "/v1/notices/999", "", "read"},
-		{"GET", "/v1/identities", "", "read"},
-		{"POST", "/v1/identities", `{"action":"bogus"}`, "admin"},
+		{"GET", "/v1/system-info", "/v1/system-info", "", "open"},
+		{"GET", "/v1/health", "/v1/health", "", "open"},
+		{"GET", "/v1/metrics", "/v1/metrics", "", "metrics"},
+		{"GET", "/v1/services", "/v1/services", "", "read"},
+		{"POST", "/v1/services", "/v1/services", `{"action":"bogus","services":["svc"]}`, "admin"},
+		{"GET", "/v1/services/{name}", "/v1/services/svc", "", "read"},
+		{"POST", "/v1/services/{name}", "/v1/services/svc", `{}`, "admin"},
+		{"GET", "/v1/changes", "/v1/changes", "", "read"},
+		{"GET", "/v1/changes/{id}", "/v1/changes/999", "", "read"},
+		{"POST", "/v1/changes/{id}", "/v1/changes/999", `{"action":"abort"}`, "admin"},
+		{"GET", "/v1/changes/{id}/wait", "/v1/changes/999/wait", "", "read"},
+		{"GET", "/v1/plan", "/v1/plan?format=yaml", "", "admin"},
+		{"POST", "/v1/layers", "/v1/layers", `{"action":"bogus"}`, "admin"},
+		{"POST", "/v1/signals", "/v1/signals", `{"signal":"SIGHUP"}`, "admin"},
+		{"GET", "/v1/logs", "/v1/logs?n=1", "", "read"},
+		// An addition beyond Pebble (docs/logs.md); read like /v1/logs.
+		{"GET", "/v1/log-targets", "/v1/log-targets", "", "read"},
+		{"GET", "/v1/notices", "/v1/notices", "", "read"},
+		{"POST", "/v1/notices", "/v1/notices", `{"action":"add","type":"custom","key":"example.com/access"}`, "read"},
+		{"GET", "/v1/notices/{id}", "/v1/notices/999", "", "read"},
+		{"GET", "/v1/identities", "/v1/identities", "", "read"},
+		{"POST", "/v1/identities", "/v1/identities", `{"action":"bogus"}`, "admin"},
+		{"GET", "/v1/checks", "/v1/checks", "", "read"},
+		{"POST", "/v1/checks", "/v1/checks", `{"action":"bogus"}`, "admin"},
+		{"POST", "/v1/checks/refresh", "/v1/checks/refresh", `{"name":"nope"}`, "admin"},
+		{"POST", "/v1/exec", "/v1/exec", `{}`, "admin"},
+		{"GET", "/v1/tasks/{task-id}/websocket/{websocket-id}", "/v1/tasks/999/websocket/nope", "", "admin"},
+		{"GET", "/v1/files", "/v1/files?action=bogus", "", "admin"},
+		{"POST", "/v1/files", "/v1/files", `{}`, "admin"},
+	}
+	tested := make(map[string]bool)
+	for _, e := range endpoints {
+		tested[e.method+" "+e.route] = true
+	}
+	served := daemonRoutes(t)
+	for route := range served {
+		assert.True(t, tested[route], "route %s is served but missing from the access table", route)
+	}
+	for route := range tested {
+		assert.True(t, served[route], "route %s is in the access table but not served", route)
 	}
 	// allowedFor is the level each caller should get.
 	levels := map[string]string{
 		"root (socket)": "admin", "uid 65534, no identity": "read", "uid 65533, local read": "read",
-		"uid 65532, local untrusted": "untrusted", "uid 65532 + wrong basic": "untrusted",
+		"uid 65532, local untrusted": "untrusted", "uid 65531, local admin": "admin", "uid 65532 + wrong basic": "untrusted",
 		"uid 65534 + basic metrics": "metrics",
 		"HTTP, no credentials":      "untrusted", "HTTP, wrong password": "untrusted", "HTTP, unknown user": "untrusted",
 		"HTTP, basic metrics": "metrics", "HTTP, basic admin": "untrusted-over-http",
@@ -344,4 +377,39 @@ func TestAccessControl(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, `403 {"type":"error","status-code":403,"status":"Forbidden","result":{"message":"cannot determine UID of request, so cannot retrieve notices"}}`+"\n", string(outB),
 		"a basic identity carries no UID, even over the socket")
+}
+
+// daemonRoutes returns every method and route ("GET /v1/health") of the
+// daemon's route table, read from the endpoints literal in
+// internal/daemon/routes.go, so a new endpoint cannot skip the access test.
+func daemonRoutes(t *testing.T) map[string]bool {
+	t.Helper()
+	file, err := parser.ParseFile(token.NewFileSet(), "../internal/daemon/routes.go", nil, 0)
+	require.NoError(t, err)
+	routes := make(map[string]bool)
+	ast.Inspect(file, func(n ast.Node) bool {
+		spec, ok := n.(*ast.ValueSpec)
+		if !ok || len(spec.Names) != 1 || spec.Names[0].Name != "endpoints" || len(spec.Values) != 1 {
+			return true
+		}
+		table, ok := spec.Values[0].(*ast.CompositeLit)
+		require.True(t, ok, "endpoints is not a composite literal")
+		for _, row := range table.Elts {
+			fields := map[string]ast.Expr{}
+			for _, elt := range row.(*ast.CompositeLit).Elts {
+				kv := elt.(*ast.KeyValueExpr)
+				fields[kv.Key.(*ast.Ident).Name] = kv.Value
+			}
+			path, err := strconv.Unquote(fields["path"].(*ast.BasicLit).Value)
+			require.NoError(t, err)
+			for key, method := range map[string]string{"get": "GET", "post": "POST"} {
+				if _, ok := fields[key]; ok {
+					routes[method+" "+path] = true
+				}
+			}
+		}
+		return false
+	})
+	require.NotEmpty(t, routes, "no endpoints found in internal/daemon/routes.go")
+	return routes
 }
