@@ -33,6 +33,7 @@ type config struct {
 	rpsWindow time.Duration
 	execRuns  int
 	restarts  int
+	fileMiB   int
 	only      []string
 	counts    []int
 }
@@ -52,13 +53,14 @@ func main() {
 	flag.DurationVar(&cfg.rpsWindow, "rps-window", time.Second, "how long each throughput measurement lasts")
 	flag.IntVar(&cfg.execRuns, "exec-runs", 200, "exec runs per measurement")
 	flag.IntVar(&cfg.restarts, "restarts", 10, "restart gaps measured per restart-gap measurement")
-	only := flag.String("only", "", "comma-separated scenarios to run (api, startstop, exec, restart, idle); all when empty")
+	flag.IntVar(&cfg.fileMiB, "file-mib", 64, "size in MiB of the file pushed and pulled")
+	only := flag.String("only", "", "comma-separated scenarios to run (api, startstop, exec, restart, files, idle); all when empty")
 	flag.Parse()
 	if *only != "" {
 		cfg.only = strings.Split(*only, ",")
 	}
-	if cfg.rounds < 1 || cfg.latencyN < 1 || cfg.execRuns < 4 || cfg.rpsWindow <= 0 || cfg.restarts < 1 {
-		fmt.Fprintln(os.Stderr, "sidebyside: -rounds, -requests and -restarts must be at least 1, -exec-runs at least 4, -rps-window positive")
+	if cfg.rounds < 1 || cfg.latencyN < 1 || cfg.execRuns < 4 || cfg.rpsWindow <= 0 || cfg.restarts < 1 || cfg.fileMiB < 1 {
+		fmt.Fprintln(os.Stderr, "sidebyside: -rounds, -requests, -restarts and -file-mib must be at least 1, -exec-runs at least 4, -rps-window positive")
 		os.Exit(2)
 	}
 	if err := run(cfg); err != nil {
@@ -88,6 +90,7 @@ func run(cfg config) error {
 		{"startstop", func(h *harness) error { return h.startStopScenarios() }},
 		{"exec", func(h *harness) error { return h.execScenario() }},
 		{"restart", func(h *harness) error { return h.restartScenario() }},
+		{"files", func(h *harness) error { return h.filesScenario() }},
 		{"idle", func(h *harness) error { return h.idleScenarios() }},
 	}
 	h := &harness{cfg: cfg, targets: targets, work: work, table: t}
