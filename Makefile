@@ -60,9 +60,10 @@ lint:
 
 # bench/sidebyside first: ours, Canonical's Pebble v1.32.1 (built from the
 # module proxy outside our module) and the floor in one run, as a table of
-# medians of 3 (BENCH_ARGS="-rounds 1" and so on for a quicker look).
+# medians of 3 (BENCH_ARGS="-rounds 1" and so on for a quicker look). The
+# 1000-service start/stop runs one round (about 70 s, most of it Pebble's).
 bench:
-	$(GO) run ./bench/sidebyside $(BENCH_ARGS)
+	$(GO) run ./bench/sidebyside -services-1000 $(BENCH_ARGS)
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
 	$(GO) test -run '^$$' -bench . -timeout 10m ./internal/changes
 

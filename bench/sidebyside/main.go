@@ -54,8 +54,12 @@ func main() {
 	flag.IntVar(&cfg.execRuns, "exec-runs", 200, "exec runs per measurement")
 	flag.IntVar(&cfg.restarts, "restarts", 10, "restart gaps measured per restart-gap measurement")
 	flag.IntVar(&cfg.fileMiB, "file-mib", 64, "size in MiB of the file pushed and pulled")
+	big := flag.Bool("services-1000", false, "also start and stop 1000 services (one round: Pebble takes about 30 s a phase)")
 	only := flag.String("only", "", "comma-separated scenarios to run (api, startstop, exec, restart, files, idle); all when empty")
 	flag.Parse()
+	if *big {
+		cfg.counts = append(cfg.counts, bigCount)
+	}
 	if *only != "" {
 		cfg.only = strings.Split(*only, ",")
 	}
