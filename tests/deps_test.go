@@ -47,6 +47,7 @@ func TestImportDirection(t *testing.T) {
 			module + "/internal/checks", module + "/internal/notices", module + "/internal/ops"}},
 		{"internal/statefile", false, []string{module + "/internal/"}},
 		{"internal/reaper", false, []string{module + "/internal/servstate", module + "/internal/plan"}},
+		{"internal/cgroup", false, []string{module + "/internal/"}},
 		// ops speaks no HTTP itself; the exec sessions it drives use a
 		// websocket library, which brings net/http in underneath.
 		{"internal/ops", true, []string{"net/http"}},

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,24 +36,8 @@ const (
 	changeTimeout = 20 * time.Second // one change until ready
 )
 
-// syncBuffer is an io.Writer safe for the concurrent writes of os/exec's
-// copying goroutines and the test's reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is the shared test buffer, under the name the tests use.
+type syncBuffer = testutil.SyncBuffer
 
 // newPebbleDir creates a fresh $PEBBLE under the run's root with the given
 // layer files (name → content) in its layers directory. Script bodies and

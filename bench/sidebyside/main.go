@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/pebble-project/pebble/internal/realpebble"
@@ -30,6 +32,9 @@ type config struct {
 	latencyN  int
 	rpsWindow time.Duration
 	execRuns  int
+	restarts  int
+	fileMiB   int
+	only      []string
 	counts    []int
 }
 
@@ -38,14 +43,24 @@ func main() {
 		runFloorServer(os.Args[2:])
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == stampArg {
+		runStamp(os.Args[2:])
+		return
+	}
 	cfg := config{counts: []int{10, 100}}
 	flag.IntVar(&cfg.rounds, "rounds", 3, "times each scenario runs; the table shows the median")
 	flag.IntVar(&cfg.latencyN, "requests", 200, "sequential requests per latency measurement")
 	flag.DurationVar(&cfg.rpsWindow, "rps-window", time.Second, "how long each throughput measurement lasts")
 	flag.IntVar(&cfg.execRuns, "exec-runs", 200, "exec runs per measurement")
+	flag.IntVar(&cfg.restarts, "restarts", 10, "restart gaps measured per restart-gap measurement")
+	flag.IntVar(&cfg.fileMiB, "file-mib", 64, "size in MiB of the file pushed and pulled")
+	only := flag.String("only", "", "comma-separated scenarios to run (api, startstop, exec, restart, files, idle); all when empty")
 	flag.Parse()
-	if cfg.rounds < 1 || cfg.latencyN < 1 || cfg.execRuns < 4 || cfg.rpsWindow <= 0 {
-		fmt.Fprintln(os.Stderr, "sidebyside: -rounds and -requests must be at least 1, -exec-runs at least 4, -rps-window positive")
+	if *only != "" {
+		cfg.only = strings.Split(*only, ",")
+	}
+	if cfg.rounds < 1 || cfg.latencyN < 1 || cfg.execRuns < 4 || cfg.rpsWindow <= 0 || cfg.restarts < 1 || cfg.fileMiB < 1 {
+		fmt.Fprintln(os.Stderr, "sidebyside: -rounds, -requests, -restarts and -file-mib must be at least 1, -exec-runs at least 4, -rps-window positive")
 		os.Exit(2)
 	}
 	if err := run(cfg); err != nil {
@@ -65,17 +80,25 @@ func run(cfg config) error {
 		return err
 	}
 	t := &table{}
-	scenarios := []func(*harness) error{
-		func(h *harness) error { return h.apiScenarios("/v1/services") },
-		func(h *harness) error { return h.apiScenarios("/v1/system-info") },
-		func(h *harness) error { return h.apiScenarios("/v1/health") },
-		func(h *harness) error { return h.startStopScenarios() },
-		func(h *harness) error { return h.execScenario() },
-		func(h *harness) error { return h.idleScenarios() },
+	scenarios := []struct {
+		name string
+		run  func(*harness) error
+	}{
+		{"api", func(h *harness) error { return h.apiScenarios("/v1/services") }},
+		{"api", func(h *harness) error { return h.apiScenarios("/v1/system-info") }},
+		{"api", func(h *harness) error { return h.apiScenarios("/v1/health") }},
+		{"startstop", func(h *harness) error { return h.startStopScenarios() }},
+		{"exec", func(h *harness) error { return h.execScenario() }},
+		{"restart", func(h *harness) error { return h.restartScenario() }},
+		{"files", func(h *harness) error { return h.filesScenario() }},
+		{"idle", func(h *harness) error { return h.idleScenarios() }},
 	}
 	h := &harness{cfg: cfg, targets: targets, work: work, table: t}
 	for _, s := range scenarios {
-		if err := s(h); err != nil {
+		if len(cfg.only) > 0 && !slices.Contains(cfg.only, s.name) {
+			continue
+		}
+		if err := s.run(h); err != nil {
 			t.print(os.Stdout)
 			return err
 		}

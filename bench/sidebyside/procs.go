@@ -146,7 +146,8 @@ func (s *server) rss() (float64, error) {
 }
 
 // runFloorServer is the floor: a minimal Go HTTP server on a UNIX socket
-// answering every request with a fixed JSON body.
+// answering every request with a fixed JSON body, except /blob (see
+// serveBlob).
 func runFloorServer(args []string) {
 	fs := flag.NewFlagSet(floorServerArg, flag.ExitOnError)
 	socket := fs.String("socket", "", "UNIX socket to listen on")
@@ -162,7 +163,12 @@ func runFloorServer(args []string) {
 		fmt.Fprintln(os.Stderr, "floor-server: cannot listen:", err)
 		os.Exit(1)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	blob := filepath.Join(filepath.Dir(*socket), "blob")
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/blob" {
+			serveBlob(w, r, blob)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(body)
 	})}

@@ -80,7 +80,7 @@ func (t *table) print(w io.Writer) {
 			ratio(meds[ours], meds[canonical], have[ours] && have[canonical]))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "median (min–max) of %s; req/s: higher is better, every other unit: lower is better\n", roundsText(t))
+	fmt.Fprintf(w, "median (min–max) of %s; req/s and MB/s: higher is better, every other unit: lower is better\n", roundsText(t))
 }
 
 // roundsText names how many rounds the medians are of, from the samples.

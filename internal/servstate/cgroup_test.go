@@ -12,24 +12,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pebble-project/pebble/internal/cgroup"
 	"github.com/pebble-project/pebble/internal/reaper"
 	"github.com/pebble-project/pebble/internal/testutil"
 )
-
-// TestDaemonCgroupID: one ID per directory, whatever its spelling, and
-// never one ID for two directories or for two daemons without one.
-func TestDaemonCgroupID(t *testing.T) {
-	a, b := t.TempDir(), t.TempDir()
-	link := filepath.Join(t.TempDir(), "link")
-	require.NoError(t, os.Symlink(a, link))
-	id := daemonCgroupID(a)
-	assert.Len(t, id, 16)
-	assert.Equal(t, id, daemonCgroupID(a+"/"))
-	assert.Equal(t, id, daemonCgroupID(link))
-	assert.NotEqual(t, id, daemonCgroupID(b))
-	assert.NotEqual(t, daemonCgroupID(""), daemonCgroupID(""))
-	assert.NotEqual(t, daemonCgroupID("/nonexistent/dir"), daemonCgroupID("/nonexistent/dir"))
-}
 
 // TestCloseRemovesCgroups: a manager that started and stopped services
 // leaves no cgroup behind once closed.
@@ -41,7 +27,7 @@ func TestCloseRemovesCgroups(t *testing.T) {
 		m.Close()
 		t.Skip("skipping: cgroup v2 is not writable here")
 	}
-	root := m.cgroups.root
+	root := m.cgroups.Root()
 	m.SetPlan(newPlan(svc))
 	require.NoError(t, m.Start(context.Background(), "svc", nil))
 	require.NoError(t, m.Stop(context.Background(), "svc", nil))
@@ -66,14 +52,14 @@ func TestKillLeftoversBounded(t *testing.T) {
 		t.Skip("skipping: cgroup v2 is not writable here")
 	}
 	m.SetPlan(newPlan(svc))
-	freezer := filepath.Join("/sys/fs/cgroup/freezer", "pebble-test-"+daemonCgroupID(""))
+	freezer := filepath.Join("/sys/fs/cgroup/freezer", "pebble-test-"+cgroup.DaemonID(""))
 	if err := os.Mkdir(freezer, 0o755); err != nil {
 		t.Skipf("skipping: no cgroup v1 freezer here: %v", err)
 	}
 	defer os.Remove(freezer)
 
 	// The leftover: a process in the service's cgroup, frozen.
-	cg := m.cgroups.path("svc")
+	cg := m.cgroups.Path("svc")
 	require.NoError(t, os.MkdirAll(cg, 0o755))
 	exe, err := os.Executable()
 	require.NoError(t, err)

@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pebble-project/pebble/internal/cgroup"
 	"github.com/pebble-project/pebble/internal/osutil"
 	"github.com/pebble-project/pebble/internal/plan"
 )
@@ -57,8 +58,8 @@ func (m *Manager) KillLeftovers(ctx context.Context) ([]string, error) {
 		return names, err
 	}
 	if m.cgroups != nil {
-		for name := range m.cgroups.leftovers() {
-			m.cgroups.remove(name)
+		for name := range m.cgroups.Leftovers() {
+			m.cgroups.Remove(name)
 		}
 	}
 	if m.opts.Store != nil && len(recs) > 0 {
@@ -90,8 +91,8 @@ func (m *Manager) leftoverTrees(recs map[string]procRecord) map[string][]*procTr
 		trees[name] = append(trees[name], t)
 	}
 	if m.cgroups != nil {
-		for name, dir := range m.cgroups.leftovers() {
-			if populated(dir) {
+		for name, dir := range m.cgroups.Leftovers() {
+			if cgroup.Populated(dir) {
 				trees[name] = append(trees[name], &procTree{leader: -1, cgroup: dir})
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pebble-project/pebble/internal/cgroup"
 	"github.com/pebble-project/pebble/internal/logs"
 	"github.com/pebble-project/pebble/internal/osutil"
 	"github.com/pebble-project/pebble/internal/plan"
@@ -104,7 +105,7 @@ type Manager struct {
 	opts     Options
 	logf     func(format string, args ...any)
 	mirror   *logs.Mirror
-	cgroups  *cgroups // nil: walk /proc instead
+	cgroups  *cgroup.Tree // nil: walk /proc instead
 	cgroupFD atomic.Bool
 	done     chan struct{}
 	wg       sync.WaitGroup
@@ -157,7 +158,7 @@ func New(opts Options) (*Manager, error) {
 		m.mirror = logs.NewMirror(opts.Verbose, 0)
 	}
 	if !opts.NoCgroups {
-		if cg, err := openCgroups(opts.Dir); err == nil {
+		if cg, err := cgroup.Open(opts.Dir); err == nil {
 			m.cgroups = cg
 			m.cgroupFD.Store(true)
 		}
@@ -190,13 +191,13 @@ func (m *Manager) Close() {
 		m.mirror.Close()
 	}
 	if m.cgroups != nil {
-		m.cgroups.close()
+		m.cgroups.Close()
 	}
 	reaper.Stop()
 }
 
 // killResidues kills what is left of the services' exited runs, once their
-// goroutines have ended, and waits up to cgroupRemoveWait for it to go, so
+// goroutines have ended, and waits up to cgroup.RemoveWait for it to go, so
 // that their cgroups can be removed.
 func (m *Manager) killResidues() {
 	var trees []*procTree
@@ -207,7 +208,7 @@ func (m *Manager) killResidues() {
 		}
 	}
 	timeout := make(chan struct{})
-	timer := time.AfterFunc(cgroupRemoveWait, func() { close(timeout) })
+	timer := time.AfterFunc(cgroup.RemoveWait, func() { close(timeout) })
 	defer timer.Stop()
 	for _, t := range trees {
 		t.waitEmpty(timeout)

@@ -276,7 +276,7 @@ func TestTreeGoneAfterStop(t *testing.T) {
 					return nil
 				})
 				if mode == "cgroup" {
-					_, err := os.Stat(f.m.cgroups.path("tree"))
+					_, err := os.Stat(f.m.cgroups.Path("tree"))
 					assert.True(t, os.IsNotExist(err), "service cgroup not removed: %v", err)
 				}
 			})

@@ -241,7 +241,7 @@ func (s *service) apply(e effect, cfg config) {
 		go s.watchTree(s.run, s.tree)
 	case effRetire:
 		if s.tree.cgroup != "" {
-			s.m.usage.retire(s.name, s.tree.cgroup, func() error { return s.m.cgroups.remove(s.name) })
+			s.m.usage.retire(s.name, s.tree.cgroup, func() error { return s.m.cgroups.Remove(s.name) })
 		}
 	case effArm:
 		d := e.d
@@ -313,10 +313,10 @@ func (s *service) launch(cfg config) error {
 		}
 		return s.started(cmd, "")
 	}
-	cgroupDir := cg.path(s.name)
+	cgroupDir := cg.Path(s.name)
 	viaFD := false
 	if s.m.cgroupFD.Load() {
-		fd, err := cg.open(s.name)
+		fd, err := cg.OpenDir(s.name)
 		if err != nil {
 			return err
 		}
@@ -343,7 +343,7 @@ func (s *service) launch(cfg config) error {
 	if viaFD {
 		s.m.cgroupFD.Store(false)
 	}
-	if err := cg.join(s.name, cmd.Process.Pid); err != nil {
+	if err := cg.Join(s.name, cmd.Process.Pid); err != nil {
 		s.m.logf("Cannot move service %q to its cgroup: %v", s.name, err)
 		cgroupDir = ""
 	}

@@ -26,10 +26,6 @@ const (
 	// SIGTERM and SIGKILL.
 	leftoverGrace = time.Second
 
-	// cgroupRemoveWait bounds the retries of removing a busy cgroup when
-	// the manager closes.
-	cgroupRemoveWait = time.Second
-
 	// pollInterval is how often a vanishing process tree is re-checked at
 	// first; without a cgroup to watch, the interval doubles up to
 	// maxPollInterval.

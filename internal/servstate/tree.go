@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pebble-project/pebble/internal/cgroup"
 	"github.com/pebble-project/pebble/internal/osutil"
 	"golang.org/x/sys/unix"
 )
@@ -64,13 +65,13 @@ func (t *procTree) signal(sig syscall.Signal) {
 		if t.leader > 0 {
 			syscall.Kill(-t.leader, sig)
 		}
-		if killCgroup(t.cgroup) {
+		if cgroup.Kill(t.cgroup) {
 			return
 		}
 	}
 	var members []osutil.ProcStat
 	if t.cgroup != "" {
-		for _, pid := range procsIn(t.cgroup) {
+		for _, pid := range cgroup.Procs(t.cgroup) {
 			if st, err := osutil.ReadProcStat(pid); err == nil && st.State != 'Z' {
 				members = append(members, st)
 			}
@@ -110,7 +111,7 @@ func (t *procTree) signal(sig syscall.Signal) {
 // empty reports whether no process of the tree is left.
 func (t *procTree) empty() bool {
 	if t.cgroup != "" {
-		return !populated(t.cgroup)
+		return !cgroup.Populated(t.cgroup)
 	}
 	if t.leader > 0 && groupAlive(t.leader) {
 		return false
@@ -190,7 +191,7 @@ func waitUnpopulated(dir string, stop <-chan struct{}) (bool, error) {
 		}
 	}()
 	buf := make([]byte, 4096)
-	for populated(dir) {
+	for cgroup.Populated(dir) {
 		if _, err := f.Read(buf); err != nil {
 			return false, nil // stopped
 		}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pebble-project/pebble/internal/cgroup"
 	"github.com/pebble-project/pebble/internal/osutil"
 )
 
@@ -151,7 +152,7 @@ func (m *Manager) Usage(names []string) []Usage {
 			// Best effort: it works where the daemon's own cgroup
 			// delegates the memory controller (for example as PID 1 of a
 			// container with its own cgroup namespace).
-			os.WriteFile(filepath.Join(m.cgroups.root, "cgroup.subtree_control"), []byte("+memory"), 0)
+			os.WriteFile(filepath.Join(m.cgroups.Root(), "cgroup.subtree_control"), []byte("+memory"), 0)
 		})
 	}
 	want := make(map[string]bool, len(names))
@@ -173,7 +174,7 @@ func (m *Manager) Usage(names []string) []Usage {
 		}
 		u := Usage{Name: s.name}
 		if m.cgroups != nil {
-			dir := m.cgroups.path(s.name)
+			dir := m.cgroups.Path(s.name)
 			if members, ok := cgroupMembers(dir, pid); ok {
 				u.CPU, _ = m.usage.cgroupReading(s.name, dir)
 				u.Processes = len(members)
@@ -214,7 +215,7 @@ func cgroupMembers(dir string, pid int) ([]int, bool) {
 	if err != nil {
 		return nil, false
 	}
-	pids := parsePIDs(data)
+	pids := cgroup.ParsePIDs(data)
 	return pids, pid <= 0 || slices.Contains(pids, pid)
 }
 

@@ -14,10 +14,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // Time limits of the daemon helpers: upper bounds for waits on events.
@@ -116,24 +117,8 @@ func (r *Run) Launch(t testing.TB, dir string, args ...string) *Daemon {
 	return d
 }
 
-// syncBuffer is an io.Writer safe for os/exec's copying goroutine and the
-// test's reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is the shared test buffer, under the name the harness uses.
+type syncBuffer = testutil.SyncBuffer
 
 func (d *Daemon) cleanup() {
 	select {

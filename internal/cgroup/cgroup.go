@@ -1,4 +1,7 @@
-package servstate
+// Package cgroup owns the daemon's tree in the cgroup v2 hierarchy: one
+// directory per daemon, one child per service, and the operations on them
+// (start a process in one, kill everything in one, tell whether it is empty).
+package cgroup
 
 import (
 	"bufio"
@@ -18,19 +21,25 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// cgroups is this daemon's directory in the cgroup v2 hierarchy:
-// <daemon's own cgroup>/pebble-<id of $PEBBLE> (see daemonCgroupID). Each
+// RemoveWait bounds the retries of removing a busy cgroup in Close.
+const RemoveWait = time.Second
+
+// pollInterval is how often Close retries a busy cgroup.
+const pollInterval = 5 * time.Millisecond
+
+// Tree is this daemon's directory in the cgroup v2 hierarchy:
+// <daemon's own cgroup>/pebble-<id of $PEBBLE> (see DaemonID). Each
 // service runs in a child cgroup of it, so every process the service forks,
 // whatever its session or process group, can be found and killed, also by a
 // later daemon on the same $PEBBLE, and never by a daemon on another one.
-type cgroups struct {
+type Tree struct {
 	root string
 }
 
-// openCgroups finds the cgroup2 mount and the daemon's own cgroup and
+// Open finds the cgroup2 mount and the daemon's own cgroup and
 // creates the per-daemon directory. It fails when cgroup v2 is not mounted
 // or not writable (as in many containers).
-func openCgroups(dir string) (*cgroups, error) {
+func Open(dir string) (*Tree, error) {
 	mount, err := cgroup2Mount()
 	if err != nil {
 		return nil, err
@@ -39,21 +48,21 @@ func openCgroups(dir string) (*cgroups, error) {
 	if err != nil {
 		return nil, err
 	}
-	root := filepath.Join(mount, own, "pebble-"+daemonCgroupID(dir))
+	root := filepath.Join(mount, own, "pebble-"+DaemonID(dir))
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create cgroup: %w", err)
 	}
-	return &cgroups{root: root}, nil
+	return &Tree{root: root}, nil
 }
 
-// daemonCgroupID names the per-daemon cgroup. Two daemons share it exactly
+// DaemonID names the per-daemon cgroup. Two daemons share it exactly
 // when they run on the same directory: the ID hashes the device and inode
 // of $PEBBLE with its path, symbolic links resolved, so the same path in
 // two containers (two mount namespaces seeing one cgroup hierarchy) gets
 // two IDs, and two spellings of one directory get one. Without a directory,
 // or one that cannot be read, the ID is random: nothing then needs to be
 // found by a later daemon.
-func daemonCgroupID(dir string) string {
+func DaemonID(dir string) string {
 	if dir != "" {
 		if path, err := filepath.EvalSymlinks(dir); err == nil {
 			var st unix.Stat_t
@@ -174,13 +183,16 @@ func serviceName(dir string) (string, bool) {
 	return b.String(), true
 }
 
-// path returns the cgroup directory of a service.
-func (c *cgroups) path(service string) string { return filepath.Join(c.root, dirName(service)) }
+// Root returns the per-daemon directory.
+func (c *Tree) Root() string { return c.root }
 
-// open creates the service's cgroup if needed and returns a descriptor of
+// Path returns the cgroup directory of a service.
+func (c *Tree) Path(service string) string { return filepath.Join(c.root, dirName(service)) }
+
+// OpenDir creates the service's cgroup if needed and returns a descriptor of
 // its directory for SysProcAttr.CgroupFD.
-func (c *cgroups) open(service string) (int, error) {
-	p := c.path(service)
+func (c *Tree) OpenDir(service string) (int, error) {
+	p := c.Path(service)
 	if err := os.MkdirAll(p, 0o755); err != nil {
 		return -1, fmt.Errorf("cannot create cgroup: %w", err)
 	}
@@ -191,27 +203,27 @@ func (c *cgroups) open(service string) (int, error) {
 	return fd, nil
 }
 
-// join moves pid into the service's cgroup (the fallback when the kernel
+// Join moves pid into the service's cgroup (the fallback when the kernel
 // cannot start a process directly in a cgroup).
-func (c *cgroups) join(service string, pid int) error {
-	p := c.path(service)
+func (c *Tree) Join(service string, pid int) error {
+	p := c.Path(service)
 	if err := os.MkdirAll(p, 0o755); err != nil {
 		return fmt.Errorf("cannot create cgroup: %w", err)
 	}
 	return os.WriteFile(filepath.Join(p, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
 }
 
-// procsIn returns the processes in the cgroup directory p.
-func procsIn(p string) []int {
+// Procs returns the processes in the cgroup directory p.
+func Procs(p string) []int {
 	data, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
 	if err != nil {
 		return nil
 	}
-	return parsePIDs(data)
+	return ParsePIDs(data)
 }
 
-// parsePIDs parses the contents of a cgroup.procs file.
-func parsePIDs(data []byte) []int {
+// ParsePIDs parses the contents of a cgroup.procs file.
+func ParsePIDs(data []byte) []int {
 	var pids []int
 	for _, f := range bytes.Fields(data) {
 		if pid, err := strconv.Atoi(string(f)); err == nil {
@@ -221,26 +233,26 @@ func parsePIDs(data []byte) []int {
 	return pids
 }
 
-// killCgroup kills every process in the cgroup directory p at once through
+// Kill kills every process in the cgroup directory p at once through
 // cgroup.kill, and reports whether the kernel supports it.
-func killCgroup(p string) bool {
+func Kill(p string) bool {
 	return os.WriteFile(filepath.Join(p, "cgroup.kill"), []byte("1"), 0) == nil
 }
 
-// remove deletes the service's cgroup if it is empty. One still busy (a
+// Remove deletes the service's cgroup if it is empty. One still busy (a
 // process killed but not reaped yet) is left: the next run reuses it, and
-// close removes it.
-func (c *cgroups) remove(service string) error {
-	err := os.Remove(c.path(service))
+// Close removes it.
+func (c *Tree) Remove(service string) error {
+	err := os.Remove(c.Path(service))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	return err
 }
 
-// leftovers returns the service cgroups found under this daemon's directory,
+// Leftovers returns the service cgroups found under this daemon's directory,
 // by service name.
-func (c *cgroups) leftovers() map[string]string {
+func (c *Tree) Leftovers() map[string]string {
 	entries, err := os.ReadDir(c.root)
 	if err != nil {
 		return nil
@@ -257,9 +269,9 @@ func (c *cgroups) leftovers() map[string]string {
 	return out
 }
 
-// populated reports whether a process is left in the cgroup directory p
+// Populated reports whether a process is left in the cgroup directory p
 // or below it; a cgroup that cannot be read counts as empty.
-func populated(p string) bool {
+func Populated(p string) bool {
 	data, err := os.ReadFile(filepath.Join(p, "cgroup.events"))
 	if err != nil {
 		return false
@@ -272,16 +284,16 @@ func populated(p string) bool {
 	return false
 }
 
-// close removes the empty service cgroups and then the per-daemon
+// Close removes the empty service cgroups and then the per-daemon
 // directory. A process killed just before may not be reaped yet and keep
-// its cgroup busy, so it retries for up to cgroupRemoveWait. Cgroups of
-// services still running stay, for KillLeftovers of a later daemon.
-func (c *cgroups) close() {
-	deadline := time.Now().Add(cgroupRemoveWait)
+// its cgroup busy, so it retries for up to RemoveWait. Cgroups of services
+// still running stay, for the leftover kill of a later daemon.
+func (c *Tree) Close() {
+	deadline := time.Now().Add(RemoveWait)
 	for {
 		busy := false
-		for _, dir := range c.leftovers() {
-			if populated(dir) {
+		for _, dir := range c.Leftovers() {
+			if Populated(dir) {
 				continue
 			}
 			if err := os.Remove(dir); errors.Is(err, syscall.EBUSY) {
