@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -339,7 +340,7 @@ func (a *api) serve(w http.ResponseWriter, r *http.Request, e *endpoint, h func(
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
 	if e == nil || !e.rawBody {
-		r.Body = http.MaxBytesReader(sw, r.Body, a.bodyLimit)
+		r.Body = limitBody(sw, r, a.bodyLimit)
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -372,4 +373,25 @@ func (a *api) quiet(r *http.Request, e *endpoint) bool {
 		return false
 	}
 	return e.quiet || e.path == "/v1/changes/{id}"
+}
+
+// limitBody caps what a handler may read of r's body at limit bytes. A body
+// whose Content-Length is already over the limit is refused at the first
+// read, with the error a read past the limit gives, without reading any of
+// it: a handler answers exactly as it would have, for nothing.
+func limitBody(w http.ResponseWriter, r *http.Request, limit int64) io.ReadCloser {
+	if r.ContentLength > limit {
+		return oversizeBody{r.Body, limit}
+	}
+	return http.MaxBytesReader(w, r.Body, limit)
+}
+
+// oversizeBody is a request body declared longer than the limit.
+type oversizeBody struct {
+	io.Closer
+	limit int64
+}
+
+func (b oversizeBody) Read([]byte) (int, error) {
+	return 0, &http.MaxBytesError{Limit: b.limit}
 }

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -309,7 +311,36 @@ func TestBodyTooLarge(t *testing.T) {
 	assert.Equal(t, 413, status)
 	assert.Equal(t, "error", body["type"])
 	assert.Equal(t, map[string]any{"message": "request body too large: limit is 1024 bytes"}, body["result"])
+	// A chunked body, with no Content-Length to refuse it by, gets the
+	// same answer once 1024 bytes are read.
+	req, err := http.NewRequest("POST", "http://localhost/v1/layers", strings.NewReader(big))
+	require.NoError(t, err)
+	req.ContentLength = -1
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, 413, resp.StatusCode)
+	assert.Contains(t, string(data), `"message":"request body too large: limit is 1024 bytes"`)
 	assert.Empty(t, o.actions)
+}
+
+// TestReadBody reads bodies around the block size in small reads and
+// gets each whole, and passes on an error in the middle.
+func TestReadBody(t *testing.T) {
+	for _, size := range []int{0, 1, bodyBlock - 1, bodyBlock, bodyBlock + 1, 3*bodyBlock + 7} {
+		want := make([]byte, size)
+		for i := range want {
+			want[i] = byte(i % 251)
+		}
+		got, err := readBody(iotest.HalfReader(bytes.NewReader(want)))
+		require.NoError(t, err, "size %d", size)
+		assert.True(t, bytes.Equal(want, got), "size %d: got %d bytes", size, len(got))
+	}
+	broken := io.MultiReader(strings.NewReader(strings.Repeat("a", bodyBlock+5)), iotest.ErrReader(io.ErrUnexpectedEOF))
+	_, err := readBody(broken)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
 }
 
 func TestSocketInUse(t *testing.T) {

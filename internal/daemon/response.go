@@ -161,7 +161,7 @@ func bodyTooLarge(limit int64) response {
 // A body that is not valid UTF-8 is refused: encoding/json would quietly
 // replace the bad bytes, and a layer or command would not be what was sent.
 func decodeJSON(r *http.Request, prefix string, v any) response {
-	body, err := io.ReadAll(r.Body)
+	body, err := readBody(r.Body)
 	if err == nil && !utf8.Valid(body) {
 		return badRequest("%s: invalid UTF-8", prefix)
 	}
@@ -184,6 +184,35 @@ func decodeJSON(r *http.Request, prefix string, v any) response {
 		return bodyTooLarge(tooLarge.Limit)
 	}
 	return badRequest("%s: %v", prefix, err)
+}
+
+// bodyBlock is the size of the blocks readBody reads a body in.
+const bodyBlock = 32 << 10
+
+// readBody reads a request body in blocks of a fixed size and joins them
+// once the whole body is in. A body refused part-way (over the limit) so
+// costs what was read of it, not the copies a growing buffer leaves
+// behind.
+func readBody(body io.Reader) ([]byte, error) {
+	var blocks [][]byte
+	block := make([]byte, 0, bodyBlock)
+	for {
+		n, err := body.Read(block[len(block):cap(block)])
+		block = block[:len(block)+n]
+		if errors.Is(err, io.EOF) {
+			if len(blocks) == 0 {
+				return block, nil
+			}
+			return bytes.Join(append(blocks, block), nil), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(block) == cap(block) {
+			blocks = append(blocks, block)
+			block = make([]byte, 0, bodyBlock)
+		}
+	}
 }
 
 // Body-decoding error prefixes, as api.md §4 assigns them per endpoint.
