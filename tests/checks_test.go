@@ -360,7 +360,7 @@ checks:
 
 	status, env := d.request("GET", "/v1/health?level=bogus", nil)
 	assert.Equal(t, 400, status)
-	assert.Equal(t, `level must be "alive" or "ready"`, env.err().Message)
+	assert.Equal(t, `level must be "alive" or "ready"`, apiErrorOf(env).Message)
 
 	// Level filters of GET /v1/checks match exactly.
 	var names []string
@@ -484,7 +484,7 @@ checks:
 	} {
 		status, env := d.request(tt.method, tt.path, strings.NewReader(tt.body))
 		assert.Equal(t, tt.status, status, "%s %s %s", tt.method, tt.path, tt.body)
-		assert.Equal(t, tt.msg, env.err().Message, "%s %s %s", tt.method, tt.path, tt.body)
+		assert.Equal(t, tt.msg, apiErrorOf(env).Message, "%s %s %s", tt.method, tt.path, tt.body)
 	}
 	d.stop()
 }

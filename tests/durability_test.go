@@ -72,7 +72,7 @@ func TestAnswerWaitsForStateFile(t *testing.T) {
 	notify := `{"action":"add","type":"custom","key":"example.com/k"}`
 	status, env := d.request("POST", "/v1/notices", strings.NewReader(notify))
 	require.Equal(t, 500, status, "%s", env.Result)
-	assert.Contains(t, env.err().Message, "cannot save state: ")
+	assert.Contains(t, apiErrorOf(env).Message, "cannot save state: ")
 	status, env = d.request("GET", "/v1/changes?select=all", nil)
 	assert.Equal(t, 500, status, "%s", env.Result)
 	for _, path := range []string{"/v1/services", "/v1/system-info", "/v1/plan?format=yaml"} {

@@ -69,7 +69,7 @@ services:
 		status, env := d.request("POST", "/v1/signals", strings.NewReader(tt.body))
 		assert.Equal(t, tt.status, status, tt.body)
 		assert.Equal(t, "error", env.Type, tt.body)
-		assert.Equal(t, tt.msg, env.err().Message, tt.body)
+		assert.Equal(t, tt.msg, apiErrorOf(env).Message, tt.body)
 	}
 	d.stop()
 }

@@ -175,7 +175,7 @@ services:
 			assert.Equal(t, tt.wantStatus, status)
 			assert.Equal(t, "error", env.Type)
 			assert.Equal(t, tt.wantStatus, env.StatusCode)
-			msg := env.err().Message
+			msg := apiErrorOf(env).Message
 			switch {
 			case tt.wantMsg == "":
 				assert.NotEmpty(t, msg, "error envelope without a message: %s", env.Result)

@@ -69,7 +69,7 @@ func (d *daemon) dialTaskWebsocket(taskID, id string) (*websocket.Conn, int, api
 	var env envelope
 	data, _ := io.ReadAll(rsp.Body)
 	json.Unmarshal(data, &env)
-	return nil, rsp.StatusCode, env.err(), err
+	return nil, rsp.StatusCode, apiErrorOf(env), err
 }
 
 // postExec posts an exec request that must be accepted and returns the
@@ -463,11 +463,11 @@ services:
 	} {
 		status, env := d.requestJSON("POST", "/v1/exec", tt.body)
 		assert.Equal(t, tt.status, status, "%v", tt.body)
-		assert.Equal(t, tt.msg, env.err().Message, "%v", tt.body)
+		assert.Equal(t, tt.msg, apiErrorOf(env).Message, "%v", tt.body)
 	}
 	status, env := d.request("POST", "/v1/exec", strings.NewReader("{"))
 	assert.Equal(t, 400, status)
-	assert.Equal(t, "cannot decode request body: unexpected EOF", env.err().Message)
+	assert.Equal(t, "cannot decode request body: unexpected EOF", apiErrorOf(env).Message)
 
 	// The service context gives environment and working directory; the
 	// request's environment wins.

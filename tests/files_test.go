@@ -296,8 +296,8 @@ func TestFilesAPI(t *testing.T) {
 	} {
 		status, env := d.request("GET", "/v1/files?"+tt.query, nil)
 		assert.Equal(t, tt.status, status, tt.query)
-		assert.Equal(t, tt.msg, env.err().Message, tt.query)
-		assert.Equal(t, tt.kind, env.err().Kind, tt.query)
+		assert.Equal(t, tt.msg, apiErrorOf(env).Message, tt.query)
+		assert.Equal(t, tt.kind, apiErrorOf(env).Kind, tt.query)
 	}
 
 	// A read of several paths: the files, then the per-path results.
@@ -376,7 +376,7 @@ func TestFilesAPI(t *testing.T) {
 		defer rsp.Body.Close()
 		var env envelope
 		require.NoError(t, json.NewDecoder(rsp.Body).Decode(&env))
-		return rsp.StatusCode, env.err()
+		return rsp.StatusCode, apiErrorOf(env)
 	}
 	boundary := strings.Repeat("b", 32)
 	mp := func(parts ...string) string {

@@ -396,13 +396,7 @@ func runCLI(t testing.TB, dir string, args ...string) cliResult {
 }
 
 // envelope is the JSON response envelope of api.md §2.
-type envelope struct {
-	Type       string          `json:"type"`
-	StatusCode int             `json:"status-code"`
-	Status     string          `json:"status"`
-	Change     string          `json:"change"`
-	Result     json.RawMessage `json:"result"`
-}
+type envelope = harness.Envelope
 
 // apiError is the result object of an error response (api.md §3).
 type apiError struct {
@@ -410,7 +404,8 @@ type apiError struct {
 	Kind    string `json:"kind"`
 }
 
-func (e envelope) err() apiError {
+// apiErrorOf returns the error object of an error response.
+func apiErrorOf(e envelope) apiError {
 	var ae apiError
 	json.Unmarshal(e.Result, &ae)
 	return ae
@@ -446,24 +441,7 @@ type serviceInfo struct {
 }
 
 func (d *daemon) tryRequest(method, path string, body io.Reader) (int, envelope, error) {
-	req, err := http.NewRequestWithContext(d.t.Context(), method, "http://localhost"+path, body)
-	if err != nil {
-		return 0, envelope{}, err
-	}
-	resp, err := d.http.Do(req)
-	if err != nil {
-		return 0, envelope{}, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, envelope{}, err
-	}
-	var env envelope
-	if err := json.Unmarshal(data, &env); err != nil {
-		return resp.StatusCode, env, fmt.Errorf("cannot decode %s %s response %q: %v", method, path, data, err)
-	}
-	return resp.StatusCode, env, nil
+	return harness.Do(d.t.Context(), d.http, method, path, body)
 }
 
 // request sends one API request and returns the HTTP status and envelope.

@@ -170,7 +170,7 @@ services:
 	} {
 		status, env := d.request("GET", "/v1/logs?"+query, nil)
 		assert.Equal(t, 400, status)
-		assert.Equal(t, msg, env.err().Message)
+		assert.Equal(t, msg, apiErrorOf(env).Message)
 	}
 	d.stop()
 }

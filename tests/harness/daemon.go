@@ -236,11 +236,17 @@ func (d *Daemon) request(method, path string, body []byte) (int, Envelope, error
 	if body != nil {
 		reader = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(d.t.Context(), method, "http://localhost"+path, reader)
+	return Do(d.t.Context(), d.http, method, path, reader)
+}
+
+// Do sends one API request through c, which dials a daemon's socket, and
+// returns the HTTP status and the decoded envelope.
+func Do(ctx context.Context, c *http.Client, method, path string, body io.Reader) (int, Envelope, error) {
+	req, err := http.NewRequestWithContext(ctx, method, "http://localhost"+path, body)
 	if err != nil {
 		return 0, Envelope{}, err
 	}
-	resp, err := d.http.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		return 0, Envelope{}, err
 	}
