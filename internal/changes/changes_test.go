@@ -206,9 +206,13 @@ func TestFailurePropagationLanes(t *testing.T) {
 	if got := <-ran; got != "b2" {
 		t.Errorf("ran %s", got)
 	}
-	if !slices.Contains(logs.Lines(), "Change 1 task (a1) failed: cannot start service: exited quickly with code 1") {
-		t.Errorf("daemon log: %q", logs.Lines())
-	}
+	// The task's goroutine logs its failure after recording it.
+	testutil.WaitFor(t, 5*time.Second, func() error {
+		if !slices.Contains(logs.Lines(), "Change 1 task (a1) failed: cannot start service: exited quickly with code 1") {
+			return fmt.Errorf("daemon log: %q", logs.Lines())
+		}
+		return nil
+	})
 	if c.Tasks[2].ProgressDone != 1 || c.Tasks[2].ReadyTime.IsZero() {
 		t.Errorf("held task progress/ready-time: %+v", c.Tasks[2])
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -123,9 +124,13 @@ func TestPersistenceRoundTrip(t *testing.T) {
 	if log := got.Tasks[3].Log; len(log) != 1 || !strings.HasSuffix(log[0], ` INFO no handler for task "old", task ignored`) {
 		t.Errorf("unknown kind log: %q", log)
 	}
-	if !slices.Contains(logs.Lines(), "Change 2 task (start a) failed: service already started, not retrying") {
-		t.Errorf("daemon log: %q", logs.Lines())
-	}
+	// The failure is logged after it is recorded.
+	testutil.WaitFor(t, 5*time.Second, func() error {
+		if !slices.Contains(logs.Lines(), "Change 2 task (start a) failed: service already started, not retrying") {
+			return fmt.Errorf("daemon log: %q", logs.Lines())
+		}
+		return nil
+	})
 	select {
 	case s := <-started:
 		t.Errorf("task %q of the old change ran", s)
