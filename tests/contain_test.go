@@ -135,33 +135,42 @@ fi
 echo $$ >> @DIR@/main.pids
 `
 
-// TestRestartsKillWhatTheLastRunLeft: a service that leaves a child in its
-// own session and exits is restarted several times; each run's child is
-// gone before the next run starts, and nothing is left after stop.
-func TestRestartsKillWhatTheLastRunLeft(t *testing.T) {
+// checkNoOverlap runs script (after overlapCheck; its child records its PID
+// in @DIR@/child.pid and names itself "$1-child") as a service restarted on
+// failure after backoff, until it has started runs times; then it stops
+// the service and checks that no run started while an earlier run's child
+// lived, and that no child is left.
+func checkNoOverlap(t *testing.T, script, backoff string, runs int) {
 	marker := fmt.Sprintf("m%x", rand.Uint64())
 	dir := newPebbleDir(t, nil)
-	writeScript(t, dir, "svc.sh", overlapCheck+`
-setsid sh -c 'echo $$ > @DIR@/child.pid; sleep 1000; :' "$1-child" &
-sleep 0.3
-exit 1
-`)
+	writeScript(t, dir, "svc.sh", overlapCheck+script)
 	writeLayers(t, dir, map[string]string{"001-base.yaml": `
 services:
     svc:
         override: replace
         command: /bin/sh @DIR@/svc.sh ` + marker + `
         on-failure: restart
-        backoff-delay: 50ms
+        backoff-delay: ` + backoff + `
         backoff-factor: 1
 `})
 	d := startDaemon(t, dir, daemonOptions{})
 	d.mustPebble("start", "--no-wait", "svc")
-	waitLines(t, filepath.Join(dir, "main.pids"), 5, changeTimeout)
+	waitLines(t, filepath.Join(dir, "main.pids"), runs, changeTimeout)
 	d.mustPebble("stop", "svc")
-	assert.Empty(t, readLines(filepath.Join(dir, "overlaps")), "a run started while the last run's child lived")
+	assert.Empty(t, readLines(filepath.Join(dir, "overlaps")), "a run started while an earlier run's child lived")
 	assert.Empty(t, processesWithArg(marker+"-child"), "children left after stop")
 	d.stop()
+}
+
+// TestRestartsKillWhatTheLastRunLeft: a service that leaves a child in its
+// own session and exits is restarted several times; each run's child is
+// gone before the next run starts, and nothing is left after stop.
+func TestRestartsKillWhatTheLastRunLeft(t *testing.T) {
+	checkNoOverlap(t, `
+setsid sh -c 'echo $$ > @DIR@/child.pid; sleep 1000; :' "$1-child" &
+sleep 0.3
+exit 1
+`, "50ms", 5)
 }
 
 // TestIgnoredExitKillsTheRest: with on-success and on-failure "ignore", what
@@ -207,29 +216,11 @@ services:
 // process dies while a child that ignores SIGTERM keeps its stdout open;
 // the restart waits until that child is gone (SIGKILL after a short grace).
 func TestNoSecondGenerationWhileAChildHoldsTheOutput(t *testing.T) {
-	marker := fmt.Sprintf("m%x", rand.Uint64())
-	dir := newPebbleDir(t, nil)
-	writeScript(t, dir, "svc.sh", overlapCheck+`
+	checkNoOverlap(t, `
 sh -c 'trap "" TERM; echo $$ > @DIR@/child.pid; while :; do echo tick; sleep 0.05; done' "$1-child" &
 sleep 0.2
 kill -9 $$
-`)
-	writeLayers(t, dir, map[string]string{"001-base.yaml": `
-services:
-    svc:
-        override: replace
-        command: /bin/sh @DIR@/svc.sh ` + marker + `
-        on-failure: restart
-        backoff-delay: 10ms
-        backoff-factor: 1
-`})
-	d := startDaemon(t, dir, daemonOptions{})
-	d.mustPebble("start", "--no-wait", "svc")
-	waitLines(t, filepath.Join(dir, "main.pids"), 4, changeTimeout)
-	d.mustPebble("stop", "svc")
-	assert.Empty(t, readLines(filepath.Join(dir, "overlaps")), "a second generation ran beside the first one's child")
-	assert.Empty(t, processesWithArg(marker+"-child"), "children left after stop")
-	d.stop()
+`, "10ms", 4)
 }
 
 // TestDaemonExitKillsWhatExitedRunsLeft: a service exits cleanly (action
