@@ -271,12 +271,18 @@ func (d *Daemon) closeListeners() {
 	}
 }
 
+// SocketInUse is the error for a socket another daemon answers on, in
+// Pebble's wording (api.md §1), which scripts look for.
+func SocketInUse(path string) error {
+	return fmt.Errorf("when trying to listen on %s: socket %q already in use", path, path)
+}
+
 func listenUnix(path string) (net.Listener, error) {
 	if _, err := os.Stat(path); err == nil {
 		c, err := net.DialTimeout("unix", path, time.Second)
 		if err == nil {
 			c.Close()
-			return nil, fmt.Errorf("when trying to listen on %s: socket %q already in use", path, path)
+			return nil, SocketInUse(path)
 		}
 		if err := os.Remove(path); err != nil {
 			return nil, fmt.Errorf("cannot remove stale socket %q: %w", path, err)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pebble-project/pebble/internal/daemon"
 )
 
 // lockFileName is the file in $PEBBLE whose flock marks the directory as
@@ -51,8 +53,7 @@ func lockDir(dir, socket string) (*dirLock, error) {
 func inUseError(dir, socket string) error {
 	if conn, err := net.DialTimeout("unix", socket, socketProbeTimeout); err == nil {
 		conn.Close()
-		// Pebble's wording (api.md §1), which scripts look for.
-		return fmt.Errorf("when trying to listen on %s: socket %q already in use", socket, socket)
+		return daemon.SocketInUse(socket)
 	}
 	return fmt.Errorf("cannot lock directory %q: another daemon is running on it", dir)
 }
