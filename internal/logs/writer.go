@@ -66,7 +66,11 @@ func (w *Writer) Write(p []byte) (int, error) {
 		w.pieces = append(w.pieces, seg)
 		rest = rest[len(seg):]
 	}
-	b.written = time.Now()
+	if w.midLine {
+		// Only a line left without its newline needs the time: readers
+		// show it once it has waited PartialLineWait.
+		b.written = time.Now()
+	}
 	b.wakeLocked()
 	b.mu.Unlock()
 	if w.mirror != nil && len(w.pieces) > 0 {
@@ -98,7 +102,6 @@ func (w *Writer) EndLine() {
 	b := w.buf
 	b.mu.Lock()
 	b.appendLocked(newline)
-	b.written = time.Now()
 	b.wakeLocked()
 	b.mu.Unlock()
 	if w.mirror != nil {
