@@ -24,8 +24,8 @@ func (s *Service) Copy() *Service {
 
 // Merge folds other into s following layers.md §7.2: non-empty strings and
 // enums replace, durations, backoff-factor, user-id and group-id replace when
-// present, lists are appended and maps are merged key by key. Name and
-// Override are left alone (§7.3).
+// present, lists are appended, maps are merged key by key and limits field
+// by field (limits.go). Name and Override are left alone (§7.3).
 func (s *Service) Merge(other *Service) {
 	mergeString(&s.Summary, other.Summary)
 	mergeString(&s.Description, other.Description)
@@ -48,6 +48,8 @@ func (s *Service) Merge(other *Service) {
 	mergeFloat(&s.BackoffFactor, other.BackoffFactor)
 	mergeDuration(&s.BackoffLimit, other.BackoffLimit)
 	mergeDuration(&s.KillDelay, other.KillDelay)
+	s.Limits.Merge(other.Limits)
+	mergeString(&s.ChargeGroup, other.ChargeGroup)
 }
 
 // Equal reports whether s and other define the same service, field by field
@@ -79,7 +81,9 @@ func (s *Service) Equal(other *Service) bool {
 		s.BackoffDelay == other.BackoffDelay &&
 		s.BackoffFactor == other.BackoffFactor &&
 		s.BackoffLimit == other.BackoffLimit &&
-		s.KillDelay == other.KillDelay
+		s.KillDelay == other.KillDelay &&
+		s.Limits == other.Limits &&
+		s.ChargeGroup == other.ChargeGroup
 }
 
 // Copy returns a deep copy of c.

@@ -258,6 +258,8 @@ func (d *decoder) service(name string, n *yaml.Node) (*Service, error) {
 		"backoff-factor":   d.floatField(&s.BackoffFactor),
 		"backoff-limit":    d.durationField(&s.BackoffLimit),
 		"kill-delay":       d.durationField(&s.KillDelay),
+		"limits":           d.limits(&s.Limits, what),
+		"charge-group":     d.chargeGroupField(&s.ChargeGroup),
 	})
 	return s, err
 }
