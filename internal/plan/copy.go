@@ -19,6 +19,7 @@ func (s *Service) Copy() *Service {
 	c.UserID = copyInt(s.UserID)
 	c.GroupID = copyInt(s.GroupID)
 	c.OnCheckFailure = maps.Clone(s.OnCheckFailure)
+	c.Readiness = s.Readiness.Copy()
 	return &c
 }
 
@@ -50,6 +51,7 @@ func (s *Service) Merge(other *Service) {
 	mergeDuration(&s.KillDelay, other.KillDelay)
 	s.Limits.Merge(other.Limits)
 	mergeString(&s.ChargeGroup, other.ChargeGroup)
+	s.mergeLifecycle(other)
 }
 
 // Equal reports whether s and other define the same service, field by field
@@ -83,7 +85,10 @@ func (s *Service) Equal(other *Service) bool {
 		s.BackoffLimit == other.BackoffLimit &&
 		s.KillDelay == other.KillDelay &&
 		s.Limits == other.Limits &&
-		s.ChargeGroup == other.ChargeGroup
+		s.ChargeGroup == other.ChargeGroup &&
+		s.Readiness.Equal(other.Readiness) &&
+		s.StartTimeout == other.StartTimeout &&
+		s.Type == other.Type
 }
 
 // Copy returns a deep copy of c.

@@ -97,6 +97,10 @@ type Service struct {
 	// to for charge-back ("charge-group"; Pebble's "group" is the Unix
 	// group the service runs as).
 	ChargeGroup string
+	// The lifecycle fields beyond Pebble (lifecycle.go).
+	Readiness    *Readiness
+	StartTimeout OptionalDuration
+	Type         ServiceType
 }
 
 // CheckLevel is the level a check reports health at.

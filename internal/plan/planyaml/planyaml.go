@@ -93,6 +93,9 @@ type yamlService struct {
 	KillDelay      string                        `yaml:"kill-delay,omitempty"`
 	Limits         *yamlLimits                   `yaml:"limits,omitempty"`
 	ChargeGroup    string                        `yaml:"charge-group,omitempty"`
+	Readiness      *yamlReadiness                `yaml:"readiness,omitempty"`
+	StartTimeout   string                        `yaml:"start-timeout,omitempty"`
+	Type           plan.ServiceType              `yaml:"type,omitempty"`
 }
 
 // yamlLimits prints byte sizes in binary units and "unlimited" as written.
@@ -106,6 +109,13 @@ type yamlLimits struct {
 	Stack   string   `yaml:"stack,omitempty"`
 	AS      string   `yaml:"as,omitempty"`
 	CPUTime string   `yaml:"cpu-time,omitempty"`
+}
+
+// yamlReadiness is printed as an empty mapping when a layer wrote one (it
+// resets readiness to Pebble's rule).
+type yamlReadiness struct {
+	Check  string `yaml:"check,omitempty"`
+	Notify bool   `yaml:"notify,omitempty"`
 }
 
 type yamlCheck struct {
@@ -211,6 +221,11 @@ func serviceOut(s *plan.Service) *yamlService {
 		KillDelay:      durationOut(s.KillDelay),
 		Limits:         limitsOut(s.Limits),
 		ChargeGroup:    s.ChargeGroup,
+		StartTimeout:   durationOut(s.StartTimeout),
+		Type:           s.Type,
+	}
+	if r := s.Readiness; r != nil {
+		o.Readiness = &yamlReadiness{Check: r.Check, Notify: r.Notify}
 	}
 	if s.BackoffFactor.IsSet {
 		f := s.BackoffFactor.Value
