@@ -127,6 +127,7 @@ func (s *service) loop() {
 			s.waiting--
 			if e.run == s.run {
 				s.released = e.released
+				s.m.noteExit(s.name, e.res)
 				s.mu.Lock()
 				s.pid = 0
 				s.mu.Unlock()
@@ -243,6 +244,7 @@ func (s *service) apply(e effect, cfg config) {
 		if s.tree.cgroup != "" {
 			s.m.usage.retire(s.name, s.tree.cgroup, func() error { return s.m.cgroups.Remove(s.name) })
 		}
+		s.m.retireLimits(s.name)
 	case effArm:
 		d := e.d
 		if e.timer == timerBackoff {
@@ -298,7 +300,7 @@ func (s *service) launch(cfg config) error {
 	s.mu.Unlock()
 	// A run's output starts on a line of its own.
 	s.writer.EndLine()
-	cmd, err := buildCommand(svc, workload, s.writer, cfg.killDelay)
+	cmd, err := s.limitedCommand(svc, workload, cfg)
 	if err != nil {
 		return err
 	}
@@ -333,7 +335,7 @@ func (s *service) launch(cfg config) error {
 		// Perhaps the kernel (or a seccomp filter) refuses clone3 into a
 		// cgroup: try again, joining the cgroup after the start.
 		viaFD = true
-		if cmd, err = buildCommand(svc, workload, s.writer, cfg.killDelay); err != nil {
+		if cmd, err = s.limitedCommand(svc, workload, cfg); err != nil {
 			return err
 		}
 	}

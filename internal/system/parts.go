@@ -269,6 +269,11 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 	return nil
 }
 
+// disableControllersEnv names cgroup controllers (comma-separated) that
+// service limits must not use, as if the host had none: the end-to-end
+// tests' seam for reports of unenforced limits (docs/resource-limits.md).
+const disableControllersEnv = "PEBBLE_TEST_DISABLE_CONTROLLERS"
+
 // newServiceManager builds the service manager; a shutdown action of a
 // service ends wait with its exit code.
 func (p *parts) newServiceManager(store *statefile.Store, fwd *logfwd.Manager) (*servstate.Manager, error) {
@@ -283,6 +288,13 @@ func (p *parts) newServiceManager(store *statefile.Store, fwd *logfwd.Manager) (
 			}
 		},
 		Starting: fwd.ServiceStarting,
+		// The notices are built after the services, before any starts.
+		Warn: func(msg string) {
+			if p.notices != nil {
+				p.notices.AddWarning(msg)
+			}
+		},
+		DisabledControllers: strings.FieldsFunc(os.Getenv(disableControllersEnv), func(r rune) bool { return r == ',' }),
 	}
 	if p.opts.Verbose {
 		opts.Verbose = p.opts.Stdout
