@@ -302,6 +302,7 @@ func (l *Layer) Copy() *Layer {
 	n.Checks = copyEntries(l.Checks, (*Check).Copy)
 	n.LogTargets = copyEntries(l.LogTargets, (*LogTarget).Copy)
 	n.Workloads = copyEntries(l.Workloads, (*Workload).Copy)
+	n.Workflows = copyEntries(l.Workflows, (*Workflow).Copy)
 	if l.Pairing != nil {
 		p := *l.Pairing
 		n.Pairing = &p

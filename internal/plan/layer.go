@@ -62,6 +62,8 @@ type Layer struct {
 	LogTargets  map[string]*LogTarget
 	Workloads   map[string]*Workload
 	Pairing     *Pairing
+	// Workflows are ours, not Pebble's (docs/workflows.md).
+	Workflows map[string]*Workflow
 }
 
 // Service is a service entry of a layer or of the combined plan.
@@ -215,6 +217,7 @@ type Plan struct {
 	LogTargets map[string]*LogTarget
 	Workloads  map[string]*Workload
 	Pairing    *Pairing
+	Workflows  map[string]*Workflow
 
 	// text is the text size of Layers together (see MaxPlanText).
 	text int

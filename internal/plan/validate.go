@@ -42,6 +42,11 @@ func (l *Layer) Validate() error {
 			return err
 		}
 	}
+	for _, name := range sortedKeys(l.Workflows) {
+		if err := validateLayerWorkflow(l.Label, name, l.Workflows[name]); err != nil {
+			return err
+		}
+	}
 	if l.Pairing != nil {
 		switch l.Pairing.Mode {
 		case PairingUnset, PairingDisabled, PairingSingle, PairingMultiple:
@@ -213,7 +218,10 @@ func (p *Plan) validate() error {
 	if _, err := p.StartOrder(sortedKeys(p.Services)); err != nil {
 		return err
 	}
-	return p.validateWorkloads()
+	if err := p.validateWorkloads(); err != nil {
+		return err
+	}
+	return p.validateWorkflows()
 }
 
 func (p *Plan) validateCheck(name string, c *Check) error {
