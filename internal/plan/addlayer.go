@@ -212,7 +212,7 @@ func (p *Plan) mergesCheck(l *Layer) bool {
 func (p *Plan) validTouched(l *Layer, prev *Plan) bool {
 	for name := range l.Services {
 		s := p.Services[name]
-		if s.Command == "" || validateCommand(name, s) != nil {
+		if s.Command == "" || validateCommand(name, s) != nil || p.validateLifecycle(name, s) != nil {
 			return false
 		}
 		if s.Workload != "" && (p.Workloads[s.Workload] == nil ||

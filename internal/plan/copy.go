@@ -19,6 +19,7 @@ func (s *Service) Copy() *Service {
 	c.UserID = copyInt(s.UserID)
 	c.GroupID = copyInt(s.GroupID)
 	c.OnCheckFailure = maps.Clone(s.OnCheckFailure)
+	c.Readiness = s.Readiness.Copy()
 	return &c
 }
 
@@ -48,6 +49,7 @@ func (s *Service) Merge(other *Service) {
 	mergeFloat(&s.BackoffFactor, other.BackoffFactor)
 	mergeDuration(&s.BackoffLimit, other.BackoffLimit)
 	mergeDuration(&s.KillDelay, other.KillDelay)
+	s.mergeLifecycle(other)
 }
 
 // Equal reports whether s and other define the same service, field by field
@@ -79,7 +81,10 @@ func (s *Service) Equal(other *Service) bool {
 		s.BackoffDelay == other.BackoffDelay &&
 		s.BackoffFactor == other.BackoffFactor &&
 		s.BackoffLimit == other.BackoffLimit &&
-		s.KillDelay == other.KillDelay
+		s.KillDelay == other.KillDelay &&
+		s.Readiness.Equal(other.Readiness) &&
+		s.StartTimeout == other.StartTimeout &&
+		s.Type == other.Type
 }
 
 // Copy returns a deep copy of c.

@@ -93,6 +93,10 @@ type Service struct {
 	BackoffFactor  OptionalFloat
 	BackoffLimit   OptionalDuration
 	KillDelay      OptionalDuration
+	// The lifecycle fields beyond Pebble (lifecycle.go).
+	Readiness    *Readiness
+	StartTimeout OptionalDuration
+	Type         ServiceType
 }
 
 // CheckLevel is the level a check reports health at.

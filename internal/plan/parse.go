@@ -261,6 +261,9 @@ func (d *decoder) service(name string, n *yaml.Node) (*Service, error) {
 		"backoff-factor":   d.floatField(&s.BackoffFactor),
 		"backoff-limit":    d.durationField(&s.BackoffLimit),
 		"kill-delay":       d.durationField(&s.KillDelay),
+		"readiness":        d.readinessField(what, &s.Readiness),
+		"start-timeout":    d.durationField(&s.StartTimeout),
+		"type":             enumField(d, &s.Type),
 	})
 	return s, err
 }

@@ -65,6 +65,10 @@ func (s *Service) texts() []text {
 	b.str("on-success", string(s.OnSuccess))
 	b.str("on-failure", string(s.OnFailure))
 	textsMap(&b, "on-check-failure", s.OnCheckFailure)
+	if s.Readiness != nil {
+		b.str("readiness.check", s.Readiness.Check)
+	}
+	b.str("type", string(s.Type))
 	return b
 }
 

@@ -94,6 +94,16 @@ type yamlService struct {
 	BackoffFactor  *float64                      `yaml:"backoff-factor,omitempty"`
 	BackoffLimit   string                        `yaml:"backoff-limit,omitempty"`
 	KillDelay      string                        `yaml:"kill-delay,omitempty"`
+	Readiness      *yamlReadiness                `yaml:"readiness,omitempty"`
+	StartTimeout   string                        `yaml:"start-timeout,omitempty"`
+	Type           plan.ServiceType              `yaml:"type,omitempty"`
+}
+
+// yamlReadiness is printed as an empty mapping when a layer wrote one (it
+// resets readiness to Pebble's rule).
+type yamlReadiness struct {
+	Check  string `yaml:"check,omitempty"`
+	Notify bool   `yaml:"notify,omitempty"`
 }
 
 type yamlCheck struct {
@@ -197,6 +207,11 @@ func serviceOut(s *plan.Service) *yamlService {
 		BackoffDelay:   durationOut(s.BackoffDelay),
 		BackoffLimit:   durationOut(s.BackoffLimit),
 		KillDelay:      durationOut(s.KillDelay),
+		StartTimeout:   durationOut(s.StartTimeout),
+		Type:           s.Type,
+	}
+	if r := s.Readiness; r != nil {
+		o.Readiness = &yamlReadiness{Check: r.Check, Notify: r.Notify}
 	}
 	if s.BackoffFactor.IsSet {
 		f := s.BackoffFactor.Value
