@@ -381,8 +381,12 @@ func (p *Plan) validateStep(s *Step) error {
 	action, target := s.Action()
 	switch action {
 	case StepStart, StepStop, StepRestart, StepRun:
-		if p.Services[target] == nil {
+		svc := p.Services[target]
+		if svc == nil {
 			return fmt.Errorf("%s names unknown service %q", action, target)
+		}
+		if action == StepRun && !svc.IsOneshot() {
+			return fmt.Errorf(`run names service %q, which is not a one-shot (type: oneshot)`, target)
 		}
 	case StepWaitCheck:
 		if p.Checks[target] == nil {

@@ -13,7 +13,7 @@ const workflowBase = `
 services:
     web: {override: replace, command: /bin/web}
     worker: {override: replace, command: /bin/worker}
-    migrate: {override: replace, command: /bin/migrate}
+    migrate: {override: replace, command: /bin/migrate, type: oneshot}
 checks:
     up: {override: replace, tcp: {port: 80}}
 `
@@ -201,6 +201,8 @@ func TestWorkflowErrors(t *testing.T) {
 			`layer "layer-1" workflow "w" phase "b" step 2: restart names unknown service "nope"`},
 		{"unknown run service", wf("        phases: [{name: a, steps: [{run: nope}]}]\n"),
 			`layer "layer-1" workflow "w" phase "a" step 1: run names unknown service "nope"`},
+		{"run of a simple service", wf("        phases: [{name: a, steps: [{run: web}]}]\n"),
+			`layer "layer-1" workflow "w" phase "a" step 1: run names service "web", which is not a one-shot (type: oneshot)`},
 		{"unknown check", wf("        phases: [{name: a, steps: [{wait-check: down}]}]\n"),
 			`layer "layer-1" workflow "w" phase "a" step 1: wait-check names unknown check "down"`},
 		{"unknown user", wf("        phases: [{name: a, steps: [{exec: /bin/true, user: no-such-user-here}]}]\n"),
