@@ -91,6 +91,15 @@ type Service struct {
 	BackoffFactor  OptionalFloat
 	BackoffLimit   OptionalDuration
 	KillDelay      OptionalDuration
+
+	// The restart budget, exit codes, stop and reload fields (exitpolicy.go).
+	RestartLimit     *int
+	RestartWindow    OptionalDuration
+	OnRestartLimit   ServiceAction
+	SuccessExitCodes []int
+	StopSignal       string
+	ReloadSignal     string
+	ReloadCommand    string
 }
 
 // CheckLevel is the level a check reports health at.

@@ -258,6 +258,14 @@ func (d *decoder) service(name string, n *yaml.Node) (*Service, error) {
 		"backoff-factor":   d.floatField(&s.BackoffFactor),
 		"backoff-limit":    d.durationField(&s.BackoffLimit),
 		"kill-delay":       d.durationField(&s.KillDelay),
+
+		"restart-limit":      d.intPtrField(&s.RestartLimit),
+		"restart-window":     d.durationField(&s.RestartWindow),
+		"on-restart-limit":   enumField(d, &s.OnRestartLimit),
+		"success-exit-codes": d.intListField(&s.SuccessExitCodes),
+		"stop-signal":        d.strField(&s.StopSignal),
+		"reload-signal":      d.strField(&s.ReloadSignal),
+		"reload-command":     d.strField(&s.ReloadCommand),
 	})
 	return s, err
 }

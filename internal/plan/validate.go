@@ -26,6 +26,9 @@ func (l *Layer) Validate() error {
 		if err := validateLayerService(name, l.Services[name]); err != nil {
 			return err
 		}
+		if err := validateExitPolicy(l.Label, name, l.Services[name]); err != nil {
+			return err
+		}
 	}
 	for _, name := range sortedKeys(l.Checks) {
 		if err := validateLayerCheck(name, l.Checks[name]); err != nil {
@@ -197,6 +200,9 @@ func (p *Plan) validate() error {
 			return formatErrorf(`plan must define "command" for service %q`, name)
 		}
 		if err := validateCommand(name, s); err != nil {
+			return err
+		}
+		if err := p.validateReload(name, s); err != nil {
 			return err
 		}
 	}

@@ -91,6 +91,14 @@ type yamlService struct {
 	BackoffFactor  *float64                      `yaml:"backoff-factor,omitempty"`
 	BackoffLimit   string                        `yaml:"backoff-limit,omitempty"`
 	KillDelay      string                        `yaml:"kill-delay,omitempty"`
+
+	RestartLimit     *int               `yaml:"restart-limit,omitempty"`
+	RestartWindow    string             `yaml:"restart-window,omitempty"`
+	OnRestartLimit   plan.ServiceAction `yaml:"on-restart-limit,omitempty"`
+	SuccessExitCodes []int              `yaml:"success-exit-codes,omitempty,flow"`
+	StopSignal       string             `yaml:"stop-signal,omitempty"`
+	ReloadSignal     string             `yaml:"reload-signal,omitempty"`
+	ReloadCommand    string             `yaml:"reload-command,omitempty"`
 }
 
 type yamlCheck struct {
@@ -194,6 +202,14 @@ func serviceOut(s *plan.Service) *yamlService {
 		BackoffDelay:   durationOut(s.BackoffDelay),
 		BackoffLimit:   durationOut(s.BackoffLimit),
 		KillDelay:      durationOut(s.KillDelay),
+
+		RestartLimit:     s.RestartLimit,
+		RestartWindow:    durationOut(s.RestartWindow),
+		OnRestartLimit:   s.OnRestartLimit,
+		SuccessExitCodes: s.SuccessExitCodes,
+		StopSignal:       s.StopSignal,
+		ReloadSignal:     s.ReloadSignal,
+		ReloadCommand:    s.ReloadCommand,
 	}
 	if s.BackoffFactor.IsSet {
 		f := s.BackoffFactor.Value
