@@ -163,22 +163,8 @@ func (p *Plan) validateReload(name string, s *Service) error {
 	if s.ReloadSignal == "" || s.ReloadCommand == "" {
 		return nil
 	}
-	var signalLayer, commandLayer string
-	for _, l := range p.Layers {
-		ls := l.Services[name]
-		if ls == nil {
-			continue
-		}
-		if ls.Override == ReplaceOverride {
-			signalLayer, commandLayer = "", ""
-		}
-		if ls.ReloadSignal != "" {
-			signalLayer = l.Label
-		}
-		if ls.ReloadCommand != "" {
-			commandLayer = l.Label
-		}
-	}
+	signalLayer := p.layerSetting(name, func(l *Service) bool { return l.ReloadSignal != "" })
+	commandLayer := p.layerSetting(name, func(l *Service) bool { return l.ReloadCommand != "" })
 	return formatErrorf("plan service %q cannot have both reload-signal (from layer %q) and reload-command (from layer %q): use one reload method",
 		name, signalLayer, commandLayer)
 }
