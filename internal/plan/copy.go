@@ -50,6 +50,7 @@ func (s *Service) Merge(other *Service) {
 	mergeDuration(&s.BackoffLimit, other.BackoffLimit)
 	mergeDuration(&s.KillDelay, other.KillDelay)
 	s.mergeLifecycle(other)
+	s.mergePrivacy(other)
 }
 
 // Equal reports whether s and other define the same service, field by field
@@ -84,7 +85,9 @@ func (s *Service) Equal(other *Service) bool {
 		s.KillDelay == other.KillDelay &&
 		s.Readiness.Equal(other.Readiness) &&
 		s.StartTimeout == other.StartTimeout &&
-		s.Type == other.Type
+		s.Type == other.Type &&
+		s.EnvironmentFile == other.EnvironmentFile &&
+		s.LogAccess == other.LogAccess
 }
 
 // Copy returns a deep copy of c.

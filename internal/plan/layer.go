@@ -95,6 +95,9 @@ type Service struct {
 	Readiness    *Readiness
 	StartTimeout OptionalDuration
 	Type         ServiceType
+	// The privacy fields beyond Pebble (privacy.go).
+	EnvironmentFile string
+	LogAccess       LogAccess
 }
 
 // CheckLevel is the level a check reports health at.

@@ -94,6 +94,8 @@ type yamlService struct {
 	Readiness      *yamlReadiness                `yaml:"readiness,omitempty"`
 	StartTimeout   string                        `yaml:"start-timeout,omitempty"`
 	Type           plan.ServiceType              `yaml:"type,omitempty"`
+	EnvFile        string                        `yaml:"environment-file,omitempty"`
+	LogAccess      plan.LogAccess                `yaml:"log-access,omitempty"`
 }
 
 // yamlReadiness is printed as an empty mapping when a layer wrote one (it
@@ -206,6 +208,8 @@ func serviceOut(s *plan.Service) *yamlService {
 		KillDelay:      durationOut(s.KillDelay),
 		StartTimeout:   durationOut(s.StartTimeout),
 		Type:           s.Type,
+		EnvFile:        s.EnvironmentFile,
+		LogAccess:      s.LogAccess,
 	}
 	if r := s.Readiness; r != nil {
 		o.Readiness = &yamlReadiness{Check: r.Check, Notify: r.Notify}
