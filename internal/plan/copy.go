@@ -25,8 +25,8 @@ func (s *Service) Copy() *Service {
 
 // Merge folds other into s following layers.md §7.2: non-empty strings and
 // enums replace, durations, backoff-factor, user-id and group-id replace when
-// present, lists are appended and maps are merged key by key. Name and
-// Override are left alone (§7.3).
+// present, lists are appended, maps are merged key by key and limits field
+// by field (limits.go). Name and Override are left alone (§7.3).
 func (s *Service) Merge(other *Service) {
 	mergeString(&s.Summary, other.Summary)
 	mergeString(&s.Description, other.Description)
@@ -49,6 +49,8 @@ func (s *Service) Merge(other *Service) {
 	mergeFloat(&s.BackoffFactor, other.BackoffFactor)
 	mergeDuration(&s.BackoffLimit, other.BackoffLimit)
 	mergeDuration(&s.KillDelay, other.KillDelay)
+	s.Limits.Merge(other.Limits)
+	mergeString(&s.ChargeGroup, other.ChargeGroup)
 	s.mergeLifecycle(other)
 	s.mergePrivacy(other)
 }
@@ -83,6 +85,8 @@ func (s *Service) Equal(other *Service) bool {
 		s.BackoffFactor == other.BackoffFactor &&
 		s.BackoffLimit == other.BackoffLimit &&
 		s.KillDelay == other.KillDelay &&
+		s.Limits == other.Limits &&
+		s.ChargeGroup == other.ChargeGroup &&
 		s.Readiness.Equal(other.Readiness) &&
 		s.StartTimeout == other.StartTimeout &&
 		s.Type == other.Type &&

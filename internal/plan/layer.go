@@ -91,6 +91,12 @@ type Service struct {
 	BackoffFactor  OptionalFloat
 	BackoffLimit   OptionalDuration
 	KillDelay      OptionalDuration
+	// Limits are the service's resource limits (limits.go).
+	Limits Limits
+	// ChargeGroup names the group the service's resource usage is added
+	// to for charge-back ("charge-group"; Pebble's "group" is the Unix
+	// group the service runs as).
+	ChargeGroup string
 	// The lifecycle fields beyond Pebble (lifecycle.go).
 	Readiness    *Readiness
 	StartTimeout OptionalDuration

@@ -260,6 +260,8 @@ func (d *decoder) service(name string, n *yaml.Node) (*Service, error) {
 		"backoff-factor":   d.floatField(&s.BackoffFactor),
 		"backoff-limit":    d.durationField(&s.BackoffLimit),
 		"kill-delay":       d.durationField(&s.KillDelay),
+		"limits":           d.limits(&s.Limits, what),
+		"charge-group":     d.chargeGroupField(&s.ChargeGroup),
 		"readiness":        d.readinessField(what, &s.Readiness),
 		"start-timeout":    d.durationField(&s.StartTimeout),
 		"type":             enumField(d, &s.Type),

@@ -65,6 +65,7 @@ func (s *Service) texts() []text {
 	b.str("on-success", string(s.OnSuccess))
 	b.str("on-failure", string(s.OnFailure))
 	textsMap(&b, "on-check-failure", s.OnCheckFailure)
+	b.str("charge-group", s.ChargeGroup)
 	if s.Readiness != nil {
 		b.str("readiness.check", s.Readiness.Check)
 	}

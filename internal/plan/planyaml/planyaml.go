@@ -91,11 +91,26 @@ type yamlService struct {
 	BackoffFactor  *float64                      `yaml:"backoff-factor,omitempty"`
 	BackoffLimit   string                        `yaml:"backoff-limit,omitempty"`
 	KillDelay      string                        `yaml:"kill-delay,omitempty"`
+	Limits         *yamlLimits                   `yaml:"limits,omitempty"`
+	ChargeGroup    string                        `yaml:"charge-group,omitempty"`
 	Readiness      *yamlReadiness                `yaml:"readiness,omitempty"`
 	StartTimeout   string                        `yaml:"start-timeout,omitempty"`
 	Type           plan.ServiceType              `yaml:"type,omitempty"`
 	EnvFile        string                        `yaml:"environment-file,omitempty"`
 	LogAccess      plan.LogAccess                `yaml:"log-access,omitempty"`
+}
+
+// yamlLimits prints byte sizes in binary units and "unlimited" as written.
+type yamlLimits struct {
+	Memory  string   `yaml:"memory,omitempty"`
+	Pids    string   `yaml:"pids,omitempty"`
+	CPU     *float64 `yaml:"cpu,omitempty"`
+	NoFile  string   `yaml:"nofile,omitempty"`
+	NProc   string   `yaml:"nproc,omitempty"`
+	Core    string   `yaml:"core,omitempty"`
+	Stack   string   `yaml:"stack,omitempty"`
+	AS      string   `yaml:"as,omitempty"`
+	CPUTime string   `yaml:"cpu-time,omitempty"`
 }
 
 // yamlReadiness is printed as an empty mapping when a layer wrote one (it
@@ -206,6 +221,8 @@ func serviceOut(s *plan.Service) *yamlService {
 		BackoffDelay:   durationOut(s.BackoffDelay),
 		BackoffLimit:   durationOut(s.BackoffLimit),
 		KillDelay:      durationOut(s.KillDelay),
+		Limits:         limitsOut(s.Limits),
+		ChargeGroup:    s.ChargeGroup,
 		StartTimeout:   durationOut(s.StartTimeout),
 		Type:           s.Type,
 		EnvFile:        s.EnvironmentFile,
@@ -217,6 +234,33 @@ func serviceOut(s *plan.Service) *yamlService {
 	if s.BackoffFactor.IsSet {
 		f := s.BackoffFactor.Value
 		o.BackoffFactor = &f
+	}
+	return o
+}
+
+func limitsOut(l plan.Limits) *yamlLimits {
+	if l.IsZero() {
+		return nil
+	}
+	out := func(v plan.OptionalLimit, bytes bool) string {
+		if !v.IsSet {
+			return ""
+		}
+		return plan.FormatLimit(v.Value, bytes)
+	}
+	o := &yamlLimits{
+		Memory:  out(l.Memory, true),
+		Pids:    out(l.Pids, false),
+		NoFile:  out(l.NoFile, false),
+		NProc:   out(l.NProc, false),
+		Core:    out(l.Core, true),
+		Stack:   out(l.Stack, true),
+		AS:      out(l.AS, true),
+		CPUTime: out(l.CPUTime, false),
+	}
+	if l.CPU.IsSet {
+		c := l.CPU.Value
+		o.CPU = &c
 	}
 	return o
 }

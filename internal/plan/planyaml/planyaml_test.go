@@ -251,6 +251,8 @@ services:
         kill-delay: 0s
         user-id: -1
         after: [~, "", "null"]
+        limits: {memory: 1536MiB, pids: 7, cpu: 0.25, nofile: unlimited, core: 1000, stack: 8M, as: 2GB, nproc: 10, cpu-time: 60}
+        charge-group: team-a
 checks:
     c:
         override: merge
