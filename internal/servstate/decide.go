@@ -19,10 +19,11 @@ type config struct {
 	killDelay     time.Duration
 	okayDelay     time.Duration
 	failDelay     time.Duration
+	lifecycle
 }
 
 func configFor(svc *plan.Service, okayDelay, failDelay time.Duration) config {
-	return config{
+	c := config{
 		name:          svc.Name,
 		onSuccess:     svc.EffectiveOnSuccess(),
 		onFailure:     svc.EffectiveOnFailure(),
@@ -32,7 +33,21 @@ func configFor(svc *plan.Service, okayDelay, failDelay time.Duration) config {
 		killDelay:     svc.EffectiveKillDelay(),
 		okayDelay:     okayDelay,
 		failDelay:     failDelay,
+		lifecycle:     lifecycleFor(svc),
 	}
+	if c.oneshot {
+		// A one-shot is never restarted (docs/oneshot.md).
+		c.onSuccess = actionOr(svc.OnSuccess, plan.ActionIgnore)
+		c.onFailure = actionOr(svc.OnFailure, plan.ActionIgnore)
+	}
+	return c
+}
+
+func actionOr(a, def plan.ServiceAction) plan.ServiceAction {
+	if a == plan.ActionUnset {
+		return def
+	}
+	return a
 }
 
 // nextBackoff returns the delay before the next restart, given the previous
