@@ -39,7 +39,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Patch levels of the file, as Pebble numbers them. At level 1 (Pebble
@@ -87,9 +90,11 @@ type Store struct {
 	attempts     uint64 // writes started
 	failed       uint64 // the latest write that failed (its number among attempts)
 	err          error  // the error of write number failed
+	failing      bool   // the latest write to finish failed
 	closed       bool   // no more kicks are accepted
 	stopped      bool   // the flusher has finished
 	writes       uint64
+	size         int // bytes of the last file written
 	kick         chan struct{}
 	done         chan struct{}
 }
@@ -291,6 +296,20 @@ func (s *Store) kickLocked() {
 // failed: an earlier failure is not reported again, since the flusher
 // retries it, and a Sync after the disk recovered succeeds.
 func (s *Store) Sync(ctx context.Context) error {
+	return s.wait(ctx, false)
+}
+
+// Durable waits until every change marked before the call is written,
+// however many attempts that takes (the flusher retries a failed write), or
+// until ctx ends or the store closes; then it returns why it gave up.
+func (s *Store) Durable(ctx context.Context) error {
+	return s.wait(ctx, true)
+}
+
+// wait waits until everything marked before the call is on disk; unless
+// retry is set it also returns at the first write started after the call
+// that fails.
+func (s *Store) wait(ctx context.Context, retry bool) error {
 	if s.path == "" {
 		return nil
 	}
@@ -311,16 +330,60 @@ func (s *Store) Sync(ctx context.Context) error {
 	defer stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.flushed < target && s.failed <= since && !s.stopped {
+	for s.flushed < target && (retry || s.failed <= since) && !s.stopped {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		s.cond.Wait()
 	}
-	if s.flushed >= target {
+	switch {
+	case s.flushed >= target:
 		return nil
+	case s.err == nil:
+		return errors.New("state file closed")
 	}
 	return s.err
+}
+
+// roomSlack is what Writable asks the file system to have free beyond the
+// size of the last file written, for the state to grow by a request.
+const roomSlack = 64 << 10
+
+// Writable reports whether a change made now can be saved. While the latest
+// write failed, it tries a write at once and returns that write's error;
+// otherwise it returns an error only when the file system has no room for
+// another copy of the file (which the atomic replacement needs). The API
+// calls it before it makes a change a client asked for, so that an error
+// answer means nothing changed.
+func (s *Store) Writable(ctx context.Context) error {
+	if s.path == "" {
+		return nil
+	}
+	s.mu.Lock()
+	failing, size := s.failing, s.size
+	s.mu.Unlock()
+	if failing {
+		if err := s.Sync(ctx); err != nil {
+			return err
+		}
+	}
+	dir := filepath.Dir(s.path)
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return nil // no figure to judge by: let the write itself tell
+	}
+	free := st.Bavail
+	if os.Geteuid() == 0 {
+		free = st.Bfree // root may use the blocks reserved for it
+	}
+	need := uint64(size + roomSlack)
+	if have := free * uint64(st.Bsize); have < need {
+		return fmt.Errorf("cannot write %q: %w (%d bytes free, %d needed)", s.path, syscall.ENOSPC, have, need)
+	}
+	if st.Files > 0 && st.Ffree == 0 {
+		return fmt.Errorf("cannot write %q: %w (no free inode)", s.path, syscall.ENOSPC)
+	}
+	return nil
 }
 
 // Writes reports how many times the file has been written, for tests and
@@ -426,6 +489,7 @@ func (s *Store) flushOnce() error {
 	s.mu.Unlock()
 
 	var err error
+	var file []byte
 	if s.path != "" {
 		for _, snapshot := range owners {
 			for key, v := range snapshot() {
@@ -443,7 +507,6 @@ func (s *Store) flushOnce() error {
 		if _, ok := data[patchSublevelKey]; !ok {
 			data[patchSublevelKey] = 0
 		}
-		var file []byte
 		if out[dataKey], err = encode(data); err == nil {
 			file, err = encode(out)
 		}
@@ -457,9 +520,11 @@ func (s *Store) flushOnce() error {
 		s.flushed = max(s.flushed, target)
 		if s.path != "" {
 			s.writes++
+			s.size = len(file)
 		}
+		s.failing = false
 	} else {
-		s.failed, s.err = attempt, err
+		s.failed, s.err, s.failing = attempt, err, true
 	}
 	s.cond.Broadcast()
 	s.mu.Unlock()
