@@ -2,11 +2,13 @@ package servstate
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"os/exec"
 	"sort"
 	"syscall"
 
+	"github.com/pebble-project/pebble/internal/envfile"
 	"github.com/pebble-project/pebble/internal/osutil"
 	"github.com/pebble-project/pebble/internal/plan"
 )
@@ -33,6 +35,13 @@ func buildCommand(svc *plan.Service, workload *plan.Workload, out *os.File) (*ex
 			env[k] = v
 		}
 		uid, gid, username, group = workload.UserID, workload.GroupID, workload.User, workload.Group
+	}
+	if svc.EnvironmentFile != "" {
+		fromFile, err := envfile.Read(svc.EnvironmentFile)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(env, fromFile)
 	}
 	for k, v := range svc.Environment {
 		env[k] = v
