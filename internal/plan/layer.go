@@ -103,6 +103,15 @@ type Service struct {
 	Readiness    *Readiness
 	StartTimeout OptionalDuration
 	Type         ServiceType
+
+	// The restart budget, exit codes, stop and reload fields (exitpolicy.go).
+	RestartLimit     *int
+	RestartWindow    OptionalDuration
+	OnRestartLimit   ServiceAction
+	SuccessExitCodes []int
+	StopSignal       string
+	ReloadSignal     string
+	ReloadCommand    string
 }
 
 // CheckLevel is the level a check reports health at.

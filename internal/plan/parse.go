@@ -266,6 +266,14 @@ func (d *decoder) service(name string, n *yaml.Node) (*Service, error) {
 		"readiness":        d.readinessField(what, &s.Readiness),
 		"start-timeout":    d.durationField(&s.StartTimeout),
 		"type":             enumField(d, &s.Type),
+
+		"restart-limit":      d.intPtrField(&s.RestartLimit),
+		"restart-window":     d.durationField(&s.RestartWindow),
+		"on-restart-limit":   enumField(d, &s.OnRestartLimit),
+		"success-exit-codes": d.intListField(&s.SuccessExitCodes),
+		"stop-signal":        d.strField(&s.StopSignal),
+		"reload-signal":      d.strField(&s.ReloadSignal),
+		"reload-command":     d.strField(&s.ReloadCommand),
 	})
 	return s, err
 }

@@ -65,6 +65,10 @@ func (s *Service) texts() []text {
 	b.str("on-success", string(s.OnSuccess))
 	b.str("on-failure", string(s.OnFailure))
 	textsMap(&b, "on-check-failure", s.OnCheckFailure)
+	b.str("on-restart-limit", string(s.OnRestartLimit))
+	b.str("stop-signal", s.StopSignal)
+	b.str("reload-signal", s.ReloadSignal)
+	b.str("reload-command", s.ReloadCommand)
 	b.str("charge-group", s.ChargeGroup)
 	if s.Readiness != nil {
 		b.str("readiness.check", s.Readiness.Check)

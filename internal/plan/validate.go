@@ -26,6 +26,9 @@ func (l *Layer) Validate() error {
 		if err := validateLayerService(name, l.Services[name]); err != nil {
 			return err
 		}
+		if err := validateExitPolicy(l.Label, name, l.Services[name]); err != nil {
+			return err
+		}
 		if err := validateLayerLifecycle(l.Label, name, l.Services[name]); err != nil {
 			return err
 		}
@@ -205,6 +208,9 @@ func (p *Plan) validate() error {
 			return formatErrorf(`plan must define "command" for service %q`, name)
 		}
 		if err := validateCommand(name, s); err != nil {
+			return err
+		}
+		if err := p.validateReload(name, s); err != nil {
 			return err
 		}
 		if err := p.validateLifecycle(name, s); err != nil {

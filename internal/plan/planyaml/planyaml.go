@@ -99,6 +99,14 @@ type yamlService struct {
 	Readiness      *yamlReadiness                `yaml:"readiness,omitempty"`
 	StartTimeout   string                        `yaml:"start-timeout,omitempty"`
 	Type           plan.ServiceType              `yaml:"type,omitempty"`
+
+	RestartLimit     *int               `yaml:"restart-limit,omitempty"`
+	RestartWindow    string             `yaml:"restart-window,omitempty"`
+	OnRestartLimit   plan.ServiceAction `yaml:"on-restart-limit,omitempty"`
+	SuccessExitCodes []int              `yaml:"success-exit-codes,omitempty,flow"`
+	StopSignal       string             `yaml:"stop-signal,omitempty"`
+	ReloadSignal     string             `yaml:"reload-signal,omitempty"`
+	ReloadCommand    string             `yaml:"reload-command,omitempty"`
 }
 
 // yamlLimits prints byte sizes in binary units and "unlimited" as written.
@@ -226,6 +234,14 @@ func serviceOut(s *plan.Service) *yamlService {
 		ChargeGroup:    s.ChargeGroup,
 		StartTimeout:   durationOut(s.StartTimeout),
 		Type:           s.Type,
+
+		RestartLimit:     s.RestartLimit,
+		RestartWindow:    durationOut(s.RestartWindow),
+		OnRestartLimit:   s.OnRestartLimit,
+		SuccessExitCodes: s.SuccessExitCodes,
+		StopSignal:       s.StopSignal,
+		ReloadSignal:     s.ReloadSignal,
+		ReloadCommand:    s.ReloadCommand,
 	}
 	if r := s.Readiness; r != nil {
 		o.Readiness = &yamlReadiness{Check: r.Check, Notify: r.Notify}
