@@ -60,6 +60,8 @@ func (l *logsResponse) write(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	stop := context.AfterFunc(l.api.stopping, cancel)
 	defer stop()
+	stopQuiet := context.AfterFunc(l.api.quietCtx(), cancel)
+	defer stopQuiet()
 	sink := &jsonLinesSink{w: w, rc: http.NewResponseController(w)}
 	bufs := l.api.ops.LogBuffers(l.services)
 	if err := logs.Stream(ctx, bufs, l.opts, sink); err != nil && ctx.Err() == nil {
