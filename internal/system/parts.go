@@ -16,6 +16,7 @@ import (
 	"github.com/pebble-project/pebble/internal/checks/checker"
 	"github.com/pebble-project/pebble/internal/daemon"
 	"github.com/pebble-project/pebble/internal/execs"
+	"github.com/pebble-project/pebble/internal/handover"
 	"github.com/pebble-project/pebble/internal/identities"
 	"github.com/pebble-project/pebble/internal/logfwd"
 	"github.com/pebble-project/pebble/internal/logger"
@@ -53,6 +54,13 @@ type parts struct {
 	api        *daemon.Daemon
 	// shutdown carries the exit code of a service's shutdown action.
 	shutdown chan int
+	// lock is the directory's lock.
+	lock *dirLock
+	// handover is what the daemon this one upgraded handed over; nil
+	// at a normal start.
+	handover *handover.Document
+	// upgrader carries out upgrades; nil when they are refused.
+	upgrader *upgrader
 
 	// closers undo what build did, in build order; close runs them
 	// backwards.
@@ -89,8 +97,8 @@ func (p *parts) close() {
 // the listening (not yet serving) API, in the order of cli.md §4. Processes
 // a previous daemon left are killed, and the state file is written, before
 // anything starts. On error, what was built is closed again.
-func build(ctx context.Context, opts Options, log *logger.Logger) (*parts, error) {
-	p := &parts{opts: opts, log: log, shutdown: make(chan int, 1)}
+func build(ctx context.Context, opts Options, log *logger.Logger, doc *handover.Document) (*parts, error) {
+	p := &parts{opts: opts, log: log, shutdown: make(chan int, 1), handover: doc}
 	if opts.SocketPath == "" {
 		p.opts.SocketPath = filepath.Join(opts.Dir, ".pebble.socket")
 	}
@@ -121,10 +129,14 @@ func (p *parts) claimDir() error {
 	if err := checkDir(dir); err != nil {
 		return err
 	}
-	lock, err := lockDir(dir, p.opts.SocketPath)
+	lock, handed, err := p.takeLock()
+	if !handed && err == nil {
+		lock, err = lockDir(dir, p.opts.SocketPath)
+	}
 	if err != nil {
 		return err
 	}
+	p.lock = lock
 	p.onClose("directory lock", lock.release)
 	p.log.Debugf("Locked directory %q.", dir)
 	return copyOnce(p.opts.CopyOnce, dir)
@@ -253,6 +265,7 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 		Plans: p.plans, Services: services, Checks: p.checks, Changes: chg, Sync: store.Sync,
 	})
 	p.changes, p.notices, p.identities = chg, ntc, ids
+	p.registerUpgrade(chg)
 	chg.Start()
 	p.onClose("changes", chg.Close)
 	p.onClose("checks", p.checks.Close)
@@ -298,7 +311,12 @@ func (p *parts) newServiceManager(store *statefile.Store, fwd *logfwd.Manager) (
 
 // buildAPI opens the socket (and TCP address) of the API; start serves it.
 func (p *parts) buildAPI() error {
+	var upgrader daemon.Upgrader
+	if p.upgrader != nil {
+		upgrader = p.upgrader
+	}
 	api, err := daemon.New(daemon.Options{
+		Upgrader:    upgrader,
 		SocketPath:  p.opts.SocketPath,
 		HTTPAddress: p.opts.HTTPAddress,
 		Ops:         p.ops,
@@ -320,8 +338,16 @@ func (p *parts) buildAPI() error {
 	if err != nil {
 		return err
 	}
-	if err := api.Listen(); err != nil {
-		return err
+	adopted := false
+	if p.handover != nil {
+		if adopted, err = api.Adopt(p.handover); err != nil {
+			return err
+		}
+	}
+	if !adopted {
+		if err := api.Listen(); err != nil {
+			return err
+		}
 	}
 	p.api = api
 	// Stop removes the socket file: it is registered only once the
