@@ -19,6 +19,8 @@ func (s *Service) Copy() *Service {
 	c.UserID = copyInt(s.UserID)
 	c.GroupID = copyInt(s.GroupID)
 	c.OnCheckFailure = maps.Clone(s.OnCheckFailure)
+	c.RestartLimit = copyInt(s.RestartLimit)
+	c.SuccessExitCodes = slices.Clone(s.SuccessExitCodes)
 	c.Readiness = s.Readiness.Copy()
 	return &c
 }
@@ -49,9 +51,17 @@ func (s *Service) Merge(other *Service) {
 	mergeFloat(&s.BackoffFactor, other.BackoffFactor)
 	mergeDuration(&s.BackoffLimit, other.BackoffLimit)
 	mergeDuration(&s.KillDelay, other.KillDelay)
+	mergeInt(&s.RestartLimit, other.RestartLimit)
+	mergeDuration(&s.RestartWindow, other.RestartWindow)
+	mergeString(&s.OnRestartLimit, other.OnRestartLimit)
+	s.SuccessExitCodes = mergeExitCodes(s.SuccessExitCodes, other.SuccessExitCodes)
+	mergeString(&s.StopSignal, other.StopSignal)
+	mergeString(&s.ReloadSignal, other.ReloadSignal)
+	mergeString(&s.ReloadCommand, other.ReloadCommand)
 	s.Limits.Merge(other.Limits)
 	mergeString(&s.ChargeGroup, other.ChargeGroup)
 	s.mergeLifecycle(other)
+	s.mergePrivacy(other)
 }
 
 // Equal reports whether s and other define the same service, field by field
@@ -84,11 +94,20 @@ func (s *Service) Equal(other *Service) bool {
 		s.BackoffFactor == other.BackoffFactor &&
 		s.BackoffLimit == other.BackoffLimit &&
 		s.KillDelay == other.KillDelay &&
+		equalInt(s.RestartLimit, other.RestartLimit) &&
+		s.RestartWindow == other.RestartWindow &&
+		s.OnRestartLimit == other.OnRestartLimit &&
+		slices.Equal(s.SuccessExitCodes, other.SuccessExitCodes) &&
+		s.StopSignal == other.StopSignal &&
+		s.ReloadSignal == other.ReloadSignal &&
+		s.ReloadCommand == other.ReloadCommand &&
 		s.Limits == other.Limits &&
 		s.ChargeGroup == other.ChargeGroup &&
 		s.Readiness.Equal(other.Readiness) &&
 		s.StartTimeout == other.StartTimeout &&
-		s.Type == other.Type
+		s.Type == other.Type &&
+		s.EnvironmentFile == other.EnvironmentFile &&
+		s.LogAccess == other.LogAccess
 }
 
 // Copy returns a deep copy of c.
@@ -311,6 +330,7 @@ func (l *Layer) Copy() *Layer {
 	n.Checks = copyEntries(l.Checks, (*Check).Copy)
 	n.LogTargets = copyEntries(l.LogTargets, (*LogTarget).Copy)
 	n.Workloads = copyEntries(l.Workloads, (*Workload).Copy)
+	n.Workflows = copyEntries(l.Workflows, (*Workflow).Copy)
 	if l.Pairing != nil {
 		p := *l.Pairing
 		n.Pairing = &p

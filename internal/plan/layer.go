@@ -62,6 +62,8 @@ type Layer struct {
 	LogTargets  map[string]*LogTarget
 	Workloads   map[string]*Workload
 	Pairing     *Pairing
+	// Workflows are ours, not Pebble's (docs/workflows.md).
+	Workflows map[string]*Workflow
 }
 
 // Service is a service entry of a layer or of the combined plan.
@@ -101,6 +103,18 @@ type Service struct {
 	Readiness    *Readiness
 	StartTimeout OptionalDuration
 	Type         ServiceType
+	// The privacy fields beyond Pebble (privacy.go).
+	EnvironmentFile string
+	LogAccess       LogAccess
+
+	// The restart budget, exit codes, stop and reload fields (exitpolicy.go).
+	RestartLimit     *int
+	RestartWindow    OptionalDuration
+	OnRestartLimit   ServiceAction
+	SuccessExitCodes []int
+	StopSignal       string
+	ReloadSignal     string
+	ReloadCommand    string
 }
 
 // CheckLevel is the level a check reports health at.
@@ -225,6 +239,7 @@ type Plan struct {
 	LogTargets map[string]*LogTarget
 	Workloads  map[string]*Workload
 	Pairing    *Pairing
+	Workflows  map[string]*Workflow
 
 	// text is the text size of Layers together (see MaxPlanText).
 	text int

@@ -2,6 +2,7 @@ package servstate
 
 import (
 	"math/rand/v2"
+	"syscall"
 	"time"
 
 	"github.com/pebble-project/pebble/internal/plan"
@@ -19,10 +20,13 @@ type config struct {
 	killDelay     time.Duration
 	okayDelay     time.Duration
 	failDelay     time.Duration
+	// stopSignal is what a stop sends first (stop-signal, or SIGTERM).
+	stopSignal syscall.Signal
+	lifecycle
 }
 
 func configFor(svc *plan.Service, okayDelay, failDelay time.Duration) config {
-	return config{
+	c := config{
 		name:          svc.Name,
 		onSuccess:     svc.EffectiveOnSuccess(),
 		onFailure:     svc.EffectiveOnFailure(),
@@ -32,7 +36,22 @@ func configFor(svc *plan.Service, okayDelay, failDelay time.Duration) config {
 		killDelay:     svc.EffectiveKillDelay(),
 		okayDelay:     okayDelay,
 		failDelay:     failDelay,
+		stopSignal:    stopSignal(svc),
+		lifecycle:     lifecycleFor(svc),
 	}
+	if c.oneshot {
+		// A one-shot is never restarted (docs/oneshot.md).
+		c.onSuccess = actionOr(svc.OnSuccess, plan.ActionIgnore)
+		c.onFailure = actionOr(svc.OnFailure, plan.ActionIgnore)
+	}
+	return c
+}
+
+func actionOr(a, def plan.ServiceAction) plan.ServiceAction {
+	if a == plan.ActionUnset {
+		return def
+	}
+	return a
 }
 
 // nextBackoff returns the delay before the next restart, given the previous

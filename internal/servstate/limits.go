@@ -1,6 +1,7 @@
 package servstate
 
 import (
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -59,12 +60,12 @@ func (m *Manager) openLimits() {
 	m.limits = limits.NewEnforcer(m.cgroups, m.v1, m.opts.DisabledControllers)
 }
 
-// limitedCommand is buildCommand with the service's limits in place: the
+// limitedCommand is notifySocket.command with the service's limits in place: the
 // cgroup limits written, and the command wrapped in the shim when v1
 // cgroups or rlimits need it. Limits that cannot be enforced are recorded
 // for ServiceInfo and, when they change, reported through Options.Warn.
-func (s *service) limitedCommand(svc *plan.Service, workload *plan.Workload, cfg config) (*exec.Cmd, error) {
-	cmd, err := buildCommand(svc, workload, s.writer, cfg.killDelay)
+func (s *service) limitedCommand(ns *notifySocket, svc *plan.Service, workload *plan.Workload, out *os.File) (*exec.Cmd, error) {
+	cmd, err := ns.command(svc, workload, out)
 	if err != nil {
 		return nil, err
 	}
@@ -104,9 +105,9 @@ func notEnforcedMessage(service string, not []limits.NotEnforced) string {
 	return "limits of service \"" + service + "\" not enforced: " + strings.Join(parts, "; ")
 }
 
-// noteExit records whether the OOM killer ended a run: the main process
+// noteLimitExit records whether the OOM killer ended a run: the main process
 // died of SIGKILL while the run's memory cgroup counted an OOM kill.
-func (m *Manager) noteExit(name string, res reaper.ExitResult) {
+func (m *Manager) noteLimitExit(name string, res reaper.ExitResult) {
 	b := &m.limitBook
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -33,7 +34,9 @@ type command struct {
 	workload *plan.Workload
 	action   plan.ServiceAction
 	sig      syscall.Signal
-	since    time.Time  // cmdForget: the inactive-since time Prune saw
+	since    time.Time // cmdForget: the inactive-since time Prune saw
+	source   readySource
+	keepDone bool       // evStart: leave a succeeded one-shot alone
 	reply    chan reply // buffered, capacity 1
 }
 
@@ -73,6 +76,7 @@ type service struct {
 	workload   *plan.Workload // its workload, if any
 	created    time.Time      // inactive since, while never launched
 	forgotten  bool           // pruned: no longer in Manager.services
+	life       lifeInfo       // readiness, status text, one-shot result
 
 	// goroutine
 	mach        machine
@@ -88,6 +92,9 @@ type service struct {
 	released    <-chan struct{} // of the last exit
 	waiting     int             // runs whose exit was not received yet
 	rand        *rand.Rand
+	notify      *notifySocket   // of the current run, with notify readiness
+	notes       chan notifyNote // from the notify socket's reader
+	phase       string          // "reloading" or "stopping" since the last READY=1
 }
 
 func newService(m *Manager, name string) *service {
@@ -98,6 +105,7 @@ func newService(m *Manager, name string) *service {
 		cmds:    make(chan command),
 		exits:   make(chan exitEvent),
 		emptied: make(chan int),
+		notes:   make(chan notifyNote),
 		buf:     buf,
 		writer:  logs.NewWriter(name, buf, m.mirror),
 		gone:    make(chan struct{}),
@@ -127,13 +135,19 @@ func (s *service) loop() {
 			s.waiting--
 			if e.run == s.run {
 				s.released = e.released
-				s.m.noteExit(s.name, e.res)
+				s.m.noteLimitExit(s.name, e.res)
 				s.mu.Lock()
 				s.pid = 0
 				s.mu.Unlock()
+				s.closeNotify()
+				s.noteExit(e.run, e.res)
 				s.handle(event{kind: evExit, exit: e.res})
 			}
 			s.m.clearRecord(s.name, e.run, s.mach.state != stateBackoff)
+		case n := <-s.notes:
+			if n.run == s.run {
+				s.notified(n)
+			}
 		case run := <-s.emptied:
 			if run == s.run {
 				s.handle(event{kind: evTreeEmpty})
@@ -142,6 +156,7 @@ func (s *service) loop() {
 			s.fireDue()
 		case <-s.m.done:
 			s.timer.Stop()
+			s.closeNotify()
 			closed := reply{err: ErrClosed}
 			if s.startWaiter != nil {
 				s.startWaiter <- closed
@@ -173,7 +188,7 @@ func (s *service) command(c command) {
 		s.svc, s.workload = c.svc, c.workload
 		s.mu.Unlock()
 	}
-	s.handle(event{kind: c.kind, action: c.action})
+	s.handle(event{kind: c.kind, action: c.action, source: c.source, keepDone: c.keepDone})
 }
 
 // signal sends sig to the main process if it is starting or running.
@@ -215,6 +230,7 @@ func (s *service) handle(ev event) {
 	if s.mach.state != prev {
 		s.publish()
 	}
+	s.publishLifecycle(cfg)
 	for _, e := range effs {
 		s.apply(e, cfg)
 	}
@@ -231,12 +247,12 @@ func (s *service) apply(e effect, cfg config) {
 		}
 	case effTerminate:
 		s.tree.refresh()
-		s.tree.signal(syscall.SIGTERM)
+		s.tree.signal(cfg.stopSignal)
 	case effKill:
 		s.tree.signal(syscall.SIGKILL)
 	case effSweep:
 		if e.term {
-			s.tree.signal(syscall.SIGTERM)
+			s.tree.signal(cfg.stopSignal)
 		}
 		s.m.wg.Add(1)
 		go s.watchTree(s.run, s.tree)
@@ -293,16 +309,59 @@ func (s *service) apply(e effect, cfg config) {
 	}
 }
 
-// launch starts a new run of the service's process.
+// launch starts a new run of the service's process, with its notify
+// socket when its readiness asks for one.
 func (s *service) launch(cfg config) error {
+	var ns *notifySocket
+	if cfg.needNotify {
+		var err error
+		if ns, err = openNotify(); err != nil {
+			return err
+		}
+	}
+	s.resetLifecycle()
+	if err := s.launchWith(cfg, ns); err != nil {
+		ns.close()
+		return err
+	}
+	if ns != nil {
+		s.notify = ns
+		s.m.wg.Add(1)
+		go s.readNotify(ns, s.run, s.tree)
+	}
+	return nil
+}
+
+// launchWith starts the process, giving it ns's address if ns is not nil,
+// its output going through a new pipe into the service's writer.
+func (s *service) launchWith(cfg config, ns *notifySocket) error {
+	// A run's output starts on a line of its own.
+	s.writer.EndLine()
+	pipe, child, err := s.writer.NewPipe()
+	if err != nil {
+		return fmt.Errorf("cannot make output pipe: %w", err)
+	}
+	cmd, cgroupDir, err := s.startProcess(ns, child)
+	child.Close() // the process has its own copy
+	if err != nil {
+		pipe.Close()
+		return err
+	}
+	pipe.Start()
+	s.started(cmd, cgroupDir, pipe, time.Duration(float64(cfg.killDelay)*outputWaitFraction))
+	return nil
+}
+
+// startProcess starts the service's process with out as its stdout and
+// stderr, in the service's cgroup where there is one, and returns the
+// cgroup's directory ("" without one).
+func (s *service) startProcess(ns *notifySocket, out *os.File) (*exec.Cmd, string, error) {
 	s.mu.Lock()
 	svc, workload := s.svc, s.workload
 	s.mu.Unlock()
-	// A run's output starts on a line of its own.
-	s.writer.EndLine()
-	cmd, err := s.limitedCommand(svc, workload, cfg)
+	cmd, err := s.limitedCommand(ns, svc, workload, out)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	s.m.logf("Service %q starting: %s", s.name, svc.Command)
 	if s.m.opts.Starting != nil {
@@ -310,37 +369,34 @@ func (s *service) launch(cfg config) error {
 	}
 	cg := s.m.cgroups
 	if cg == nil {
-		if err := reaper.StartCommand(cmd); err != nil {
-			return err
-		}
-		return s.started(cmd, "")
+		return cmd, "", reaper.StartCommand(cmd)
 	}
 	cgroupDir := cg.Path(s.name)
 	viaFD := false
 	if s.m.cgroupFD.Load() {
 		fd, err := cg.OpenDir(s.name)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 		cmd.SysProcAttr.UseCgroupFD = true
 		cmd.SysProcAttr.CgroupFD = fd
 		err = reaper.StartCommand(cmd)
 		unix.Close(fd)
 		if err == nil {
-			return s.started(cmd, cgroupDir)
+			return cmd, cgroupDir, nil
 		}
 		if !cgroupFDUnsupported(err) {
-			return err
+			return nil, "", err
 		}
 		// Perhaps the kernel (or a seccomp filter) refuses clone3 into a
 		// cgroup: try again, joining the cgroup after the start.
 		viaFD = true
-		if cmd, err = s.limitedCommand(svc, workload, cfg); err != nil {
-			return err
+		if cmd, err = s.limitedCommand(ns, svc, workload, out); err != nil {
+			return nil, "", err
 		}
 	}
 	if err := reaper.StartCommand(cmd); err != nil {
-		return err
+		return nil, "", err
 	}
 	if viaFD {
 		s.m.cgroupFD.Store(false)
@@ -349,7 +405,7 @@ func (s *service) launch(cfg config) error {
 		s.m.logf("Cannot move service %q to its cgroup: %v", s.name, err)
 		cgroupDir = ""
 	}
-	return s.started(cmd, cgroupDir)
+	return cmd, cgroupDir, nil
 }
 
 // cgroupFDUnsupported reports whether a start failed because the kernel
@@ -366,8 +422,9 @@ func cgroupFDUnsupported(err error) bool {
 	return false
 }
 
-// started records a successful launch.
-func (s *service) started(cmd *exec.Cmd, cgroupDir string) error {
+// started records a successful launch; grace is how long the output pipe
+// is read after the process exits while something else still holds it.
+func (s *service) started(cmd *exec.Cmd, cgroupDir string, pipe *logs.Pipe, grace time.Duration) {
 	s.run++
 	s.waiting++
 	s.cmd = cmd
@@ -378,13 +435,12 @@ func (s *service) started(cmd *exec.Cmd, cgroupDir string) error {
 	s.pid = pid
 	s.mu.Unlock()
 	s.m.setRecord(s.name, s.run, pid)
-	go s.wait(s.run, cmd)
-	return nil
+	go s.wait(s.run, cmd, pipe, grace)
 }
 
-// wait delivers the exit of one run to the goroutine, then releases
-// os/exec's pipes (which may take up to the command's WaitDelay).
-func (s *service) wait(run int, cmd *exec.Cmd) {
+// wait delivers the exit of one run to the goroutine, then waits for the
+// rest of its output (at most grace, when a child it left holds the pipe).
+func (s *service) wait(run int, cmd *exec.Cmd, pipe *logs.Pipe, grace time.Duration) {
 	res, _ := reaper.WaitExit(cmd)
 	released := make(chan struct{})
 	select {
@@ -392,9 +448,11 @@ func (s *service) wait(run int, cmd *exec.Cmd) {
 	case <-s.m.done:
 	}
 	reaper.Release(cmd)
+	pipe.Finish(grace)
 	// Its output is all in: last words without a newline end their line.
 	s.writer.EndLine()
 	close(released)
+	s.noteOutput(run)
 }
 
 // watchTree tells the goroutine once the tree of run is empty. It ends
