@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/pebble-project/pebble/client"
 	"github.com/pebble-project/pebble/internal/cli/command"
@@ -83,10 +82,5 @@ func (c *cmdServiceAction) Run(ctx context.Context, e *command.Env, names []stri
 	if err != nil {
 		return err
 	}
-	if c.noWait {
-		fmt.Fprintln(e.Stdout, changeID)
-		return nil
-	}
-	_, err = e.WaitChange(ctx, cli, changeID)
-	return err
+	return e.FinishChange(ctx, cli, changeID, c.noWait)
 }
