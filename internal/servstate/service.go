@@ -214,6 +214,11 @@ func (s *service) handle(ev event) {
 	if s.mach.state != prev {
 		s.publish()
 	}
+	if on := s.m.opts.OnEvent; on != nil {
+		for _, e := range events(s.name, prev, s.mach.state, ev) {
+			on(e)
+		}
+	}
 	for _, e := range effs {
 		s.apply(e, cfg)
 	}
