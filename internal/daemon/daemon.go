@@ -60,8 +60,15 @@ type Options struct {
 
 // StateFile is the daemon's state file as the API needs it.
 type StateFile interface {
-	// Sync returns once everything marked before the call is on disk.
+	// Writable returns an error when a change made now could not be saved.
+	Writable(ctx context.Context) error
+	// Sync returns once everything marked before the call is on disk, or
+	// with the error of a write attempted after the call.
 	Sync(ctx context.Context) error
+	// Durable returns once everything marked before the call is on disk,
+	// however many writes that takes, or with why it gave up (ctx ended,
+	// the state file closed).
+	Durable(ctx context.Context) error
 }
 
 // Daemon is the API server. Create it with New, then Start and Stop it once.

@@ -69,11 +69,18 @@ func (f *fakeOps) AddLayer(layer *plan.Layer, combine, inner bool) error {
 
 func (f *fakeOps) SendSignal(names []string, signal string) error { return f.err }
 
-// fakeState counts the syncs of the state file and fails them with err.
+// fakeState counts the syncs of the state file (Sync and Durable) and
+// fails them, and Writable, with err.
 type fakeState struct {
 	mu    sync.Mutex
 	syncs int
 	err   error
+}
+
+func (s *fakeState) Writable(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
 }
 
 func (s *fakeState) Sync(ctx context.Context) error {
@@ -82,6 +89,8 @@ func (s *fakeState) Sync(ctx context.Context) error {
 	s.syncs++
 	return s.err
 }
+
+func (s *fakeState) Durable(ctx context.Context) error { return s.Sync(ctx) }
 
 func (s *fakeState) count() int {
 	s.mu.Lock()
@@ -448,8 +457,9 @@ func TestUndeclaredDurabilityRefused(t *testing.T) {
 }
 
 // TestDurabilityGate checks that the server syncs the state file once
-// before a durable or async response, never for a volatile one, and
-// answers 500 when the state cannot be saved.
+// before a durable or async response, never for a volatile one; that a
+// write is refused with a 500, before anything is changed, when the state
+// cannot be saved; and that reads are still answered then.
 func TestDurabilityGate(t *testing.T) {
 	state := &fakeState{}
 	socket := filepath.Join(t.TempDir(), ".pebble.socket")
@@ -484,11 +494,20 @@ func TestDurabilityGate(t *testing.T) {
 	state.mu.Lock()
 	state.err = errors.New("disk full")
 	state.mu.Unlock()
+	ops := d.opts.Ops.(*fakeOps)
+	ops.mu.Lock()
+	actions := len(ops.actions)
+	ops.mu.Unlock()
 	status, body := do(t, c, "POST", "/v1/services", `{"action":"start","services":["a"]}`)
 	assert.Equal(t, 500, status)
-	assert.Equal(t, map[string]any{"message": "cannot save state: disk full"}, body["result"])
+	assert.Equal(t, map[string]any{"message": "cannot save state, so nothing was changed: disk full"}, body["result"])
+	ops.mu.Lock()
+	assert.Equal(t, actions, len(ops.actions), "a refused write reaches no verb")
+	ops.mu.Unlock()
 	status, _ = do(t, c, "GET", "/v1/services", "")
 	assert.Equal(t, 200, status, "volatile responses do not wait for the state file")
+	status, body = do(t, c, "GET", "/v1/changes/1", "")
+	assert.Equal(t, 200, status, "a durable read is answered while the state cannot be saved: %v", body)
 }
 
 // TestMain lets the test binary act as an API client running as another

@@ -191,22 +191,40 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if denied != nil {
 			return denied
 		}
+		write := r.Method != http.MethodGet
+		if m.durability == durable && write {
+			if err := rt.api.state.Writable(r.Context()); err != nil {
+				return internalError("cannot save state, so nothing was changed: %v", err)
+			}
+		}
 		resp := m.handle(rt.api, r)
 		if v, ok := resp.(unsavedResponse); ok {
 			return v.response
 		}
 		if m.durability == durable || isAsync(resp) {
-			return rt.api.onDisk(r.Context(), resp)
+			return rt.api.onDisk(r.Context(), resp, write)
 		}
 		return resp
 	})
 }
 
-// onDisk returns resp once the state file holds everything resp reports,
-// or a 500 when the state cannot be written. It is the one place where
-// the API waits for the state file.
-func (a *api) onDisk(ctx context.Context, resp response) response {
-	if err := a.state.Sync(ctx); err != nil {
+// onDisk returns resp once the state file holds everything resp reports.
+// It is the one place where the API waits for the state file, and the
+// rule for a state file that cannot be written (a full disk):
+//   - a request that changed something (write) was first checked with
+//     Writable, so an error answer means nothing changed; if the write
+//     fails all the same, the answer waits, through the flusher's retries,
+//     until the change is on disk or the client gives up;
+//   - a read is answered even when what it reports cannot be saved yet,
+//     so reads keep working while the disk is full.
+func (a *api) onDisk(ctx context.Context, resp response, write bool) response {
+	if !write {
+		if err := a.state.Sync(ctx); err != nil {
+			a.logf("Answering a read before its state is saved: %v", err)
+		}
+		return resp
+	}
+	if err := a.state.Durable(ctx); err != nil {
 		return internalError("cannot save state: %v", err)
 	}
 	return resp

@@ -155,7 +155,7 @@ func ServiceArgsLayer(p *Plan, args map[string][]string) (*Layer, error) {
 func (p *Plan) extend(layers []*Layer) (*Plan, error) {
 	top := layers[len(layers)-1]
 	text := p.text + top.textSize()
-	if text > MaxPlanText || len(top.Workloads) > 0 || p.mergesCheck(top) {
+	if text > MaxPlanText || len(top.Workloads) > 0 || len(top.Workflows) > 0 || p.mergesCheck(top) {
 		return NewPlan(layers)
 	}
 	into := &Layer{
@@ -175,6 +175,7 @@ func (p *Plan) extend(layers []*Layer) (*Plan, error) {
 		LogTargets: into.LogTargets,
 		Workloads:  into.Workloads,
 		Pairing:    into.Pairing,
+		Workflows:  p.Workflows,
 		text:       text,
 		// Shared until noteUnknownOrder adds to it.
 		unknownOrder: p.unknownOrder,
@@ -211,7 +212,7 @@ func (p *Plan) mergesCheck(l *Layer) bool {
 func (p *Plan) validTouched(l *Layer, prev *Plan) bool {
 	for name := range l.Services {
 		s := p.Services[name]
-		if s.Command == "" || validateCommand(name, s) != nil {
+		if s.Command == "" || validateCommand(name, s) != nil || p.validateLifecycle(name, s) != nil {
 			return false
 		}
 		if s.Workload != "" && (p.Workloads[s.Workload] == nil ||
@@ -233,6 +234,11 @@ func (p *Plan) validTouched(l *Layer, prev *Plan) bool {
 		if p.validateLogTarget(name, p.LogTargets[name]) != nil {
 			return false
 		}
+	}
+	// Workflows are few; their steps name services whose definitions l
+	// may have changed.
+	if p.validateWorkflows() != nil {
+		return false
 	}
 	return !mayLoop(l, prev) || !p.loopThrough(sortedKeys(l.Services))
 }

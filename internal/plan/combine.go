@@ -73,6 +73,16 @@ func (into *Layer) fold(l *Layer) error {
 			return err
 		}
 	}
+	for _, name := range sortedKeys(l.Workflows) {
+		w := l.Workflows[name]
+		if w == nil {
+			return formatErrorf("layer %q: workflow object cannot be null for workflow %q", l.Label, name)
+		}
+		if err := combineEntry(into.Workflows, name, w.withLayer(l.Label), w.Override, l.Label, "workflow",
+			(*Workflow).Copy, (*Workflow).Merge); err != nil {
+			return err
+		}
+	}
 	if l.Pairing != nil && l.Pairing.Mode != PairingUnset {
 		into.Pairing = &Pairing{Mode: l.Pairing.Mode}
 	}

@@ -124,7 +124,8 @@ pairing:
 			Name: "wl", Override: ReplaceOverride,
 			Environment: map[string]string{"W": "1", "X": "2"}, UserID: ptr(1), GroupID: ptr(2),
 		}},
-		Pairing: &Pairing{Mode: PairingDisabled},
+		Pairing:   &Pairing{Mode: PairingDisabled},
+		Workflows: map[string]*Workflow{},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("combined:\n got  %#v\n want %#v", got, want)

@@ -19,13 +19,16 @@ func (s *Service) Copy() *Service {
 	c.UserID = copyInt(s.UserID)
 	c.GroupID = copyInt(s.GroupID)
 	c.OnCheckFailure = maps.Clone(s.OnCheckFailure)
+	c.RestartLimit = copyInt(s.RestartLimit)
+	c.SuccessExitCodes = slices.Clone(s.SuccessExitCodes)
+	c.Readiness = s.Readiness.Copy()
 	return &c
 }
 
 // Merge folds other into s following layers.md §7.2: non-empty strings and
 // enums replace, durations, backoff-factor, user-id and group-id replace when
-// present, lists are appended and maps are merged key by key. Name and
-// Override are left alone (§7.3).
+// present, lists are appended, maps are merged key by key and limits field
+// by field (limits.go). Name and Override are left alone (§7.3).
 func (s *Service) Merge(other *Service) {
 	mergeString(&s.Summary, other.Summary)
 	mergeString(&s.Description, other.Description)
@@ -48,6 +51,16 @@ func (s *Service) Merge(other *Service) {
 	mergeFloat(&s.BackoffFactor, other.BackoffFactor)
 	mergeDuration(&s.BackoffLimit, other.BackoffLimit)
 	mergeDuration(&s.KillDelay, other.KillDelay)
+	mergeInt(&s.RestartLimit, other.RestartLimit)
+	mergeDuration(&s.RestartWindow, other.RestartWindow)
+	mergeString(&s.OnRestartLimit, other.OnRestartLimit)
+	s.SuccessExitCodes = mergeExitCodes(s.SuccessExitCodes, other.SuccessExitCodes)
+	mergeString(&s.StopSignal, other.StopSignal)
+	mergeString(&s.ReloadSignal, other.ReloadSignal)
+	mergeString(&s.ReloadCommand, other.ReloadCommand)
+	s.Limits.Merge(other.Limits)
+	mergeString(&s.ChargeGroup, other.ChargeGroup)
+	s.mergeLifecycle(other)
 }
 
 // Equal reports whether s and other define the same service, field by field
@@ -79,7 +92,19 @@ func (s *Service) Equal(other *Service) bool {
 		s.BackoffDelay == other.BackoffDelay &&
 		s.BackoffFactor == other.BackoffFactor &&
 		s.BackoffLimit == other.BackoffLimit &&
-		s.KillDelay == other.KillDelay
+		s.KillDelay == other.KillDelay &&
+		equalInt(s.RestartLimit, other.RestartLimit) &&
+		s.RestartWindow == other.RestartWindow &&
+		s.OnRestartLimit == other.OnRestartLimit &&
+		slices.Equal(s.SuccessExitCodes, other.SuccessExitCodes) &&
+		s.StopSignal == other.StopSignal &&
+		s.ReloadSignal == other.ReloadSignal &&
+		s.ReloadCommand == other.ReloadCommand &&
+		s.Limits == other.Limits &&
+		s.ChargeGroup == other.ChargeGroup &&
+		s.Readiness.Equal(other.Readiness) &&
+		s.StartTimeout == other.StartTimeout &&
+		s.Type == other.Type
 }
 
 // Copy returns a deep copy of c.
@@ -302,6 +327,7 @@ func (l *Layer) Copy() *Layer {
 	n.Checks = copyEntries(l.Checks, (*Check).Copy)
 	n.LogTargets = copyEntries(l.LogTargets, (*LogTarget).Copy)
 	n.Workloads = copyEntries(l.Workloads, (*Workload).Copy)
+	n.Workflows = copyEntries(l.Workflows, (*Workflow).Copy)
 	if l.Pairing != nil {
 		p := *l.Pairing
 		n.Pairing = &p

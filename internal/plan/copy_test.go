@@ -21,6 +21,8 @@ func fill(v reflect.Value, seed int) {
 		} else {
 			v.SetInt(int64(seed + 1))
 		}
+	case reflect.Uint64:
+		v.SetUint(uint64(seed + 1))
 	case reflect.Float64:
 		v.SetFloat(float64(seed) + 1.5)
 	case reflect.Bool:

@@ -62,6 +62,8 @@ type Layer struct {
 	LogTargets  map[string]*LogTarget
 	Workloads   map[string]*Workload
 	Pairing     *Pairing
+	// Workflows are ours, not Pebble's (docs/workflows.md).
+	Workflows map[string]*Workflow
 }
 
 // Service is a service entry of a layer or of the combined plan.
@@ -91,6 +93,25 @@ type Service struct {
 	BackoffFactor  OptionalFloat
 	BackoffLimit   OptionalDuration
 	KillDelay      OptionalDuration
+	// Limits are the service's resource limits (limits.go).
+	Limits Limits
+	// ChargeGroup names the group the service's resource usage is added
+	// to for charge-back ("charge-group"; Pebble's "group" is the Unix
+	// group the service runs as).
+	ChargeGroup string
+	// The lifecycle fields beyond Pebble (lifecycle.go).
+	Readiness    *Readiness
+	StartTimeout OptionalDuration
+	Type         ServiceType
+
+	// The restart budget, exit codes, stop and reload fields (exitpolicy.go).
+	RestartLimit     *int
+	RestartWindow    OptionalDuration
+	OnRestartLimit   ServiceAction
+	SuccessExitCodes []int
+	StopSignal       string
+	ReloadSignal     string
+	ReloadCommand    string
 }
 
 // CheckLevel is the level a check reports health at.
@@ -215,6 +236,7 @@ type Plan struct {
 	LogTargets map[string]*LogTarget
 	Workloads  map[string]*Workload
 	Pairing    *Pairing
+	Workflows  map[string]*Workflow
 
 	// text is the text size of Layers together (see MaxPlanText).
 	text int

@@ -44,11 +44,12 @@ func newLayer(order int, label string) *Layer {
 		Checks:     map[string]*Check{},
 		LogTargets: map[string]*LogTarget{},
 		Workloads:  map[string]*Workload{},
+		Workflows:  map[string]*Workflow{},
 	}
 }
 
 // The sections a layer may have, in the order they are decoded.
-var layerKeys = []string{"summary", "description", "services", "checks", "log-targets", "workloads", "pairing"}
+var layerKeys = []string{"summary", "description", "services", "checks", "log-targets", "workloads", "pairing", "workflows"}
 
 // Following aliases, a small document can describe a huge layer. The
 // decoder therefore visits at most baseNodeVisits nodes plus
@@ -142,6 +143,8 @@ func decodeLayer(label string, data []byte) (*Layer, error) {
 			err = decodeSection(d, p.value, layer.Workloads, d.workload)
 		case "pairing":
 			layer.Pairing, err = d.pairing(p.value)
+		case "workflows":
+			err = decodeSection(d, p.value, layer.Workflows, d.workflow)
 		}
 		if err != nil {
 			return nil, formatErrorf("cannot parse layer %q section %q: %v", label, p.key, err)
@@ -258,6 +261,19 @@ func (d *decoder) service(name string, n *yaml.Node) (*Service, error) {
 		"backoff-factor":   d.floatField(&s.BackoffFactor),
 		"backoff-limit":    d.durationField(&s.BackoffLimit),
 		"kill-delay":       d.durationField(&s.KillDelay),
+		"limits":           d.limits(&s.Limits, what),
+		"charge-group":     d.chargeGroupField(&s.ChargeGroup),
+		"readiness":        d.readinessField(what, &s.Readiness),
+		"start-timeout":    d.durationField(&s.StartTimeout),
+		"type":             enumField(d, &s.Type),
+
+		"restart-limit":      d.intPtrField(&s.RestartLimit),
+		"restart-window":     d.durationField(&s.RestartWindow),
+		"on-restart-limit":   enumField(d, &s.OnRestartLimit),
+		"success-exit-codes": d.intListField(&s.SuccessExitCodes),
+		"stop-signal":        d.strField(&s.StopSignal),
+		"reload-signal":      d.strField(&s.ReloadSignal),
+		"reload-command":     d.strField(&s.ReloadCommand),
 	})
 	return s, err
 }
@@ -520,6 +536,28 @@ func enumField[T ~string](d *decoder, dst *T) field {
 
 func (d *decoder) listField(dst *[]string) field {
 	return func(n *yaml.Node) error {
+		var list []string // an empty list is left nil, like an empty map
+		set := false
+		err := d.seqField(func(_ int, item *yaml.Node) error {
+			var s string
+			if err := d.str(item, &s); err != nil {
+				return err
+			}
+			list = append(list, s)
+			return nil
+		}, &set)(n)
+		if set {
+			*dst = list
+		}
+		return err
+	}
+}
+
+// seqField decodes a sequence, calling item for each element in order;
+// null is left alone. set, if not nil, is set once the field holds a
+// sequence.
+func (d *decoder) seqField(item func(i int, n *yaml.Node) error, set *bool) field {
+	return func(n *yaml.Node) error {
 		n, err := d.resolve(n)
 		if err != nil || isNull(n) {
 			return err
@@ -527,15 +565,14 @@ func (d *decoder) listField(dst *[]string) field {
 		if n.Kind != yaml.SequenceNode {
 			return errAt(n, "expected a list, not %s", kindName(n))
 		}
-		var list []string // an empty list is left nil, like an empty map
-		for _, item := range n.Content {
-			var s string
-			if err := d.str(item, &s); err != nil {
+		for i, c := range n.Content {
+			if err := item(i, c); err != nil {
 				return err
 			}
-			list = append(list, s)
 		}
-		*dst = list
+		if set != nil {
+			*set = true
+		}
 		return nil
 	}
 }

@@ -129,7 +129,8 @@ pairing:
 		Workloads: map[string]*Workload{
 			"wl": {Name: "wl", Override: ReplaceOverride, Environment: map[string]string{"W": "1"}, UserID: ptr(5), GroupID: ptr(6)},
 		},
-		Pairing: &Pairing{Mode: PairingMultiple},
+		Pairing:   &Pairing{Mode: PairingMultiple},
+		Workflows: map[string]*Workflow{},
 	}
 	if !reflect.DeepEqual(l, want) {
 		t.Errorf("layer mismatch:\n got  %#v\n want %#v", l, want)

@@ -50,6 +50,7 @@ func NewPlan(layers []*Layer) (*Plan, error) {
 		LogTargets: combined.LogTargets,
 		Workloads:  combined.Workloads,
 		Pairing:    combined.Pairing,
+		Workflows:  combined.Workflows,
 		text:       text,
 	}
 	p.unknownOrder = map[string]bool{}

@@ -65,6 +65,15 @@ func (s *Service) texts() []text {
 	b.str("on-success", string(s.OnSuccess))
 	b.str("on-failure", string(s.OnFailure))
 	textsMap(&b, "on-check-failure", s.OnCheckFailure)
+	b.str("on-restart-limit", string(s.OnRestartLimit))
+	b.str("stop-signal", s.StopSignal)
+	b.str("reload-signal", s.ReloadSignal)
+	b.str("reload-command", s.ReloadCommand)
+	b.str("charge-group", s.ChargeGroup)
+	if s.Readiness != nil {
+		b.str("readiness.check", s.Readiness.Check)
+	}
+	b.str("type", string(s.Type))
 	return b
 }
 
@@ -155,7 +164,10 @@ func (l *Layer) checkText() error {
 	if err := checkSectionText(l.Label, "log target", l.LogTargets); err != nil {
 		return err
 	}
-	return checkSectionText(l.Label, "workload", l.Workloads)
+	if err := checkSectionText(l.Label, "workload", l.Workloads); err != nil {
+		return err
+	}
+	return checkSectionText(l.Label, "workflow", l.Workflows)
 }
 
 // checkSectionText checks the names and texts of one section's entries, in
@@ -174,7 +186,7 @@ func checkSectionText[T any, P interface {
 		}
 		for _, t := range entry.texts() {
 			bad := TextProblem(t.value)
-			if bad == "" && t.isKey && environmentFields[t.field] && strings.Contains(t.value, "=") {
+			if bad == "" && t.isKey && isEnvironmentField(t.field) && strings.Contains(t.value, "=") {
 				bad = `contains "="`
 			}
 			switch {
@@ -197,6 +209,7 @@ func (l *Layer) textSize() int {
 	size += sectionTextSize(l.Checks)
 	size += sectionTextSize(l.LogTargets)
 	size += sectionTextSize(l.Workloads)
+	size += sectionTextSize(l.Workflows)
 	return size
 }
 

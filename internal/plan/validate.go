@@ -26,6 +26,12 @@ func (l *Layer) Validate() error {
 		if err := validateLayerService(name, l.Services[name]); err != nil {
 			return err
 		}
+		if err := validateExitPolicy(l.Label, name, l.Services[name]); err != nil {
+			return err
+		}
+		if err := validateLayerLifecycle(l.Label, name, l.Services[name]); err != nil {
+			return err
+		}
 	}
 	for _, name := range sortedKeys(l.Checks) {
 		if err := validateLayerCheck(name, l.Checks[name]); err != nil {
@@ -39,6 +45,11 @@ func (l *Layer) Validate() error {
 	}
 	for _, name := range sortedKeys(l.Workloads) {
 		if err := validateLayerWorkload(name, l.Workloads[name]); err != nil {
+			return err
+		}
+	}
+	for _, name := range sortedKeys(l.Workflows) {
+		if err := validateLayerWorkflow(l.Label, name, l.Workflows[name]); err != nil {
 			return err
 		}
 	}
@@ -199,6 +210,12 @@ func (p *Plan) validate() error {
 		if err := validateCommand(name, s); err != nil {
 			return err
 		}
+		if err := p.validateReload(name, s); err != nil {
+			return err
+		}
+		if err := p.validateLifecycle(name, s); err != nil {
+			return err
+		}
 	}
 	for _, name := range sortedKeys(p.Checks) {
 		if err := p.validateCheck(name, p.Checks[name]); err != nil {
@@ -213,7 +230,10 @@ func (p *Plan) validate() error {
 	if _, err := p.StartOrder(sortedKeys(p.Services)); err != nil {
 		return err
 	}
-	return p.validateWorkloads()
+	if err := p.validateWorkloads(); err != nil {
+		return err
+	}
+	return p.validateWorkflows()
 }
 
 func (p *Plan) validateCheck(name string, c *Check) error {

@@ -2,6 +2,7 @@ package servstate
 
 import (
 	"math/rand/v2"
+	"syscall"
 	"time"
 
 	"github.com/pebble-project/pebble/internal/plan"
@@ -19,6 +20,8 @@ type config struct {
 	killDelay     time.Duration
 	okayDelay     time.Duration
 	failDelay     time.Duration
+	// stopSignal is what a stop sends first (stop-signal, or SIGTERM).
+	stopSignal syscall.Signal
 }
 
 func configFor(svc *plan.Service, okayDelay, failDelay time.Duration) config {
@@ -32,6 +35,7 @@ func configFor(svc *plan.Service, okayDelay, failDelay time.Duration) config {
 		killDelay:     svc.EffectiveKillDelay(),
 		okayDelay:     okayDelay,
 		failDelay:     failDelay,
+		stopSignal:    stopSignal(svc),
 	}
 }
 

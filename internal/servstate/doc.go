@@ -1,6 +1,7 @@
 // Package servstate owns the process lifecycle of the plan's services
 // (behaviour.md §2–5, §8, §14): starting with the okay delay, stopping with
-// SIGTERM then SIGKILL to the whole process tree, exit actions, backoff and
+// the stop signal (SIGTERM unless the service's stop-signal says otherwise)
+// then SIGKILL to the whole process tree, exit actions, backoff and
 // its reset, signals, on-check-failure actions, the replan diff and status
 // snapshots.
 //

@@ -235,12 +235,12 @@ func (s *service) apply(e effect, cfg config) {
 		}
 	case effTerminate:
 		s.tree.refresh()
-		s.tree.signal(syscall.SIGTERM)
+		s.tree.signal(cfg.stopSignal)
 	case effKill:
 		s.tree.signal(syscall.SIGKILL)
 	case effSweep:
 		if e.term {
-			s.tree.signal(syscall.SIGTERM)
+			s.tree.signal(cfg.stopSignal)
 		}
 		s.m.wg.Add(1)
 		go s.watchTree(s.run, s.tree)

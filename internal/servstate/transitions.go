@@ -128,9 +128,9 @@ type effectKind int
 
 const (
 	effLaunch     effectKind = iota // start a process; feeds evLaunched/evLaunchFailed back
-	effTerminate                    // SIGTERM to the process tree
+	effTerminate                    // the stop signal to the process tree
 	effKill                         // SIGKILL to the process tree
-	effSweep                        // the main process is gone: watch the rest of the tree, SIGTERM it if term
+	effSweep                        // the main process is gone: watch the rest of the tree, send it the stop signal if term
 	effRetire                       // the tree is empty: remove the run's cgroup
 	effArm                          // arm a deadline (if sooner, only to bring it forward)
 	effLog                          // daemon log line

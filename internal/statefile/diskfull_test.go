@@ -122,6 +122,99 @@ func TestSyncAfterSpaceReturns(t *testing.T) {
 	require.NoError(t, s.Sync(context.Background()), "a Sync after space returned does not report an earlier failure")
 }
 
+// Writable says no, with the file system's figures, once the disk has no
+// room for another copy of the file, and yes again as soon as space
+// returns; it never writes while the disk has room.
+func TestWritable(t *testing.T) {
+	dir := smallDisk(t)
+	path := filepath.Join(dir, ".pebble.state")
+	s, err := Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	s.Register("x", func() any { return 1 })
+	require.NoError(t, s.Save(context.Background()))
+	writes := s.Writes()
+	require.NoError(t, s.Writable(context.Background()))
+	assert.Equal(t, writes, s.Writes(), "a healthy store is not written to find out")
+
+	fill := filepath.Join(dir, "fill")
+	fillDisk(t, fill)
+	err = s.Writable(context.Background())
+	require.Error(t, err, "a full disk is not writable")
+	assert.ErrorIs(t, err, syscall.ENOSPC)
+	t.Logf("while full: %v", err)
+	require.NoError(t, os.Remove(fill))
+	require.NoError(t, s.Writable(context.Background()), "writable as soon as space returns")
+}
+
+// While the latest write has failed, Writable tries a write at once rather
+// than wait for the flusher's next retry: it fails while the disk is still
+// full and succeeds, having written the pending state, once space returns.
+func TestWritableRetriesAtOnce(t *testing.T) {
+	dir := smallDisk(t)
+	path := filepath.Join(dir, ".pebble.state")
+	s, err := Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	var n atomic.Int64
+	s.Register("n", func() any { return n.Load() })
+	n.Store(1)
+	require.NoError(t, s.Save(context.Background()))
+	fill := filepath.Join(dir, "fill")
+	fillDisk(t, fill)
+	n.Store(2)
+	s.MarkDirty()
+	require.Error(t, s.Sync(context.Background()))
+	tried := s.attemptsSoFar()
+	require.Error(t, s.Writable(context.Background()))
+	assert.Greater(t, s.attemptsSoFar(), tried, "a failing store is tried again at once")
+	require.NoError(t, os.Remove(fill))
+	require.NoError(t, s.Writable(context.Background()))
+	assert.JSONEq(t, `2`, string(readState(t, path)["n"]), "the pending state was written")
+}
+
+// Durable waits through failed writes until the state is on disk, where
+// Sync gives up at the first failure.
+func TestDurableWaitsForSpace(t *testing.T) {
+	dir := smallDisk(t)
+	path := filepath.Join(dir, ".pebble.state")
+	s, err := Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	var n atomic.Int64
+	s.Register("n", func() any { return n.Load() })
+	require.NoError(t, s.Save(context.Background()))
+	fill := filepath.Join(dir, "fill")
+	fillDisk(t, fill)
+	n.Store(2)
+	s.MarkDirty()
+	done := make(chan error, 1)
+	go func() { done <- s.Durable(context.Background()) }()
+	tried := s.attemptsSoFar()
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		if s.attemptsSoFar() < tried+2 {
+			return fmt.Errorf("%d writes tried, want two more than %d", s.attemptsSoFar(), tried)
+		}
+		return nil
+	})
+	select {
+	case err := <-done:
+		t.Fatalf("Durable returned %v while the disk is full", err)
+	default:
+	}
+	require.NoError(t, os.Remove(fill))
+	require.NoError(t, <-done)
+	assert.JSONEq(t, `2`, string(readState(t, path)["n"]))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	fillDisk(t, fill)
+	n.Store(3)
+	s.MarkDirty()
+	cancel()
+	assert.ErrorIs(t, s.Durable(ctx), context.Canceled, "Durable gives up when its context ends")
+	require.NoError(t, os.Remove(fill))
+}
+
 // attemptsSoFar reports how many writes the flusher started.
 func (s *Store) attemptsSoFar() uint64 {
 	s.mu.Lock()

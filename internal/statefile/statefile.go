@@ -35,11 +35,15 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Patch levels of the file, as Pebble numbers them. At level 1 (Pebble
@@ -62,8 +66,41 @@ const (
 )
 
 // Fields are top-level keys of the state file and their values; a value
-// must be accepted by json.Marshal (json.RawMessage is copied as it is).
+// must be accepted by json.Marshal (json.RawMessage and Object are copied
+// as they are).
 type Fields map[string]any
+
+// Object is a JSON object given as its encoded members, each `"key":value`,
+// which the flusher writes between braces as they are: an owner of many
+// members (the tasks of every change, say) keeps each one's encoding and
+// never joins them into one large copy per write.
+type Object [][]byte
+
+// MarshalJSON joins the members between braces.
+func (o Object) MarshalJSON() ([]byte, error) {
+	return encodeObject(make([]byte, 0, o.size()), o), nil
+}
+
+// size is the length of the object's encoding.
+func (o Object) size() int {
+	n := 2
+	for _, m := range o {
+		n += len(m) + 1
+	}
+	return n
+}
+
+// encodeObject appends the object of members o to buf.
+func encodeObject(buf []byte, o Object) []byte {
+	buf = append(buf, '{')
+	for i, m := range o {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, m...)
+	}
+	return append(buf, '}')
+}
 
 // Store is the state file and its flusher. Its methods are safe for
 // concurrent use. A Store with an empty path keeps nothing on disk
@@ -87,9 +124,12 @@ type Store struct {
 	attempts     uint64 // writes started
 	failed       uint64 // the latest write that failed (its number among attempts)
 	err          error  // the error of write number failed
+	failing      bool   // the latest write to finish failed
 	closed       bool   // no more kicks are accepted
 	stopped      bool   // the flusher has finished
 	writes       uint64
+	buf          []byte // the flusher's encoding buffer, kept while writes follow each other
+	size         int    // bytes of the last file written
 	kick         chan struct{}
 	done         chan struct{}
 }
@@ -291,6 +331,20 @@ func (s *Store) kickLocked() {
 // failed: an earlier failure is not reported again, since the flusher
 // retries it, and a Sync after the disk recovered succeeds.
 func (s *Store) Sync(ctx context.Context) error {
+	return s.wait(ctx, false)
+}
+
+// Durable waits until every change marked before the call is written,
+// however many attempts that takes (the flusher retries a failed write), or
+// until ctx ends or the store closes; then it returns why it gave up.
+func (s *Store) Durable(ctx context.Context) error {
+	return s.wait(ctx, true)
+}
+
+// wait waits until everything marked before the call is on disk; unless
+// retry is set it also returns at the first write started after the call
+// that fails.
+func (s *Store) wait(ctx context.Context, retry bool) error {
 	if s.path == "" {
 		return nil
 	}
@@ -311,16 +365,60 @@ func (s *Store) Sync(ctx context.Context) error {
 	defer stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.flushed < target && s.failed <= since && !s.stopped {
+	for s.flushed < target && (retry || s.failed <= since) && !s.stopped {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		s.cond.Wait()
 	}
-	if s.flushed >= target {
+	switch {
+	case s.flushed >= target:
 		return nil
+	case s.err == nil:
+		return errors.New("state file closed")
 	}
 	return s.err
+}
+
+// roomSlack is what Writable asks the file system to have free beyond the
+// size of the last file written, for the state to grow by a request.
+const roomSlack = 64 << 10
+
+// Writable reports whether a change made now can be saved. While the latest
+// write failed, it tries a write at once and returns that write's error;
+// otherwise it returns an error only when the file system has no room for
+// another copy of the file (which the atomic replacement needs). The API
+// calls it before it makes a change a client asked for, so that an error
+// answer means nothing changed.
+func (s *Store) Writable(ctx context.Context) error {
+	if s.path == "" {
+		return nil
+	}
+	s.mu.Lock()
+	failing, size := s.failing, s.size
+	s.mu.Unlock()
+	if failing {
+		if err := s.Sync(ctx); err != nil {
+			return err
+		}
+	}
+	dir := filepath.Dir(s.path)
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return nil // no figure to judge by: let the write itself tell
+	}
+	free := st.Bavail
+	if os.Geteuid() == 0 {
+		free = st.Bfree // root may use the blocks reserved for it
+	}
+	need := uint64(size + roomSlack)
+	if have := free * uint64(st.Bsize); have < need {
+		return fmt.Errorf("cannot write %q: %w (%d bytes free, %d needed)", s.path, syscall.ENOSPC, have, need)
+	}
+	if st.Files > 0 && st.Ffree == 0 {
+		return fmt.Errorf("cannot write %q: %w (no free inode)", s.path, syscall.ENOSPC)
+	}
+	return nil
 }
 
 // Writes reports how many times the file has been written, for tests and
@@ -426,6 +524,7 @@ func (s *Store) flushOnce() error {
 	s.mu.Unlock()
 
 	var err error
+	var size int
 	if s.path != "" {
 		for _, snapshot := range owners {
 			for key, v := range snapshot() {
@@ -443,12 +542,19 @@ func (s *Store) flushOnce() error {
 		if _, ok := data[patchSublevelKey]; !ok {
 			data[patchSublevelKey] = 0
 		}
-		var file []byte
-		if out[dataKey], err = encode(data); err == nil {
-			file, err = encode(out)
+		var dataJSON []byte
+		if dataJSON, err = encode(nil, data); err == nil {
+			out[dataKey] = json.RawMessage(dataJSON)
+			s.buf, err = encode(s.buf[:0], out)
+			size = len(s.buf)
 		}
 		if err == nil {
-			err = WriteAtomic(s.path, file, 0o600)
+			err = WriteAtomic(s.path, s.buf, 0o600)
+		}
+		if len(s.kick) == 0 {
+			// No write follows at once: the buffer, as large as the file,
+			// is not worth keeping while the daemon idles.
+			s.buf = nil
 		}
 	}
 
@@ -457,51 +563,62 @@ func (s *Store) flushOnce() error {
 		s.flushed = max(s.flushed, target)
 		if s.path != "" {
 			s.writes++
+			s.size = size
 		}
+		s.failing = false
 	} else {
-		s.failed, s.err = attempt, err
+		s.failed, s.err, s.failing = attempt, err, true
 	}
 	s.cond.Broadcast()
 	s.mu.Unlock()
 	return err
 }
 
-// encode writes the values as one JSON object with sorted keys. Values
-// that are already JSON (json.RawMessage) are copied as they are: the
-// encoder would otherwise re-validate and re-compact them on every write,
-// which is most of the cost of a large state.
-func encode(sections map[string]any) (json.RawMessage, error) {
+// encode appends the values to buf as one JSON object with sorted keys and
+// returns the extended buffer. Values that are already JSON (json.RawMessage,
+// Object) are copied as they are: the encoder would otherwise re-validate
+// and re-compact them on every write, which is most of the cost of a large
+// state. The buffer is grown once, to the size of those values.
+func encode(buf []byte, sections map[string]any) ([]byte, error) {
 	names := make([]string, 0, len(sections))
-	for name := range sections {
+	size := 2
+	for name, v := range sections {
 		names = append(names, name)
+		size += len(name) + 4
+		switch v := v.(type) {
+		case json.RawMessage:
+			size += len(v)
+		case Object:
+			size += v.size()
+		}
 	}
 	sort.Strings(names)
-	var buf bytes.Buffer
-	buf.WriteByte('{')
+	buf = slices.Grow(buf, size)
+	buf = append(buf, '{')
 	for i, name := range names {
 		if i > 0 {
-			buf.WriteByte(',')
+			buf = append(buf, ',')
 		}
 		key, _ := json.Marshal(name)
-		buf.Write(key)
-		buf.WriteByte(':')
+		buf = append(append(buf, key...), ':')
 		switch v := sections[name].(type) {
 		case json.RawMessage:
 			if len(v) == 0 {
-				buf.WriteString("null")
+				buf = append(buf, "null"...)
 			} else {
-				buf.Write(v)
+				buf = append(buf, v...)
 			}
+		case Object:
+			buf = encodeObject(buf, v)
 		default:
 			data, err := json.Marshal(v)
 			if err != nil {
 				return nil, fmt.Errorf("cannot encode state file key %q: %w", name, err)
 			}
-			buf.Write(data)
+			buf = append(buf, data...)
 		}
 	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	return append(buf, '}'), nil
 }
 
 // WriteAtomic replaces path with data: it writes a temporary file in the same

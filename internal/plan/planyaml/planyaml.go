@@ -23,6 +23,7 @@ func Plan(p *plan.Plan) ([]byte, error) {
 		LogTargets: entriesOut(p.LogTargets, logTargetOut),
 		Workloads:  entriesOut(p.Workloads, workloadOut),
 		Pairing:    pairingOut(p.Pairing),
+		Workflows:  entriesOut(p.Workflows, workflowOut),
 	}
 	return marshalYAML(out)
 }
@@ -39,6 +40,7 @@ func Layer(l *plan.Layer) ([]byte, error) {
 		LogTargets:  entriesOut(l.LogTargets, logTargetOut),
 		Workloads:   entriesOut(l.Workloads, workloadOut),
 		Pairing:     pairingOut(l.Pairing),
+		Workflows:   entriesOut(l.Workflows, workflowOut),
 	}
 	return marshalYAML(out)
 }
@@ -66,6 +68,7 @@ type yamlDoc struct {
 	LogTargets  map[string]*yamlTarget   `yaml:"log-targets,omitempty"`
 	Workloads   map[string]*yamlWorkload `yaml:"workloads,omitempty"`
 	Pairing     *yamlPairing             `yaml:"pairing,omitempty"`
+	Workflows   map[string]*yamlWorkflow `yaml:"workflows,omitempty"`
 }
 
 type yamlService struct {
@@ -91,6 +94,39 @@ type yamlService struct {
 	BackoffFactor  *float64                      `yaml:"backoff-factor,omitempty"`
 	BackoffLimit   string                        `yaml:"backoff-limit,omitempty"`
 	KillDelay      string                        `yaml:"kill-delay,omitempty"`
+	Limits         *yamlLimits                   `yaml:"limits,omitempty"`
+	ChargeGroup    string                        `yaml:"charge-group,omitempty"`
+	Readiness      *yamlReadiness                `yaml:"readiness,omitempty"`
+	StartTimeout   string                        `yaml:"start-timeout,omitempty"`
+	Type           plan.ServiceType              `yaml:"type,omitempty"`
+
+	RestartLimit     *int               `yaml:"restart-limit,omitempty"`
+	RestartWindow    string             `yaml:"restart-window,omitempty"`
+	OnRestartLimit   plan.ServiceAction `yaml:"on-restart-limit,omitempty"`
+	SuccessExitCodes []int              `yaml:"success-exit-codes,omitempty,flow"`
+	StopSignal       string             `yaml:"stop-signal,omitempty"`
+	ReloadSignal     string             `yaml:"reload-signal,omitempty"`
+	ReloadCommand    string             `yaml:"reload-command,omitempty"`
+}
+
+// yamlLimits prints byte sizes in binary units and "unlimited" as written.
+type yamlLimits struct {
+	Memory  string   `yaml:"memory,omitempty"`
+	Pids    string   `yaml:"pids,omitempty"`
+	CPU     *float64 `yaml:"cpu,omitempty"`
+	NoFile  string   `yaml:"nofile,omitempty"`
+	NProc   string   `yaml:"nproc,omitempty"`
+	Core    string   `yaml:"core,omitempty"`
+	Stack   string   `yaml:"stack,omitempty"`
+	AS      string   `yaml:"as,omitempty"`
+	CPUTime string   `yaml:"cpu-time,omitempty"`
+}
+
+// yamlReadiness is printed as an empty mapping when a layer wrote one (it
+// resets readiness to Pebble's rule).
+type yamlReadiness struct {
+	Check  string `yaml:"check,omitempty"`
+	Notify bool   `yaml:"notify,omitempty"`
 }
 
 type yamlCheck struct {
@@ -194,10 +230,52 @@ func serviceOut(s *plan.Service) *yamlService {
 		BackoffDelay:   durationOut(s.BackoffDelay),
 		BackoffLimit:   durationOut(s.BackoffLimit),
 		KillDelay:      durationOut(s.KillDelay),
+		Limits:         limitsOut(s.Limits),
+		ChargeGroup:    s.ChargeGroup,
+		StartTimeout:   durationOut(s.StartTimeout),
+		Type:           s.Type,
+
+		RestartLimit:     s.RestartLimit,
+		RestartWindow:    durationOut(s.RestartWindow),
+		OnRestartLimit:   s.OnRestartLimit,
+		SuccessExitCodes: s.SuccessExitCodes,
+		StopSignal:       s.StopSignal,
+		ReloadSignal:     s.ReloadSignal,
+		ReloadCommand:    s.ReloadCommand,
+	}
+	if r := s.Readiness; r != nil {
+		o.Readiness = &yamlReadiness{Check: r.Check, Notify: r.Notify}
 	}
 	if s.BackoffFactor.IsSet {
 		f := s.BackoffFactor.Value
 		o.BackoffFactor = &f
+	}
+	return o
+}
+
+func limitsOut(l plan.Limits) *yamlLimits {
+	if l.IsZero() {
+		return nil
+	}
+	out := func(v plan.OptionalLimit, bytes bool) string {
+		if !v.IsSet {
+			return ""
+		}
+		return plan.FormatLimit(v.Value, bytes)
+	}
+	o := &yamlLimits{
+		Memory:  out(l.Memory, true),
+		Pids:    out(l.Pids, false),
+		NoFile:  out(l.NoFile, false),
+		NProc:   out(l.NProc, false),
+		Core:    out(l.Core, true),
+		Stack:   out(l.Stack, true),
+		AS:      out(l.AS, true),
+		CPUTime: out(l.CPUTime, false),
+	}
+	if l.CPU.IsSet {
+		c := l.CPU.Value
+		o.CPU = &c
 	}
 	return o
 }
@@ -269,4 +347,51 @@ func pairingOut(p *plan.Pairing) *yamlPairing {
 		return nil
 	}
 	return &yamlPairing{Mode: p.Mode}
+}
+
+type yamlWorkflow struct {
+	Override    plan.Override `yaml:"override,omitempty"`
+	Summary     string        `yaml:"summary,omitempty"`
+	Description string        `yaml:"description,omitempty"`
+	Phases      []yamlPhase   `yaml:"phases,omitempty"`
+}
+
+type yamlPhase struct {
+	Name     string        `yaml:"name"`
+	Strategy plan.Strategy `yaml:"strategy,omitempty"`
+	Steps    []yamlStep    `yaml:"steps"`
+}
+
+type yamlStep struct {
+	Start       string            `yaml:"start,omitempty"`
+	Stop        string            `yaml:"stop,omitempty"`
+	Restart     string            `yaml:"restart,omitempty"`
+	Run         string            `yaml:"run,omitempty"`
+	Exec        string            `yaml:"exec,omitempty"`
+	WaitCheck   string            `yaml:"wait-check,omitempty"`
+	UserID      *int              `yaml:"user-id,omitempty"`
+	User        string            `yaml:"user,omitempty"`
+	GroupID     *int              `yaml:"group-id,omitempty"`
+	Group       string            `yaml:"group,omitempty"`
+	WorkingDir  string            `yaml:"working-dir,omitempty"`
+	Environment map[string]string `yaml:"environment,omitempty"`
+	Timeout     string            `yaml:"timeout,omitempty"`
+	Retries     int               `yaml:"retries,omitempty"`
+}
+
+func workflowOut(w *plan.Workflow) *yamlWorkflow {
+	o := &yamlWorkflow{Override: w.Override, Summary: w.Summary, Description: w.Description}
+	for _, p := range w.Phases {
+		yp := yamlPhase{Name: p.Name, Strategy: p.Strategy, Steps: []yamlStep{}}
+		for _, s := range p.Steps {
+			yp.Steps = append(yp.Steps, yamlStep{
+				Start: s.Start, Stop: s.Stop, Restart: s.Restart, Run: s.Run, Exec: s.Exec, WaitCheck: s.WaitCheck,
+				UserID: s.UserID, User: s.User, GroupID: s.GroupID, Group: s.Group,
+				WorkingDir: s.WorkingDir, Environment: s.Environment,
+				Timeout: durationOut(s.Timeout), Retries: s.Retries,
+			})
+		}
+		o.Phases = append(o.Phases, yp)
+	}
+	return o
 }

@@ -251,6 +251,8 @@ services:
         kill-delay: 0s
         user-id: -1
         after: [~, "", "null"]
+        limits: {memory: 1536MiB, pids: 7, cpu: 0.25, nofile: unlimited, core: 1000, stack: 8M, as: 2GB, nproc: 10, cpu-time: 60}
+        charge-group: team-a
 checks:
     c:
         override: merge
@@ -272,5 +274,35 @@ workloads:
 	}
 	if !reflect.DeepEqual(back, l) {
 		t.Errorf("round trip changed the layer:\n%s\n got  %#v\n want %#v", data, back, l)
+	}
+}
+
+func TestExitPolicyYAMLRoundTrip(t *testing.T) {
+	// Written in the printed form, so printing gives it back unchanged.
+	const text = `services:
+    web:
+        override: replace
+        command: /bin/web
+        restart-limit: 0
+        restart-window: 1m30s
+        on-restart-limit: failure-shutdown
+        success-exit-codes: [0, 143]
+        stop-signal: SIGQUIT
+        reload-command: /bin/web --reload
+`
+	l := mustParse(t, 1, "exit", text)
+	data, err := Layer(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != text {
+		t.Errorf("got\n%s\nwant\n%s", data, text)
+	}
+	back, err := plan.ParseLayer(1, "exit", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, l) {
+		t.Errorf("round trip changed the layer:\n got  %#v\n want %#v", back, l)
 	}
 }
