@@ -22,10 +22,11 @@ type config struct {
 	failDelay     time.Duration
 	// stopSignal is what a stop sends first (stop-signal, or SIGTERM).
 	stopSignal syscall.Signal
+	lifecycle
 }
 
 func configFor(svc *plan.Service, okayDelay, failDelay time.Duration) config {
-	return config{
+	c := config{
 		name:          svc.Name,
 		onSuccess:     svc.EffectiveOnSuccess(),
 		onFailure:     svc.EffectiveOnFailure(),
@@ -36,7 +37,21 @@ func configFor(svc *plan.Service, okayDelay, failDelay time.Duration) config {
 		okayDelay:     okayDelay,
 		failDelay:     failDelay,
 		stopSignal:    stopSignal(svc),
+		lifecycle:     lifecycleFor(svc),
 	}
+	if c.oneshot {
+		// A one-shot is never restarted (docs/oneshot.md).
+		c.onSuccess = actionOr(svc.OnSuccess, plan.ActionIgnore)
+		c.onFailure = actionOr(svc.OnFailure, plan.ActionIgnore)
+	}
+	return c
+}
+
+func actionOr(a, def plan.ServiceAction) plan.ServiceAction {
+	if a == plan.ActionUnset {
+		return def
+	}
+	return a
 }
 
 // nextBackoff returns the delay before the next restart, given the previous

@@ -22,6 +22,9 @@ const (
 	EventExited   = "exited"
 	EventStarted  = "started"
 	EventStopping = "stopping"
+	// EventReady is the readiness of a service with a readiness field
+	// being met: it enters (or, after a restart, stays) running.
+	EventReady = "ready"
 )
 
 // entered names the event of entering s: the state's own name but where
@@ -47,20 +50,28 @@ func liveRun(s state) bool {
 
 // events lists the events of one transition from prev to cur caused by ev:
 // the exit of a live run's main process, then the state entered, if it
-// changed. Both carry the exit status, so a client that sees only the later
-// one (notices coalesce by service) still learns how the process ended.
-// This is the one place transitions become events: every state change of
-// the machine, whatever its cause, goes through handle and here.
-func events(name string, prev, cur state, ev event) []Event {
+// changed, or "ready" when the run's readiness was met (docs/readiness.md).
+// Both carry the exit status, so a client that sees only the later one
+// (notices coalesce by service) still learns how the process ended. This
+// is the one place transitions become events: every change of the
+// machine, whatever its cause, goes through handle and here.
+func events(name string, prev, cur machine, ev event) []Event {
 	var out []Event
 	var exit *reaper.ExitResult
-	if ev.kind == evExit && liveRun(prev) {
+	if ev.kind == evExit && liveRun(prev.state) {
 		res := ev.exit
 		exit = &res
 		out = append(out, Event{Service: name, Kind: EventExited, Exit: exit})
 	}
-	if cur != prev && (exit == nil || entered(cur) != EventExited) {
-		out = append(out, Event{Service: name, Kind: entered(cur), Exit: exit})
+	kind := ""
+	switch {
+	case cur.ready.done && !prev.ready.done:
+		kind = EventReady
+	case cur.state != prev.state && (exit == nil || entered(cur.state) != EventExited):
+		kind = entered(cur.state)
+	}
+	if kind != "" {
+		out = append(out, Event{Service: name, Kind: kind, Exit: exit})
 	}
 	return out
 }

@@ -39,8 +39,13 @@ func TestEvents(t *testing.T) {
 		{"stopped", stateTerminating, stateStopped, event{kind: evTreeEmpty}, []Event{{"svc", "stopped", nil}}},
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.want, events("svc", tt.prev, tt.cur, tt.ev), tt.name)
+		assert.Equal(t, tt.want, events("svc", machine{state: tt.prev}, machine{state: tt.cur}, tt.ev), tt.name)
 	}
+	// Readiness met: on entering running, and in a run already running.
+	ready := machine{state: stateRunning, ready: readyState{check: true, done: true}}
+	assert.Equal(t, []Event{{"svc", "ready", nil}}, events("svc", machine{state: stateStarting}, ready, event{kind: evReady}))
+	assert.Equal(t, []Event{{"svc", "ready", nil}}, events("svc", machine{state: stateRunning}, ready, event{kind: evReady}))
+	assert.Nil(t, events("svc", ready, ready, event{kind: evReady}))
 }
 
 // TestEveryTransitionHasEvent: whatever state the machine enters, from any
@@ -54,11 +59,15 @@ func TestEveryTransitionHasEvent(t *testing.T) {
 				m := machine{state: s, residue: residue}
 				ev := event{kind: k, action: plan.ActionRestart, exit: reaper.ExitResult{Code: 3}}
 				got, _ := next(m, c, ev)
-				evs := events("svc", s, got.state, ev)
+				evs := events("svc", m, got, ev)
 				if got.state != s {
 					require.NotEmpty(t, evs, "%s + %s", s, k)
 					last := evs[len(evs)-1]
-					assert.Equal(t, entered(got.state), last.Kind, "%s + %s", s, k)
+					want := entered(got.state)
+					if got.ready.done {
+						want = EventReady
+					}
+					assert.Equal(t, want, last.Kind, "%s + %s", s, k)
 					assert.NotEmpty(t, last.Kind)
 				}
 				if k == evExit && liveRun(s) {

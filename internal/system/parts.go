@@ -241,6 +241,7 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 	p.checks = checks.New(checks.Options{
 		Changes:    chg,
 		OnFailure:  services,
+		OnSuccess:  services,
 		Logf:       log.Noticef,
 		NewChecker: func(c *plan.Check) checks.Checker { return checker.New(c) },
 	})
