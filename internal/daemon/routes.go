@@ -143,6 +143,8 @@ var endpoints = []endpoint{
 	{path: "/v1/checks/refresh", post: &method{(*api).postChecksRefresh, accessAdmin, durable}},
 	{path: "/v1/exec", post: &method{(*api).postExec, accessAdmin, durable}},
 	{path: "/v1/tasks/{task-id}/websocket/{websocket-id}", get: &method{(*api).getTaskWebsocket, accessAdmin, volatile}},
+	// Not in Pebble: an in-place upgrade (docs/upgrade.md).
+	{path: "/v1/daemon", post: &method{(*api).postDaemon, accessAdmin, durable}},
 	{path: "/v1/files", get: &method{(*api).getFiles, accessAdmin, volatile}, post: &method{(*api).postFiles, accessAdmin, volatile}, rawBody: true},
 }
 

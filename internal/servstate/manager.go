@@ -27,8 +27,8 @@ type Options struct {
 	// nil discards them.
 	Logf func(format string, args ...any)
 	// Verbose, if not nil, receives a copy of every formatted output line
-	// (the daemon's stdout in verbose mode). A slow writer never blocks a
-	// service: output is queued up to 1 MiB and dropped beyond that.
+	// (the daemon's stdout in verbose mode). Nothing is dropped: a writer
+	// slower than a service slows that service (logs.Mirror), and only it.
 	Verbose io.Writer
 	// Store keeps the PIDs of running services in its "services" section,
 	// for KillLeftovers. nil means nothing is persisted.

@@ -17,6 +17,7 @@ import (
 	"github.com/pebble-project/pebble/internal/checks/checker"
 	"github.com/pebble-project/pebble/internal/daemon"
 	"github.com/pebble-project/pebble/internal/execs"
+	"github.com/pebble-project/pebble/internal/handover"
 	"github.com/pebble-project/pebble/internal/identities"
 	"github.com/pebble-project/pebble/internal/logfwd"
 	"github.com/pebble-project/pebble/internal/logger"
@@ -29,6 +30,7 @@ import (
 	"github.com/pebble-project/pebble/internal/servstate"
 	"github.com/pebble-project/pebble/internal/statefile"
 	"github.com/pebble-project/pebble/internal/version"
+	"github.com/pebble-project/pebble/internal/workflow"
 )
 
 // forwardingFlushTime bounds the final flush of log forwarding at exit
@@ -50,9 +52,17 @@ type parts struct {
 	identities *identities.Manager
 	forwarding *logfwd.Manager
 	ops        *ops.Ops
+	workflows  *workflow.Runner
 	api        *daemon.Daemon
 	// shutdown carries the exit code of a service's shutdown action.
 	shutdown chan int
+	// lock is the directory's lock.
+	lock *dirLock
+	// handover is what the daemon this one upgraded handed over; nil
+	// at a normal start.
+	handover *handover.Document
+	// upgrader carries out upgrades; nil when they are refused.
+	upgrader *upgrader
 
 	// closers undo what build did, in build order; close runs them
 	// backwards.
@@ -89,8 +99,8 @@ func (p *parts) close() {
 // the listening (not yet serving) API, in the order of cli.md §4. Processes
 // a previous daemon left are killed, and the state file is written, before
 // anything starts. On error, what was built is closed again.
-func build(ctx context.Context, opts Options, log *logger.Logger) (*parts, error) {
-	p := &parts{opts: opts, log: log, shutdown: make(chan int, 1)}
+func build(ctx context.Context, opts Options, log *logger.Logger, doc *handover.Document) (*parts, error) {
+	p := &parts{opts: opts, log: log, shutdown: make(chan int, 1), handover: doc}
 	if opts.SocketPath == "" {
 		p.opts.SocketPath = filepath.Join(opts.Dir, ".pebble.socket")
 	}
@@ -121,10 +131,14 @@ func (p *parts) claimDir() error {
 	if err := checkDir(dir); err != nil {
 		return err
 	}
-	lock, err := lockDir(dir, p.opts.SocketPath)
+	lock, handed, err := p.takeLock()
+	if !handed && err == nil {
+		lock, err = lockDir(dir, p.opts.SocketPath)
+	}
 	if err != nil {
 		return err
 	}
+	p.lock = lock
 	p.onClose("directory lock", lock.release)
 	p.log.Debugf("Locked directory %q.", dir)
 	return copyOnce(p.opts.CopyOnce, dir)
@@ -249,7 +263,11 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 		Plans: p.plans, Services: services, Changes: chg, Checks: p.checks,
 		Execs: execs.New(execs.Options{Logf: log.Noticef}),
 	})
+	p.workflows = workflow.New(workflow.Options{
+		Plans: p.plans, Services: services, Checks: p.checks, Changes: chg, Sync: store.Sync,
+	})
 	p.changes, p.notices, p.identities = chg, ntc, ids
+	p.registerUpgrade(chg)
 	chg.Start()
 	p.onClose("changes", chg.Close)
 	p.onClose("checks", p.checks.Close)
@@ -314,7 +332,12 @@ func serviceUpdateData(ev servstate.Event) map[string]string {
 
 // buildAPI opens the socket (and TCP address) of the API; start serves it.
 func (p *parts) buildAPI() error {
+	var upgrader daemon.Upgrader
+	if p.upgrader != nil {
+		upgrader = p.upgrader
+	}
 	api, err := daemon.New(daemon.Options{
+		Upgrader:    upgrader,
 		SocketPath:  p.opts.SocketPath,
 		HTTPAddress: p.opts.HTTPAddress,
 		Ops:         p.ops,
@@ -336,8 +359,16 @@ func (p *parts) buildAPI() error {
 	if err != nil {
 		return err
 	}
-	if err := api.Listen(); err != nil {
-		return err
+	adopted := false
+	if p.handover != nil {
+		if adopted, err = api.Adopt(p.handover); err != nil {
+			return err
+		}
+	}
+	if !adopted {
+		if err := api.Listen(); err != nil {
+			return err
+		}
 	}
 	p.api = api
 	// Stop removes the socket file: it is registered only once the
