@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/pebble-project/pebble/client"
 	"github.com/pebble-project/pebble/internal/cli/command"
@@ -82,5 +83,16 @@ func (c *cmdServiceAction) Run(ctx context.Context, e *command.Env, names []stri
 	if err != nil {
 		return err
 	}
-	return e.FinishChange(ctx, cli, changeID, c.noWait)
+	return waitUnless(ctx, e, cli, changeID, c.noWait)
+}
+
+// waitUnless waits for the change, or with noWait (--no-wait) prints its
+// ID and returns at once.
+func waitUnless(ctx context.Context, e *command.Env, cli *client.Client, changeID string, noWait bool) error {
+	if noWait {
+		fmt.Fprintln(e.Stdout, changeID)
+		return nil
+	}
+	_, err := e.WaitChange(ctx, cli, changeID)
+	return err
 }

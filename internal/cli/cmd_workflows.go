@@ -114,5 +114,5 @@ func (c *cmdRunWorkflow) Run(ctx context.Context, e *command.Env, args []string)
 	if err != nil {
 		return err
 	}
-	return e.FinishChange(ctx, cli, changeID, c.noWait)
+	return waitUnless(ctx, e, cli, changeID, c.noWait)
 }

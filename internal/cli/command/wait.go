@@ -17,17 +17,6 @@ func NoWaitFlag(fs *FlagSet, p *bool) {
 	fs.Bool(p, 0, "no-wait", "Print the change ID and return at once, without waiting for the change to finish")
 }
 
-// FinishChange ends a change command: with noWait it prints the change's
-// ID, otherwise it waits for the change (WaitChange).
-func (e *Env) FinishChange(ctx context.Context, cli *client.Client, id string, noWait bool) error {
-	if noWait {
-		fmt.Fprintln(e.Stdout, id)
-		return nil
-	}
-	_, err := e.WaitChange(ctx, cli, id)
-	return err
-}
-
 // waitChange waits for the change to be ready, polling it every e.Poll
 // (cli.md §1.2). While it waits it prints new log lines of running tasks to
 // stdout and, on a terminal, a spinner. If ctx ends or the user presses
