@@ -151,7 +151,8 @@ services:
 
 // TestLimitsMemoryOOM: a service that allocates past its memory limit is
 // killed by the kernel's OOM killer, and the daemon reports the exit as
-// such.
+// such: in the service's info, `pebble services`, the OOM-kill counter of
+// /v1/metrics and the service-update notice of the exit.
 func TestLimitsMemoryOOM(t *testing.T) {
 	dir := newPebbleDir(t, map[string]string{"001-base.yaml": `
 services:
@@ -174,6 +175,12 @@ services:
 	r := d.pebble("services", "hog")
 	assert.Contains(t, r.stderr, `Service "hog": last run ended: oom-killed`)
 	assert.Contains(t, d.metricsText(), `pebble_service_oom_kills_total{service="hog"} 1`+"\n")
+	var events []struct {
+		LastData map[string]string `json:"last-data"`
+	}
+	d.sync("GET", "/v1/notices?types=service-update&keys=hog", nil, &events)
+	require.Len(t, events, 1)
+	assert.Equal(t, map[string]string{"event": "exited", "signal": "SIGKILL", "exit-reason": "oom-killed"}, events[0].LastData)
 	d.stop()
 	requireNoLimitCgroups(t, dir)
 }

@@ -157,6 +157,18 @@ func (m *Manager) writeLimitMetrics(w *metrics.Writer, started []string) {
 	w.Write(oom)
 }
 
+// exitReason returns the reason of the service's last exit (ExitOOMKilled
+// or "").
+func (m *Manager) exitReason(name string) string {
+	b := &m.limitBook
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if r := b.recs[name]; r != nil {
+		return r.exitReason
+	}
+	return ""
+}
+
 // addLimitInfo fills the limit fields of service snapshots.
 func (m *Manager) addLimitInfo(infos []ServiceInfo) {
 	b := &m.limitBook
