@@ -1,7 +1,6 @@
 package servstate
 
 import (
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -60,19 +59,16 @@ func (m *Manager) openLimits() {
 	m.limits = limits.NewEnforcer(m.cgroups, m.v1, m.opts.DisabledControllers)
 }
 
-// limitedCommand is notifySocket.command with the service's limits in place: the
-// cgroup limits written, and the command wrapped in the shim when v1
-// cgroups or rlimits need it. Limits that cannot be enforced are recorded
-// for ServiceInfo and, when they change, reported through Options.Warn.
-func (s *service) limitedCommand(ns *notifySocket, svc *plan.Service, workload *plan.Workload, out *os.File) (*exec.Cmd, error) {
-	cmd, err := ns.command(svc, workload, out)
-	if err != nil {
-		return nil, err
-	}
+// applyLimits puts the service's limits in place for cmd, the command of
+// its next run: the cgroup limits written, and cmd wrapped in the shim when
+// v1 cgroups or rlimits need it. Limits that cannot be enforced are
+// recorded for ServiceInfo and, when they change, reported through
+// Options.Warn.
+func (s *service) applyLimits(cmd *exec.Cmd, svc *plan.Service) error {
 	prep := s.m.limits.Prepare(s.name, svc.Limits)
 	if prep.Spec != nil {
 		if err := shim.Wrap(cmd, *prep.Spec); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	var oom uint64
@@ -93,7 +89,7 @@ func (s *service) limitedCommand(ns *notifySocket, svc *plan.Service, workload *
 			s.m.opts.Warn(msg)
 		}
 	}
-	return cmd, nil
+	return nil
 }
 
 // notEnforcedMessage is the warning about a service's unenforced limits.
