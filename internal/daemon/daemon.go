@@ -40,6 +40,8 @@ type Options struct {
 	State StateFile
 	// LogTargets reports the log forwarding counters; nil reports none.
 	LogTargets LogTargets
+	// Schedules reports the scheduled services; nil reports none.
+	Schedules Schedules
 	// Logf writes daemon log lines; nil discards them.
 	Logf func(format string, args ...any)
 	// Version is reported by /v1/system-info.
@@ -98,6 +100,7 @@ type api struct {
 	checks     Checks
 	files      fileSystem
 	logTargets LogTargets
+	schedules  Schedules
 	state      StateFile
 	logf       func(format string, args ...any)
 	version    string
@@ -135,7 +138,7 @@ func New(opts Options) (*Daemon, error) {
 		opts.SecurityEvent = func(string, string, string) {}
 	}
 	a := &api{
-		ops: opts.Ops, services: opts.Services, state: opts.State, changes: opts.Changes, plan: opts.Plan, notices: opts.Notices, identities: opts.Identities, checks: opts.Checks, files: localFiles{}, logTargets: opts.LogTargets,
+		ops: opts.Ops, services: opts.Services, state: opts.State, changes: opts.Changes, plan: opts.Plan, notices: opts.Notices, identities: opts.Identities, checks: opts.Checks, files: localFiles{}, logTargets: opts.LogTargets, schedules: opts.Schedules,
 		logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
 		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit, securityEvent: opts.SecurityEvent,
 		metrics: opts.Metrics, upgrader: opts.Upgrader,
