@@ -42,6 +42,8 @@ type Options struct {
 	LogTargets LogTargets
 	// Schedules reports the scheduled services; nil reports none.
 	Schedules Schedules
+	// Workflows lists and runs workflows; nil lists none.
+	Workflows Workflows
 	// Logf writes daemon log lines; nil discards them.
 	Logf func(format string, args ...any)
 	// Version is reported by /v1/system-info.
@@ -101,6 +103,7 @@ type api struct {
 	files      fileSystem
 	logTargets LogTargets
 	schedules  Schedules
+	workflows  Workflows
 	state      StateFile
 	logf       func(format string, args ...any)
 	version    string
@@ -138,8 +141,9 @@ func New(opts Options) (*Daemon, error) {
 		opts.SecurityEvent = func(string, string, string) {}
 	}
 	a := &api{
-		ops: opts.Ops, services: opts.Services, state: opts.State, changes: opts.Changes, plan: opts.Plan, notices: opts.Notices, identities: opts.Identities, checks: opts.Checks, files: localFiles{}, logTargets: opts.LogTargets, schedules: opts.Schedules,
-		logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
+		ops: opts.Ops, services: opts.Services, state: opts.State, changes: opts.Changes, plan: opts.Plan, notices: opts.Notices, identities: opts.Identities, checks: opts.Checks, files: localFiles{}, logTargets: opts.LogTargets,
+		workflows: opts.Workflows, schedules: opts.Schedules,
+		logf:      opts.Logf, version: opts.Version, bootID: opts.BootID,
 		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit, securityEvent: opts.SecurityEvent,
 		metrics: opts.Metrics, upgrader: opts.Upgrader,
 	}

@@ -370,6 +370,7 @@ func (p *parts) buildAPI() error {
 		State:       p.store,
 		LogTargets:  p.forwarding,
 		Schedules:   p.scheduler,
+		Workflows:   p.workflows,
 		Logf:        p.log.Noticef,
 		Version:     version.Version,
 		BootID:      bootID(),
