@@ -143,7 +143,7 @@ func New(opts Options) (*Daemon, error) {
 	a := &api{
 		ops: opts.Ops, services: opts.Services, state: opts.State, changes: opts.Changes, plan: opts.Plan, notices: opts.Notices, identities: opts.Identities, checks: opts.Checks, files: localFiles{}, logTargets: opts.LogTargets,
 		workflows: opts.Workflows, schedules: opts.Schedules,
-		logf:      opts.Logf, version: opts.Version, bootID: opts.BootID,
+		logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
 		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit, securityEvent: opts.SecurityEvent,
 		metrics: opts.Metrics, upgrader: opts.Upgrader,
 	}
