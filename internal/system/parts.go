@@ -267,6 +267,7 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 	})
 	p.workflows = workflow.New(workflow.Options{
 		Plans: p.plans, Services: services, Checks: p.checks, Changes: chg, Sync: store.Sync,
+		Dir: p.opts.Dir, Logf: log.Noticef,
 	})
 	p.changes, p.notices, p.identities = chg, ntc, ids
 	p.registerUpgrade(chg)
