@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/limits"
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/plan/planyaml"
 )
@@ -49,6 +50,16 @@ type serviceJSON struct {
 	CurrentSince *time.Time `json:"current-since,omitempty"`
 	// Stats is our extension (absent in Pebble, ignored by its clients).
 	Stats *serviceStatsJSON `json:"stats,omitempty"`
+	// The schedule of a scheduled service (our extension,
+	// docs/schedules.md): its schedule: field, next due time and how many
+	// due times were skipped because the last run was still going.
+	Schedule    string     `json:"schedule,omitempty"`
+	NextRun     *time.Time `json:"next-run,omitempty"`
+	SkippedRuns int        `json:"skipped-runs,omitempty"`
+	// LimitsNotEnforced and ExitReason are our extensions too
+	// (docs/resource-limits.md).
+	LimitsNotEnforced []limits.NotEnforced `json:"limits-not-enforced,omitempty"`
+	ExitReason        string               `json:"exit-reason,omitempty"`
 }
 
 // getServices serves GET /v1/services (api.md §9.1). With stats=true (our
@@ -67,14 +78,29 @@ func (a *api) getServices(r *http.Request) response {
 	}
 	out := make([]serviceJSON, 0, len(infos))
 	for _, info := range infos {
-		s := serviceJSON{Name: info.Name, Startup: info.Startup, Current: info.Current, Stats: usage[info.Name]}
+		s := serviceJSON{Name: info.Name, Startup: info.Startup, Current: info.Current, Stats: usage[info.Name],
+			LimitsNotEnforced: info.NotEnforced, ExitReason: info.ExitReason}
 		if !info.CurrentSince.IsZero() {
 			since := info.CurrentSince
 			s.CurrentSince = &since
 		}
+		a.addSchedule(&s)
 		out = append(out, s)
 	}
 	return syncResponse(out)
+}
+
+// addSchedule fills in the schedule fields of a scheduled service.
+func (a *api) addSchedule(s *serviceJSON) {
+	if a.schedules == nil {
+		return
+	}
+	info, ok := a.schedules.Info(s.Name)
+	if !ok {
+		return
+	}
+	next := info.NextRun
+	s.Schedule, s.NextRun, s.SkippedRuns = info.Schedule, &next, info.Skipped
 }
 
 // postServices serves POST /v1/services (api.md §9.2).

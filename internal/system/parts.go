@@ -27,6 +27,7 @@ import (
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/planstate"
 	"github.com/pebble-project/pebble/internal/reaper"
+	"github.com/pebble-project/pebble/internal/scheduler"
 	"github.com/pebble-project/pebble/internal/servstate"
 	"github.com/pebble-project/pebble/internal/statefile"
 	"github.com/pebble-project/pebble/internal/version"
@@ -52,6 +53,7 @@ type parts struct {
 	identities *identities.Manager
 	forwarding *logfwd.Manager
 	ops        *ops.Ops
+	scheduler  *scheduler.Scheduler
 	workflows  *workflow.Runner
 	api        *daemon.Daemon
 	// shutdown carries the exit code of a service's shutdown action.
@@ -265,6 +267,7 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 	})
 	p.workflows = workflow.New(workflow.Options{
 		Plans: p.plans, Services: services, Checks: p.checks, Changes: chg, Sync: store.Sync,
+		Dir: p.opts.Dir, Logf: log.Noticef,
 	})
 	p.changes, p.notices, p.identities = chg, ntc, ids
 	p.registerUpgrade(chg)
@@ -287,8 +290,31 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 	default:
 		log.Debugf("No processes left by a previous daemon.")
 	}
+	p.startScheduler(services)
 	return nil
 }
+
+// startScheduler starts the scheduled services' timers
+// (docs/schedules.md): a due service is started as `pebble start` starts
+// it, unless its last run is still active or in backoff. Schedules run
+// whatever --hold says, like checks.
+func (p *parts) startScheduler(services *servstate.Manager) {
+	p.scheduler = scheduler.New(scheduler.Options{
+		Start: func(name string) (string, error) { return p.ops.ServiceAction("start", []string{name}) },
+		Busy: func(name string) bool {
+			infos := services.Services([]string{name})
+			return len(infos) == 1 && (infos[0].Current == servstate.StatusActive || infos[0].Current == servstate.StatusBackoff)
+		},
+		Logf: p.log.Noticef,
+	})
+	p.onClose("scheduler", p.scheduler.Close)
+	p.plans.Subscribe(p.scheduler.SetPlan)
+}
+
+// disableControllersEnv names cgroup controllers (comma-separated) that
+// service limits must not use, as if the host had none: the end-to-end
+// tests' seam for reports of unenforced limits (docs/resource-limits.md).
+const disableControllersEnv = "PEBBLE_TEST_DISABLE_CONTROLLERS"
 
 // newServiceManager builds the service manager; a shutdown action of a
 // service ends wait with its exit code, and every transition of a service
@@ -308,6 +334,8 @@ func (p *parts) newServiceManager(store *statefile.Store, fwd *logfwd.Manager, n
 		OnEvent: func(ev servstate.Event) {
 			ntc.Add(nil, notices.ServiceUpdate, ev.Service, notices.AddOptions{Data: serviceUpdateData(ev)})
 		},
+		Warn:                func(msg string) { ntc.AddWarning(msg) },
+		DisabledControllers: strings.FieldsFunc(os.Getenv(disableControllersEnv), func(r rune) bool { return r == ',' }),
 	}
 	if p.opts.Verbose {
 		opts.Verbose = p.opts.Stdout
@@ -317,7 +345,8 @@ func (p *parts) newServiceManager(store *statefile.Store, fwd *logfwd.Manager, n
 
 // serviceUpdateData is the last-data of a service-update notice
 // (docs/service-events.md): the event, and the exit code or the signal of
-// the main process when an exit caused it.
+// the main process when an exit caused it, with the exit's reason when the
+// OOM killer caused it (docs/resource-limits.md).
 func serviceUpdateData(ev servstate.Event) map[string]string {
 	data := map[string]string{"event": ev.Kind}
 	switch {
@@ -326,6 +355,9 @@ func serviceUpdateData(ev servstate.Event) map[string]string {
 		data["signal"] = osutil.SignalName(ev.Exit.Signal)
 	default:
 		data["exit-code"] = strconv.Itoa(ev.Exit.Code)
+	}
+	if ev.ExitReason != "" {
+		data["exit-reason"] = ev.ExitReason
 	}
 	return data
 }
@@ -349,6 +381,7 @@ func (p *parts) buildAPI() error {
 		Checks:      p.checks,
 		State:       p.store,
 		LogTargets:  p.forwarding,
+		Schedules:   p.scheduler,
 		Workflows:   p.workflows,
 		Logf:        p.log.Noticef,
 		Version:     version.Version,
