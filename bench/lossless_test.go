@@ -32,18 +32,16 @@ import (
 
 // seqCheck follows a stream of numbered lines.
 type seqCheck struct {
-	next                  int // the number expected next
-	received, dup, reord  int
-	missed, reportedMiss  int
-	seen                  []bool
-	lastNumber, lastBytes int
+	next                 int // the number expected next
+	received, dup, reord int
+	missed, reportedMiss int
+	seen                 []bool
 }
 
 func (c *seqCheck) line(n int) {
 	if n >= len(c.seen) {
 		c.seen = slices.Grow(c.seen, n+1-len(c.seen))[:n+1]
 	}
-	c.lastNumber = n
 	switch {
 	case c.seen[n]:
 		c.dup++
