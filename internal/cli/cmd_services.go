@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/pebble-project/pebble/client"
 	"github.com/pebble-project/pebble/internal/cli/command"
@@ -58,29 +60,66 @@ func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) e
 		return nil
 	}
 	w := command.NewTable(e.Stdout)
+	header := []string{"Service", "Startup", "Current", "Since"}
 	if c.stats {
-		fmt.Fprintln(w, "Service\tStartup\tCurrent\tSince\tCPU\tMemory\tProcesses")
-	} else {
-		fmt.Fprintln(w, "Service\tStartup\tCurrent\tSince")
+		header = append(header, "CPU", "Memory", "Processes")
 	}
-	for _, svc := range services {
+	notes := c.notes(e, services)
+	if notes != nil {
+		header = append(header, "Notes")
+	}
+	fmt.Fprintln(w, strings.Join(header, "\t"))
+	for i, svc := range services {
 		since := "-"
 		if !svc.CurrentSince.IsZero() {
 			since = command.FormatTime(svc.CurrentSince, e.Now(), e.Loc, c.absTime)
 		}
-		if !c.stats {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", svc.Name, svc.Startup, svc.Current, since)
-			continue
+		row := []string{svc.Name, string(svc.Startup), string(svc.Current), since}
+		if c.stats {
+			cpu, mem, procs := "-", "-", "-"
+			if st := svc.Stats; st != nil {
+				cpu = fmt.Sprintf("%.2fs", st.CPUSeconds)
+				mem = formatBytes(st.MemoryBytes)
+				procs = fmt.Sprint(st.Processes)
+			}
+			row = append(row, cpu, mem, procs)
 		}
-		cpu, mem, procs := "-", "-", "-"
-		if st := svc.Stats; st != nil {
-			cpu = fmt.Sprintf("%.2fs", st.CPUSeconds)
-			mem = formatBytes(st.MemoryBytes)
-			procs = fmt.Sprint(st.Processes)
+		if notes != nil {
+			row = append(row, notes[i])
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", svc.Name, svc.Startup, svc.Current, since, cpu, mem, procs)
+		fmt.Fprintln(w, strings.Join(row, "\t"))
 	}
 	return w.Flush()
+}
+
+// notes returns the Notes column of each service (docs/readiness.md): its
+// readiness, status text and one-shot result; nil when no service has any,
+// so that the table is Pebble's.
+func (c *cmdServices) notes(e *command.Env, services []*client.ServiceInfo) []string {
+	var notes []string
+	for i, svc := range services {
+		var parts []string
+		if svc.Readiness != "" {
+			parts = append(parts, svc.Readiness)
+		}
+		if svc.StatusText != "" {
+			parts = append(parts, strconv.Quote(svc.StatusText))
+		}
+		if r := svc.Oneshot; r != nil {
+			parts = append(parts, fmt.Sprintf("exited %d %s", r.ExitCode, command.FormatTime(r.Exited, e.Now(), e.Loc, c.absTime)))
+		}
+		if len(parts) == 0 {
+			continue
+		}
+		if notes == nil {
+			notes = make([]string, len(services))
+			for j := range notes {
+				notes[j] = "-"
+			}
+		}
+		notes[i] = strings.Join(parts, ", ")
+	}
+	return notes
 }
 
 // formatBytes shows a byte count with an SI unit: 512B, 12.3kB, 4.56MB.

@@ -49,6 +49,17 @@ type serviceJSON struct {
 	CurrentSince *time.Time `json:"current-since,omitempty"`
 	// Stats is our extension (absent in Pebble, ignored by its clients).
 	Stats *serviceStatsJSON `json:"stats,omitempty"`
+	// Readiness, StatusText and Oneshot are ours too (docs/readiness.md,
+	// docs/oneshot.md).
+	Readiness  string       `json:"readiness,omitempty"`
+	StatusText string       `json:"status-text,omitempty"`
+	Oneshot    *oneshotJSON `json:"oneshot,omitempty"`
+}
+
+type oneshotJSON struct {
+	ExitCode int       `json:"exit-code"`
+	Exited   time.Time `json:"exited"`
+	Output   string    `json:"output"`
 }
 
 // getServices serves GET /v1/services (api.md §9.1). With stats=true (our
@@ -67,7 +78,11 @@ func (a *api) getServices(r *http.Request) response {
 	}
 	out := make([]serviceJSON, 0, len(infos))
 	for _, info := range infos {
-		s := serviceJSON{Name: info.Name, Startup: info.Startup, Current: info.Current, Stats: usage[info.Name]}
+		s := serviceJSON{Name: info.Name, Startup: info.Startup, Current: info.Current, Stats: usage[info.Name],
+			Readiness: info.Readiness, StatusText: info.StatusText}
+		if r := info.Oneshot; r != nil {
+			s.Oneshot = &oneshotJSON{ExitCode: r.ExitCode, Exited: r.Exited, Output: r.Output}
+		}
 		if !info.CurrentSince.IsZero() {
 			since := info.CurrentSince
 			s.CurrentSince = &since
