@@ -332,7 +332,12 @@ func (m *Manager) start(ctx context.Context, name string, tl TaskLog, keepDone b
 		if r.released != nil && tl != nil {
 			awaitOutput(r.released)
 			if lines, cut := s.buf.LastLines(startOutputLines); len(lines) > 0 {
-				tl.Logf("%s", formatOutput(lines, cut))
+				if svc.LogsRestricted() {
+					// Task logs are for every reader; the output is not.
+					tl.Logf("Its last output is not shown here: the service's log-access is admin.")
+				} else {
+					tl.Logf("%s", formatOutput(lines, cut))
+				}
 			}
 		}
 		return r.err
