@@ -259,6 +259,8 @@ func TestAccessControl(t *testing.T) {
 		{"GET", "/v1/tasks/{task-id}/websocket/{websocket-id}", "/v1/tasks/999/websocket/nope", "", "admin"},
 		{"GET", "/v1/files", "/v1/files?action=bogus", "", "admin"},
 		{"POST", "/v1/files", "/v1/files", `{}`, "admin"},
+		// An addition beyond Pebble (docs/upgrade.md): admin, like stopping it.
+		{"POST", "/v1/daemon", "/v1/daemon", `{"action":"bogus"}`, "admin"},
 	}
 	tested := make(map[string]bool)
 	for _, e := range endpoints {

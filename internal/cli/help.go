@@ -37,6 +37,7 @@ var commands = slices.Concat(files.Commands, identities.Commands, notices.Comman
 	stopInfo,
 	stopChecksInfo,
 	tasksInfo,
+	upgradeInfo,
 	versionInfo,
 })
 
@@ -65,6 +66,7 @@ var summaries = map[string]string{
 	"tasks":        "List a change's tasks",
 	"enter":        "Run subcommand under a container environment",
 	"autostart":    "Start services set to start by default",
+	"upgrade":      "Re-execute the daemon from a new binary in place",
 }
 
 // helpGroup is a group of commands in "pebble help".
@@ -75,7 +77,7 @@ type helpGroup struct {
 
 // helpGroups are the groups of "pebble help", in order (cli.md §2).
 var helpGroups = []helpGroup{
-	{"Run", "run the service manager", []string{"run"}},
+	{"Run", "run the service manager", []string{"run", "upgrade"}},
 	{"Info", "help and version information", []string{"help", "version"}},
 	{"Plan", "view and change configuration", []string{"add", "plan", "replan"}},
 	{"Services", "manage services", []string{"services", "logs", "start", "restart", "signal", "stop"}},

@@ -18,7 +18,7 @@ Usage: pebble <command> [<options>...]
 
 Commands can be classified as follows:
 
-         Run: run
+         Run: run, upgrade
         Info: help, version
         Plan: add, plan, replan
     Services: services, logs, start, restart, signal, stop
@@ -45,6 +45,7 @@ Commands can be classified as follows:
 
   Run (run the service manager):
     run                Run the service manager environment
+    upgrade            Re-execute the daemon from a new binary in place
 
   Info (help and version information):
     help               Show help about a command
