@@ -133,6 +133,9 @@ var endpoints = []endpoint{
 	{path: "/v1/signals", post: &method{(*api).postSignals, accessAdmin, volatile}},
 	{path: "/v1/logs", get: &method{(*api).getLogs, accessRead, volatile}},
 	{path: "/v1/log-targets", get: &method{(*api).getLogTargets, accessRead, volatile}},
+	// An addition beyond Pebble (docs/workflows.md): the list reports
+	// last runs, which are changes; a run answers with its change.
+	{path: "/v1/workflows", get: &method{(*api).getWorkflows, accessRead, durable}, post: &method{(*api).postWorkflows, accessAdmin, durable}},
 	{path: "/v1/metrics", get: &method{(*api).getMetrics, accessMetrics, volatile}},
 	// Any identified user may add a custom notice (api.md §5.2).
 	{path: "/v1/notices", get: &method{(*api).getNotices, accessRead, durable}, post: &method{(*api).postNotices, accessRead, durable}},

@@ -349,6 +349,7 @@ func (p *parts) buildAPI() error {
 		Checks:      p.checks,
 		State:       p.store,
 		LogTargets:  p.forwarding,
+		Workflows:   p.workflows,
 		Logf:        p.log.Noticef,
 		Version:     version.Version,
 		BootID:      bootID(),
