@@ -293,17 +293,25 @@ func (m *Manager) send(ctx context.Context, name string, create bool, c command)
 // is ready (docs/readiness.md) or, a one-shot, has exited (docs/oneshot.md).
 // Cancelling ctx aborts the start: the process group gets SIGKILL.
 func (m *Manager) Start(ctx context.Context, name string, tl TaskLog) error {
-	return m.start(ctx, name, tl, false)
+	return m.start(ctx, name, tl, false, nil)
+}
+
+// StartWithEnv is Start with env added to the environment of the runs this
+// start launches, on top of the plan's (a workflow's run step gives its
+// parameters so, docs/workflows.md). The plan's definition is what Replan
+// compares; a later start without env drops it.
+func (m *Manager) StartWithEnv(ctx context.Context, name string, tl TaskLog, env map[string]string) error {
+	return m.start(ctx, name, tl, false, env)
 }
 
 // StartUnlessSucceeded is Start, except that a one-shot whose last run
 // succeeded, with the definition of the current plan, is left alone (its
 // task logs so): the start of autostart and replan (docs/oneshot.md).
 func (m *Manager) StartUnlessSucceeded(ctx context.Context, name string, tl TaskLog) error {
-	return m.start(ctx, name, tl, true)
+	return m.start(ctx, name, tl, true, nil)
 }
 
-func (m *Manager) start(ctx context.Context, name string, tl TaskLog, keepDone bool) error {
+func (m *Manager) start(ctx context.Context, name string, tl TaskLog, keepDone bool, env map[string]string) error {
 	svc, workload, err := m.lookup(name)
 	if err != nil {
 		return err
@@ -311,7 +319,7 @@ func (m *Manager) start(ctx context.Context, name string, tl TaskLog, keepDone b
 	if keepDone {
 		keepDone = m.unchanged(name, svc, workload)
 	}
-	c := command{kind: evStart, svc: svc, workload: workload, keepDone: keepDone, reply: make(chan reply, 1)}
+	c := command{kind: evStart, svc: svc, workload: workload, env: env, keepDone: keepDone, reply: make(chan reply, 1)}
 	s, err := m.send(ctx, name, true, c)
 	if err != nil {
 		return err

@@ -36,8 +36,9 @@ type command struct {
 	sig      syscall.Signal
 	since    time.Time // cmdForget: the inactive-since time Prune saw
 	source   readySource
-	keepDone bool       // evStart: leave a succeeded one-shot alone
-	reply    chan reply // buffered, capacity 1
+	keepDone bool              // evStart: leave a succeeded one-shot alone
+	env      map[string]string // evStart: added to the runs' environment
+	reply    chan reply        // buffered, capacity 1
 }
 
 // cmdSignal asks the goroutine to signal the main process.
@@ -72,11 +73,12 @@ type service struct {
 	since      time.Time
 	startCount int
 	pid        int
-	svc        *plan.Service  // definition last started (adopted by Replan)
-	workload   *plan.Workload // its workload, if any
-	created    time.Time      // inactive since, while never launched
-	forgotten  bool           // pruned: no longer in Manager.services
-	life       lifeInfo       // readiness, status text, one-shot result
+	svc        *plan.Service     // definition last started (adopted by Replan)
+	workload   *plan.Workload    // its workload, if any
+	env        map[string]string // added to the environment by the last start (StartWithEnv)
+	created    time.Time         // inactive since, while never launched
+	forgotten  bool              // pruned: no longer in Manager.services
+	life       lifeInfo          // readiness, status text, one-shot result
 
 	// goroutine
 	mach        machine
@@ -184,7 +186,7 @@ func (s *service) command(c command) {
 		return
 	case evStart:
 		s.mu.Lock()
-		s.svc, s.workload = c.svc, c.workload
+		s.svc, s.workload, s.env = c.svc, c.workload, c.env
 		s.mu.Unlock()
 	}
 	s.handle(event{kind: c.kind, action: c.action, source: c.source, keepDone: c.keepDone})
@@ -361,9 +363,9 @@ func (s *service) launchWith(cfg config, ns *notifySocket) error {
 // cgroup's directory ("" without one).
 func (s *service) startProcess(ns *notifySocket, out *os.File) (*exec.Cmd, string, error) {
 	s.mu.Lock()
-	svc, workload := s.svc, s.workload
+	svc, workload, env := s.svc, s.workload, s.env
 	s.mu.Unlock()
-	cmd, err := ns.command(svc, workload, out)
+	cmd, err := ns.command(svc, workload, env, out)
 	if err != nil {
 		return nil, "", err
 	}
@@ -395,7 +397,7 @@ func (s *service) startProcess(ns *notifySocket, out *os.File) (*exec.Cmd, strin
 		// Perhaps the kernel (or a seccomp filter) refuses clone3 into a
 		// cgroup: try again, joining the cgroup after the start.
 		viaFD = true
-		if cmd, err = ns.command(svc, workload, out); err != nil {
+		if cmd, err = ns.command(svc, workload, env, out); err != nil {
 			return nil, "", err
 		}
 	}

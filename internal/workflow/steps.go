@@ -80,7 +80,7 @@ func (r *Runner) act(ctx context.Context, t *changes.Task, d *stepData) error {
 		}
 		return r.start(ctx, t, d.Target)
 	case plan.StepRun:
-		return r.services.Start(ctx, d.Target, t)
+		return r.services.StartWithEnv(ctx, d.Target, t, d.Params)
 	case plan.StepExec:
 		return r.exec(ctx, t, d)
 	case plan.StepWaitCheck:

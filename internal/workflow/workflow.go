@@ -17,6 +17,9 @@ import (
 // satisfies it.
 type Services interface {
 	Start(ctx context.Context, name string, tl servstate.TaskLog) error
+	// StartWithEnv is Start with env added to the environment of the
+	// runs it launches.
+	StartWithEnv(ctx context.Context, name string, tl servstate.TaskLog, env map[string]string) error
 	Stop(ctx context.Context, name string, tl servstate.TaskLog) error
 }
 
