@@ -59,6 +59,7 @@ func (m *Manager) KillLeftovers(ctx context.Context) ([]string, error) {
 			m.cgroups.Remove(name)
 		}
 	}
+	m.removeV1Leftovers()
 	if m.opts.Store != nil && len(recs) > 0 {
 		// The section is rewritten from the (empty) live records. A crash
 		// before that write is harmless: the next daemon finds the recorded
@@ -93,6 +94,9 @@ func (m *Manager) leftoverTrees(recs map[string]procRecord) map[string][]*procTr
 				trees[name] = append(trees[name], &procTree{leader: -1, cgroup: dir})
 			}
 		}
+	}
+	for name, ts := range m.v1LeftoverTrees() {
+		trees[name] = append(trees[name], ts...)
 	}
 	return trees
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pebble-project/pebble/internal/cgroup"
+	"github.com/pebble-project/pebble/internal/limits"
 	"github.com/pebble-project/pebble/internal/logs"
 	"github.com/pebble-project/pebble/internal/osutil"
 	"github.com/pebble-project/pebble/internal/plan"
@@ -69,6 +70,13 @@ type Options struct {
 	// Now is the clock of status times (CurrentSince) and of pruning; nil
 	// means time.Now. Timers always use the real clock.
 	Now func() time.Time
+	// Warn, if not nil, receives a warning for the user (a notice), such
+	// as a service limit that cannot be enforced. It must not block.
+	Warn func(message string)
+	// DisabledControllers are cgroup controllers ("memory", "pids",
+	// "cpu") that limits must not use, as if the host had none: a test
+	// seam for the reports of unenforced limits.
+	DisabledControllers []string
 }
 
 // TaskLog receives the INFO entries of a start or stop task.
@@ -89,6 +97,12 @@ type ServiceInfo struct {
 	StartCount int
 	// PID is the main process's PID while it runs, else 0.
 	PID int
+	// NotEnforced lists the limits of the last run that are set but not
+	// enforced, and why (limits.go).
+	NotEnforced []limits.NotEnforced
+	// ExitReason is ExitOOMKilled when the OOM killer ended the last run,
+	// else "".
+	ExitReason string
 	// Readiness is "waiting", "ready", "reloading", "stopping" or
 	// "timed-out" for a service with readiness that was started, else ""
 	// (docs/readiness.md).
@@ -131,6 +145,10 @@ type Manager struct {
 	closed   bool
 
 	usage usageBook // CPU time of ended runs (usage.go)
+
+	limits    *limits.Enforcer // limits.go
+	v1        *cgroup.V1       // nil: no cgroup v1 hierarchies used
+	limitBook limitBook
 }
 
 // New returns a Manager. It starts the process's reaper (reaper.Start), and
@@ -177,6 +195,7 @@ func New(opts Options) (*Manager, error) {
 			m.cgroupFD.Store(true)
 		}
 	}
+	m.openLimits()
 	if opts.Store != nil {
 		opts.Store.Register(stateSection, m.recordsSnapshot)
 	}
@@ -207,6 +226,7 @@ func (m *Manager) Close() {
 	if m.cgroups != nil {
 		m.cgroups.Close()
 	}
+	m.v1.Close()
 	reaper.Stop()
 }
 
@@ -436,6 +456,7 @@ func (m *Manager) Services(names []string) []ServiceInfo {
 		s.lifeInfoLocked(&infos[i])
 		s.mu.Unlock()
 	}
+	m.addLimitInfo(infos)
 	sort.Slice(infos, func(i, j int) bool { return infos[i].Name < infos[j].Name })
 	return infos
 }

@@ -137,6 +137,7 @@ func (s *service) loop() {
 			s.waiting--
 			if e.run == s.run {
 				s.released = e.released
+				s.m.noteLimitExit(s.name, e.res)
 				s.mu.Lock()
 				s.pid = 0
 				s.mu.Unlock()
@@ -235,6 +236,9 @@ func (s *service) handle(ev event) {
 	s.publishLifecycle(cfg)
 	if on := s.m.opts.OnEvent; on != nil {
 		for _, e := range events(s.name, was, s.mach, ev) {
+			if e.Kind == EventExited {
+				e.ExitReason = s.m.exitReason(s.name)
+			}
 			on(e)
 		}
 	}
@@ -267,6 +271,7 @@ func (s *service) apply(e effect, cfg config) {
 		if s.tree.cgroup != "" {
 			s.m.usage.retire(s.name, s.tree.cgroup, func() error { return s.m.cgroups.Remove(s.name) })
 		}
+		s.m.retireLimits(s.name)
 	case effArm:
 		d := e.d
 		if e.timer == timerBackoff {
@@ -366,6 +371,9 @@ func (s *service) startProcess(ns *notifySocket, out *os.File) (*exec.Cmd, strin
 	svc, workload, env := s.svc, s.workload, s.env
 	s.mu.Unlock()
 	cmd, err := ns.command(svc, workload, env, out)
+	if err == nil {
+		err = s.applyLimits(cmd, svc)
+	}
 	if err != nil {
 		return nil, "", err
 	}
@@ -398,6 +406,9 @@ func (s *service) startProcess(ns *notifySocket, out *os.File) (*exec.Cmd, strin
 		// cgroup: try again, joining the cgroup after the start.
 		viaFD = true
 		if cmd, err = ns.command(svc, workload, env, out); err != nil {
+			return nil, "", err
+		}
+		if err = s.applyLimits(cmd, svc); err != nil {
 			return nil, "", err
 		}
 	}
