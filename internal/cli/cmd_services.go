@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -59,8 +60,14 @@ func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) e
 		}
 		return nil
 	}
-	w := command.NewTable(e.Stdout)
+	// The Scheduled and Notes columns are there only when a service has a
+	// schedule or notes, so Pebble's output stays byte for byte the same
+	// without them.
+	scheduled := slices.ContainsFunc(services, func(s *client.ServiceInfo) bool { return s.Schedule != "" })
 	header := []string{"Service", "Startup", "Current", "Since"}
+	if scheduled {
+		header = append(header, "Scheduled")
+	}
 	if c.stats {
 		header = append(header, "CPU", "Memory", "Processes")
 	}
@@ -68,6 +75,7 @@ func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) e
 	if notes != nil {
 		header = append(header, "Notes")
 	}
+	w := command.NewTable(e.Stdout)
 	fmt.Fprintln(w, strings.Join(header, "\t"))
 	for i, svc := range services {
 		since := "-"
@@ -75,6 +83,9 @@ func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) e
 			since = command.FormatTime(svc.CurrentSince, e.Now(), e.Loc, c.absTime)
 		}
 		row := []string{svc.Name, string(svc.Startup), string(svc.Current), since}
+		if scheduled {
+			row = append(row, c.nextRun(e, svc))
+		}
 		if c.stats {
 			cpu, mem, procs := "-", "-", "-"
 			if st := svc.Stats; st != nil {
@@ -137,6 +148,19 @@ func (c *cmdServices) notes(e *command.Env, services []*client.ServiceInfo) []st
 		notes[i] = strings.Join(parts, ", ")
 	}
 	return notes
+}
+
+// nextRun is the Scheduled column: the next due time of a scheduled
+// service, with the runs skipped so far, or "-".
+func (c *cmdServices) nextRun(e *command.Env, svc *client.ServiceInfo) string {
+	if svc.Schedule == "" || svc.NextRun.IsZero() {
+		return "-"
+	}
+	next := command.FormatTime(svc.NextRun, e.Now(), e.Loc, c.absTime)
+	if svc.SkippedRuns > 0 {
+		next += fmt.Sprintf(" (%d skipped)", svc.SkippedRuns)
+	}
+	return next
 }
 
 // formatBytes shows a byte count with an SI unit: 512B, 12.3kB, 4.56MB.
