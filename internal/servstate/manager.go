@@ -126,6 +126,12 @@ type Manager struct {
 	closed   bool
 
 	usage usageBook // CPU time of ended runs (usage.go)
+
+	// adopted names the services taken over from an upgraded daemon,
+	// guarded by mu; resume and mirrorPaused undo a HandOver (handover.go).
+	adopted      map[string]bool
+	resume       func()
+	mirrorPaused bool
 }
 
 // New returns a Manager. It starts the process's reaper (reaper.Start), and
@@ -159,6 +165,7 @@ func New(opts Options) (*Manager, error) {
 		plan:     &plan.Plan{},
 		services: make(map[string]*service),
 		records:  make(map[string]procRecord),
+		adopted:  make(map[string]bool),
 	}
 	if m.logf == nil {
 		m.logf = func(string, ...any) {}

@@ -36,8 +36,9 @@ type command struct {
 	sig      syscall.Signal
 	since    time.Time // cmdForget: the inactive-since time Prune saw
 	source   readySource
-	keepDone bool       // evStart: leave a succeeded one-shot alone
-	reply    chan reply // buffered, capacity 1
+	keepDone bool             // evStart: leave a succeeded one-shot alone
+	handover *handOverRequest // cmdHandOver
+	reply    chan reply       // buffered, capacity 1
 }
 
 // cmdSignal asks the goroutine to signal the main process.
@@ -45,6 +46,9 @@ const cmdSignal = numEvents
 
 // cmdForget asks the goroutine to drop its record and end (prune.go).
 const cmdForget = numEvents + 1
+
+// cmdHandOver asks the goroutine for its hand-over and to wait (handover.go).
+const cmdHandOver = numEvents + 2
 
 // exitEvent is the exit of one run's main process.
 type exitEvent struct {
@@ -92,6 +96,7 @@ type service struct {
 	released    <-chan struct{} // of the last exit
 	waiting     int             // runs whose exit was not received yet
 	rand        *rand.Rand
+	pipe        *logs.Pipe      // of the current run
 	notify      *notifySocket   // of the current run, with notify readiness
 	notes       chan notifyNote // from the notify socket's reader
 	phase       string          // "reloading" or "stopping" since the last READY=1
@@ -124,10 +129,14 @@ func (s *service) loop() {
 	for {
 		select {
 		case c := <-s.cmds:
-			if c.kind == cmdForget {
+			switch c.kind {
+			case cmdForget:
 				if s.forget(c) {
 					return
 				}
+				continue
+			case cmdHandOver:
+				s.handOver(c.handover)
 				continue
 			}
 			s.command(c)
@@ -425,7 +434,7 @@ func cgroupFDUnsupported(err error) bool {
 func (s *service) started(cmd *exec.Cmd, cgroupDir string, pipe *logs.Pipe, grace time.Duration) {
 	s.run++
 	s.waiting++
-	s.cmd = cmd
+	s.cmd, s.pipe = cmd, pipe
 	pid := cmd.Process.Pid
 	s.tree = &procTree{leader: pid, cgroup: cgroupDir}
 	s.mu.Lock()
@@ -440,12 +449,18 @@ func (s *service) started(cmd *exec.Cmd, cgroupDir string, pipe *logs.Pipe, grac
 // rest of its output (at most grace, when a child it left holds the pipe).
 func (s *service) wait(run int, cmd *exec.Cmd, pipe *logs.Pipe, grace time.Duration) {
 	res, _ := reaper.WaitExit(cmd)
+	s.exited(run, res, func() { reaper.Release(cmd) }, pipe, grace)
+}
+
+// exited delivers the exit of run, calls release, then waits for the rest
+// of its output (at most grace).
+func (s *service) exited(run int, res reaper.ExitResult, release func(), pipe *logs.Pipe, grace time.Duration) {
 	released := make(chan struct{})
 	select {
 	case s.exits <- exitEvent{run: run, res: res, released: released}:
 	case <-s.m.done:
 	}
-	reaper.Release(cmd)
+	release()
 	pipe.Finish(grace)
 	// Its output is all in: last words without a newline end their line.
 	s.writer.EndLine()

@@ -147,7 +147,9 @@ func (p *parts) start(ctx context.Context) error {
 	if ready == nil {
 		ready = func() {}
 	}
-	if p.opts.Hold {
+	// A daemon that took over from an upgraded one has its services as
+	// they were: nothing is started.
+	if p.opts.Hold || p.handover != nil {
 		ready()
 		return nil
 	}

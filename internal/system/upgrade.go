@@ -131,9 +131,6 @@ func (u *upgrader) run(ctx context.Context, t *changes.Task) error {
 // only on failure, with everything it quiesced serving again.
 func (u *upgrader) upgrade(ctx context.Context, t *changes.Task, binary string) error {
 	p := u.p
-	if active := p.services.ActiveServices(); len(active) > 0 {
-		return fmt.Errorf("services are running (%s); handing services over is not supported yet", strings.Join(active, ", "))
-	}
 	newVersion, err := u.check(ctx, binary)
 	if err != nil {
 		return fmt.Errorf("new binary %s", err)
@@ -144,10 +141,14 @@ func (u *upgrader) upgrade(ctx context.Context, t *changes.Task, binary string) 
 		return err
 	}
 	doc := handover.New(version.Version)
-	err = u.handOver(ctx, t, doc)
+	err = p.services.HandOver(ctx, doc)
 	if err == nil {
-		t.Logf("Handing over from version %s to %s after %v of quiet.", version.Version, newVersion, time.Since(start).Round(time.Millisecond))
-		err = u.exec(ctx, doc, binary)
+		err = u.handOver(ctx, t, doc)
+		if err == nil {
+			t.Logf("Handing over from version %s to %s after %v of quiet.", version.Version, newVersion, time.Since(start).Round(time.Millisecond))
+			err = u.exec(ctx, doc, binary)
+		}
+		p.services.Resume()
 	}
 	if rerr := p.api.Resume(); rerr != nil {
 		p.log.Noticef("Cannot serve the API again after a failed upgrade: %v", rerr)
