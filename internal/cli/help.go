@@ -39,6 +39,8 @@ var commands = slices.Concat(files.Commands, identities.Commands, notices.Comman
 	tasksInfo,
 	upgradeInfo,
 	versionInfo,
+	workflowsInfo,
+	runWorkflowInfo,
 })
 
 // summaries are the one-line summaries (cli.md §2) of the commands whose
@@ -67,6 +69,8 @@ var summaries = map[string]string{
 	"enter":        "Run subcommand under a container environment",
 	"autostart":    "Start services set to start by default",
 	"upgrade":      "Re-execute the daemon from a new binary in place",
+	"workflows":    "List the workflows of the plan and their last runs",
+	"run-workflow": "Run a workflow of the plan and wait for it",
 }
 
 // helpGroup is a group of commands in "pebble help".
@@ -84,6 +88,7 @@ var helpGroups = []helpGroup{
 	{"Checks", "manage health checks", []string{"checks", "check", "start-checks", "stop-checks", "health"}},
 	{"Files", "work with files and execute commands", []string{"push", "pull", "ls", "mkdir", "rm", "exec"}},
 	{"Changes", "manage changes and their tasks", []string{"changes", "tasks"}},
+	{"Workflows", "run lifecycle procedures", []string{"workflows", "run-workflow"}},
 	{"Notices", "manage notices and warnings", []string{"warnings", "okay", "notices", "notice", "notify"}},
 	{"Identities", "manage user identities", []string{"identities", "identity", "add-identities", "update-identities", "remove-identities"}},
 }

@@ -25,6 +25,7 @@ Commands can be classified as follows:
       Checks: checks, check, start-checks, stop-checks, health
        Files: push, pull, ls, mkdir, rm, exec
      Changes: changes, tasks
+   Workflows: workflows, run-workflow
      Notices: warnings, okay, notices, notice, notify
   Identities: identities --help
 
@@ -82,6 +83,10 @@ Commands can be classified as follows:
   Changes (manage changes and their tasks):
     changes            List system changes
     tasks              List a change's tasks
+
+  Workflows (run lifecycle procedures):
+    workflows          List the workflows of the plan and their last runs
+    run-workflow       Run a workflow of the plan and wait for it
 
   Notices (manage notices and warnings):
     warnings           List warnings

@@ -120,6 +120,14 @@ func (a *api) getNotices(r *http.Request) response {
 	if found == nil {
 		found = []notices.Notice{}
 	}
+	for _, n := range found {
+		if n.Type.Durable() {
+			return syncResponse(found)
+		}
+	}
+	if len(found) > 0 {
+		return unsavedResponse{syncResponse(found)}
+	}
 	return syncResponse(found)
 }
 

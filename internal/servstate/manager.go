@@ -51,6 +51,11 @@ type Options struct {
 	// goes to; nothing of that run is in the buffer yet. Log forwarding uses
 	// it to start reading at the run's first line. It must not block.
 	Starting func(service string, buf *logs.Buffer)
+	// OnEvent, if not nil, is called on the service's goroutine for every
+	// transition of a service (events.go), after the new state is visible
+	// in Services and before the transition's effects run (a reply to a
+	// start or stop comes after its event). It must not block.
+	OnEvent func(Event)
 	// NoCgroups disables the per-service cgroups even where cgroup v2 is
 	// writable, so process trees are found by walking /proc instead.
 	NoCgroups bool

@@ -225,7 +225,8 @@ func (s *service) config() config {
 // effects, then publishes the new state and re-arms the timer.
 func (s *service) handle(ev event) {
 	cfg := s.config()
-	prev := s.mach.state
+	was := s.mach
+	prev := was.state
 	var effs []effect
 	s.mach, effs = next(s.mach, cfg, ev)
 	for k := range s.deadlines {
@@ -239,6 +240,11 @@ func (s *service) handle(ev event) {
 		s.publish()
 	}
 	s.publishLifecycle(cfg)
+	if on := s.m.opts.OnEvent; on != nil {
+		for _, e := range events(s.name, was, s.mach, ev) {
+			on(e)
+		}
+	}
 	for _, e := range effs {
 		s.apply(e, cfg)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/pebble-project/pebble/internal/logger"
 	"github.com/pebble-project/pebble/internal/notices"
 	"github.com/pebble-project/pebble/internal/ops"
+	"github.com/pebble-project/pebble/internal/osutil"
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/planstate"
 	"github.com/pebble-project/pebble/internal/reaper"
@@ -79,7 +81,7 @@ func (p *parts) onClose(name string, f func()) {
 }
 
 // close undoes build (and start) in reverse order: the API stops serving,
-// then checks, changes, notices and the service manager stop, log forwarding
+// then checks, changes, the service manager and notices stop, log forwarding
 // flushes, the state file is saved, the reaper stops and the directory is
 // unlocked last (behaviour.md §11 step 4). It runs once; later calls do
 // nothing.
@@ -212,8 +214,8 @@ func (p *parts) buildParts(ctx context.Context) error {
 	return p.buildAPI()
 }
 
-// buildServices builds log forwarding, the service manager, notices,
-// identities, changes, checks and the verbs over them, then kills what a
+// buildServices builds log forwarding, notices, the service manager (which
+// records service-update notices), identities, changes, checks and the verbs over them, then kills what a
 // previous daemon on this directory left running.
 func (p *parts) buildServices(ctx context.Context, store *statefile.Store, adopted *servstate.Adopted) error {
 	log := p.log
@@ -224,15 +226,6 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store, adopt
 		defer cancel()
 		fwd.Close(ctx)
 	})
-	services, err := p.newServiceManager(store, fwd)
-	if err != nil {
-		return err
-	}
-	p.services = services
-	p.onClose("service manager", services.Close)
-	p.plans.Subscribe(services.SetPlan)
-	p.plans.Subscribe(fwd.SetPlan)
-
 	var chg *changes.Manager
 	ntc, err := notices.New(notices.Options{
 		Store:        store,
@@ -242,6 +235,15 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store, adopt
 		return err
 	}
 	p.onClose("notices", ntc.Close)
+	services, err := p.newServiceManager(store, fwd, ntc)
+	if err != nil {
+		return err
+	}
+	p.services = services
+	p.onClose("service manager", services.Close)
+	p.plans.Subscribe(services.SetPlan)
+	p.plans.Subscribe(fwd.SetPlan)
+
 	if aside, reason := store.SetAside(); aside != "" {
 		ntc.AddWarning(fmt.Sprintf("cannot use state file: %v; moved it to %q and started with an empty state", reason, aside))
 	}
@@ -300,8 +302,9 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store, adopt
 }
 
 // newServiceManager builds the service manager; a shutdown action of a
-// service ends wait with its exit code.
-func (p *parts) newServiceManager(store *statefile.Store, fwd *logfwd.Manager) (*servstate.Manager, error) {
+// service ends wait with its exit code, and every transition of a service
+// is recorded as a service-update notice.
+func (p *parts) newServiceManager(store *statefile.Store, fwd *logfwd.Manager, ntc *notices.Manager) (*servstate.Manager, error) {
 	opts := servstate.Options{
 		Logf:  p.log.Noticef,
 		Store: store,
@@ -313,11 +316,29 @@ func (p *parts) newServiceManager(store *statefile.Store, fwd *logfwd.Manager) (
 			}
 		},
 		Starting: fwd.ServiceStarting,
+		OnEvent: func(ev servstate.Event) {
+			ntc.Add(nil, notices.ServiceUpdate, ev.Service, notices.AddOptions{Data: serviceUpdateData(ev)})
+		},
 	}
 	if p.opts.Verbose {
 		opts.Verbose = p.opts.Stdout
 	}
 	return servstate.New(opts)
+}
+
+// serviceUpdateData is the last-data of a service-update notice
+// (docs/service-events.md): the event, and the exit code or the signal of
+// the main process when an exit caused it.
+func serviceUpdateData(ev servstate.Event) map[string]string {
+	data := map[string]string{"event": ev.Kind}
+	switch {
+	case ev.Exit == nil:
+	case ev.Exit.Signal != 0:
+		data["signal"] = osutil.SignalName(ev.Exit.Signal)
+	default:
+		data["exit-code"] = strconv.Itoa(ev.Exit.Code)
+	}
+	return data
 }
 
 // buildAPI opens the socket (and TCP address) of the API; start serves it.
@@ -339,6 +360,7 @@ func (p *parts) buildAPI() error {
 		Checks:      p.checks,
 		State:       p.store,
 		LogTargets:  p.forwarding,
+		Workflows:   p.workflows,
 		Logf:        p.log.Noticef,
 		Version:     version.Version,
 		BootID:      bootID(),
