@@ -133,8 +133,7 @@ func (p *parts) start(ctx context.Context) error {
 	}
 	p.api.Serve()
 	if p.handover != nil {
-		p.handover.CloseUntaken()
-		p.log.Noticef("Took over from version %s.", p.handover.Version)
+		p.tookOver()
 	}
 	if p.opts.IdentitiesFile != "" {
 		if err := applyIdentitiesFile(p.identities, p.log.SecurityEvent, p.opts.IdentitiesFile); err != nil {
