@@ -104,6 +104,20 @@ type ServiceInfo struct {
 	// ServicesOptions.Stats asked for it, and nil if the service was never
 	// started or the daemon does not report it (Pebble does not).
 	Stats *ServiceStats `json:"stats,omitempty" yaml:"stats,omitempty"`
+	// LimitsNotEnforced lists the service's limits that the daemon could
+	// not enforce on its last start, and why (not in Pebble).
+	LimitsNotEnforced []LimitNotEnforced `json:"limits-not-enforced,omitempty" yaml:"limits-not-enforced,omitempty"`
+	// ExitReason is "oom-killed" when the kernel's OOM killer ended the
+	// service's last run at its memory limit (not in Pebble).
+	ExitReason string `json:"exit-reason,omitempty" yaml:"exit-reason,omitempty"`
+}
+
+// LimitNotEnforced is a service limit that is not enforced.
+type LimitNotEnforced struct {
+	// Limit is the key of the limit in the plan, such as "memory".
+	Limit string `json:"limit" yaml:"limit"`
+	// Reason says why it is not enforced.
+	Reason string `json:"reason" yaml:"reason"`
 }
 
 // ServiceStats is the resource usage of a service's whole process tree.

@@ -80,7 +80,24 @@ func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) e
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", svc.Name, svc.Startup, svc.Current, since, cpu, mem, procs)
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	writeLimitNotes(e, services)
+	return nil
+}
+
+// writeLimitNotes tells, on stderr so the table stays as Pebble prints
+// it, which services were OOM-killed and which limits are not enforced.
+func writeLimitNotes(e *command.Env, services []*client.ServiceInfo) {
+	for _, svc := range services {
+		if svc.ExitReason != "" {
+			fmt.Fprintf(e.Stderr, "Service %q: last run ended: %s\n", svc.Name, svc.ExitReason)
+		}
+		for _, n := range svc.LimitsNotEnforced {
+			fmt.Fprintf(e.Stderr, "Service %q: limit %s not enforced: %s\n", svc.Name, n.Limit, n.Reason)
+		}
+	}
 }
 
 // formatBytes shows a byte count with an SI unit: 512B, 12.3kB, 4.56MB.
