@@ -20,6 +20,10 @@ type WriterState struct {
 	// absolute position one past its last byte.
 	Data []byte `json:"data"`
 	End  uint64 `json:"end"`
+	// LostNL and LastLostNL count the lines the buffer dropped, for
+	// readers' missed-line counts.
+	LostNL     uint64 `json:"lost-newlines,omitempty"`
+	LastLostNL uint64 `json:"last-lost-newline,omitempty"`
 	// MidLine is set when the last line has no newline yet; LineTime,
 	// LineLen and Continued describe that line.
 	MidLine   bool      `json:"mid-line,omitempty"`
@@ -39,13 +43,9 @@ func (w *Writer) HandOver() WriterState {
 	b := w.buf
 	b.mu.Lock()
 	size := uint64(len(b.data))
-	start := uint64(0)
-	if b.end > size {
-		start = b.end - size
-	}
-	st.End = b.end
-	st.Data = make([]byte, 0, b.end-start)
-	for pos := start; pos < b.end; {
+	st.End, st.LostNL, st.LastLostNL = b.end, b.lostNL, b.lastLostNL
+	st.Data = make([]byte, 0, b.end-b.start)
+	for pos := b.start; pos < b.end; {
 		off := pos % size
 		n := min(size-off, b.end-pos)
 		st.Data = append(st.Data, b.data[off:off+n]...)
@@ -69,8 +69,13 @@ func (w *Writer) TakeOver(st WriterState) {
 	w.midLine, w.lineTime, w.lineLen, w.continued = st.MidLine, st.LineTime, st.LineLen, st.Continued
 	b := w.buf
 	b.mu.Lock()
-	b.end = st.End - uint64(len(st.Data))
-	b.appendLocked(st.Data)
+	// A buffer grown for followers comes back at its first size: the
+	// followers did not survive the exec.
+	data := st.Data[max(len(st.Data)-len(b.data), 0):]
+	b.start = st.End - uint64(len(data))
+	b.end = b.start
+	b.appendLocked(data)
+	b.lostNL, b.lastLostNL = st.LostNL, st.LastLostNL
 	b.lineTime = st.LineTime
 	b.written = time.Now()
 	b.mu.Unlock()
