@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/pebble-project/pebble/client"
 	"github.com/pebble-project/pebble/internal/cli/command"
@@ -57,28 +59,37 @@ func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) e
 		}
 		return nil
 	}
-	w := command.NewTable(e.Stdout)
-	if c.stats {
-		fmt.Fprintln(w, "Service\tStartup\tCurrent\tSince\tCPU\tMemory\tProcesses")
-	} else {
-		fmt.Fprintln(w, "Service\tStartup\tCurrent\tSince")
+	// The Scheduled column is there only when a service has a schedule,
+	// so Pebble's output stays byte for byte the same without one.
+	scheduled := slices.ContainsFunc(services, func(s *client.ServiceInfo) bool { return s.Schedule != "" })
+	header := []string{"Service", "Startup", "Current", "Since"}
+	if scheduled {
+		header = append(header, "Scheduled")
 	}
+	if c.stats {
+		header = append(header, "CPU", "Memory", "Processes")
+	}
+	w := command.NewTable(e.Stdout)
+	fmt.Fprintln(w, strings.Join(header, "\t"))
 	for _, svc := range services {
 		since := "-"
 		if !svc.CurrentSince.IsZero() {
 			since = command.FormatTime(svc.CurrentSince, e.Now(), e.Loc, c.absTime)
 		}
-		if !c.stats {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", svc.Name, svc.Startup, svc.Current, since)
-			continue
+		row := []string{svc.Name, string(svc.Startup), string(svc.Current), since}
+		if scheduled {
+			row = append(row, c.nextRun(e, svc))
 		}
-		cpu, mem, procs := "-", "-", "-"
-		if st := svc.Stats; st != nil {
-			cpu = fmt.Sprintf("%.2fs", st.CPUSeconds)
-			mem = formatBytes(st.MemoryBytes)
-			procs = fmt.Sprint(st.Processes)
+		if c.stats {
+			cpu, mem, procs := "-", "-", "-"
+			if st := svc.Stats; st != nil {
+				cpu = fmt.Sprintf("%.2fs", st.CPUSeconds)
+				mem = formatBytes(st.MemoryBytes)
+				procs = fmt.Sprint(st.Processes)
+			}
+			row = append(row, cpu, mem, procs)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", svc.Name, svc.Startup, svc.Current, since, cpu, mem, procs)
+		fmt.Fprintln(w, strings.Join(row, "\t"))
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -98,6 +109,19 @@ func writeLimitNotes(e *command.Env, services []*client.ServiceInfo) {
 			fmt.Fprintf(e.Stderr, "Service %q: limit %s not enforced: %s\n", svc.Name, n.Limit, n.Reason)
 		}
 	}
+}
+
+// nextRun is the Scheduled column: the next due time of a scheduled
+// service, with the runs skipped so far, or "-".
+func (c *cmdServices) nextRun(e *command.Env, svc *client.ServiceInfo) string {
+	if svc.Schedule == "" || svc.NextRun.IsZero() {
+		return "-"
+	}
+	next := command.FormatTime(svc.NextRun, e.Now(), e.Loc, c.absTime)
+	if svc.SkippedRuns > 0 {
+		next += fmt.Sprintf(" (%d skipped)", svc.SkippedRuns)
+	}
+	return next
 }
 
 // formatBytes shows a byte count with an SI unit: 512B, 12.3kB, 4.56MB.
