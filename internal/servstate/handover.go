@@ -312,7 +312,7 @@ func (s *service) adoptProcess(a *Adopted, h handedService) error {
 	grace := time.Duration(float64(s.config().killDelay) * outputWaitFraction)
 	release := func() { proc.Release() }
 	s.waiting = 1
-	s.m.setRecord(s.name, h.Run, h.PID)
+	s.m.setRecord(s.name, h.Run, h.PID, h.Cgroup != "")
 	if h.Exit != nil {
 		go s.exited(h.Run, *h.Exit, release, pipe, grace)
 		return nil
