@@ -377,6 +377,9 @@ func (m *Manager) start(ctx context.Context, name string, tl TaskLog, keepDone b
 					tl.Logf("Its last output is not shown here: the service's log-access is admin.")
 				} else {
 					tl.Logf("%s", formatOutput(lines, cut))
+					if svc.IsOneshot() {
+						return withOutputTail(r.err, lines)
+					}
 				}
 			}
 		}
@@ -428,8 +431,10 @@ func (m *Manager) Services(names []string) []ServiceInfo {
 			want[n] = true
 		}
 	}
-	var infos []ServiceInfo
-	var recs []*service
+	// Sized once: ServiceInfo is large, and growing the slice from empty
+	// was most of the cost of a request for 10 services.
+	infos := make([]ServiceInfo, 0, len(p.Services))
+	recs := make([]*service, 0, len(p.Services))
 	for name, svc := range p.Services {
 		if want != nil && !want[name] {
 			continue
