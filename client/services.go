@@ -104,6 +104,23 @@ type ServiceInfo struct {
 	// ServicesOptions.Stats asked for it, and nil if the service was never
 	// started or the daemon does not report it (Pebble does not).
 	Stats *ServiceStats `json:"stats,omitempty" yaml:"stats,omitempty"`
+
+	// The fields below are our extension (docs/restart-budget.md); Pebble
+	// leaves them out, and so does this daemon while they are empty.
+
+	// RestartCount counts the automatic restarts since the service was last
+	// started.
+	RestartCount int `json:"restart-count,omitempty" yaml:"restart-count,omitempty"`
+	// LastExitCode is the exit code of the last run, if it exited; nil if
+	// no run ended yet or a signal killed it.
+	LastExitCode *int `json:"last-exit-code,omitempty" yaml:"last-exit-code,omitempty"`
+	// LastExitSignal names the signal that killed the last run ("SIGKILL").
+	LastExitSignal string `json:"last-exit-signal,omitempty" yaml:"last-exit-signal,omitempty"`
+	// LastExitTime is when the last run ended; zero if none did.
+	LastExitTime time.Time `json:"last-exit-time,omitzero" yaml:"last-exit-time,omitempty"`
+	// Failure says why Current is StatusError: the exit of a service that is
+	// not restarted, or its restart limit.
+	Failure string `json:"failure,omitempty" yaml:"failure,omitempty"`
 }
 
 // ServiceStats is the resource usage of a service's whole process tree.

@@ -23,12 +23,14 @@ type cmdServices struct {
 	format  string
 	absTime bool
 	stats   bool
+	exits   bool
 }
 
 func (c *cmdServices) Flags(fs *command.FlagSet) {
 	command.FormatFlag(fs, &c.format)
 	command.AbsTimeFlag(fs, &c.absTime)
 	fs.Bool(&c.stats, 0, "stats", "Show the CPU time, memory and process count of each service's processes")
+	fs.Bool(&c.exits, 0, "exits", "Show each service's restart count, last exit and failure reason")
 }
 
 func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) error {
@@ -58,29 +60,54 @@ func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) e
 		return nil
 	}
 	w := command.NewTable(e.Stdout)
+	header := "Service\tStartup\tCurrent\tSince"
 	if c.stats {
-		fmt.Fprintln(w, "Service\tStartup\tCurrent\tSince\tCPU\tMemory\tProcesses")
-	} else {
-		fmt.Fprintln(w, "Service\tStartup\tCurrent\tSince")
+		header += "\tCPU\tMemory\tProcesses"
 	}
+	if c.exits {
+		header += "\tRestarts\tExit\tExited\tFailure"
+	}
+	fmt.Fprintln(w, header)
 	for _, svc := range services {
 		since := "-"
 		if !svc.CurrentSince.IsZero() {
 			since = command.FormatTime(svc.CurrentSince, e.Now(), e.Loc, c.absTime)
 		}
-		if !c.stats {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", svc.Name, svc.Startup, svc.Current, since)
-			continue
+		row := fmt.Sprintf("%s\t%s\t%s\t%s", svc.Name, svc.Startup, svc.Current, since)
+		if c.stats {
+			cpu, mem, procs := "-", "-", "-"
+			if st := svc.Stats; st != nil {
+				cpu = fmt.Sprintf("%.2fs", st.CPUSeconds)
+				mem = formatBytes(st.MemoryBytes)
+				procs = fmt.Sprint(st.Processes)
+			}
+			row += fmt.Sprintf("\t%s\t%s\t%s", cpu, mem, procs)
 		}
-		cpu, mem, procs := "-", "-", "-"
-		if st := svc.Stats; st != nil {
-			cpu = fmt.Sprintf("%.2fs", st.CPUSeconds)
-			mem = formatBytes(st.MemoryBytes)
-			procs = fmt.Sprint(st.Processes)
+		if c.exits {
+			row += "\t" + c.exitColumns(e, svc)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", svc.Name, svc.Startup, svc.Current, since, cpu, mem, procs)
+		fmt.Fprintln(w, row)
 	}
 	return w.Flush()
+}
+
+// exitColumns returns the Restarts, Exit, Exited and Failure cells
+// of svc: "-" where there is nothing to show.
+func (c *cmdServices) exitColumns(e *command.Env, svc *client.ServiceInfo) string {
+	last, exited, failure := "-", "-", "-"
+	switch {
+	case svc.LastExitSignal != "":
+		last = svc.LastExitSignal
+	case svc.LastExitCode != nil:
+		last = fmt.Sprintf("code %d", *svc.LastExitCode)
+	}
+	if !svc.LastExitTime.IsZero() {
+		exited = command.FormatTime(svc.LastExitTime, e.Now(), e.Loc, c.absTime)
+	}
+	if svc.Failure != "" {
+		failure = svc.Failure
+	}
+	return fmt.Sprintf("%d\t%s\t%s\t%s", svc.RestartCount, last, exited, failure)
 }
 
 // formatBytes shows a byte count with an SI unit: 512B, 12.3kB, 4.56MB.

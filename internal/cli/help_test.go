@@ -116,6 +116,8 @@ service in the plan when none is named.
                                   next 60 days and dates beyond
       --stats                     Show the CPU time, memory and process count
                                   of each service's processes
+      --exits                     Show each service's restart count, last exit
+                                  and failure reason
 `
 
 func TestHelp(t *testing.T) {

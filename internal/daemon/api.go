@@ -49,6 +49,7 @@ type serviceJSON struct {
 	CurrentSince *time.Time `json:"current-since,omitempty"`
 	// Stats is our extension (absent in Pebble, ignored by its clients).
 	Stats *serviceStatsJSON `json:"stats,omitempty"`
+	serviceExitJSON
 }
 
 // getServices serves GET /v1/services (api.md §9.1). With stats=true (our
@@ -72,6 +73,7 @@ func (a *api) getServices(r *http.Request) response {
 			since := info.CurrentSince
 			s.CurrentSince = &since
 		}
+		s.serviceExitJSON = serviceExitOf(info)
 		out = append(out, s)
 	}
 	return syncResponse(out)

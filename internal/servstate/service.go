@@ -73,6 +73,9 @@ type service struct {
 	workload   *plan.Workload // its workload, if any
 	created    time.Time      // inactive since, while never launched
 	forgotten  bool           // pruned: no longer in Manager.services
+	restarts   int            // automatic restarts since the last start
+	reason     string         // why it is exited or failed
+	lastExit   exitRecord     // how the last run ended
 
 	// goroutine
 	mach        machine
@@ -129,6 +132,7 @@ func (s *service) loop() {
 				s.released = e.released
 				s.mu.Lock()
 				s.pid = 0
+				s.lastExit = exitRecord{result: e.res, at: s.m.opts.Now()}
 				s.mu.Unlock()
 				s.handle(event{kind: evExit, exit: e.res})
 			}
@@ -203,6 +207,7 @@ func (s *service) handle(ev event) {
 	cfg := s.config()
 	prev := s.mach.state
 	var effs []effect
+	ev.at = time.Now()
 	s.mach, effs = next(s.mach, cfg, ev)
 	for k := range s.deadlines {
 		if !validTimer(s.mach, timerKind(k)) {
@@ -464,6 +469,7 @@ func (s *service) publish() {
 		s.since = s.m.opts.Now()
 	}
 	s.state = s.mach.state
+	s.restarts, s.reason = s.mach.restarts, s.mach.reason
 	switch s.state {
 	case stateStarting, stateRunning, stateTerminating, stateKilling:
 	default:

@@ -26,31 +26,36 @@ var testConfig = config{
 // process of an earlier run can be left.
 func TestEveryCell(t *testing.T) {
 	actions := []plan.ServiceAction{plan.ActionRestart, plan.ActionShutdown, plan.ActionSuccessShutdown, plan.ActionIgnore}
-	for st := range numStates {
-		for ev := range numEvents {
-			for _, action := range actions {
-				for _, checkRestart := range []bool{false, true} {
-					for _, pending := range []launchKind{launchNone, launchManual, launchAuto} {
-						for _, residue := range []bool{false, true} {
-							if pending != launchNone && (!residue || pending == launchManual && st != stateStarting || pending == launchAuto && st != stateBackoff) {
-								continue // not reachable: a start waits in starting, a restart in backoff
-							}
-							m := machine{state: st, backoffNum: 2, backoffTime: time.Second, checkRestart: checkRestart, residue: residue, pending: pending}
-							e := event{kind: ev, action: action, err: errors.New("boom"), exit: reaper.ExitResult{Code: 1}, okay: action == plan.ActionRestart}
-							name := fmt.Sprintf("%s/%s/%s/%v/%d/%v", st, ev, action, checkRestart, pending, residue)
-							var got machine
-							var effs []effect
-							require.NotPanics(t, func() { got, effs = next(m, testConfig, e) }, name)
-							assert.True(t, got.state >= 0 && got.state < numStates, name)
-							assert.False(t, got.pending != launchNone && !got.residue, "%s: a launch waits for nothing", name)
-							for _, eff := range effs {
-								if eff.kind == effArm {
-									assert.True(t, validTimer(got, eff.timer), "%s: arms %d in %+v", name, eff.timer, got)
+	// With spentBudget every restart is over the limit (budget.go).
+	spentBudget := testConfig
+	spentBudget.budget = budget{limit: 1, onLimit: plan.ActionShutdown}
+	for _, c := range []config{testConfig, spentBudget} {
+		for st := range numStates {
+			for ev := range numEvents {
+				for _, action := range actions {
+					for _, checkRestart := range []bool{false, true} {
+						for _, pending := range []launchKind{launchNone, launchManual, launchAuto} {
+							for _, residue := range []bool{false, true} {
+								if pending != launchNone && (!residue || pending == launchManual && st != stateStarting || pending == launchAuto && st != stateBackoff) {
+									continue // not reachable: a start waits in starting, a restart in backoff
 								}
-								if eff.kind == effLaunch {
-									assert.False(t, residue && ev != evTreeEmpty, "%s: launches beside the last run's processes", name)
-									if pending == launchNone {
-										assert.Contains(t, []state{stateInitial, stateStopped, stateBackoff, stateExited}, st, name)
+								m := machine{state: st, backoffNum: 2, backoffTime: time.Second, checkRestart: checkRestart, residue: residue, pending: pending, restartTimes: []time.Time{{}}}
+								e := event{kind: ev, action: action, err: errors.New("boom"), exit: reaper.ExitResult{Code: 1}, okay: action == plan.ActionRestart}
+								name := fmt.Sprintf("%s/%s/%s/%v/%d/%v/limit %d", st, ev, action, checkRestart, pending, residue, c.budget.limit)
+								var got machine
+								var effs []effect
+								require.NotPanics(t, func() { got, effs = next(m, c, e) }, name)
+								assert.True(t, got.state >= 0 && got.state < numStates, name)
+								assert.False(t, got.pending != launchNone && !got.residue, "%s: a launch waits for nothing", name)
+								for _, eff := range effs {
+									if eff.kind == effArm {
+										assert.True(t, validTimer(got, eff.timer), "%s: arms %d in %+v", name, eff.timer, got)
+									}
+									if eff.kind == effLaunch {
+										assert.False(t, residue && ev != evTreeEmpty, "%s: launches beside the last run's processes", name)
+										if pending == launchNone {
+											assert.Contains(t, []state{stateInitial, stateStopped, stateBackoff, stateExited, stateFailed}, st, name)
+										}
 									}
 								}
 							}
@@ -172,7 +177,7 @@ func TestStatusMapping(t *testing.T) {
 	want := map[state]string{
 		stateInitial: "error", stateStarting: "active", stateRunning: "active",
 		stateTerminating: "inactive", stateKilling: "inactive", stateStopped: "inactive",
-		stateBackoff: "backoff", stateExited: "error",
+		stateBackoff: "backoff", stateExited: "error", stateFailed: "error",
 	}
 	for st, status := range want {
 		assert.Equal(t, status, st.status(), st.String())
