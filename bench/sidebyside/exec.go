@@ -44,7 +44,7 @@ func (h *harness) addQuarters(firstName, lastName string, column int, runs []tim
 }
 
 func (h *harness) execRuns(bin string) (runs []time.Duration, err error) {
-	s, err := startDaemon(bin, h.work, servicesLayer(0, ""))
+	s, err := h.startDaemon(bin, servicesLayer(0, ""))
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +106,7 @@ func (h *harness) idleScenarios() error {
 }
 
 func (h *harness) idleRSS(bin string, n int) (mb float64, err error) {
-	s, err := startDaemon(bin, h.work, servicesLayer(n, "disabled"))
+	s, err := h.startDaemon(bin, servicesLayer(n, "disabled"))
 	if err != nil {
 		return 0, err
 	}

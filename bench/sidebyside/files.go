@@ -49,7 +49,7 @@ func mbPerSecond(size int, d time.Duration) float64 {
 }
 
 func (h *harness) daemonFiles(bin string, content []byte) (push, pull time.Duration, err error) {
-	s, err := startDaemon(bin, h.work, servicesLayer(0, ""))
+	s, err := h.startDaemon(bin, servicesLayer(0, ""))
 	if err != nil {
 		return 0, 0, err
 	}

@@ -34,8 +34,13 @@ type config struct {
 	execRuns  int
 	restarts  int
 	fileMiB   int
-	only      []string
-	counts    []int
+	// profileDir, when set, is where our daemon (built with -tags pprof)
+	// writes its CPU, heap, block and mutex profiles.
+	profileDir string
+	// noPebble leaves Canonical's Pebble out (a quicker look at ours).
+	noPebble bool
+	only     []string
+	counts   []int
 }
 
 func main() {
@@ -55,6 +60,8 @@ func main() {
 	flag.IntVar(&cfg.restarts, "restarts", 10, "restart gaps measured per restart-gap measurement")
 	flag.IntVar(&cfg.fileMiB, "file-mib", 64, "size in MiB of the file pushed and pulled")
 	big := flag.Bool("services-1000", false, "also start and stop 1000 services (one round: Pebble takes about 30 s a phase)")
+	flag.StringVar(&cfg.profileDir, "profile", "", "directory where our daemon writes cpu/heap/block/mutex profiles (one set per daemon run; go tool pprof merges them)")
+	flag.BoolVar(&cfg.noPebble, "no-pebble", false, "measure only ours and the floor (a quicker look while optimising)")
 	only := flag.String("only", "", "comma-separated scenarios to run (api, startstop, exec, restart, files, idle); all when empty")
 	flag.Parse()
 	if *big {
@@ -79,7 +86,7 @@ func run(cfg config) error {
 		return fmt.Errorf("cannot create the work directory: %w", err)
 	}
 	defer os.RemoveAll(work)
-	targets, err := buildTargets(work)
+	targets, err := buildTargets(work, cfg.profileDir != "")
 	if err != nil {
 		return err
 	}
@@ -118,9 +125,12 @@ type targets struct {
 	ours, pebble, self string
 }
 
-func buildTargets(work string) (targets, error) {
+func buildTargets(work string, profiled bool) (targets, error) {
 	ours := filepath.Join(work, "pebble-ours")
 	build := exec.Command("go", "build", "-o", ours, "./cmd/pebble")
+	if profiled {
+		build.Args = append(build.Args[:2], "-tags", "pprof", "-o", ours, "./cmd/pebble")
+	}
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return targets{}, fmt.Errorf("cannot build our pebble (run from the repository root): %v: %s", err, out)

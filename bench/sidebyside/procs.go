@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -31,10 +32,11 @@ type server struct {
 	http   *http.Client
 }
 
-// startDaemon runs `<bin> run --hold` on a fresh $PEBBLE under work holding
-// layer, and waits until its API answers.
-func startDaemon(bin, work, layer string) (*server, error) {
-	dir, err := os.MkdirTemp(work, "pebble-")
+// startDaemon runs `<bin> run --hold` on a fresh $PEBBLE under the work
+// directory holding layer, and waits until its API answers. With -profile,
+// our daemon writes its profiles into that directory when it stops.
+func (h *harness) startDaemon(bin, layer string) (*server, error) {
+	dir, err := os.MkdirTemp(h.work, "pebble-")
 	if err != nil {
 		return nil, fmt.Errorf("cannot create a $PEBBLE: %w", err)
 	}
@@ -46,6 +48,9 @@ func startDaemon(bin, work, layer string) (*server, error) {
 	}
 	cmd := exec.Command(bin, "run", "--hold")
 	cmd.Env = append(os.Environ(), "PEBBLE="+dir)
+	if bin == h.targets.ours && h.cfg.profileDir != "" {
+		cmd.Env = append(cmd.Env, "PEBBLE_PROFILE_DIR="+h.cfg.profileDir)
+	}
 	return startServer(cmd, dir, filepath.Join(dir, ".pebble.socket"))
 }
 
@@ -144,6 +149,35 @@ func (s *server) rss() (float64, error) {
 	}
 	return 0, errors.New("cannot read the RSS: no VmRSS line")
 }
+
+// cpu returns the user and system CPU time the server process itself has
+// used so far (not its children's), from /proc/<pid>/stat.
+func (s *server) cpu() (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, fmt.Errorf("cannot read the CPU time: %w", err)
+	}
+	// Fields after the command name, which is in parentheses: utime and
+	// stime are fields 14 and 15 of stat(5), so 12 and 13 counted from
+	// the state (field 3) at 1.
+	end := strings.LastIndexByte(string(data), ')')
+	fields := strings.Fields(string(data[end+1:]))
+	if end < 0 || len(fields) < 13 {
+		return 0, fmt.Errorf("cannot parse the CPU time from %q", data)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("cannot parse the CPU time from %q", data)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times (100 on Linux).
+const clockTicks = 100
 
 // runFloorServer is the floor: a minimal Go HTTP server on a UNIX socket
 // answering every request with a fixed JSON body, except /blob (see

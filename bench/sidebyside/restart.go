@@ -67,7 +67,7 @@ func (h *harness) daemonRestarts(bin string) (gaps []time.Duration, err error) {
     backoff-delay: 1ms
     backoff-factor: 1
 `, h.targets.self, stampArg, stamps, firstRunHold)
-	s, err := startDaemon(bin, h.work, layer)
+	s, err := h.startDaemon(bin, layer)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"iter"
 	"os/exec"
 	"sort"
 	"strings"
@@ -52,9 +53,15 @@ func serviceNames(n int) []string {
 	return names
 }
 
-// daemons returns the two supervisors in column order.
-func (h *harness) daemons() [2]string {
-	return [2]string{ours: h.targets.ours, canonical: h.targets.pebble}
+// daemons yields the supervisors measured, by column: ours, then Pebble
+// unless -no-pebble.
+func (h *harness) daemons() iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		if !yield(ours, h.targets.ours) || h.cfg.noPebble {
+			return
+		}
+		yield(canonical, h.targets.pebble)
+	}
 }
 
 // apiScenarios measures GET path: p50 of sequential requests from one
@@ -67,7 +74,7 @@ func (h *harness) apiScenarios(path string) error {
 	for range h.cfg.rounds {
 		var body []byte
 		for column, bin := range h.daemons() {
-			s, err := startDaemon(bin, h.work, layer)
+			s, err := h.startDaemon(bin, layer)
 			if err != nil {
 				return err
 			}
@@ -158,18 +165,24 @@ func (h *harness) startStopScenarios() error {
 	for _, n := range h.cfg.counts {
 		startName := fmt.Sprintf("start %d services, change Done", n)
 		stopName := fmt.Sprintf("stop %d services, change Done", n)
+		// The daemon's own CPU time for each phase, which machine noise
+		// moves far less than the elapsed time.
+		startCPUName := fmt.Sprintf("start %d services, daemon CPU", n)
+		stopCPUName := fmt.Sprintf("stop %d services, daemon CPU", n)
 		rounds := h.cfg.rounds
 		if n >= bigCount { // Pebble takes about 30 s a phase there
 			rounds = 1
 		}
 		for range rounds {
 			for column, bin := range h.daemons() {
-				started, stopped, err := h.startStop(bin, n)
+				p, err := h.startStop(bin, n)
 				if err != nil {
 					return err
 				}
-				h.table.add(startName, "s", column, started.Seconds())
-				h.table.add(stopName, "s", column, stopped.Seconds())
+				h.table.add(startName, "s", column, p.started.Seconds())
+				h.table.add(stopName, "s", column, p.stopped.Seconds())
+				h.table.add(startCPUName, "s", column, p.startCPU.Seconds())
+				h.table.add(stopCPUName, "s", column, p.stopCPU.Seconds())
 			}
 			started, stopped, err := spawnFloor(n)
 			if err != nil {
@@ -182,10 +195,15 @@ func (h *harness) startStopScenarios() error {
 	return nil
 }
 
-func (h *harness) startStop(bin string, n int) (started, stopped time.Duration, err error) {
-	s, err := startDaemon(bin, h.work, servicesLayer(n, "disabled"))
+// phases are the elapsed and daemon CPU times of a start and a stop.
+type phases struct {
+	started, stopped, startCPU, stopCPU time.Duration
+}
+
+func (h *harness) startStop(bin string, n int) (p phases, err error) {
+	s, err := h.startDaemon(bin, servicesLayer(n, "disabled"))
 	if err != nil {
-		return 0, 0, err
+		return p, err
 	}
 	defer func() {
 		if stopErr := s.stop(); err == nil && stopErr != nil {
@@ -194,16 +212,29 @@ func (h *harness) startStop(bin string, n int) (started, stopped time.Duration, 
 	}()
 	c, err := client.New(&client.Config{Socket: s.socket})
 	if err != nil {
-		return 0, 0, err
+		return p, err
 	}
 	opts := &client.ServiceOptions{Names: serviceNames(n)}
-	if started, err = timeChange(c, c.Start, opts); err != nil {
-		return 0, 0, fmt.Errorf("%s: start %d services: %w", bin, n, err)
+	cpu0, err := s.cpu()
+	if err != nil {
+		return p, err
 	}
-	if stopped, err = timeChange(c, c.Stop, opts); err != nil {
-		return 0, 0, fmt.Errorf("%s: stop %d services: %w", bin, n, err)
+	if p.started, err = timeChange(c, c.Start, opts); err != nil {
+		return p, fmt.Errorf("%s: start %d services: %w", bin, n, err)
 	}
-	return started, stopped, nil
+	cpu1, err := s.cpu()
+	if err != nil {
+		return p, err
+	}
+	if p.stopped, err = timeChange(c, c.Stop, opts); err != nil {
+		return p, fmt.Errorf("%s: stop %d services: %w", bin, n, err)
+	}
+	cpu2, err := s.cpu()
+	if err != nil {
+		return p, err
+	}
+	p.startCPU, p.stopCPU = cpu1-cpu0, cpu2-cpu1
+	return p, nil
 }
 
 // timeChange times a service action from its request to its change being

@@ -192,6 +192,13 @@ func TestFailurePropagationLanes(t *testing.T) {
 	if c.Status != Doing || c.Ready {
 		t.Errorf("change %v while the other lane runs", c.Status)
 	}
+	// Every held task says which failure held it.
+	reason := fmt.Sprintf("INFO Not run: task %s (a1) failed", c.Tasks[1].ID)
+	for _, i := range []int{2, 4, 5, 6} {
+		if log := c.Tasks[i].Log; len(log) != 1 || !strings.HasSuffix(log[0], reason) {
+			t.Errorf("task %s log %q, want one entry ending %q", c.Tasks[i].Summary, log, reason)
+		}
+	}
 	g.release <- nil
 	c = waitReady(t, m, info.ID)
 	if got, want := taskStatuses(c), "b1:Done a1:Error a2:Hold b2:Done a3:Hold c (waits a2):Hold d:Hold"; got != want {

@@ -43,9 +43,11 @@
 //   - a task that was running (Doing, or Abort) when the previous daemon
 //     stopped gets the Interrupted text of its Kind as its error, or is marked
 //     Done when that text is empty;
-//   - a task that had not started (Do) is put on Hold. An old start change is
-//     therefore never re-run, for example after `on-failure: shutdown` ended
-//     the previous daemon.
+//   - a task that had not started (Do) is put on Hold, with the log entry
+//     `Not run: the daemon stopped before this task started`, or, when its
+//     Kind has an Unstarted text and every task it waits for is Done, gets
+//     that text as its error. An old start change is therefore never re-run,
+//     for example after `on-failure: shutdown` ended the previous daemon.
 //
 // Close cancels running handlers. A handler that then returns an error leaves
 // its task as it was (Doing or Abort), so the next daemon resolves it as

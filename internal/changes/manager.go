@@ -73,6 +73,11 @@ type Kind struct {
 	// running when the previous daemon stopped (for example "service already
 	// started, not retrying"); "" marks such a task Done instead.
 	Interrupted string
+	// Unstarted, if set, is the error recorded for a task of this kind
+	// that had not started when the previous daemon stopped although every
+	// task it waits for was Done, so that its change ends in Error rather
+	// than Done. Other unstarted tasks go on Hold.
+	Unstarted string
 }
 
 // Options configure a Manager. Every field may be left zero.
@@ -347,7 +352,12 @@ func (m *Manager) resolveLocked(c *change) []string {
 			t.addLogLocked("ERROR", k.Interrupted)
 			m.setStatusLocked(t, Error)
 			logs = append(logs, fmt.Sprintf("Change %s task (%s) failed: %s", c.id, t.summary, k.Interrupted))
+		case k.Unstarted != "" && t.pending == 0:
+			t.addLogLocked("ERROR", k.Unstarted)
+			m.setStatusLocked(t, Error)
+			logs = append(logs, fmt.Sprintf("Change %s task (%s) failed: %s", c.id, t.summary, k.Unstarted))
 		default:
+			t.addLogLocked("INFO", "Not run: the daemon stopped before this task started")
 			m.setStatusLocked(t, Hold)
 		}
 	}

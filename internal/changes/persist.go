@@ -97,7 +97,8 @@ type foreign struct {
 // snapshot returns the daemon's keys of the state file. Under the lock it
 // only re-encodes the changes and tasks that moved since the previous
 // snapshot and collects references to the cached encodings (which are never
-// modified, only replaced); the copying happens after the lock is released.
+// modified, only replaced); the state file's flusher copies them into the
+// file's buffer after the lock is released.
 func (m *Manager) snapshot() statefile.Fields {
 	m.mu.Lock()
 	changeParts := make([][]byte, 0, len(m.order))
@@ -116,18 +117,9 @@ func (m *Manager) snapshot() statefile.Fields {
 	}
 	m.mu.Unlock()
 
-	fields[changesKey] = joinObject(changeParts)
-	fields[tasksKey] = joinObject(taskParts)
+	fields[changesKey] = statefile.Object(changeParts)
+	fields[tasksKey] = statefile.Object(taskParts)
 	return fields
-}
-
-// joinObject joins `"key":value` members into one JSON object.
-func joinObject(members [][]byte) json.RawMessage {
-	var buf bytes.Buffer
-	buf.WriteByte('{')
-	buf.Write(bytes.Join(members, []byte(",")))
-	buf.WriteByte('}')
-	return buf.Bytes()
 }
 
 // member returns the encoding of v as the object member `"id":v`, with the

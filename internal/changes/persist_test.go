@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pebble-project/pebble/internal/statefile"
 	"github.com/pebble-project/pebble/internal/testutil"
 )
 
@@ -182,14 +183,14 @@ func TestSnapshotCachesReadyChanges(t *testing.T) {
 	m.Register("ok", Kind{Run: ok})
 	m.Start()
 	id := waitReady(t, m, m.Add(NewChange{Kind: "k", Summary: "s", Tasks: []TaskSpec{{Kind: "ok", Summary: "t"}}}).ID).ID
-	first := m.snapshot()[changesKey].(json.RawMessage)
+	first, _ := m.snapshot()[changesKey].(statefile.Object).MarshalJSON()
 	m.mu.Lock()
 	cached := m.changes[id].json
 	m.mu.Unlock()
 	if cached == nil {
 		t.Fatal("ready change not cached")
 	}
-	second := m.snapshot()[changesKey].(json.RawMessage)
+	second, _ := m.snapshot()[changesKey].(statefile.Object).MarshalJSON()
 	m.mu.Lock()
 	same := &m.changes[id].json[0] == &cached[0]
 	m.mu.Unlock()

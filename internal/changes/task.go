@@ -199,11 +199,13 @@ func (m *Manager) completeLocked(t *Task, err error) {
 // holdAfterLocked puts on Hold the tasks that a failure of t stops: the tasks
 // of t's lanes (of the whole change if t has none) that have not started, and
 // every not-started task that waits, directly or not, for t or for a task so
-// held.
+// held. Each held task's log says which failure held it.
 func (m *Manager) holdAfterLocked(t *Task) {
 	queue := []*Task{t}
+	reason := fmt.Sprintf("Not run: task %s (%s) failed", t.id, t.summary)
 	hold := func(u *Task) {
 		if u.status == Do || u.status == Wait {
+			u.addLogLocked("INFO", reason)
 			m.setStatusLocked(u, Hold)
 			queue = append(queue, u)
 		}

@@ -17,7 +17,8 @@
 // What it does not do: it never signals or restarts services, and it starts
 // no process itself. When a check
 // hits its threshold it tells a FailureHandler (servstate's CheckFailed) and
-// carries on recovering. It does not speak HTTP to API clients; internal/ops
+// carries on recovering; after every success it tells a SuccessHandler
+// (servstate's CheckSucceeded, for readiness checks). It does not speak HTTP to API clients; internal/ops
 // and internal/daemon turn its values into the wire format.
 //
 // Locking: one mutex guards the table of checks and their counters. It is

@@ -35,6 +35,12 @@ type FailureHandler interface {
 	CheckFailed(check string)
 }
 
+// SuccessHandler is told after every successful run of a check.
+// servstate.Manager implements it (readiness checks, docs/readiness.md).
+type SuccessHandler interface {
+	CheckSucceeded(check string)
+}
+
 // Options configure a Manager.
 type Options struct {
 	// Changes runs the perform-check and recover-check changes; required.
@@ -43,6 +49,9 @@ type Options struct {
 	// OnFailure is told when a check hits its threshold; nil ignores it.
 	// It is called from the check's goroutine without any lock held.
 	OnFailure FailureHandler
+	// OnSuccess is told after every success; nil ignores it. It is called
+	// like OnFailure.
+	OnSuccess SuccessHandler
 	// Logf writes daemon log lines; nil discards them.
 	Logf func(format string, args ...any)
 	// NewChecker returns the checker of a check configuration; required.
@@ -95,6 +104,7 @@ func (e *NotFoundError) Unwrap() error { return ErrNotFound }
 type Manager struct {
 	changes   *changes.Manager
 	onFailure FailureHandler
+	onSuccess SuccessHandler
 	logf      func(format string, args ...any)
 	newCk     func(c *plan.Check) Checker
 
@@ -145,6 +155,7 @@ func New(opts Options) *Manager {
 	m := &Manager{
 		changes:   opts.Changes,
 		onFailure: opts.OnFailure,
+		onSuccess: opts.OnSuccess,
 		logf:      opts.Logf,
 		newCk:     opts.NewChecker,
 		checks:    make(map[string]*check),

@@ -109,12 +109,14 @@ func (m *Manager) record(t *changes.Task, r *run, err error) (end bool, taskErr 
 			c.successes, c.failures = 1, 0
 			m.startLocked(c, KindPerform, true, false)
 			m.mu.Unlock()
+			m.succeeded(c.name)
 			return true, nil
 		}
 		c.successes++
 		old := c.failures
 		c.failures = 0
 		m.mu.Unlock()
+		m.succeeded(c.name)
 		if old > 0 {
 			t.Logf("succeeded after %s", plural(old, "failure", "failures"))
 		}
@@ -142,6 +144,13 @@ func (m *Manager) record(t *changes.Task, r *run, err error) (end bool, taskErr 
 	}
 	m.startLocked(c, KindRecover, true, false)
 	return true, errors.New(text)
+}
+
+// succeeded tells the success handler; the caller holds no lock.
+func (m *Manager) succeeded(check string) {
+	if m.onSuccess != nil {
+		m.onSuccess.CheckSucceeded(check)
+	}
 }
 
 // info returns a snapshot of c.

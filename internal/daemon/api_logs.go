@@ -8,6 +8,7 @@ import (
 
 	"github.com/pebble-project/pebble/internal/logfwd"
 	"github.com/pebble-project/pebble/internal/logs"
+	"github.com/pebble-project/pebble/internal/plan"
 )
 
 // LogTargets reports the counters of the log targets for GET
@@ -42,12 +43,57 @@ func (a *api) getLogs(r *http.Request) response {
 		}
 		n = v
 	}
-	return &logsResponse{api: a, services: multiValue(r, "services"), opts: logs.StreamOptions{N: n, Follow: follow}}
+	services, none, err := a.readableLogs(callerOf(r), multiValue(r, "services"))
+	if err != nil {
+		return err
+	}
+	return &logsResponse{api: a, services: services, none: none, opts: logs.StreamOptions{N: n, Follow: follow}}
+}
+
+// readableLogs returns the services whose logs the caller asked for and may
+// read (empty: every service), or none when that leaves no service. A
+// service with log-access: admin is for admins only: naming it without
+// admin access is refused, and "every service" leaves it out.
+func (a *api) readableLogs(cl *caller, names []string) (_ []string, none bool, _ response) {
+	if cl.allowed(accessAdmin) {
+		return names, false, nil
+	}
+	p := a.plan.Plan()
+	if len(names) == 0 {
+		for name, svc := range p.Services {
+			if !svc.LogsRestricted() {
+				names = append(names, name)
+			}
+		}
+		return names, len(names) == 0, nil
+	}
+	for _, name := range names {
+		if svc := p.Services[name]; svc != nil && svc.LogsRestricted() {
+			return nil, false, errorStatus(http.StatusForbidden, "", "cannot read logs of service %q: its log-access is admin", name)
+		}
+	}
+	return names, false, nil
+}
+
+// forwardsRestricted reports whether the log target forwards the logs of a
+// service whose log-access is admin.
+func forwardsRestricted(p *plan.Plan, target string) bool {
+	t := p.LogTargets[target]
+	if t == nil {
+		return false
+	}
+	for name, svc := range p.Services {
+		if svc.LogsRestricted() && t.Forwards(name) {
+			return true
+		}
+	}
+	return false
 }
 
 type logsResponse struct {
 	api      *api
 	services []string // empty: every service
+	none     bool     // no service: the caller may read none of them
 	opts     logs.StreamOptions
 }
 
@@ -61,7 +107,10 @@ func (l *logsResponse) write(w http.ResponseWriter, r *http.Request) {
 	stop := context.AfterFunc(l.api.stopping, cancel)
 	defer stop()
 	sink := &jsonLinesSink{w: w, rc: http.NewResponseController(w)}
-	bufs := l.api.ops.LogBuffers(l.services)
+	var bufs []*logs.Buffer
+	if !l.none {
+		bufs = l.api.ops.LogBuffers(l.services)
+	}
 	if err := logs.Stream(ctx, bufs, l.opts, sink); err != nil && ctx.Err() == nil {
 		l.api.logf("Cannot write logs: %v", err)
 	}
@@ -122,13 +171,19 @@ type logTargetJSON struct {
 
 // getLogTargets serves GET /v1/log-targets, an addition to Pebble's API:
 // the forwarding counters of each log target.
+// Targets that forward a service whose log-access is admin are shown to
+// admins only: their counters and errors are about those logs.
 func (a *api) getLogTargets(r *http.Request) response {
 	var targets []logfwd.Status
 	if a.logTargets != nil {
 		targets = a.logTargets.Status()
 	}
+	admin, p := callerOf(r).allowed(accessAdmin), a.plan.Plan()
 	out := make([]logTargetJSON, 0, len(targets))
 	for _, t := range targets {
+		if !admin && forwardsRestricted(p, t.Name) {
+			continue
+		}
 		services := t.Services
 		if services == nil {
 			services = []string{}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pebble-project/pebble/internal/apierr"
 	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/envfile"
 	"github.com/pebble-project/pebble/internal/execs"
 	"github.com/pebble-project/pebble/internal/osutil"
 	"github.com/pebble-project/pebble/internal/plan"
@@ -150,6 +151,13 @@ func (o *Ops) withServiceContext(req execs.Request) (execs.Request, error) {
 			env[k] = v
 		}
 		uid, gid, username, group = w.UserID, w.GroupID, w.User, w.Group
+	}
+	if svc.EnvironmentFile != "" {
+		fromFile, err := envfile.Read(svc.EnvironmentFile)
+		if err != nil {
+			return req, apierr.Errorf(apierr.Internal, "cannot run command in the context of service %q: %v", req.ServiceContext, err)
+		}
+		maps.Copy(env, fromFile)
 	}
 	for k, v := range svc.Environment {
 		env[k] = v

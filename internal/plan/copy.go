@@ -61,6 +61,7 @@ func (s *Service) Merge(other *Service) {
 	s.Limits.Merge(other.Limits)
 	mergeString(&s.ChargeGroup, other.ChargeGroup)
 	s.mergeLifecycle(other)
+	s.mergePrivacy(other)
 }
 
 // Equal reports whether s and other define the same service, field by field
@@ -104,7 +105,9 @@ func (s *Service) Equal(other *Service) bool {
 		s.ChargeGroup == other.ChargeGroup &&
 		s.Readiness.Equal(other.Readiness) &&
 		s.StartTimeout == other.StartTimeout &&
-		s.Type == other.Type
+		s.Type == other.Type &&
+		s.EnvironmentFile == other.EnvironmentFile &&
+		s.LogAccess == other.LogAccess
 }
 
 // Copy returns a deep copy of c.

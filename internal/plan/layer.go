@@ -103,6 +103,9 @@ type Service struct {
 	Readiness    *Readiness
 	StartTimeout OptionalDuration
 	Type         ServiceType
+	// The privacy fields beyond Pebble (privacy.go).
+	EnvironmentFile string
+	LogAccess       LogAccess
 
 	// The restart budget, exit codes, stop and reload fields (exitpolicy.go).
 	RestartLimit     *int

@@ -249,6 +249,8 @@ func (d *decoder) service(name string, n *yaml.Node) (*Service, error) {
 		"requires":         d.listField(&s.Requires),
 		"workload":         d.strField(&s.Workload),
 		"environment":      d.mapField(&s.Environment),
+		"environment-file": d.strField(&s.EnvironmentFile),
+		"log-access":       enumField(d, &s.LogAccess),
 		"user-id":          d.intPtrField(&s.UserID),
 		"user":             d.strField(&s.User),
 		"group-id":         d.intPtrField(&s.GroupID),

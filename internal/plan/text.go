@@ -74,6 +74,8 @@ func (s *Service) texts() []text {
 		b.str("readiness.check", s.Readiness.Check)
 	}
 	b.str("type", string(s.Type))
+	b.str("environment-file", s.EnvironmentFile)
+	b.str("log-access", string(s.LogAccess))
 	return b
 }
 

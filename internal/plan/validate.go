@@ -32,6 +32,9 @@ func (l *Layer) Validate() error {
 		if err := validateLayerLifecycle(l.Label, name, l.Services[name]); err != nil {
 			return err
 		}
+		if err := validateLayerPrivacy(l.Label, name, l.Services[name]); err != nil {
+			return err
+		}
 	}
 	for _, name := range sortedKeys(l.Checks) {
 		if err := validateLayerCheck(name, l.Checks[name]); err != nil {

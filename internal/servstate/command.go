@@ -3,12 +3,14 @@ package servstate
 import (
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"sort"
 	"syscall"
 	"time"
 
+	"github.com/pebble-project/pebble/internal/envfile"
 	"github.com/pebble-project/pebble/internal/osutil"
 	"github.com/pebble-project/pebble/internal/plan"
 )
@@ -34,6 +36,13 @@ func buildCommand(svc *plan.Service, workload *plan.Workload, out io.Writer, kil
 			env[k] = v
 		}
 		uid, gid, username, group = workload.UserID, workload.GroupID, workload.User, workload.Group
+	}
+	if svc.EnvironmentFile != "" {
+		fromFile, err := envfile.Read(svc.EnvironmentFile)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(env, fromFile)
 	}
 	for k, v := range svc.Environment {
 		env[k] = v

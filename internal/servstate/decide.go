@@ -24,10 +24,11 @@ type config struct {
 	stopSignal syscall.Signal
 	// budget is the restart budget and the success exit codes (budget.go).
 	budget budget
+	lifecycle
 }
 
 func configFor(svc *plan.Service, okayDelay, failDelay time.Duration) config {
-	return config{
+	c := config{
 		name:          svc.Name,
 		onSuccess:     svc.EffectiveOnSuccess(),
 		onFailure:     svc.EffectiveOnFailure(),
@@ -39,7 +40,21 @@ func configFor(svc *plan.Service, okayDelay, failDelay time.Duration) config {
 		failDelay:     failDelay,
 		stopSignal:    stopSignal(svc),
 		budget:        budgetFor(svc),
+		lifecycle:     lifecycleFor(svc),
 	}
+	if c.oneshot {
+		// A one-shot is never restarted (docs/oneshot.md).
+		c.onSuccess = actionOr(svc.OnSuccess, plan.ActionIgnore)
+		c.onFailure = actionOr(svc.OnFailure, plan.ActionIgnore)
+	}
+	return c
+}
+
+func actionOr(a, def plan.ServiceAction) plan.ServiceAction {
+	if a == plan.ActionUnset {
+		return def
+	}
+	return a
 }
 
 // nextBackoff returns the delay before the next restart, given the previous

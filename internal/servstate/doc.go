@@ -51,6 +51,19 @@
 // outlive it by the fail delay. Two generations of a service never run side
 // by side. Close kills what is left of exited runs.
 //
+// # Readiness and one-shots
+//
+// A service with readiness (docs/readiness.md) leaves starting, and its
+// start is done, when it is ready rather than at the okay delay: its
+// readiness check succeeded since the launch (the checks package calls
+// CheckSucceeded) and/or READY=1 came on its notify socket, one datagram
+// socket per run whose senders are checked against the run's processes
+// (notify.go). A one-shot (docs/oneshot.md) stays starting until its
+// process exits; exit 0 ends the start, anything else fails it, and it is
+// never restarted. Either way the start-timeout deadline fails the start
+// and stops the service. The pure part is lifecycle.go; without these
+// fields nothing of it applies.
+//
 // # Leftovers of a crashed daemon
 //
 // While a service runs, its main PID and process start time are kept in the
@@ -66,7 +79,7 @@
 //
 // The package does not know about HTTP, changes, lanes or ordering (ops
 // calls Start and Stop per task), check scheduling (the checks package calls
-// CheckFailed), or the daemon's own shutdown (Options.Shutdown is asked to
+// CheckFailed and CheckSucceeded), or the daemon's own shutdown (Options.Shutdown is asked to
 // do it). wait4 belongs to the reaper package; output formatting and buffers
 // to the logs package.
 package servstate

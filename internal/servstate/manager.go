@@ -91,6 +91,15 @@ type ServiceInfo struct {
 	// Failure says why Current is "error": the exit of a service that is
 	// not restarted, or its restart limit; "" otherwise.
 	Failure string
+	// Readiness is "waiting", "ready", "reloading", "stopping" or
+	// "timed-out" for a service with readiness that was started, else ""
+	// (docs/readiness.md).
+	Readiness string
+	// StatusText is the last STATUS= the service sent on its notify socket.
+	StatusText string
+	// Oneshot is the result of a one-shot's last run; nil before it ran
+	// (docs/oneshot.md).
+	Oneshot *OneshotResult
 }
 
 // ErrNotFound is wrapped by errors about a service that is not in the plan.
@@ -282,14 +291,29 @@ func (m *Manager) send(ctx context.Context, name string, create bool, c command)
 }
 
 // Start runs the "start" task of behaviour.md §3: it launches the service
-// unless it is already active and waits through the okay delay. Cancelling
-// ctx aborts the start: the process group gets SIGKILL.
+// unless it is already active and waits through the okay delay, or until it
+// is ready (docs/readiness.md) or, a one-shot, has exited (docs/oneshot.md).
+// Cancelling ctx aborts the start: the process group gets SIGKILL.
 func (m *Manager) Start(ctx context.Context, name string, tl TaskLog) error {
+	return m.start(ctx, name, tl, false)
+}
+
+// StartUnlessSucceeded is Start, except that a one-shot whose last run
+// succeeded, with the definition of the current plan, is left alone (its
+// task logs so): the start of autostart and replan (docs/oneshot.md).
+func (m *Manager) StartUnlessSucceeded(ctx context.Context, name string, tl TaskLog) error {
+	return m.start(ctx, name, tl, true)
+}
+
+func (m *Manager) start(ctx context.Context, name string, tl TaskLog, keepDone bool) error {
 	svc, workload, err := m.lookup(name)
 	if err != nil {
 		return err
 	}
-	c := command{kind: evStart, svc: svc, workload: workload, reply: make(chan reply, 1)}
+	if keepDone {
+		keepDone = m.unchanged(name, svc, workload)
+	}
+	c := command{kind: evStart, svc: svc, workload: workload, keepDone: keepDone, reply: make(chan reply, 1)}
 	s, err := m.send(ctx, name, true, c)
 	if err != nil {
 		return err
@@ -315,7 +339,12 @@ func (m *Manager) Start(ctx context.Context, name string, tl TaskLog) error {
 		if r.released != nil && tl != nil {
 			awaitOutput(r.released)
 			if lines, cut := s.buf.LastLines(startOutputLines); len(lines) > 0 {
-				tl.Logf("%s", formatOutput(lines, cut))
+				if svc.LogsRestricted() {
+					// Task logs are for every reader; the output is not.
+					tl.Logf("Its last output is not shown here: the service's log-access is admin.")
+				} else {
+					tl.Logf("%s", formatOutput(lines, cut))
+				}
 			}
 		}
 		return r.err
@@ -396,6 +425,7 @@ func (m *Manager) Services(names []string) []ServiceInfo {
 		infos[i].StartCount = s.startCount
 		infos[i].PID = s.pid
 		s.exitInfo(&infos[i])
+		s.lifeInfoLocked(&infos[i])
 		s.mu.Unlock()
 	}
 	sort.Slice(infos, func(i, j int) bool { return infos[i].Name < infos[j].Name })

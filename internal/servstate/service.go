@@ -33,7 +33,9 @@ type command struct {
 	workload *plan.Workload
 	action   plan.ServiceAction
 	sig      syscall.Signal
-	since    time.Time  // cmdForget: the inactive-since time Prune saw
+	since    time.Time // cmdForget: the inactive-since time Prune saw
+	source   readySource
+	keepDone bool       // evStart: leave a succeeded one-shot alone
 	reply    chan reply // buffered, capacity 1
 }
 
@@ -76,6 +78,7 @@ type service struct {
 	restarts   int            // automatic restarts since the last start
 	reason     string         // why it is exited or failed
 	lastExit   exitRecord     // how the last run ended
+	life       lifeInfo       // readiness, status text, one-shot result
 
 	// goroutine
 	mach        machine
@@ -91,6 +94,9 @@ type service struct {
 	released    <-chan struct{} // of the last exit
 	waiting     int             // runs whose exit was not received yet
 	rand        *rand.Rand
+	notify      *notifySocket   // of the current run, with notify readiness
+	notes       chan notifyNote // from the notify socket's reader
+	phase       string          // "reloading" or "stopping" since the last READY=1
 }
 
 func newService(m *Manager, name string) *service {
@@ -101,6 +107,7 @@ func newService(m *Manager, name string) *service {
 		cmds:    make(chan command),
 		exits:   make(chan exitEvent),
 		emptied: make(chan int),
+		notes:   make(chan notifyNote),
 		buf:     buf,
 		writer:  logs.NewWriter(name, buf, m.mirror),
 		gone:    make(chan struct{}),
@@ -134,9 +141,15 @@ func (s *service) loop() {
 				s.pid = 0
 				s.lastExit = exitRecord{result: e.res, at: s.m.opts.Now()}
 				s.mu.Unlock()
+				s.closeNotify()
+				s.noteExit(e.run, e.res)
 				s.handle(event{kind: evExit, exit: e.res})
 			}
 			s.m.clearRecord(s.name, e.run, s.mach.state != stateBackoff)
+		case n := <-s.notes:
+			if n.run == s.run {
+				s.notified(n)
+			}
 		case run := <-s.emptied:
 			if run == s.run {
 				s.handle(event{kind: evTreeEmpty})
@@ -145,6 +158,7 @@ func (s *service) loop() {
 			s.fireDue()
 		case <-s.m.done:
 			s.timer.Stop()
+			s.closeNotify()
 			closed := reply{err: ErrClosed}
 			if s.startWaiter != nil {
 				s.startWaiter <- closed
@@ -176,7 +190,7 @@ func (s *service) command(c command) {
 		s.svc, s.workload = c.svc, c.workload
 		s.mu.Unlock()
 	}
-	s.handle(event{kind: c.kind, action: c.action})
+	s.handle(event{kind: c.kind, action: c.action, source: c.source, keepDone: c.keepDone})
 }
 
 // signal sends sig to the main process if it is starting or running.
@@ -219,6 +233,7 @@ func (s *service) handle(ev event) {
 	if s.mach.state != prev {
 		s.publish()
 	}
+	s.publishLifecycle(cfg)
 	for _, e := range effs {
 		s.apply(e, cfg)
 	}
@@ -296,14 +311,37 @@ func (s *service) apply(e effect, cfg config) {
 	}
 }
 
-// launch starts a new run of the service's process.
+// launch starts a new run of the service's process, with its notify
+// socket when its readiness asks for one.
 func (s *service) launch(cfg config) error {
+	var ns *notifySocket
+	if cfg.needNotify {
+		var err error
+		if ns, err = openNotify(); err != nil {
+			return err
+		}
+	}
+	s.resetLifecycle()
+	if err := s.launchWith(cfg, ns); err != nil {
+		ns.close()
+		return err
+	}
+	if ns != nil {
+		s.notify = ns
+		s.m.wg.Add(1)
+		go s.readNotify(ns, s.run, s.tree)
+	}
+	return nil
+}
+
+// launchWith starts the process, giving it ns's address if ns is not nil.
+func (s *service) launchWith(cfg config, ns *notifySocket) error {
 	s.mu.Lock()
 	svc, workload := s.svc, s.workload
 	s.mu.Unlock()
 	// A run's output starts on a line of its own.
 	s.writer.EndLine()
-	cmd, err := buildCommand(svc, workload, s.writer, cfg.killDelay)
+	cmd, err := ns.command(svc, workload, s.writer, cfg.killDelay)
 	if err != nil {
 		return err
 	}
@@ -338,7 +376,7 @@ func (s *service) launch(cfg config) error {
 		// Perhaps the kernel (or a seccomp filter) refuses clone3 into a
 		// cgroup: try again, joining the cgroup after the start.
 		viaFD = true
-		if cmd, err = buildCommand(svc, workload, s.writer, cfg.killDelay); err != nil {
+		if cmd, err = ns.command(svc, workload, s.writer, cfg.killDelay); err != nil {
 			return err
 		}
 	}
@@ -398,6 +436,7 @@ func (s *service) wait(run int, cmd *exec.Cmd) {
 	// Its output is all in: last words without a newline end their line.
 	s.writer.EndLine()
 	close(released)
+	s.noteOutput(run)
 }
 
 // watchTree tells the goroutine once the tree of run is empty. It ends

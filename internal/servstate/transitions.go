@@ -64,6 +64,7 @@ const (
 	timerBackoff                      // backoff: relaunch
 	timerResidueKill                  // SIGKILL to what the last run left
 	timerResidueFail                  // give up waiting for the last run's processes
+	timerStart                        // start-timeout: not ready (or, a one-shot, not exited) in time
 	numTimers
 )
 
@@ -76,7 +77,7 @@ func validTimer(m machine, k timerKind) bool {
 	}
 	switch m.state {
 	case stateStarting:
-		return k == timerOkay || k == timerReset
+		return k == timerOkay || k == timerReset || k == timerStart
 	case stateRunning:
 		return k == timerReset
 	case stateTerminating:
@@ -107,15 +108,17 @@ const (
 	evTreeEmpty                     // no process of the last run is left
 	evResidueKill                   // the grace of the last run's processes elapsed
 	evResidueFail                   // the last run's processes outlived SIGKILL
+	evReady                         // a readiness condition was met (readiness.go)
+	evStartTimeout                  // start-timeout elapsed
 	numEvents
 )
 
-var eventNames = [numEvents]string{"start", "launched", "launch-failed", "okay", "exit", "stop", "abort-start", "kill-delay", "fail-delay", "backoff-done", "backoff-reset", "check-failed", "tree-empty", "residue-kill", "residue-fail"}
+var eventNames = [numEvents]string{"start", "launched", "launch-failed", "okay", "exit", "stop", "abort-start", "kill-delay", "fail-delay", "backoff-done", "backoff-reset", "check-failed", "tree-empty", "residue-kill", "residue-fail", "ready", "start-timeout"}
 
 func (k eventKind) String() string { return eventNames[k] }
 
 // timerEvents maps each deadline to the event it produces.
-var timerEvents = [numTimers]eventKind{evOkay, evBackoffReset, evKillDelay, evFailDelay, evBackoffDone, evResidueKill, evResidueFail}
+var timerEvents = [numTimers]eventKind{evOkay, evBackoffReset, evKillDelay, evFailDelay, evBackoffDone, evResidueKill, evResidueFail, evStartTimeout}
 
 type event struct {
 	kind   eventKind
@@ -124,6 +127,10 @@ type event struct {
 	err    error              // evLaunchFailed
 	exit   reaper.ExitResult  // evExit
 	action plan.ServiceAction // evCheckFailed
+	source readySource        // evReady
+	// keepDone (evStart, from autostart and replan) leaves a one-shot that
+	// succeeded alone.
+	keepDone bool
 }
 
 type effectKind int
@@ -176,6 +183,10 @@ type machine struct {
 	restartTimes []time.Time
 	// reason says why the service is exited or failed; "" otherwise.
 	reason string
+	// ready is the readiness of the current run (readiness.go).
+	ready readyState
+	// succeeded is set when a one-shot's last run exited 0.
+	succeeded bool
 }
 
 // launchKind is a launch that waits for the last run's processes to go.
@@ -280,6 +291,10 @@ func next(m machine, c config, ev event) (machine, []effect) {
 		case stateTerminating, stateKilling:
 			effs = append(effs, effect{kind: effStartReply, now: true, err: fmt.Errorf("cannot start service while %s", m.state)})
 		default: // initial, stopped, backoff, exited
+			if ev.keepDone && m.succeeded && m.state == stateStopped {
+				effs = append(effs, effect{kind: effStartReply, now: true, text: fmt.Sprintf("Service %q already succeeded, not running it again.", c.name)})
+				break
+			}
 			m.backoffNum, m.backoffTime, m.checkRestart = 0, 0, false
 			m.restarts, m.restartTimes, m.reason = 0, nil, ""
 			effs = append(effs, effect{kind: effStartWait})
@@ -290,9 +305,10 @@ func next(m machine, c config, ev event) (machine, []effect) {
 		}
 
 	case evLaunched:
+		m.ready, m.succeeded = readyState{}, false
 		if ev.okay {
 			m.state = stateStarting
-			arm(timerOkay, c.okayDelay)
+			effs = append(effs, startTimers(c)...)
 		} else {
 			m.state = stateRunning
 		}
@@ -309,7 +325,7 @@ func next(m machine, c config, ev event) (machine, []effect) {
 		}
 
 	case evOkay:
-		if m.state == stateStarting {
+		if m.state == stateStarting && !c.gated() { // else readiness or the exit ends the start
 			m.state = stateRunning
 			effs = append(effs, effect{kind: effStartReply})
 		}
@@ -320,8 +336,10 @@ func next(m machine, c config, ev event) (machine, []effect) {
 		if m.pending != launchNone {
 			current = stateStopped // the exit of a given-up run; the start waits for it
 		}
-		switch current {
-		case stateStarting, stateRunning:
+		switch {
+		case c.oneshot && (current == stateStarting || current == stateRunning):
+			m, effs = oneshotExit(m, c, code, effs)
+		case current == stateStarting || current == stateRunning:
 			wasStarting := m.state == stateStarting
 			logf("Service %q stopped unexpectedly with code %d", c.name, code)
 			action, label := exitAction(c, code)
@@ -347,7 +365,7 @@ func next(m machine, c config, ev event) (machine, []effect) {
 			m.residue = true
 			effs = append(effs, effect{kind: effSweep, term: true})
 			arm(timerResidueKill, sweepGrace)
-		case stateTerminating, stateKilling:
+		case current == stateTerminating || current == stateKilling:
 			// The rest of the tree got the signals with the main process
 			// and gets a short grace; the stop ends when all are gone.
 			m.residue = true
@@ -400,7 +418,7 @@ func next(m machine, c config, ev event) (machine, []effect) {
 	case evStop:
 		switch m.state {
 		case stateStarting:
-			effs = append(effs, effect{kind: effStartReply, err: fmt.Errorf("stopped before the %s okay delay", c.okayDelay)})
+			effs = append(effs, effect{kind: effStartReply, err: stoppedWhileStarting(c)})
 			m.pending = launchNone
 			fallthrough
 		case stateRunning:
@@ -468,6 +486,15 @@ func next(m machine, c config, ev event) (machine, []effect) {
 	case evBackoffReset:
 		if m.state == stateRunning {
 			m.backoffNum, m.backoffTime = 0, 0
+		}
+
+	case evReady:
+		m, effs = becomeReady(m, c, ev.source, effs)
+
+	case evStartTimeout:
+		if m.state == stateStarting {
+			m, effs = startTimedOut(m, c, effs)
+			terminate()
 		}
 
 	case evCheckFailed:

@@ -21,41 +21,50 @@ var testConfig = config{
 }
 
 // TestEveryCell runs every event in every state, with and without the last
-// run's processes left and a launch waiting for them: no panic, a legal
+// run's processes left and a launch waiting for them, for a plain service,
+// one with readiness and a one-shot (lifecycleConfigs): no panic, a legal
 // state, only deadlines valid in the new machine, and a launch only where no
 // process of an earlier run can be left.
 func TestEveryCell(t *testing.T) {
+	for _, lc := range lifecycleConfigs {
+		for _, succeeded := range []bool{false, true} {
+			testEveryCell(t, lc, succeeded)
+		}
+	}
+}
+
+func testEveryCell(t *testing.T, lc namedConfig, succeeded bool) {
 	actions := []plan.ServiceAction{plan.ActionRestart, plan.ActionShutdown, plan.ActionSuccessShutdown, plan.ActionIgnore}
-	// With spentBudget every restart is over the limit (budget.go).
-	spentBudget := testConfig
-	spentBudget.budget = budget{limit: 1, onLimit: plan.ActionShutdown}
-	for _, c := range []config{testConfig, spentBudget} {
-		for st := range numStates {
-			for ev := range numEvents {
-				for _, action := range actions {
-					for _, checkRestart := range []bool{false, true} {
-						for _, pending := range []launchKind{launchNone, launchManual, launchAuto} {
-							for _, residue := range []bool{false, true} {
-								if pending != launchNone && (!residue || pending == launchManual && st != stateStarting || pending == launchAuto && st != stateBackoff) {
-									continue // not reachable: a start waits in starting, a restart in backoff
+	for st := range numStates {
+		for ev := range numEvents {
+			for _, action := range actions {
+				for _, checkRestart := range []bool{false, true} {
+					for _, pending := range []launchKind{launchNone, launchManual, launchAuto} {
+						for _, residue := range []bool{false, true} {
+							if pending != launchNone && (!residue || pending == launchManual && st != stateStarting || pending == launchAuto && st != stateBackoff) {
+								continue // not reachable: a start waits in starting, a restart in backoff
+							}
+							m := machine{state: st, backoffNum: 2, backoffTime: time.Second, checkRestart: checkRestart, residue: residue, pending: pending,
+								succeeded: succeeded, ready: readyState{check: succeeded, done: succeeded && checkRestart}, restartTimes: []time.Time{{}}}
+							e := event{kind: ev, action: action, err: errors.New("boom"), exit: reaper.ExitResult{Code: 1}, okay: action == plan.ActionRestart,
+								keepDone: succeeded, source: readySource(len(action) % 2)}
+							if checkRestart {
+								e.exit.Code = 0
+							}
+							name := fmt.Sprintf("%s/%s/%s/%s/%v/%d/%v/%v", lc.name, st, ev, action, checkRestart, pending, residue, succeeded)
+							var got machine
+							var effs []effect
+							require.NotPanics(t, func() { got, effs = next(m, lc.c, e) }, name)
+							assert.True(t, got.state >= 0 && got.state < numStates, name)
+							assert.False(t, got.pending != launchNone && !got.residue, "%s: a launch waits for nothing", name)
+							for _, eff := range effs {
+								if eff.kind == effArm {
+									assert.True(t, validTimer(got, eff.timer), "%s: arms %d in %+v", name, eff.timer, got)
 								}
-								m := machine{state: st, backoffNum: 2, backoffTime: time.Second, checkRestart: checkRestart, residue: residue, pending: pending, restartTimes: []time.Time{{}}}
-								e := event{kind: ev, action: action, err: errors.New("boom"), exit: reaper.ExitResult{Code: 1}, okay: action == plan.ActionRestart}
-								name := fmt.Sprintf("%s/%s/%s/%v/%d/%v/limit %d", st, ev, action, checkRestart, pending, residue, c.budget.limit)
-								var got machine
-								var effs []effect
-								require.NotPanics(t, func() { got, effs = next(m, c, e) }, name)
-								assert.True(t, got.state >= 0 && got.state < numStates, name)
-								assert.False(t, got.pending != launchNone && !got.residue, "%s: a launch waits for nothing", name)
-								for _, eff := range effs {
-									if eff.kind == effArm {
-										assert.True(t, validTimer(got, eff.timer), "%s: arms %d in %+v", name, eff.timer, got)
-									}
-									if eff.kind == effLaunch {
-										assert.False(t, residue && ev != evTreeEmpty, "%s: launches beside the last run's processes", name)
-										if pending == launchNone {
-											assert.Contains(t, []state{stateInitial, stateStopped, stateBackoff, stateExited, stateFailed}, st, name)
-										}
+								if eff.kind == effLaunch {
+									assert.False(t, residue && ev != evTreeEmpty, "%s: launches beside the last run's processes", name)
+									if pending == launchNone {
+										assert.Contains(t, []state{stateInitial, stateStopped, stateBackoff, stateExited, stateFailed}, st, name)
 									}
 								}
 							}

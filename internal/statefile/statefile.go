@@ -35,6 +35,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -65,8 +66,41 @@ const (
 )
 
 // Fields are top-level keys of the state file and their values; a value
-// must be accepted by json.Marshal (json.RawMessage is copied as it is).
+// must be accepted by json.Marshal (json.RawMessage and Object are copied
+// as they are).
 type Fields map[string]any
+
+// Object is a JSON object given as its encoded members, each `"key":value`,
+// which the flusher writes between braces as they are: an owner of many
+// members (the tasks of every change, say) keeps each one's encoding and
+// never joins them into one large copy per write.
+type Object [][]byte
+
+// MarshalJSON joins the members between braces.
+func (o Object) MarshalJSON() ([]byte, error) {
+	return encodeObject(make([]byte, 0, o.size()), o), nil
+}
+
+// size is the length of the object's encoding.
+func (o Object) size() int {
+	n := 2
+	for _, m := range o {
+		n += len(m) + 1
+	}
+	return n
+}
+
+// encodeObject appends the object of members o to buf.
+func encodeObject(buf []byte, o Object) []byte {
+	buf = append(buf, '{')
+	for i, m := range o {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, m...)
+	}
+	return append(buf, '}')
+}
 
 // Store is the state file and its flusher. Its methods are safe for
 // concurrent use. A Store with an empty path keeps nothing on disk
@@ -94,7 +128,8 @@ type Store struct {
 	closed       bool   // no more kicks are accepted
 	stopped      bool   // the flusher has finished
 	writes       uint64
-	size         int // bytes of the last file written
+	buf          []byte // the flusher's encoding buffer, kept while writes follow each other
+	size         int    // bytes of the last file written
 	kick         chan struct{}
 	done         chan struct{}
 }
@@ -489,7 +524,7 @@ func (s *Store) flushOnce() error {
 	s.mu.Unlock()
 
 	var err error
-	var file []byte
+	var size int
 	if s.path != "" {
 		for _, snapshot := range owners {
 			for key, v := range snapshot() {
@@ -507,11 +542,19 @@ func (s *Store) flushOnce() error {
 		if _, ok := data[patchSublevelKey]; !ok {
 			data[patchSublevelKey] = 0
 		}
-		if out[dataKey], err = encode(data); err == nil {
-			file, err = encode(out)
+		var dataJSON []byte
+		if dataJSON, err = encode(nil, data); err == nil {
+			out[dataKey] = json.RawMessage(dataJSON)
+			s.buf, err = encode(s.buf[:0], out)
+			size = len(s.buf)
 		}
 		if err == nil {
-			err = WriteAtomic(s.path, file, 0o600)
+			err = WriteAtomic(s.path, s.buf, 0o600)
+		}
+		if len(s.kick) == 0 {
+			// No write follows at once: the buffer, as large as the file,
+			// is not worth keeping while the daemon idles.
+			s.buf = nil
 		}
 	}
 
@@ -520,7 +563,7 @@ func (s *Store) flushOnce() error {
 		s.flushed = max(s.flushed, target)
 		if s.path != "" {
 			s.writes++
-			s.size = len(file)
+			s.size = size
 		}
 		s.failing = false
 	} else {
@@ -531,42 +574,51 @@ func (s *Store) flushOnce() error {
 	return err
 }
 
-// encode writes the values as one JSON object with sorted keys. Values
-// that are already JSON (json.RawMessage) are copied as they are: the
-// encoder would otherwise re-validate and re-compact them on every write,
-// which is most of the cost of a large state.
-func encode(sections map[string]any) (json.RawMessage, error) {
+// encode appends the values to buf as one JSON object with sorted keys and
+// returns the extended buffer. Values that are already JSON (json.RawMessage,
+// Object) are copied as they are: the encoder would otherwise re-validate
+// and re-compact them on every write, which is most of the cost of a large
+// state. The buffer is grown once, to the size of those values.
+func encode(buf []byte, sections map[string]any) ([]byte, error) {
 	names := make([]string, 0, len(sections))
-	for name := range sections {
+	size := 2
+	for name, v := range sections {
 		names = append(names, name)
+		size += len(name) + 4
+		switch v := v.(type) {
+		case json.RawMessage:
+			size += len(v)
+		case Object:
+			size += v.size()
+		}
 	}
 	sort.Strings(names)
-	var buf bytes.Buffer
-	buf.WriteByte('{')
+	buf = slices.Grow(buf, size)
+	buf = append(buf, '{')
 	for i, name := range names {
 		if i > 0 {
-			buf.WriteByte(',')
+			buf = append(buf, ',')
 		}
 		key, _ := json.Marshal(name)
-		buf.Write(key)
-		buf.WriteByte(':')
+		buf = append(append(buf, key...), ':')
 		switch v := sections[name].(type) {
 		case json.RawMessage:
 			if len(v) == 0 {
-				buf.WriteString("null")
+				buf = append(buf, "null"...)
 			} else {
-				buf.Write(v)
+				buf = append(buf, v...)
 			}
+		case Object:
+			buf = encodeObject(buf, v)
 		default:
 			data, err := json.Marshal(v)
 			if err != nil {
 				return nil, fmt.Errorf("cannot encode state file key %q: %w", name, err)
 			}
-			buf.Write(data)
+			buf = append(buf, data...)
 		}
 	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	return append(buf, '}'), nil
 }
 
 // WriteAtomic replaces path with data: it writes a temporary file in the same

@@ -16,6 +16,30 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// TestShrinkingWrites writes a large state and, reusing the flusher's buffer
+// (a mark arrives during the first write), a smaller one: the file holds
+// the second and nothing of the first.
+func TestShrinkingWrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".pebble.state")
+	s, err := Open(path)
+	require.NoError(t, err)
+	big := Object{[]byte(`"a":"` + strings.Repeat("x", 1<<16) + `"`)}
+	var calls atomic.Int64
+	s.Register("members", func() any {
+		if calls.Add(1) == 1 {
+			s.MarkDirty() // the next write follows at once
+			return big
+		}
+		return Object{[]byte(`"b":1`)}
+	})
+	s.MarkDirty()
+	require.NoError(t, s.Sync(context.Background()))
+	require.NoError(t, s.Close())
+	assert.GreaterOrEqual(t, calls.Load(), int64(2))
+	file := readState(t, path)
+	assert.JSONEq(t, `{"b":1}`, string(file["members"]))
+}
+
 func TestRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), ".pebble.state")
 	s, err := Open(path)
@@ -23,6 +47,8 @@ func TestRoundTrip(t *testing.T) {
 	var n atomic.Int64
 	s.Register("counter", func() any { return n.Load() })
 	s.Register("raw", func() any { return json.RawMessage(`{"a":[1,2]}`) })
+	s.Register("members", func() any { return Object{[]byte(`"1":{"x":1}`), []byte(`"2":[]`)} })
+	s.Register("none", func() any { return Object(nil) })
 	n.Store(7)
 	s.MarkDirty()
 	require.NoError(t, s.Sync(context.Background()))
@@ -34,6 +60,8 @@ func TestRoundTrip(t *testing.T) {
 	file := readState(t, path)
 	assert.JSONEq(t, `7`, string(file["counter"]))
 	assert.JSONEq(t, `{"a":[1,2]}`, string(file["raw"]))
+	assert.JSONEq(t, `{"1":{"x":1},"2":[]}`, string(file["members"]))
+	assert.JSONEq(t, `{}`, string(file["none"]))
 	var data map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal(file["data"], &data))
 	assert.JSONEq(t, `2`, string(data["patch-level"]), "a new file has Pebble v1.32's patch level")

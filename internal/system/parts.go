@@ -27,6 +27,7 @@ import (
 	"github.com/pebble-project/pebble/internal/servstate"
 	"github.com/pebble-project/pebble/internal/statefile"
 	"github.com/pebble-project/pebble/internal/version"
+	"github.com/pebble-project/pebble/internal/workflow"
 )
 
 // forwardingFlushTime bounds the final flush of log forwarding at exit
@@ -48,6 +49,7 @@ type parts struct {
 	identities *identities.Manager
 	forwarding *logfwd.Manager
 	ops        *ops.Ops
+	workflows  *workflow.Runner
 	api        *daemon.Daemon
 	// shutdown carries the exit code of a service's shutdown action.
 	shutdown chan int
@@ -239,12 +241,16 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 	p.checks = checks.New(checks.Options{
 		Changes:    chg,
 		OnFailure:  services,
+		OnSuccess:  services,
 		Logf:       log.Noticef,
 		NewChecker: func(c *plan.Check) checks.Checker { return checker.New(c) },
 	})
 	p.ops = ops.New(ops.Options{
 		Plans: p.plans, Services: services, Changes: chg, Checks: p.checks,
 		Execs: execs.New(execs.Options{Logf: log.Noticef}),
+	})
+	p.workflows = workflow.New(workflow.Options{
+		Plans: p.plans, Services: services, Checks: p.checks, Changes: chg, Sync: store.Sync,
 	})
 	p.changes, p.notices, p.identities = chg, ntc, ids
 	chg.Start()

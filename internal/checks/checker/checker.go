@@ -7,7 +7,9 @@
 //
 // Exec checks start their command through the reaper (internal/reaper owns
 // wait4), in a process group of their own that is killed when the run is
-// cut off and swept when the command exits.
+// cut off and swept when the command exits; the command is killed when the
+// daemon dies (the parent-death signal). Workflow exec steps run through
+// the same exec checker.
 package checker
 
 import (
@@ -184,7 +186,8 @@ func (c *execChecker) Check(ctx context.Context) error {
 	// environment wins over the daemon's.
 	cmd.Env = append(os.Environ(), c.env...)
 	cmd.Dir = c.dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.cred}
+	// Pdeathsig: a daemon killed mid-run leaves no command behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.cred, Pdeathsig: syscall.SIGKILL}
 	out := &tailBuffer{}
 	// One comparable writer for both makes os/exec use a single pipe.
 	cmd.Stdout = out

@@ -99,6 +99,8 @@ type yamlService struct {
 	Readiness      *yamlReadiness                `yaml:"readiness,omitempty"`
 	StartTimeout   string                        `yaml:"start-timeout,omitempty"`
 	Type           plan.ServiceType              `yaml:"type,omitempty"`
+	EnvFile        string                        `yaml:"environment-file,omitempty"`
+	LogAccess      plan.LogAccess                `yaml:"log-access,omitempty"`
 
 	RestartLimit     *int               `yaml:"restart-limit,omitempty"`
 	RestartWindow    string             `yaml:"restart-window,omitempty"`
@@ -234,6 +236,8 @@ func serviceOut(s *plan.Service) *yamlService {
 		ChargeGroup:    s.ChargeGroup,
 		StartTimeout:   durationOut(s.StartTimeout),
 		Type:           s.Type,
+		EnvFile:        s.EnvironmentFile,
+		LogAccess:      s.LogAccess,
 
 		RestartLimit:     s.RestartLimit,
 		RestartWindow:    durationOut(s.RestartWindow),
