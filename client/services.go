@@ -10,8 +10,8 @@ import (
 
 // ServiceOptions name the services of a service action.
 type ServiceOptions struct {
-	// Names are the services to act on. Start, Stop and Restart need at
-	// least one; AutoStart and Replan need none.
+	// Names are the services to act on. Start, Stop, Restart and Reload
+	// need at least one; AutoStart and Replan need none.
 	Names []string
 }
 
@@ -46,6 +46,15 @@ func (c *Client) Restart(ctx context.Context, opts *ServiceOptions) (changeID st
 // allowed.
 func (c *Client) Replan(ctx context.Context, opts *ServiceOptions) (changeID string, err error) {
 	return c.serviceAction(ctx, "replan", opts)
+}
+
+// Reload asks the named running services to reload their configuration
+// without a restart, by their reload-signal or reload-command (our
+// extension, docs/stop-and-reload.md), and returns the ID of the change
+// doing the work. A service that is not running or has no reload method
+// is an error, and no change is made.
+func (c *Client) Reload(ctx context.Context, opts *ServiceOptions) (changeID string, err error) {
+	return c.serviceAction(ctx, "reload", opts)
 }
 
 func (c *Client) serviceAction(ctx context.Context, action string, opts *ServiceOptions) (string, error) {

@@ -21,7 +21,7 @@ Commands can be classified as follows:
          Run: run
         Info: help, version
         Plan: add, plan, replan
-    Services: services, logs, start, restart, signal, stop
+    Services: services, logs, start, restart, reload, signal, stop
       Checks: checks, check, start-checks, stop-checks, health
        Files: push, pull, ls, mkdir, rm, exec
      Changes: changes, tasks
@@ -60,6 +60,7 @@ Commands can be classified as follows:
     logs               Fetch service logs
     start              Start a service and its dependencies
     restart            Restart a service
+    reload             Reload running services without restarting them
     signal             Send a signal to one or more running services
     stop               Stop a service and its dependents
 

@@ -33,6 +33,7 @@ type command struct {
 	workload *plan.Workload
 	action   plan.ServiceAction
 	sig      syscall.Signal
+	group    bool      // cmdSignal: to the whole process group (a reload)
 	since    time.Time // cmdForget: the inactive-since time Prune saw
 	source   readySource
 	keepDone bool       // evStart: leave a succeeded one-shot alone
@@ -182,7 +183,11 @@ func (s *service) command(c command) {
 	}()
 	switch c.kind {
 	case cmdSignal:
-		c.reply <- reply{err: s.signal(c.sig)}
+		signal := s.signal
+		if c.group {
+			signal = s.signalGroup
+		}
+		c.reply <- reply{err: signal(c.sig)}
 		s.curDone = true
 		return
 	case evStart:
