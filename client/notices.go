@@ -24,6 +24,11 @@ const (
 	CustomNotice NoticeType = "custom"
 	// WarningNotice has the warning message as its key.
 	WarningNotice NoticeType = "warning"
+	// ServiceUpdateNotice (not in Pebble) is recorded for every transition
+	// of a service; the key is the service name and the data holds the
+	// "event" and, when the main process exited, its "exit-code" or
+	// "signal" (docs/service-events.md).
+	ServiceUpdateNotice NoticeType = "service-update"
 )
 
 // Notice is something that happened, recorded by the daemon. Type and Key

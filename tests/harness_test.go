@@ -125,6 +125,8 @@ type daemonOptions struct {
 	// cgroup, if set, is the cgroup the daemon runs in instead of a new
 	// one of its own (cgroup_test.go).
 	cgroup testCgroup
+	// stdout, if set, takes the daemon's stdout instead of d.stdout.
+	stdout io.Writer
 }
 
 // daemon is one `pebble run` process on its own $PEBBLE.
@@ -185,7 +187,7 @@ func startDaemon(t testing.TB, dir string, opts daemonOptions) *daemon {
 	argv = append(argv, opts.args...)
 	d.cmd = exec.Command(argv[0], argv[1:]...)
 	d.cmd.Env = append(append(cleanEnv(), "PEBBLE="+dir), opts.env...)
-	d.cmd.Stdout = d.stdout
+	d.cmd.Stdout = cmp.Or[io.Writer](opts.stdout, d.stdout)
 	d.cmd.Stderr = d.stderr
 	d.cmd.Dir = dir
 	d.cgroup = opts.cgroup

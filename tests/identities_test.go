@@ -247,6 +247,10 @@ func TestAccessControl(t *testing.T) {
 		{"GET", "/v1/logs", "/v1/logs?n=1", "", "read"},
 		// An addition beyond Pebble (docs/logs.md); read like /v1/logs.
 		{"GET", "/v1/log-targets", "/v1/log-targets", "", "read"},
+		// An addition beyond Pebble (docs/workflows.md): listing is read,
+		// running admin, like services.
+		{"GET", "/v1/workflows", "/v1/workflows", "", "read"},
+		{"POST", "/v1/workflows", "/v1/workflows", `{"action":"bogus"}`, "admin"},
 		{"GET", "/v1/notices", "/v1/notices", "", "read"},
 		{"POST", "/v1/notices", "/v1/notices", `{"action":"add","type":"custom","key":"example.com/access"}`, "read"},
 		{"GET", "/v1/notices/{id}", "/v1/notices/999", "", "read"},
@@ -259,6 +263,8 @@ func TestAccessControl(t *testing.T) {
 		{"GET", "/v1/tasks/{task-id}/websocket/{websocket-id}", "/v1/tasks/999/websocket/nope", "", "admin"},
 		{"GET", "/v1/files", "/v1/files?action=bogus", "", "admin"},
 		{"POST", "/v1/files", "/v1/files", `{}`, "admin"},
+		// An addition beyond Pebble (docs/upgrade.md): admin, like stopping it.
+		{"POST", "/v1/daemon", "/v1/daemon", `{"action":"bogus"}`, "admin"},
 	}
 	tested := make(map[string]bool)
 	for _, e := range endpoints {

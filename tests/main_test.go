@@ -30,6 +30,8 @@ var (
 	// runRoot holds the binary and every $PEBBLE of this run; the processes
 	// of this run's daemons carry PEBBLE=<runRoot>/... in their environment.
 	runRoot string
+	// testRun is the harness run that built pebbleBin.
+	testRun *harness.Run
 )
 
 func TestMain(m *testing.M) {
@@ -43,6 +45,6 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer r.Close()
-	pebbleBin, runRoot = r.Bin, r.Root
+	pebbleBin, runRoot, testRun = r.Bin, r.Root, r
 	return r.CheckLeftovers(testutil.Run(m))
 }

@@ -37,6 +37,10 @@ type config struct {
 	// profileDir, when set, is where our daemon (built with -tags pprof)
 	// writes its CPU, heap, block and mutex profiles.
 	profileDir string
+	// loadWindow is how long each load measurement lasts.
+	loadWindow time.Duration
+	// big adds the 1000-service scenarios.
+	big bool
 	// noPebble leaves Canonical's Pebble out (a quicker look at ours).
 	noPebble bool
 	only     []string
@@ -59,19 +63,20 @@ func main() {
 	flag.IntVar(&cfg.execRuns, "exec-runs", 200, "exec runs per measurement")
 	flag.IntVar(&cfg.restarts, "restarts", 10, "restart gaps measured per restart-gap measurement")
 	flag.IntVar(&cfg.fileMiB, "file-mib", 64, "size in MiB of the file pushed and pulled")
-	big := flag.Bool("services-1000", false, "also start and stop 1000 services (one round: Pebble takes about 30 s a phase)")
+	flag.DurationVar(&cfg.loadWindow, "load-window", 5*time.Second, "how long each load measurement (flood, mixed, crash loop) lasts")
+	flag.BoolVar(&cfg.big, "services-1000", false, "also start and stop 1000 services, and the flood scenario (one round: Pebble takes about 30 s a phase)")
 	flag.StringVar(&cfg.profileDir, "profile", "", "directory where our daemon writes cpu/heap/block/mutex profiles (one set per daemon run; go tool pprof merges them)")
 	flag.BoolVar(&cfg.noPebble, "no-pebble", false, "measure only ours and the floor (a quicker look while optimising)")
-	only := flag.String("only", "", "comma-separated scenarios to run (api, startstop, exec, restart, files, idle); all when empty")
+	only := flag.String("only", "", "comma-separated scenarios to run (api, startstop, exec, execcli, restart, files, idle, flood, mixed, crashloop); all when empty")
 	flag.Parse()
-	if *big {
+	if cfg.big {
 		cfg.counts = append(cfg.counts, bigCount)
 	}
 	if *only != "" {
 		cfg.only = strings.Split(*only, ",")
 	}
-	if cfg.rounds < 1 || cfg.latencyN < 1 || cfg.execRuns < 4 || cfg.rpsWindow <= 0 || cfg.restarts < 1 || cfg.fileMiB < 1 {
-		fmt.Fprintln(os.Stderr, "sidebyside: -rounds, -requests, -restarts and -file-mib must be at least 1, -exec-runs at least 4, -rps-window positive")
+	if cfg.rounds < 1 || cfg.latencyN < 1 || cfg.execRuns < 4 || cfg.rpsWindow <= 0 || cfg.loadWindow <= 0 || cfg.restarts < 1 || cfg.fileMiB < 1 {
+		fmt.Fprintln(os.Stderr, "sidebyside: -rounds, -requests, -restarts and -file-mib must be at least 1, -exec-runs at least 4, -rps-window and -load-window positive")
 		os.Exit(2)
 	}
 	if err := run(cfg); err != nil {
@@ -100,9 +105,13 @@ func run(cfg config) error {
 		{"api", func(h *harness) error { return h.apiScenarios("/v1/health") }},
 		{"startstop", func(h *harness) error { return h.startStopScenarios() }},
 		{"exec", func(h *harness) error { return h.execScenario() }},
+		{"execcli", func(h *harness) error { return h.execCLIScenario() }},
 		{"restart", func(h *harness) error { return h.restartScenario() }},
 		{"files", func(h *harness) error { return h.filesScenario() }},
 		{"idle", func(h *harness) error { return h.idleScenarios() }},
+		{"mixed", func(h *harness) error { return h.mixedScenario() }},
+		{"crashloop", func(h *harness) error { return h.crashLoopScenario() }},
+		{"flood", func(h *harness) error { return h.floodScenario() }},
 	}
 	h := &harness{cfg: cfg, targets: targets, work: work, table: t}
 	for _, s := range scenarios {

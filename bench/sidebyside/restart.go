@@ -52,22 +52,28 @@ func (h *harness) restartScenario() error {
 	return nil
 }
 
-func (h *harness) daemonRestarts(bin string) (gaps []time.Duration, err error) {
-	dir, err := os.MkdirTemp(h.work, "restart-")
-	if err != nil {
-		return nil, fmt.Errorf("cannot create the stamp directory: %w", err)
-	}
-	stamps := filepath.Join(dir, "stamps")
-	layer := fmt.Sprintf(`services:
-  flapper:
+// restartingLayer is a layer of one service, name, whose runs append their
+// stamps to the file stamps and exit at once (the first after
+// firstRunHold), restarted whatever their exit after a 1 ms backoff.
+func (h *harness) restartingLayer(name, stamps string) string {
+	return fmt.Sprintf(`services:
+  %s:
     override: replace
     command: %s %s %s %s
     on-success: restart
     on-failure: restart
     backoff-delay: 1ms
     backoff-factor: 1
-`, h.targets.self, stampArg, stamps, firstRunHold)
-	s, err := h.startDaemon(bin, layer)
+`, name, h.targets.self, stampArg, stamps, firstRunHold)
+}
+
+func (h *harness) daemonRestarts(bin string) (gaps []time.Duration, err error) {
+	dir, err := os.MkdirTemp(h.work, "restart-")
+	if err != nil {
+		return nil, fmt.Errorf("cannot create the stamp directory: %w", err)
+	}
+	stamps := filepath.Join(dir, "stamps")
+	s, err := h.startDaemon(bin, h.restartingLayer("flapper", stamps))
 	if err != nil {
 		return nil, err
 	}

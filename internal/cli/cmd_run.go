@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/pebble-project/pebble/internal/cli/command"
+	"github.com/pebble-project/pebble/internal/handover"
 	"github.com/pebble-project/pebble/internal/system"
+	"github.com/pebble-project/pebble/internal/version"
 )
 
 // This file and cmd_enter.go are the only files of the package that import
@@ -66,6 +69,9 @@ func (c *cmdRun) Run(ctx context.Context, _ *command.Env, args []string) error {
 
 func (c *cmdRun) run(ctx context.Context, e *env, _ []string) error {
 	e.Warnings = false
+	if checked, err := checkHandover(e); checked {
+		return err
+	}
 	if !filepath.IsAbs(e.PebbleDir) {
 		return runError(fmt.Errorf("directory %q must be absolute", e.PebbleDir))
 	}
@@ -91,6 +97,7 @@ func (c *cmdRun) run(ctx context.Context, e *env, _ []string) error {
 		Stderr:      e.Stderr,
 
 		IdentitiesFile: c.identities,
+		ExecArgs:       os.Args,
 	}
 	code, err := e.runDaemon(ctx, opts)
 	if err != nil {
@@ -120,6 +127,24 @@ func serviceArgs(lists [][]string) (map[string][]string, error) {
 		m[name] = append([]string{}, list[1:]...)
 	}
 	return m, nil
+}
+
+// checkHandover answers an upgrading daemon that runs this binary in check
+// mode ($PEBBLE_HANDOVER_CHECK): it reads the hand-over as a new daemon
+// would and prints the answer. It reports false when not in check mode.
+func checkHandover(e *env) (bool, error) {
+	doc, err := handover.FromEnv(handover.EnvCheck)
+	if err == nil && doc == nil {
+		return false, nil
+	}
+	if err == nil {
+		err = system.CheckHandover(doc)
+	}
+	if err != nil {
+		return true, &command.ExitError{Code: 1, Msg: err.Error()}
+	}
+	fmt.Fprint(e.Stdout, handover.Answer(version.Version))
+	return true, nil
 }
 
 // runDaemon runs the daemon; tests replace it through env.daemon.

@@ -97,10 +97,16 @@ func (c *cmdServiceAction) Run(ctx context.Context, e *command.Env, names []stri
 	if err != nil {
 		return err
 	}
-	if c.noWait {
+	return waitUnless(ctx, e, cli, changeID, c.noWait)
+}
+
+// waitUnless waits for the change, or with noWait (--no-wait) prints its
+// ID and returns at once.
+func waitUnless(ctx context.Context, e *command.Env, cli *client.Client, changeID string, noWait bool) error {
+	if noWait {
 		fmt.Fprintln(e.Stdout, changeID)
 		return nil
 	}
-	_, err = e.WaitChange(ctx, cli, changeID)
+	_, err := e.WaitChange(ctx, cli, changeID)
 	return err
 }

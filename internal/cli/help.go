@@ -38,7 +38,10 @@ var commands = slices.Concat(files.Commands, identities.Commands, notices.Comman
 	stopInfo,
 	stopChecksInfo,
 	tasksInfo,
+	upgradeInfo,
 	versionInfo,
+	workflowsInfo,
+	runWorkflowInfo,
 })
 
 // summaries are the one-line summaries (cli.md §2) of the commands whose
@@ -67,6 +70,9 @@ var summaries = map[string]string{
 	"tasks":        "List a change's tasks",
 	"enter":        "Run subcommand under a container environment",
 	"autostart":    "Start services set to start by default",
+	"upgrade":      "Re-execute the daemon from a new binary in place",
+	"workflows":    "List the workflows of the plan and their last runs",
+	"run-workflow": "Run a workflow of the plan and wait for it",
 }
 
 // helpGroup is a group of commands in "pebble help".
@@ -77,13 +83,14 @@ type helpGroup struct {
 
 // helpGroups are the groups of "pebble help", in order (cli.md §2).
 var helpGroups = []helpGroup{
-	{"Run", "run the service manager", []string{"run"}},
+	{"Run", "run the service manager", []string{"run", "upgrade"}},
 	{"Info", "help and version information", []string{"help", "version"}},
 	{"Plan", "view and change configuration", []string{"add", "plan", "replan"}},
 	{"Services", "manage services", []string{"services", "logs", "start", "restart", "reload", "signal", "stop"}},
 	{"Checks", "manage health checks", []string{"checks", "check", "start-checks", "stop-checks", "health"}},
 	{"Files", "work with files and execute commands", []string{"push", "pull", "ls", "mkdir", "rm", "exec"}},
 	{"Changes", "manage changes and their tasks", []string{"changes", "tasks"}},
+	{"Workflows", "run lifecycle procedures", []string{"workflows", "run-workflow"}},
 	{"Notices", "manage notices and warnings", []string{"warnings", "okay", "notices", "notice", "notify"}},
 	{"Identities", "manage user identities", []string{"identities", "identity", "add-identities", "update-identities", "remove-identities"}},
 }

@@ -18,13 +18,14 @@ Usage: pebble <command> [<options>...]
 
 Commands can be classified as follows:
 
-         Run: run
+         Run: run, upgrade
         Info: help, version
         Plan: add, plan, replan
     Services: services, logs, start, restart, reload, signal, stop
       Checks: checks, check, start-checks, stop-checks, health
        Files: push, pull, ls, mkdir, rm, exec
      Changes: changes, tasks
+   Workflows: workflows, run-workflow
      Notices: warnings, okay, notices, notice, notify
   Identities: identities --help
 
@@ -45,6 +46,7 @@ Commands can be classified as follows:
 
   Run (run the service manager):
     run                Run the service manager environment
+    upgrade            Re-execute the daemon from a new binary in place
 
   Info (help and version information):
     help               Show help about a command
@@ -82,6 +84,10 @@ Commands can be classified as follows:
   Changes (manage changes and their tasks):
     changes            List system changes
     tasks              List a change's tasks
+
+  Workflows (run lifecycle procedures):
+    workflows          List the workflows of the plan and their last runs
+    run-workflow       Run a workflow of the plan and wait for it
 
   Notices (manage notices and warnings):
     warnings           List warnings

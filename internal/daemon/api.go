@@ -283,6 +283,8 @@ func (a *api) waitChange(r *http.Request) response {
 		// Not the change as it is: a client would take a 200 for a
 		// change that is ready.
 		return internalError("daemon is stopping")
+	case errors.Is(context.Cause(ctx), errUpgrading):
+		return errorStatus(http.StatusServiceUnavailable, "", "daemon is upgrading; retry the request")
 	default:
 		return errorResponse(err)
 	}

@@ -106,6 +106,8 @@ func (l *logsResponse) write(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	stop := context.AfterFunc(l.api.stopping, cancel)
 	defer stop()
+	stopQuiet := context.AfterFunc(l.api.quietCtx(), cancel)
+	defer stopQuiet()
 	sink := &jsonLinesSink{w: w, rc: http.NewResponseController(w)}
 	var bufs []*logs.Buffer
 	if !l.none {

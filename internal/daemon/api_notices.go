@@ -105,7 +105,7 @@ func (a *api) getNotices(r *http.Request) response {
 			return badRequest("request canceled")
 		case errors.Is(err, context.DeadlineExceeded):
 			// Nothing arrived in time: an empty result, not an error.
-		case errors.Is(context.Cause(ctx), errStopping):
+		case errors.Is(context.Cause(ctx), errStopping), errors.Is(context.Cause(ctx), errUpgrading):
 			// The daemon is stopping: the notices so far, as if the
 			// timeout had passed, so the client asks again later.
 			found = a.notices.Notices(f)
@@ -119,6 +119,14 @@ func (a *api) getNotices(r *http.Request) response {
 	}
 	if found == nil {
 		found = []notices.Notice{}
+	}
+	for _, n := range found {
+		if n.Type.Durable() {
+			return syncResponse(found)
+		}
+	}
+	if len(found) > 0 {
+		return unsavedResponse{syncResponse(found)}
 	}
 	return syncResponse(found)
 }

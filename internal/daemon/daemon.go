@@ -40,6 +40,8 @@ type Options struct {
 	State StateFile
 	// LogTargets reports the log forwarding counters; nil reports none.
 	LogTargets LogTargets
+	// Workflows lists and runs workflows; nil lists none.
+	Workflows Workflows
 	// Logf writes daemon log lines; nil discards them.
 	Logf func(format string, args ...any)
 	// Version is reported by /v1/system-info.
@@ -56,6 +58,8 @@ type Options struct {
 	// Metrics are the owners of the families of GET /v1/metrics, in the
 	// order they are served.
 	Metrics []MetricsSource
+	// Upgrader carries out POST /v1/daemon's upgrade; nil refuses it.
+	Upgrader Upgrader
 }
 
 // StateFile is the daemon's state file as the API needs it.
@@ -82,6 +86,8 @@ type Daemon struct {
 	stop context.CancelFunc
 	// conns counts the server's open connections, for Stop.
 	conns connCount
+	// held are the listeners' descriptors kept by Quiesce.
+	held []*os.File
 }
 
 type api struct {
@@ -94,6 +100,7 @@ type api struct {
 	checks     Checks
 	files      fileSystem
 	logTargets LogTargets
+	workflows  Workflows
 	state      StateFile
 	logf       func(format string, args ...any)
 	version    string
@@ -106,6 +113,11 @@ type api struct {
 	// stopping ends when the daemon starts shutting down, so streaming
 	// responses (logs follow) end instead of holding up Stop.
 	stopping context.Context
+	upgrader Upgrader
+	// quieted ends when a quiet period (Quiesce) begins; guarded by quietMu.
+	quietMu  sync.Mutex
+	quieted  context.Context
+	endQuiet context.CancelFunc
 }
 
 // New checks opts and builds a Daemon; it opens nothing.
@@ -127,10 +139,12 @@ func New(opts Options) (*Daemon, error) {
 	}
 	a := &api{
 		ops: opts.Ops, services: opts.Services, state: opts.State, changes: opts.Changes, plan: opts.Plan, notices: opts.Notices, identities: opts.Identities, checks: opts.Checks, files: localFiles{}, logTargets: opts.LogTargets,
-		logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
+		workflows: opts.Workflows,
+		logf:      opts.Logf, version: opts.Version, bootID: opts.BootID,
 		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit, securityEvent: opts.SecurityEvent,
-		metrics: opts.Metrics,
+		metrics: opts.Metrics, upgrader: opts.Upgrader,
 	}
+	a.setQuiet(false)
 	d := &Daemon{opts: opts, api: a}
 	a.stopping, d.stop = context.WithCancel(context.Background())
 	d.server = &http.Server{
@@ -184,28 +198,16 @@ func (d *Daemon) Serve() {
 // Then it closes whatever is left and removes the socket file.
 func (d *Daemon) Stop() {
 	d.closeListeners()
+	for _, f := range d.held {
+		f.Close()
+	}
+	d.held = nil
 	d.wg.Wait()
 	// Without keep-alives, idle connections close now and the others once
 	// their answer is written.
 	d.server.SetKeepAlivesEnabled(false)
 	d.stop()
-	grace := time.NewTimer(d.opts.ShutdownGrace)
-	defer grace.Stop()
-	// A connection that went idle just as keep-alives ended stays open:
-	// it is closed on the next tick.
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for waiting := true; waiting; {
-		select {
-		case <-d.conns.allClosed():
-			waiting = false
-		case <-tick.C:
-			d.server.SetKeepAlivesEnabled(false)
-		case <-grace.C:
-			d.opts.Logf("Cannot answer every request before stopping: closing %d connections.", d.conns.count())
-			waiting = false
-		}
-	}
+	d.awaitConns("Cannot answer every request before stopping: closing %d connections.")
 	d.server.Close()
 	os.Remove(d.opts.SocketPath)
 }
@@ -266,8 +268,10 @@ var errStopping = errors.New("daemon is stopping")
 func (a *api) untilStopping(ctx context.Context) (_ context.Context, stop func()) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	unhook := context.AfterFunc(a.stopping, func() { cancel(errStopping) })
+	unhookQuiet := context.AfterFunc(a.quietCtx(), func() { cancel(errUpgrading) })
 	return ctx, func() {
 		unhook()
+		unhookQuiet()
 		cancel(nil)
 	}
 }

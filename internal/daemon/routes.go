@@ -79,6 +79,11 @@ const (
 	durable
 )
 
+// unsavedResponse is the answer of a durable method that reports only what
+// the state file does not promise to keep (service-update notices,
+// notices.Type.Durable), so it does not wait for the state file.
+type unsavedResponse struct{ response }
+
 // method is one HTTP method of an endpoint: its handler, the access it
 // needs (api.md §5.2) and its durability. Both must be declared: newRouter
 // refuses a method without either, so leaving one out can neither open an
@@ -128,6 +133,9 @@ var endpoints = []endpoint{
 	{path: "/v1/signals", post: &method{(*api).postSignals, accessAdmin, volatile}},
 	{path: "/v1/logs", get: &method{(*api).getLogs, accessRead, volatile}},
 	{path: "/v1/log-targets", get: &method{(*api).getLogTargets, accessRead, volatile}},
+	// An addition beyond Pebble (docs/workflows.md): the list reports
+	// last runs, which are changes; a run answers with its change.
+	{path: "/v1/workflows", get: &method{(*api).getWorkflows, accessRead, durable}, post: &method{(*api).postWorkflows, accessAdmin, durable}},
 	{path: "/v1/metrics", get: &method{(*api).getMetrics, accessMetrics, volatile}},
 	// Any identified user may add a custom notice (api.md §5.2).
 	{path: "/v1/notices", get: &method{(*api).getNotices, accessRead, durable}, post: &method{(*api).postNotices, accessRead, durable}},
@@ -138,6 +146,8 @@ var endpoints = []endpoint{
 	{path: "/v1/checks/refresh", post: &method{(*api).postChecksRefresh, accessAdmin, durable}},
 	{path: "/v1/exec", post: &method{(*api).postExec, accessAdmin, durable}},
 	{path: "/v1/tasks/{task-id}/websocket/{websocket-id}", get: &method{(*api).getTaskWebsocket, accessAdmin, volatile}},
+	// Not in Pebble: an in-place upgrade (docs/upgrade.md).
+	{path: "/v1/daemon", post: &method{(*api).postDaemon, accessAdmin, durable}},
 	{path: "/v1/files", get: &method{(*api).getFiles, accessAdmin, volatile}, post: &method{(*api).postFiles, accessAdmin, volatile}, rawBody: true},
 }
 
@@ -193,6 +203,9 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		resp := m.handle(rt.api, r)
+		if v, ok := resp.(unsavedResponse); ok {
+			return v.response
+		}
 		if m.durability == durable || isAsync(resp) {
 			return rt.api.onDisk(r.Context(), resp, write)
 		}

@@ -36,6 +36,13 @@ func NewBuffer(size int) *Buffer {
 	return &Buffer{data: make([]byte, size)}
 }
 
+// setService records the service whose Writer formats into the buffer.
+func (b *Buffer) setService(service string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lineService = service
+}
+
 // Write appends p as it is (no formatting; see Writer), overwriting the
 // oldest data when the buffer is full. It never fails and never blocks on
 // readers.

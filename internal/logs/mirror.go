@@ -1,74 +1,151 @@
 package logs
 
 import (
+	"bytes"
 	"io"
 	"sync"
 	"time"
 )
 
-// DefaultMirrorQueue is how many bytes a Mirror queues for a slow writer
-// before it starts dropping output.
-const DefaultMirrorQueue = 1 << 20
+// DefaultMirrorLane is how many bytes of one service's formatted output a
+// Mirror holds for a slow writer before that service's Pipe stops reading
+// (and so the service's own writes wait, as they would on a slow stdout).
+const DefaultMirrorLane = 256 << 10
+
+// mirrorGather bounds how much output the Mirror's goroutine gathers from
+// its lanes for one write.
+const mirrorGather = 1 << 20
 
 // mirrorCloseWait bounds how long Close waits for queued output to be
 // written, so a blocked stdout cannot hang the daemon's exit.
 const mirrorCloseWait = time.Second
 
 // Mirror copies formatted output to another writer (the daemon's stdout in
-// verbose mode) from its own goroutine. Writers only append to a bounded
-// queue; when the queue is full, the output of that Write is dropped whole
-// and counted, so a slow or blocked stdout never slows a service.
+// verbose mode) from its own goroutine. Each Writer has a lane of its own:
+// a bounded queue that the goroutine drains in turn with the other lanes,
+// whole lines at a time, so one service's flood neither interleaves with
+// another's lines nor holds them up for more than one turn. A full lane
+// does not drop anything: the Pipe that feeds the Writer waits for room
+// before it reads more of the service's output (back-pressure), so memory
+// stays bounded and every line is written once, in order.
 type Mirror struct {
-	w    io.Writer
-	max  int
-	wake chan struct{}
-	done chan struct{}
+	w       io.Writer
+	laneMax int
+	wake    chan struct{}
+	closing chan struct{} // closed by Close: lanes stop waiting for room
+	done    chan struct{}
 
 	mu      sync.Mutex
-	queue   []byte
-	spare   []byte
+	ready   []*mirrorLane // lanes with output to write, oldest turn first
 	dropped uint64
 	closed  bool
 }
 
-// NewMirror starts a mirror to w that queues at most maxQueued bytes
-// (<= 0 means DefaultMirrorQueue). Call Close to stop it.
-func NewMirror(w io.Writer, maxQueued int) *Mirror {
-	if maxQueued <= 0 {
-		maxQueued = DefaultMirrorQueue
+// mirrorLane is one Writer's queue on a Mirror. Its fields are guarded by
+// the Mirror's mutex.
+type mirrorLane struct {
+	m       *Mirror
+	pending []byte
+	spare   []byte
+	queued  bool // in m.ready
+	// partialDue makes the next turn write a final line without its
+	// newline too: it has waited PartialLineWait, and not because the
+	// Pipe was waiting for room (waiting).
+	partialDue bool
+	waiting    bool
+	room       chan struct{} // signalled when pending drops below laneMax
+}
+
+// NewMirror starts a mirror to w whose lanes hold at most laneMax bytes
+// each before their pipes wait (<= 0 means DefaultMirrorLane). Call Close
+// to stop it.
+func NewMirror(w io.Writer, laneMax int) *Mirror {
+	if laneMax <= 0 {
+		laneMax = DefaultMirrorLane
 	}
-	m := &Mirror{w: w, max: maxQueued, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	m := &Mirror{
+		w:       w,
+		laneMax: laneMax,
+		wake:    make(chan struct{}, 1),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
 	go m.run()
 	return m
 }
 
-// Write queues p as it is (already formatted).
-func (m *Mirror) Write(p []byte) (int, error) {
-	m.enqueue([][]byte{p})
-	return len(p), nil
+func (m *Mirror) lane() *mirrorLane {
+	return &mirrorLane{m: m, room: make(chan struct{}, 1)}
 }
 
-func (m *Mirror) enqueue(pieces [][]byte) {
-	n := 0
-	for _, p := range pieces {
-		n += len(p)
-	}
+// enqueue appends pieces to the lane. It never blocks: Pipe waits for room
+// before it reads (waitRoom), so a lane exceeds its bound by at most one
+// read's worth.
+func (l *mirrorLane) enqueue(pieces [][]byte, partialDue bool) {
+	m := l.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed || len(m.queue)+n > m.max {
-		m.dropped += uint64(n)
+	if m.closed {
+		for _, p := range pieces {
+			m.dropped += uint64(len(p))
+		}
 		return
 	}
 	for _, p := range pieces {
-		m.queue = append(m.queue, p...)
+		l.pending = append(l.pending, p...)
 	}
+	// New output restarts the wait of a line without its newline.
+	l.partialDue = partialDue
+	l.queueLocked()
+}
+
+// due marks the lane's final line without its newline as due.
+func (l *mirrorLane) due() { l.enqueue(nil, true) }
+
+func (l *mirrorLane) queueLocked() {
+	if l.queued || len(l.pending) == 0 {
+		return
+	}
+	l.queued = true
+	l.m.ready = append(l.m.ready, l)
 	select {
-	case m.wake <- struct{}{}:
+	case l.m.wake <- struct{}{}:
 	default:
 	}
 }
 
-// Dropped returns how many bytes were dropped because the queue was full.
+// waitRoom waits until the lane holds less than its bound, the mirror
+// closes, or stop is closed.
+func (l *mirrorLane) waitRoom(stop <-chan struct{}) {
+	m := l.m
+	for {
+		m.mu.Lock()
+		full := len(l.pending) >= m.laneMax && !m.closed
+		l.waiting = full
+		m.mu.Unlock()
+		if !full {
+			return
+		}
+		select {
+		case <-l.room:
+		case <-m.closing:
+		case <-stop:
+		}
+		m.mu.Lock()
+		l.waiting = false
+		m.mu.Unlock()
+		select {
+		case <-m.closing:
+			return
+		case <-stop:
+			return
+		default:
+		}
+	}
+}
+
+// Dropped returns how many bytes were dropped because they came after
+// Close.
 func (m *Mirror) Dropped() uint64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -77,32 +154,74 @@ func (m *Mirror) Dropped() uint64 {
 
 func (m *Mirror) run() {
 	defer close(m.done)
-	for range m.wake {
-		m.flush()
-	}
-	m.flush()
-}
-
-func (m *Mirror) flush() {
+	var out []byte
 	for {
-		m.mu.Lock()
-		out := m.queue
-		m.queue = m.spare[:0]
-		m.spare = nil
-		m.mu.Unlock()
-		if len(out) == 0 {
+		select {
+		case <-m.wake:
+		case <-m.closing:
 			m.mu.Lock()
-			m.spare = out[:0]
+			for _, l := range m.ready {
+				l.partialDue = true // the daemon stops: write everything
+			}
 			m.mu.Unlock()
+			for out = m.gather(out[:0]); len(out) > 0; out = m.gather(out[:0]) {
+				m.w.Write(out)
+			}
 			return
 		}
-		m.w.Write(out) // errors are not actionable: stdout is best effort
-		m.mu.Lock()
-		if cap(out) <= m.max {
-			m.spare = out[:0]
+		for out = m.gather(out[:0]); len(out) > 0; out = m.gather(out[:0]) {
+			m.w.Write(out) // errors are not actionable: stdout is best effort
 		}
-		m.mu.Unlock()
+		if cap(out) > mirrorGather {
+			out = nil
+		}
 	}
+}
+
+// gather appends one turn of the lanes' output to out: from each ready
+// lane, in turn, its complete lines (and a final partial line that is due
+// or fills the lane), up to mirrorGather bytes in all.
+func (m *Mirror) gather(out []byte) []byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	turn := m.ready
+	m.ready = nil
+	for i, l := range turn {
+		if len(out) >= mirrorGather {
+			m.ready = append(m.ready, turn[i:]...) // next turn
+			break
+		}
+		l.queued = false
+		// Whole lines only, so that lanes never interleave within a
+		// line; but a line without its newline once it is due, and a
+		// line longer than the lane.
+		n := bytes.LastIndexByte(l.pending, '\n') + 1
+		if (l.partialDue && !l.waiting) || (n == 0 && len(l.pending) >= m.laneMax) {
+			n = len(l.pending)
+		}
+		if n == 0 {
+			continue // only the start of a line: wait for its rest
+		}
+		out = append(out, l.pending[:n]...)
+		if n == len(l.pending) {
+			l.partialDue = false
+		}
+		// Keep the rest (the start of a line) in the spare, which becomes
+		// the queue; a queue grown beyond twice the bound is let go.
+		rest := append(l.spare[:0], l.pending[n:]...)
+		l.spare = l.pending[:0]
+		if cap(l.spare) > 2*m.laneMax {
+			l.spare = nil
+		}
+		l.pending = rest
+		if len(l.pending) < m.laneMax {
+			select {
+			case l.room <- struct{}{}:
+			default:
+			}
+		}
+	}
+	return out
 }
 
 // Close stops accepting output, writes what is queued and stops the
@@ -115,7 +234,7 @@ func (m *Mirror) Close() {
 		return
 	}
 	m.closed = true
-	close(m.wake)
+	close(m.closing)
 	m.mu.Unlock()
 	select {
 	case <-m.done:

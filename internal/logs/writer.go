@@ -9,6 +9,16 @@ import (
 // TimeLayout is the timestamp format at the start of every line.
 const TimeLayout = "2006-01-02T15:04:05.000Z"
 
+// MaxLineSize is the longest line a Writer stores: a longer line is ended
+// there and goes on in a new line (with the same time) whose text starts
+// with ContinuedMarker, so no reader, not even one of the daemon's stdout
+// that reads whole lines into 64 KiB, ever has to drop one.
+const MaxLineSize = 64 * 1024
+
+// ContinuedMarker starts the text of a line that continues the previous
+// one, which was longer than MaxLineSize.
+const ContinuedMarker = "(... continued ...) "
+
 // Writer formats one service's output into its Buffer: every line starts
 // with the UTC time its first byte was written and "[<service>] ". It is
 // the io.Writer given to the service's stdout and stderr. Write never
@@ -17,21 +27,32 @@ type Writer struct {
 	mu       sync.Mutex
 	buf      *Buffer
 	service  string
-	mirror   *Mirror // may be nil
+	lane     *mirrorLane // nil without a Mirror
 	now      func() time.Time
 	midLine  bool      // the last byte written was not a newline
+	lineLen  int       // bytes of the current line's text written so far
 	lineTime time.Time // the time of the latest line's prefix
+	// continued makes the next line a continuation of a line cut at
+	// MaxLineSize.
+	continued bool
 	// partial wakes the buffer's readers once a line left without its
 	// newline is due (PartialLineWait).
 	partial *time.Timer
 	prefix  []byte   // scratch for the line prefix
+	cont    []byte   // scratch for a continuation's prefix
 	pieces  [][]byte // scratch for the mirror
 }
 
 // NewWriter returns a writer for service's output into buf. If mirror is
-// not nil, each formatted piece of output is also queued on it.
+// not nil, the formatted output is also queued on it, in a lane of the
+// writer's own.
 func NewWriter(service string, buf *Buffer, mirror *Mirror) *Writer {
-	return &Writer{buf: buf, service: service, mirror: mirror, now: time.Now}
+	w := &Writer{buf: buf, service: service, now: time.Now}
+	if mirror != nil {
+		w.lane = mirror.lane()
+	}
+	buf.setService(service)
+	return w
 }
 
 // Write formats p into the buffer. All lines that begin in one call get
@@ -45,16 +66,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	for rest := p; len(rest) > 0; {
 		if !w.midLine {
-			if len(w.prefix) == 0 {
-				w.lineTime = w.now().UTC().Truncate(time.Millisecond)
-				w.prefix = w.lineTime.AppendFormat(w.prefix, TimeLayout)
-				w.prefix = append(w.prefix, " ["...)
-				w.prefix = append(w.prefix, w.service...)
-				w.prefix = append(w.prefix, "] "...)
-				b.lineTime, b.lineService = w.lineTime, w.service
-			}
-			b.appendLocked(w.prefix)
-			w.pieces = append(w.pieces, w.prefix)
+			w.startLineLocked()
 		}
 		seg := rest
 		w.midLine = true
@@ -62,6 +74,17 @@ func (w *Writer) Write(p []byte) (int, error) {
 			seg = rest[:i+1]
 			w.midLine = false
 		}
+		if room := MaxLineSize - w.lineLen; len(seg)-boolInt(!w.midLine) > room {
+			// Too long: end the line here, the rest goes on in the next.
+			seg = seg[:room]
+			b.appendLocked(seg)
+			b.appendLocked(newline)
+			w.pieces = append(w.pieces, seg, newline)
+			rest = rest[len(seg):]
+			w.midLine, w.continued = false, true
+			continue
+		}
+		w.lineLen += len(seg)
 		b.appendLocked(seg)
 		w.pieces = append(w.pieces, seg)
 		rest = rest[len(seg):]
@@ -73,17 +96,62 @@ func (w *Writer) Write(p []byte) (int, error) {
 	}
 	b.wakeLocked()
 	b.mu.Unlock()
-	if w.mirror != nil && len(w.pieces) > 0 {
-		w.mirror.enqueue(w.pieces)
+	if w.lane != nil && len(w.pieces) > 0 {
+		w.lane.enqueue(w.pieces, false)
 	}
 	if w.midLine {
 		if w.partial == nil {
-			w.partial = time.AfterFunc(PartialLineWait, b.wake)
+			w.partial = time.AfterFunc(PartialLineWait, w.partialDue)
 		} else {
 			w.partial.Reset(PartialLineWait)
 		}
 	}
 	return len(p), nil
+}
+
+// startLineLocked writes the prefix of a new line (a continuation's, with
+// the time of the line it continues and ContinuedMarker, after a line cut
+// at MaxLineSize). The buffer's lock is held.
+func (w *Writer) startLineLocked() {
+	b := w.buf
+	w.lineLen = 0
+	if w.continued {
+		w.continued = false
+		w.cont = w.lineTime.AppendFormat(w.cont[:0], TimeLayout)
+		w.cont = append(w.cont, " ["...)
+		w.cont = append(w.cont, w.service...)
+		w.cont = append(w.cont, "] "+ContinuedMarker...)
+		b.appendLocked(w.cont)
+		w.pieces = append(w.pieces, w.cont)
+		w.lineLen = len(ContinuedMarker)
+		return
+	}
+	if len(w.prefix) == 0 {
+		w.lineTime = w.now().UTC().Truncate(time.Millisecond)
+		w.prefix = w.lineTime.AppendFormat(w.prefix, TimeLayout)
+		w.prefix = append(w.prefix, " ["...)
+		w.prefix = append(w.prefix, w.service...)
+		w.prefix = append(w.prefix, "] "...)
+		b.lineTime = w.lineTime
+	}
+	b.appendLocked(w.prefix)
+	w.pieces = append(w.pieces, w.prefix)
+}
+
+// partialDue shows a line left without its newline to readers and the
+// mirror: the service has written nothing for PartialLineWait.
+func (w *Writer) partialDue() {
+	w.buf.wake()
+	if w.lane != nil {
+		w.lane.due()
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // EndLine ends a line left without its newline, as if the service had
@@ -104,8 +172,8 @@ func (w *Writer) EndLine() {
 	b.appendLocked(newline)
 	b.wakeLocked()
 	b.mu.Unlock()
-	if w.mirror != nil {
-		w.mirror.enqueue([][]byte{newline})
+	if w.lane != nil {
+		w.lane.enqueue([][]byte{newline}, false)
 	}
 }
 

@@ -100,6 +100,9 @@ type Manager struct {
 	lastStamp time.Time
 	// changed is closed and replaced whenever a notice is recorded.
 	changed chan struct{}
+	// deferred is set by an occurrence of a type that is not Durable, until
+	// the next snapshot.
+	deferred bool
 }
 
 // New builds a Manager and loads the "notices" section of opts.Store, if any.
@@ -137,9 +140,19 @@ func (m *Manager) Start() {
 	})
 }
 
-// Close stops pruning and ends every Wait with ErrClosed.
+// Close stops pruning, ends every Wait with ErrClosed, and asks for a
+// write of the state file if an occurrence of a type that is not Durable
+// is not saved yet.
 func (m *Manager) Close() {
-	m.closeOne.Do(func() { close(m.done) })
+	m.closeOne.Do(func() {
+		close(m.done)
+		m.mu.Lock()
+		pending := m.deferred
+		m.mu.Unlock()
+		if pending {
+			m.markDirty()
+		}
+	})
 	m.wg.Wait()
 }
 
@@ -206,8 +219,11 @@ func (m *Manager) Add(userID *uint32, typ Type, k string, opts AddOptions) strin
 		close(m.changed)
 		m.changed = make(chan struct{})
 	}
+	m.deferred = m.deferred || !typ.Durable()
 	m.mu.Unlock()
-	m.markDirty()
+	if typ.Durable() {
+		m.markDirty()
+	}
 	return id
 }
 
@@ -274,7 +290,7 @@ func (m *Manager) keyedLocked(k string, f *Filter) []*entry {
 	}
 	types := f.Types
 	if len(types) == 0 {
-		types = []Type{ChangeUpdate, Custom, Warning}
+		types = knownTypes
 	}
 	for _, t := range types {
 		if e := m.byKey[keyOf(nil, t, k)]; e != nil {
@@ -401,6 +417,7 @@ func (m *Manager) snapshot() statefile.Fields {
 		parts = append(parts, part{id, e.json})
 	}
 	last := m.lastID
+	m.deferred = false
 	m.mu.Unlock()
 
 	slices.SortFunc(parts, func(a, b part) int { return cmp.Compare(a.id, b.id) })

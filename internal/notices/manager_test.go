@@ -99,6 +99,8 @@ func TestFilters(t *testing.T) {
 	m.Add(uid(2000), Custom, "example.com/b", AddOptions{})
 	clock.Advance(time.Second)
 	m.AddWarning("disk full")
+	clock.Advance(time.Second)
+	m.Add(nil, ServiceUpdate, "web", AddOptions{Data: map[string]string{"event": "started"}})
 
 	ids := func(ns []Notice) []string {
 		var out []string
@@ -112,14 +114,16 @@ func TestFilters(t *testing.T) {
 		f    Filter
 		want []string
 	}{
-		{"public only", Filter{}, []string{"1", "4"}},
-		{"own and public", Filter{UserID: uid(1000)}, []string{"1", "2", "4"}},
-		{"all users", Filter{AllUsers: true, UserID: uid(5)}, []string{"1", "2", "3", "4"}},
+		{"public only", Filter{}, []string{"1", "4", "5"}},
+		{"own and public", Filter{UserID: uid(1000)}, []string{"1", "2", "4", "5"}},
+		{"all users", Filter{AllUsers: true, UserID: uid(5)}, []string{"1", "2", "3", "4", "5"}},
 		{"types", Filter{AllUsers: true, Types: []Type{Custom}}, []string{"2", "3"}},
+		{"service-update", Filter{Types: []Type{ServiceUpdate}}, []string{"5"}},
+		{"service key without types", Filter{Keys: []string{"web"}}, []string{"5"}},
 		{"keys", Filter{UserID: uid(2000), Keys: []string{"example.com/b", "1"}}, []string{"1", "3"}},
 		{"keys of another user", Filter{UserID: uid(1000), Keys: []string{"example.com/b"}}, nil},
 		{"keys all users", Filter{AllUsers: true, Keys: []string{"example.com/b"}}, []string{"3"}},
-		{"after", Filter{AllUsers: true, After: clock.Now().Add(-2 * time.Second)}, []string{"3", "4"}},
+		{"after", Filter{AllUsers: true, After: clock.Now().Add(-3 * time.Second)}, []string{"3", "4", "5"}},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, ids(m.Notices(tt.f)), tt.name)
@@ -262,6 +266,30 @@ func TestPersistence(t *testing.T) {
 	}
 	assert.Equal(t, want, got)
 	assert.Equal(t, "3", m2.Add(nil, Custom, "example.com/new", AddOptions{}), "IDs continue after a restart")
+}
+
+// TestNotDurable: a service-update occurrence asks for no write of the
+// state file but is saved with the next one, or at close.
+func TestNotDurable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".pebble.state")
+	st, err := statefile.Open(path)
+	require.NoError(t, err)
+	m := newManager(t, Options{Store: st})
+	require.NoError(t, st.Save(t.Context()))
+	writes := st.Writes()
+	m.Add(nil, ServiceUpdate, "web", AddOptions{Data: map[string]string{"event": "started"}})
+	require.NoError(t, st.Sync(t.Context()))
+	assert.Equal(t, writes, st.Writes(), "a service-update notice asks for no write")
+	m.Close()
+	require.NoError(t, st.Close())
+
+	st2, err := statefile.Open(path)
+	require.NoError(t, err)
+	defer st2.Close()
+	m2 := newManager(t, Options{Store: st2})
+	got := m2.Notices(Filter{Types: []Type{ServiceUpdate}})
+	require.Len(t, got, 1, "saved at close")
+	assert.Equal(t, map[string]string{"event": "started"}, got[0].LastData)
 }
 
 func TestValidateCustomKey(t *testing.T) {

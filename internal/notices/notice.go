@@ -19,16 +19,26 @@ const (
 	Custom Type = "custom"
 	// Warning notices have the message as key.
 	Warning Type = "warning"
+	// ServiceUpdate is recorded for every transition of a service (not in
+	// Pebble; docs/service-events.md); the key is the service name.
+	ServiceUpdate Type = "service-update"
 )
+
+// knownTypes are the types Valid accepts.
+var knownTypes = []Type{ChangeUpdate, Custom, Warning, ServiceUpdate}
 
 // Valid reports whether t is one of the known types.
 func (t Type) Valid() bool {
-	switch t {
-	case ChangeUpdate, Custom, Warning:
-		return true
-	}
-	return false
+	return contains(knownTypes, t)
 }
+
+// Durable reports whether an occurrence of a notice of type t is on disk
+// before a client hears of it. Service-update notices are not: an
+// occurrence asks for no write of the state file of its own and is saved
+// with the next one (or at Close), so a crash-looping service costs no
+// writes and a long-poll for it never waits for the disk
+// (docs/service-events.md).
+func (t Type) Durable() bool { return t != ServiceUpdate }
 
 // Defaults of api.md §13.
 const (

@@ -62,6 +62,7 @@ func (s *Service) Merge(other *Service) {
 	mergeString(&s.ChargeGroup, other.ChargeGroup)
 	s.mergeLifecycle(other)
 	s.mergePrivacy(other)
+	s.mergeTiming(other)
 }
 
 // Equal reports whether s and other define the same service, field by field
@@ -107,7 +108,8 @@ func (s *Service) Equal(other *Service) bool {
 		s.StartTimeout == other.StartTimeout &&
 		s.Type == other.Type &&
 		s.EnvironmentFile == other.EnvironmentFile &&
-		s.LogAccess == other.LogAccess
+		s.LogAccess == other.LogAccess &&
+		s.Schedule == other.Schedule
 }
 
 // Copy returns a deep copy of c.
@@ -133,6 +135,7 @@ func (c *Check) Merge(other *Check) {
 	mergeString(&c.Startup, other.Startup)
 	mergeDuration(&c.Period, other.Period)
 	mergeDuration(&c.Timeout, other.Timeout)
+	mergeDuration(&c.StartPeriod, other.StartPeriod)
 	if other.Threshold != 0 {
 		c.Threshold = other.Threshold
 	}
@@ -168,6 +171,7 @@ func (c *Check) Equal(other *Check) bool {
 		c.Period == other.Period &&
 		c.Timeout == other.Timeout &&
 		c.Threshold == other.Threshold &&
+		c.StartPeriod == other.StartPeriod &&
 		c.HTTP.Equal(other.HTTP) &&
 		c.TCP.Equal(other.TCP) &&
 		c.Exec.Equal(other.Exec)

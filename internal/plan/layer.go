@@ -115,6 +115,10 @@ type Service struct {
 	StopSignal       string
 	ReloadSignal     string
 	ReloadCommand    string
+
+	// Schedule is when the service is started besides its startup: 5-field
+	// cron or "@every DURATION" (schedule.go).
+	Schedule string
 }
 
 // CheckLevel is the level a check reports health at.
@@ -148,9 +152,12 @@ type Check struct {
 	Period    OptionalDuration
 	Timeout   OptionalDuration
 	Threshold int
-	HTTP      *HTTPCheck
-	TCP       *TCPCheck
-	Exec      *ExecCheck
+	// StartPeriod is how long after the check starts its failures count
+	// towards no threshold until its first success (schedule.go).
+	StartPeriod OptionalDuration
+	HTTP        *HTTPCheck
+	TCP         *TCPCheck
+	Exec        *ExecCheck
 }
 
 // HTTPCheck succeeds when a GET of URL returns a 2xx status.

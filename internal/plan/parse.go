@@ -276,6 +276,8 @@ func (d *decoder) service(name string, n *yaml.Node) (*Service, error) {
 		"stop-signal":        d.strField(&s.StopSignal),
 		"reload-signal":      d.strField(&s.ReloadSignal),
 		"reload-command":     d.strField(&s.ReloadCommand),
+
+		"schedule": d.strField(&s.Schedule),
 	})
 	return s, err
 }
@@ -284,12 +286,13 @@ func (d *decoder) check(name string, n *yaml.Node) (*Check, error) {
 	c := &Check{Name: name}
 	what := fmt.Sprintf("check %q", name)
 	err := d.fields(n, what, "", map[string]field{
-		"override":  enumField(d, &c.Override),
-		"level":     enumField(d, &c.Level),
-		"startup":   enumField(d, &c.Startup),
-		"period":    d.durationField(&c.Period),
-		"timeout":   d.durationField(&c.Timeout),
-		"threshold": d.intField(&c.Threshold),
+		"override":     enumField(d, &c.Override),
+		"level":        enumField(d, &c.Level),
+		"startup":      enumField(d, &c.Startup),
+		"period":       d.durationField(&c.Period),
+		"timeout":      d.durationField(&c.Timeout),
+		"threshold":    d.intField(&c.Threshold),
+		"start-period": d.durationField(&c.StartPeriod),
 		"http": func(n *yaml.Node) error {
 			if isNull(n) {
 				return nil

@@ -76,6 +76,7 @@ func (s *Service) texts() []text {
 	b.str("type", string(s.Type))
 	b.str("environment-file", s.EnvironmentFile)
 	b.str("log-access", string(s.LogAccess))
+	b.str("schedule", s.Schedule)
 	return b
 }
 

@@ -35,9 +35,15 @@ func (l *Layer) Validate() error {
 		if err := validateLayerPrivacy(l.Label, name, l.Services[name]); err != nil {
 			return err
 		}
+		if err := validateLayerTiming(l.Label, name, l.Services[name]); err != nil {
+			return err
+		}
 	}
 	for _, name := range sortedKeys(l.Checks) {
 		if err := validateLayerCheck(name, l.Checks[name]); err != nil {
+			return err
+		}
+		if err := validateCheckStartPeriod(l.Label, name, l.Checks[name]); err != nil {
 			return err
 		}
 	}

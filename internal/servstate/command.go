@@ -2,13 +2,11 @@ package servstate
 
 import (
 	"errors"
-	"io"
 	"maps"
 	"os"
 	"os/exec"
 	"sort"
 	"syscall"
-	"time"
 
 	"github.com/pebble-project/pebble/internal/envfile"
 	"github.com/pebble-project/pebble/internal/osutil"
@@ -18,8 +16,9 @@ import (
 // buildCommand returns a fresh exec.Cmd for one run of svc: argv from the
 // plan's command (the [ ... ] group's brackets removed, argv[0] resolved in
 // the daemon's PATH), environment, credentials, working directory, its own
-// process group, stdin /dev/null and stdout+stderr into out.
-func buildCommand(svc *plan.Service, workload *plan.Workload, out io.Writer, killDelay time.Duration) (*exec.Cmd, error) {
+// process group, stdin /dev/null and stdout+stderr into out, the write end
+// of the run's output pipe (logs.Pipe).
+func buildCommand(svc *plan.Service, workload *plan.Workload, out *os.File) (*exec.Cmd, error) {
 	args, err := commandArgs(svc)
 	if err != nil {
 		return nil, err
@@ -74,11 +73,10 @@ func buildCommand(svc *plan.Service, workload *plan.Workload, out io.Writer, kil
 			Groups: []uint32{}, // no supplementary groups
 		}
 	}
-	// The same comparable value for both makes os/exec use one pipe and one
-	// copying goroutine, so stdout and stderr interleave as written.
+	// One pipe for both, so stdout and stderr interleave as written; a
+	// file is handed to the process as it is, without os/exec copying.
 	cmd.Stdout = out
 	cmd.Stderr = out
-	cmd.WaitDelay = time.Duration(float64(killDelay) * outputWaitFraction)
 	return cmd, nil
 }
 

@@ -27,8 +27,8 @@ type Options struct {
 	// nil discards them.
 	Logf func(format string, args ...any)
 	// Verbose, if not nil, receives a copy of every formatted output line
-	// (the daemon's stdout in verbose mode). A slow writer never blocks a
-	// service: output is queued up to 1 MiB and dropped beyond that.
+	// (the daemon's stdout in verbose mode). Nothing is dropped: a writer
+	// slower than a service slows that service (logs.Mirror), and only it.
 	Verbose io.Writer
 	// Store keeps the PIDs of running services in its "services" section,
 	// for KillLeftovers. nil means nothing is persisted.
@@ -51,6 +51,11 @@ type Options struct {
 	// goes to; nothing of that run is in the buffer yet. Log forwarding uses
 	// it to start reading at the run's first line. It must not block.
 	Starting func(service string, buf *logs.Buffer)
+	// OnEvent, if not nil, is called on the service's goroutine for every
+	// transition of a service (events.go), after the new state is visible
+	// in Services and before the transition's effects run (a reply to a
+	// start or stop comes after its event). It must not block.
+	OnEvent func(Event)
 	// NoCgroups disables the per-service cgroups even where cgroup v2 is
 	// writable, so process trees are found by walking /proc instead.
 	NoCgroups bool

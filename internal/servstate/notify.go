@@ -4,12 +4,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"io"
 	"net"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/pebble-project/pebble/internal/cgroup"
 	"github.com/pebble-project/pebble/internal/osutil"
@@ -79,8 +78,8 @@ func (ns *notifySocket) close() {
 }
 
 // command is buildCommand with NOTIFY_SOCKET added when ns is not nil.
-func (ns *notifySocket) command(svc *plan.Service, workload *plan.Workload, out io.Writer, killDelay time.Duration) (*exec.Cmd, error) {
-	cmd, err := buildCommand(svc, workload, out, killDelay)
+func (ns *notifySocket) command(svc *plan.Service, workload *plan.Workload, out *os.File) (*exec.Cmd, error) {
+	cmd, err := buildCommand(svc, workload, out)
 	if err == nil && ns != nil {
 		cmd.Env = append(cmd.Env, "NOTIFY_SOCKET="+ns.addr)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -224,7 +225,8 @@ func (s *service) config() config {
 // effects, then publishes the new state and re-arms the timer.
 func (s *service) handle(ev event) {
 	cfg := s.config()
-	prev := s.mach.state
+	was := s.mach
+	prev := was.state
 	var effs []effect
 	ev.at = time.Now()
 	s.mach, effs = next(s.mach, cfg, ev)
@@ -239,6 +241,11 @@ func (s *service) handle(ev event) {
 		s.publish()
 	}
 	s.publishLifecycle(cfg)
+	if on := s.m.opts.OnEvent; on != nil {
+		for _, e := range events(s.name, was, s.mach, ev) {
+			on(e)
+		}
+	}
 	for _, e := range effs {
 		s.apply(e, cfg)
 	}
@@ -339,16 +346,36 @@ func (s *service) launch(cfg config) error {
 	return nil
 }
 
-// launchWith starts the process, giving it ns's address if ns is not nil.
+// launchWith starts the process, giving it ns's address if ns is not nil,
+// its output going through a new pipe into the service's writer.
 func (s *service) launchWith(cfg config, ns *notifySocket) error {
+	// A run's output starts on a line of its own.
+	s.writer.EndLine()
+	pipe, child, err := s.writer.NewPipe()
+	if err != nil {
+		return fmt.Errorf("cannot make output pipe: %w", err)
+	}
+	cmd, cgroupDir, err := s.startProcess(ns, child)
+	child.Close() // the process has its own copy
+	if err != nil {
+		pipe.Close()
+		return err
+	}
+	pipe.Start()
+	s.started(cmd, cgroupDir, pipe, time.Duration(float64(cfg.killDelay)*outputWaitFraction))
+	return nil
+}
+
+// startProcess starts the service's process with out as its stdout and
+// stderr, in the service's cgroup where there is one, and returns the
+// cgroup's directory ("" without one).
+func (s *service) startProcess(ns *notifySocket, out *os.File) (*exec.Cmd, string, error) {
 	s.mu.Lock()
 	svc, workload := s.svc, s.workload
 	s.mu.Unlock()
-	// A run's output starts on a line of its own.
-	s.writer.EndLine()
-	cmd, err := ns.command(svc, workload, s.writer, cfg.killDelay)
+	cmd, err := ns.command(svc, workload, out)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	s.m.logf("Service %q starting: %s", s.name, svc.Command)
 	if s.m.opts.Starting != nil {
@@ -356,37 +383,34 @@ func (s *service) launchWith(cfg config, ns *notifySocket) error {
 	}
 	cg := s.m.cgroups
 	if cg == nil {
-		if err := reaper.StartCommand(cmd); err != nil {
-			return err
-		}
-		return s.started(cmd, "")
+		return cmd, "", reaper.StartCommand(cmd)
 	}
 	cgroupDir := cg.Path(s.name)
 	viaFD := false
 	if s.m.cgroupFD.Load() {
 		fd, err := cg.OpenDir(s.name)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 		cmd.SysProcAttr.UseCgroupFD = true
 		cmd.SysProcAttr.CgroupFD = fd
 		err = reaper.StartCommand(cmd)
 		unix.Close(fd)
 		if err == nil {
-			return s.started(cmd, cgroupDir)
+			return cmd, cgroupDir, nil
 		}
 		if !cgroupFDUnsupported(err) {
-			return err
+			return nil, "", err
 		}
 		// Perhaps the kernel (or a seccomp filter) refuses clone3 into a
 		// cgroup: try again, joining the cgroup after the start.
 		viaFD = true
-		if cmd, err = ns.command(svc, workload, s.writer, cfg.killDelay); err != nil {
-			return err
+		if cmd, err = ns.command(svc, workload, out); err != nil {
+			return nil, "", err
 		}
 	}
 	if err := reaper.StartCommand(cmd); err != nil {
-		return err
+		return nil, "", err
 	}
 	if viaFD {
 		s.m.cgroupFD.Store(false)
@@ -395,7 +419,7 @@ func (s *service) launchWith(cfg config, ns *notifySocket) error {
 		s.m.logf("Cannot move service %q to its cgroup: %v", s.name, err)
 		cgroupDir = ""
 	}
-	return s.started(cmd, cgroupDir)
+	return cmd, cgroupDir, nil
 }
 
 // cgroupFDUnsupported reports whether a start failed because the kernel
@@ -412,8 +436,9 @@ func cgroupFDUnsupported(err error) bool {
 	return false
 }
 
-// started records a successful launch.
-func (s *service) started(cmd *exec.Cmd, cgroupDir string) error {
+// started records a successful launch; grace is how long the output pipe
+// is read after the process exits while something else still holds it.
+func (s *service) started(cmd *exec.Cmd, cgroupDir string, pipe *logs.Pipe, grace time.Duration) {
 	s.run++
 	s.waiting++
 	s.cmd = cmd
@@ -424,13 +449,12 @@ func (s *service) started(cmd *exec.Cmd, cgroupDir string) error {
 	s.pid = pid
 	s.mu.Unlock()
 	s.m.setRecord(s.name, s.run, pid)
-	go s.wait(s.run, cmd)
-	return nil
+	go s.wait(s.run, cmd, pipe, grace)
 }
 
-// wait delivers the exit of one run to the goroutine, then releases
-// os/exec's pipes (which may take up to the command's WaitDelay).
-func (s *service) wait(run int, cmd *exec.Cmd) {
+// wait delivers the exit of one run to the goroutine, then waits for the
+// rest of its output (at most grace, when a child it left holds the pipe).
+func (s *service) wait(run int, cmd *exec.Cmd, pipe *logs.Pipe, grace time.Duration) {
 	res, _ := reaper.WaitExit(cmd)
 	released := make(chan struct{})
 	select {
@@ -438,6 +462,7 @@ func (s *service) wait(run int, cmd *exec.Cmd) {
 	case <-s.m.done:
 	}
 	reaper.Release(cmd)
+	pipe.Finish(grace)
 	// Its output is all in: last words without a newline end their line.
 	s.writer.EndLine()
 	close(released)

@@ -8,8 +8,9 @@ const (
 	defaultOkayDelay     = time.Second
 	defaultKillFailDelay = 5 * time.Second
 
-	// outputWaitFraction of kill-delay is how long os/exec keeps reading a
-	// service's output pipe after the process exited (Cmd.WaitDelay).
+	// outputWaitFraction of kill-delay is how long the daemon keeps
+	// reading a service's output pipe after the process exited, while a
+	// child it left still holds the pipe open.
 	outputWaitFraction = 0.9
 
 	// outputWait bounds how long a failed start waits for the last output

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,11 +17,13 @@ import (
 	"github.com/pebble-project/pebble/internal/checks/checker"
 	"github.com/pebble-project/pebble/internal/daemon"
 	"github.com/pebble-project/pebble/internal/execs"
+	"github.com/pebble-project/pebble/internal/handover"
 	"github.com/pebble-project/pebble/internal/identities"
 	"github.com/pebble-project/pebble/internal/logfwd"
 	"github.com/pebble-project/pebble/internal/logger"
 	"github.com/pebble-project/pebble/internal/notices"
 	"github.com/pebble-project/pebble/internal/ops"
+	"github.com/pebble-project/pebble/internal/osutil"
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/planstate"
 	"github.com/pebble-project/pebble/internal/reaper"
@@ -53,6 +56,13 @@ type parts struct {
 	api        *daemon.Daemon
 	// shutdown carries the exit code of a service's shutdown action.
 	shutdown chan int
+	// lock is the directory's lock.
+	lock *dirLock
+	// handover is what the daemon this one upgraded handed over; nil
+	// at a normal start.
+	handover *handover.Document
+	// upgrader carries out upgrades; nil when they are refused.
+	upgrader *upgrader
 
 	// closers undo what build did, in build order; close runs them
 	// backwards.
@@ -71,7 +81,7 @@ func (p *parts) onClose(name string, f func()) {
 }
 
 // close undoes build (and start) in reverse order: the API stops serving,
-// then checks, changes, notices and the service manager stop, log forwarding
+// then checks, changes, the service manager and notices stop, log forwarding
 // flushes, the state file is saved, the reaper stops and the directory is
 // unlocked last (behaviour.md §11 step 4). It runs once; later calls do
 // nothing.
@@ -89,8 +99,8 @@ func (p *parts) close() {
 // the listening (not yet serving) API, in the order of cli.md §4. Processes
 // a previous daemon left are killed, and the state file is written, before
 // anything starts. On error, what was built is closed again.
-func build(ctx context.Context, opts Options, log *logger.Logger) (*parts, error) {
-	p := &parts{opts: opts, log: log, shutdown: make(chan int, 1)}
+func build(ctx context.Context, opts Options, log *logger.Logger, doc *handover.Document) (*parts, error) {
+	p := &parts{opts: opts, log: log, shutdown: make(chan int, 1), handover: doc}
 	if opts.SocketPath == "" {
 		p.opts.SocketPath = filepath.Join(opts.Dir, ".pebble.socket")
 	}
@@ -121,10 +131,14 @@ func (p *parts) claimDir() error {
 	if err := checkDir(dir); err != nil {
 		return err
 	}
-	lock, err := lockDir(dir, p.opts.SocketPath)
+	lock, handed, err := p.takeLock()
+	if !handed && err == nil {
+		lock, err = lockDir(dir, p.opts.SocketPath)
+	}
 	if err != nil {
 		return err
 	}
+	p.lock = lock
 	p.onClose("directory lock", lock.release)
 	p.log.Debugf("Locked directory %q.", dir)
 	return copyOnce(p.opts.CopyOnce, dir)
@@ -194,8 +208,8 @@ func (p *parts) buildParts(ctx context.Context) error {
 	return p.buildAPI()
 }
 
-// buildServices builds log forwarding, the service manager, notices,
-// identities, changes, checks and the verbs over them, then kills what a
+// buildServices builds log forwarding, notices, the service manager (which
+// records service-update notices), identities, changes, checks and the verbs over them, then kills what a
 // previous daemon on this directory left running.
 func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error {
 	log := p.log
@@ -206,15 +220,6 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 		defer cancel()
 		fwd.Close(ctx)
 	})
-	services, err := p.newServiceManager(store, fwd)
-	if err != nil {
-		return err
-	}
-	p.services = services
-	p.onClose("service manager", services.Close)
-	p.plans.Subscribe(services.SetPlan)
-	p.plans.Subscribe(fwd.SetPlan)
-
 	var chg *changes.Manager
 	ntc, err := notices.New(notices.Options{
 		Store:        store,
@@ -224,6 +229,15 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 		return err
 	}
 	p.onClose("notices", ntc.Close)
+	services, err := p.newServiceManager(store, fwd, ntc)
+	if err != nil {
+		return err
+	}
+	p.services = services
+	p.onClose("service manager", services.Close)
+	p.plans.Subscribe(services.SetPlan)
+	p.plans.Subscribe(fwd.SetPlan)
+
 	if aside, reason := store.SetAside(); aside != "" {
 		ntc.AddWarning(fmt.Sprintf("cannot use state file: %v; moved it to %q and started with an empty state", reason, aside))
 	}
@@ -253,6 +267,7 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 		Plans: p.plans, Services: services, Checks: p.checks, Changes: chg, Sync: store.Sync,
 	})
 	p.changes, p.notices, p.identities = chg, ntc, ids
+	p.registerUpgrade(chg)
 	chg.Start()
 	p.onClose("changes", chg.Close)
 	p.onClose("checks", p.checks.Close)
@@ -276,8 +291,9 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 }
 
 // newServiceManager builds the service manager; a shutdown action of a
-// service ends wait with its exit code.
-func (p *parts) newServiceManager(store *statefile.Store, fwd *logfwd.Manager) (*servstate.Manager, error) {
+// service ends wait with its exit code, and every transition of a service
+// is recorded as a service-update notice.
+func (p *parts) newServiceManager(store *statefile.Store, fwd *logfwd.Manager, ntc *notices.Manager) (*servstate.Manager, error) {
 	opts := servstate.Options{
 		Logf:  p.log.Noticef,
 		Store: store,
@@ -289,6 +305,9 @@ func (p *parts) newServiceManager(store *statefile.Store, fwd *logfwd.Manager) (
 			}
 		},
 		Starting: fwd.ServiceStarting,
+		OnEvent: func(ev servstate.Event) {
+			ntc.Add(nil, notices.ServiceUpdate, ev.Service, notices.AddOptions{Data: serviceUpdateData(ev)})
+		},
 	}
 	if p.opts.Verbose {
 		opts.Verbose = p.opts.Stdout
@@ -296,9 +315,29 @@ func (p *parts) newServiceManager(store *statefile.Store, fwd *logfwd.Manager) (
 	return servstate.New(opts)
 }
 
+// serviceUpdateData is the last-data of a service-update notice
+// (docs/service-events.md): the event, and the exit code or the signal of
+// the main process when an exit caused it.
+func serviceUpdateData(ev servstate.Event) map[string]string {
+	data := map[string]string{"event": ev.Kind}
+	switch {
+	case ev.Exit == nil:
+	case ev.Exit.Signal != 0:
+		data["signal"] = osutil.SignalName(ev.Exit.Signal)
+	default:
+		data["exit-code"] = strconv.Itoa(ev.Exit.Code)
+	}
+	return data
+}
+
 // buildAPI opens the socket (and TCP address) of the API; start serves it.
 func (p *parts) buildAPI() error {
+	var upgrader daemon.Upgrader
+	if p.upgrader != nil {
+		upgrader = p.upgrader
+	}
 	api, err := daemon.New(daemon.Options{
+		Upgrader:    upgrader,
 		SocketPath:  p.opts.SocketPath,
 		HTTPAddress: p.opts.HTTPAddress,
 		Ops:         p.ops,
@@ -310,6 +349,7 @@ func (p *parts) buildAPI() error {
 		Checks:      p.checks,
 		State:       p.store,
 		LogTargets:  p.forwarding,
+		Workflows:   p.workflows,
 		Logf:        p.log.Noticef,
 		Version:     version.Version,
 		BootID:      bootID(),
@@ -320,8 +360,16 @@ func (p *parts) buildAPI() error {
 	if err != nil {
 		return err
 	}
-	if err := api.Listen(); err != nil {
-		return err
+	adopted := false
+	if p.handover != nil {
+		if adopted, err = api.Adopt(p.handover); err != nil {
+			return err
+		}
+	}
+	if !adopted {
+		if err := api.Listen(); err != nil {
+			return err
+		}
 	}
 	p.api = api
 	// Stop removes the socket file: it is registered only once the

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pebble-project/pebble/internal/handover"
 	"github.com/pebble-project/pebble/internal/logger"
 	"github.com/pebble-project/pebble/internal/plan"
 )
@@ -58,6 +59,9 @@ type Options struct {
 	// which stops the daemon through ctx (pebble enter exec forwards them
 	// to the command instead).
 	NoSignals bool
+	// ExecArgs is the command line (os.Args) an upgrade executes again
+	// from the new binary (docs/upgrade.md); nil refuses upgrades.
+	ExecArgs []string
 	// Ready, if set, is called once the API is served and, unless Hold,
 	// the autostart change has finished (successfully or not). Cancel
 	// Run's ctx to stop the daemon (pebble enter).
@@ -91,7 +95,13 @@ func Run(ctx context.Context, opts Options) (int, error) {
 		defer signal.Stop(sigs)
 	}
 
-	p, err := build(ctx, opts, log)
+	// A daemon started by an upgrade reads what its predecessor handed
+	// over before anything else, and removes $PEBBLE_HANDOVER.
+	doc, err := handover.FromEnv(handover.EnvFD)
+	if err != nil {
+		return exitError, err
+	}
+	p, err := build(ctx, opts, log, doc)
 	if err != nil {
 		return exitError, err
 	}
@@ -122,6 +132,10 @@ func (p *parts) start(ctx context.Context) error {
 		}
 	}
 	p.api.Serve()
+	if p.handover != nil {
+		p.handover.CloseUntaken()
+		p.log.Noticef("Took over from version %s.", p.handover.Version)
+	}
 	if p.opts.IdentitiesFile != "" {
 		if err := applyIdentitiesFile(p.identities, p.log.SecurityEvent, p.opts.IdentitiesFile); err != nil {
 			return err

@@ -11,7 +11,8 @@ import (
 )
 
 // TestNotices drives notices with Pebble's own client: custom notices,
-// filters, long-polling and the change-update notices of a service action.
+// filters, long-polling, the change-update notices of a service action and
+// our service-update notices in a listing without a type filter.
 func TestNotices(t *testing.T) {
 	d := startDaemon(t, map[string]string{"001-base.yaml": twoServices}, "--hold")
 	c := d.client
@@ -47,6 +48,17 @@ func TestNotices(t *testing.T) {
 	all, err := c.Notices(&client.NoticesOptions{Users: client.NoticesUsersAll})
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, len(all), 2)
+	// Our service-update notices (a type Pebble's client does not know)
+	// decode like any other in a listing without a type filter.
+	var events *client.Notice
+	for _, n := range all {
+		if n.Type == "service-update" && n.Key == "svc1" {
+			events = n
+		}
+	}
+	require.NotNil(t, events, "notices: %v", all)
+	assert.Equal(t, "started", events.LastData["event"])
+	assert.Equal(t, 2, events.Occurrences) // starting, started
 	d.stop()
 }
 

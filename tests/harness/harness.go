@@ -62,6 +62,22 @@ func Setup() (*Run, error) {
 	return r, nil
 }
 
+// BuildVariant builds cmd/pebble again into the run's root as name, with
+// build as the build part of its version ("v1.32.1+<build>"), and with -race
+// when Bin has it: a second binary for upgrade tests.
+func (r *Run) BuildVariant(name, build string) (string, error) {
+	bin := filepath.Join(r.Root, name)
+	args := []string{"build", "-o", bin, "-ldflags", "-X github.com/pebble-project/pebble/internal/version.build=" + build}
+	if r.Race {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "github.com/pebble-project/pebble/cmd/pebble")...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("cannot build pebble variant %q: %v\n%s", name, err, out)
+	}
+	return bin, nil
+}
+
 // Close removes the run's root directory.
 func (r *Run) Close() {
 	os.RemoveAll(r.Root)

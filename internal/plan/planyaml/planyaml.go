@@ -109,6 +109,8 @@ type yamlService struct {
 	StopSignal       string             `yaml:"stop-signal,omitempty"`
 	ReloadSignal     string             `yaml:"reload-signal,omitempty"`
 	ReloadCommand    string             `yaml:"reload-command,omitempty"`
+
+	Schedule string `yaml:"schedule,omitempty"`
 }
 
 // yamlLimits prints byte sizes in binary units and "unlimited" as written.
@@ -132,15 +134,16 @@ type yamlReadiness struct {
 }
 
 type yamlCheck struct {
-	Override  plan.Override     `yaml:"override,omitempty"`
-	Level     plan.CheckLevel   `yaml:"level,omitempty"`
-	Startup   plan.CheckStartup `yaml:"startup,omitempty"`
-	Period    string            `yaml:"period,omitempty"`
-	Timeout   string            `yaml:"timeout,omitempty"`
-	Threshold *int              `yaml:"threshold,omitempty"`
-	HTTP      *yamlHTTPDesc     `yaml:"http,omitempty"`
-	TCP       *yamlTCPDesc      `yaml:"tcp,omitempty"`
-	Exec      *yamlExecDesc     `yaml:"exec,omitempty"`
+	Override    plan.Override     `yaml:"override,omitempty"`
+	Level       plan.CheckLevel   `yaml:"level,omitempty"`
+	Startup     plan.CheckStartup `yaml:"startup,omitempty"`
+	Period      string            `yaml:"period,omitempty"`
+	Timeout     string            `yaml:"timeout,omitempty"`
+	Threshold   *int              `yaml:"threshold,omitempty"`
+	StartPeriod string            `yaml:"start-period,omitempty"`
+	HTTP        *yamlHTTPDesc     `yaml:"http,omitempty"`
+	TCP         *yamlTCPDesc      `yaml:"tcp,omitempty"`
+	Exec        *yamlExecDesc     `yaml:"exec,omitempty"`
 }
 
 type yamlHTTPDesc struct {
@@ -246,6 +249,8 @@ func serviceOut(s *plan.Service) *yamlService {
 		StopSignal:       s.StopSignal,
 		ReloadSignal:     s.ReloadSignal,
 		ReloadCommand:    s.ReloadCommand,
+
+		Schedule: s.Schedule,
 	}
 	if r := s.Readiness; r != nil {
 		o.Readiness = &yamlReadiness{Check: r.Check, Notify: r.Notify}
@@ -288,11 +293,12 @@ func limitsOut(l plan.Limits) *yamlLimits {
 // set timeout is printed capped at the period.
 func checkOut(c *plan.Check, inPlan bool) *yamlCheck {
 	o := &yamlCheck{
-		Override: c.Override,
-		Level:    c.Level,
-		Startup:  c.Startup,
-		Period:   durationOut(c.Period),
-		Timeout:  durationOut(c.Timeout),
+		Override:    c.Override,
+		Level:       c.Level,
+		Startup:     c.Startup,
+		Period:      durationOut(c.Period),
+		Timeout:     durationOut(c.Timeout),
+		StartPeriod: durationOut(c.StartPeriod),
 	}
 	if inPlan && c.Timeout.IsSet {
 		o.Timeout = min(c.Timeout.Value, c.EffectivePeriod()).String()
