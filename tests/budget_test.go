@@ -142,15 +142,15 @@ services:
 	assert.Len(t, tableRows(d.mustPebble("services"))[0], 4)
 
 	// Nothing more runs; a start clears the state and restarts the count.
+	// (The start itself fails when the run exits within the okay delay,
+	// as it does unless the machine is very loaded.)
 	assert.Len(t, readLines(starts), 3, "runs after the failure")
-	res := d.pebble("start", "crash")
-	assert.Contains(t, res.stderr, "exited quickly with code 3, will restart")
+	d.pebble("start", "crash")
 	d.waitError("crash")
 	assert.Len(t, readLines(starts), 6, "runs after a start")
 
 	// So does a replan (the service is enabled).
-	res = d.pebble("replan")
-	assert.Contains(t, res.stderr, "exited quickly with code 3, will restart")
+	d.pebble("replan")
 	info = d.waitError("crash")
 	assert.Len(t, readLines(starts), 9, "runs after a replan")
 	assert.Equal(t, 2, info.RestartCount)

@@ -133,10 +133,13 @@ func runReloadCommand(ctx context.Context, svc *plan.Service, workload *plan.Wor
 	def := svc.Copy()
 	def.Command = svc.ReloadCommand
 	out := &tailBuffer{max: reloadOutputMax}
-	cmd, err := buildCommand(def, workload, out, 0)
+	cmd, err := buildCommand(def, workload, nil)
 	if err != nil {
 		return reaper.ExitResult{}, "", err
 	}
+	// Not the service's log: os/exec copies the output into out, for at
+	// most reloadWaitDelay after the exit.
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = reloadWaitDelay
 	if err := reaper.StartCommand(cmd); err != nil {
 		return reaper.ExitResult{}, "", err
