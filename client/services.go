@@ -130,6 +130,20 @@ type ServiceInfo struct {
 	// Failure says why Current is StatusError: the exit of a service that is
 	// not restarted, or its restart limit.
 	Failure string `json:"failure,omitempty" yaml:"failure,omitempty"`
+	// LimitsNotEnforced lists the service's limits that the daemon could
+	// not enforce on its last start, and why (not in Pebble).
+	LimitsNotEnforced []LimitNotEnforced `json:"limits-not-enforced,omitempty" yaml:"limits-not-enforced,omitempty"`
+	// ExitReason is "oom-killed" when the kernel's OOM killer ended the
+	// service's last run at its memory limit (not in Pebble).
+	ExitReason string `json:"exit-reason,omitempty" yaml:"exit-reason,omitempty"`
+}
+
+// LimitNotEnforced is a service limit that is not enforced.
+type LimitNotEnforced struct {
+	// Limit is the key of the limit in the plan, such as "memory".
+	Limit string `json:"limit" yaml:"limit"`
+	// Reason says why it is not enforced.
+	Reason string `json:"reason" yaml:"reason"`
 }
 
 // ServiceStats is the resource usage of a service's whole process tree.

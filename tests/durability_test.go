@@ -1,17 +1,20 @@
 package tests
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pebble-project/pebble/internal/testutil"
+	"github.com/pebble-project/pebble/tests/harness"
 )
 
 // TestToldSurvivesSIGKILL: what a client was told — a notice's ID, an
@@ -54,10 +57,12 @@ services:
 }
 
 // TestAnswerWaitsForStateFile makes the state file unwritable (a directory
-// where the file goes, so the atomic rename fails even for root): a
-// durable answer is then a 500 naming the failure instead of a promise the
-// disk does not hold, while answers that report nothing kept still work.
-// Once the file can be written again, so can the answers.
+// where the file goes, so the atomic rename fails even for root, with room
+// on the disk). The write that finds out waits for its answer until the
+// state is on disk; once a write has failed, later writes are refused with a
+// 500 before they change anything; reads keep working. Once the file can be
+// written again, the waiting write is answered 200 and the next write
+// succeeds at once.
 func TestAnswerWaitsForStateFile(t *testing.T) {
 	dir := newPebbleDir(t, nil)
 	d := startDaemon(t, dir, daemonOptions{args: []string{"--hold"}})
@@ -69,27 +74,53 @@ func TestAnswerWaitsForStateFile(t *testing.T) {
 	require.NoError(t, os.Remove(statePath))
 	require.NoError(t, os.Mkdir(statePath, 0o700))
 
-	notify := `{"action":"add","type":"custom","key":"example.com/k"}`
-	status, env := d.request("POST", "/v1/notices", strings.NewReader(notify))
-	require.Equal(t, 500, status, "%s", env.Result)
-	assert.Contains(t, apiErrorOf(env).Message, "cannot save state: ")
-	status, env = d.request("GET", "/v1/changes?select=all", nil)
-	assert.Equal(t, 500, status, "%s", env.Result)
-	for _, path := range []string{"/v1/services", "/v1/system-info", "/v1/plan?format=yaml"} {
-		status, env = d.request("GET", path, nil)
-		assert.Equal(t, 200, status, "%s: %s", path, env.Result)
+	notice := func(ctx context.Context, key string) (int, envelope, error) {
+		body := `{"action":"add","type":"custom","key":"example.com/` + key + `"}`
+		return harness.Do(ctx, d.http, "POST", "/v1/notices", strings.NewReader(body))
 	}
-
-	require.NoError(t, os.Remove(statePath))
-	// The state file reports its last write error until a write succeeds,
-	// so the first answer after the repair may still be a 500.
+	type answer struct {
+		status int
+		err    error
+	}
+	first := make(chan answer, 1)
+	go func() {
+		status, _, err := notice(t.Context(), "first")
+		first <- answer{status, err}
+	}()
+	// Probes with a short timeout: one that arrives before the first
+	// write has failed waits like the first; once the failure is known,
+	// a write is refused at once.
 	testutil.WaitFor(t, readyTimeout, func() error {
-		if status, env := d.request("POST", "/v1/notices", strings.NewReader(notify)); status != 200 {
+		ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+		defer cancel()
+		status, env, err := notice(ctx, "refused")
+		if err != nil {
+			return err
+		}
+		if status != 500 || !strings.Contains(apiErrorOf(env).Message, "cannot save state, so nothing was changed: ") {
 			return fmt.Errorf("status %d: %s", status, env.Result)
 		}
 		return nil
 	})
+	for _, path := range []string{"/v1/changes?select=all", "/v1/notices", "/v1/services", "/v1/system-info", "/v1/plan?format=yaml"} {
+		status, env := d.request("GET", path, nil)
+		assert.Equal(t, 200, status, "%s: %s", path, env.Result)
+	}
+	select {
+	case a := <-first:
+		t.Fatalf("the write that found the state unwritable was answered before it was saved: %d %v", a.status, a.err)
+	default:
+	}
+
+	require.NoError(t, os.Remove(statePath))
+	a := <-first
+	require.NoError(t, a.err)
+	assert.Equal(t, 200, a.status, "the waiting write is answered once it is on disk")
+	status, env, err := notice(t.Context(), "after")
+	require.NoError(t, err)
+	assert.Equal(t, 200, status, "the first write after the repair: %s", env.Result)
 	data, err := os.ReadFile(statePath)
 	require.NoError(t, err)
-	assert.Contains(t, string(data), "example.com/k")
+	assert.Contains(t, string(data), "example.com/first")
+	assert.Contains(t, string(data), "example.com/after")
 }

@@ -273,13 +273,14 @@ workflows:
 
 // TestWorkflowDaemonKilled kills the daemon (SIGKILL) while a workflow's
 // second step runs, and starts a new daemon on the same directory: no step
-// runs again, the step's process died with the daemon, and the change ends
-// in Error saying why.
+// runs again, the step's process died with the daemon and the child it
+// left is killed by the next one, and the change ends in Error saying why.
 func TestWorkflowDaemonKilled(t *testing.T) {
 	dir := newPebbleDir(t, nil)
 	writeScript(t, dir, "long.sh", `
-echo "long $$" >> @DIR@/ran
-exec sleep 1000
+sleep 1000 &
+echo "long $$ $!" >> @DIR@/ran
+wait
 `)
 	writeLayers(t, dir, map[string]string{"001-base.yaml": `
 workflows:
@@ -299,8 +300,9 @@ workflows:
 	require.NoError(t, err)
 	lines := waitLines(t, filepath.Join(dir, "ran"), 2, changeTimeout)
 	require.Equal(t, "first", lines[0])
-	pid, err := strconv.Atoi(strings.TrimPrefix(lines[1], "long "))
-	require.NoError(t, err)
+	var pid, child int
+	_, err = fmt.Sscanf(lines[1], "long %d %d", &pid, &child)
+	require.NoError(t, err, lines[1])
 	// The step's task is running before it acts, on disk too.
 	var chg change
 	d.sync("GET", "/v1/changes/"+id, nil, &chg)
@@ -316,7 +318,16 @@ workflows:
 		return nil
 	})
 
+	require.True(t, pidAlive(child) && procState(child) != "Z", "the step's child died with the daemon: the sweep below is not tested")
+
 	d2 := startDaemon(t, dir, daemonOptions{})
+	testutil.WaitFor(t, readyTimeout, func() error {
+		if pidAlive(child) && procState(child) != "Z" {
+			return fmt.Errorf("the step's child %d still runs", child)
+		}
+		return nil
+	})
+	assert.Contains(t, d2.stderr.String(), fmt.Sprintf("Killed processes left by workflow steps of a previous daemon: %d ([second] Execute", child))
 	chg = d2.waitChange(id)
 	assert.Equal(t, "Error", chg.Status)
 	assert.Equal(t, `cannot perform the following tasks:
@@ -331,7 +342,7 @@ workflows:
 		assert.Contains(t, tk.Log[len(tk.Log)-1], "Not run: the daemon stopped before this task started")
 	}
 	// Nothing ran twice, and nothing after the killed step ran at all.
-	assert.Equal(t, []string{"first", fmt.Sprintf("long %d", pid)}, readLines(filepath.Join(dir, "ran")))
+	assert.Equal(t, []string{"first", fmt.Sprintf("long %d %d", pid, child)}, readLines(filepath.Join(dir, "ran")))
 	raw, err := json.Marshal(chg.Tasks[1].Log)
 	require.NoError(t, err)
 	t.Logf("killed step log: %s", raw)
@@ -339,8 +350,9 @@ workflows:
 }
 
 // TestWorkflowRunsOneshot: a run step starts a one-shot service and
-// succeeds on its exit 0, each run runs it again, and a one-shot that
-// exits non-zero fails the step with its exit code.
+// succeeds on its exit 0, each run runs it again with the run's
+// parameters in its environment (a later plain start has none), and a
+// one-shot that exits non-zero fails the step with its exit code.
 func TestWorkflowRunsOneshot(t *testing.T) {
 	dir := newPebbleDir(t, nil)
 	writeLayers(t, dir, map[string]string{"001-base.yaml": `
@@ -348,7 +360,7 @@ services:
     migrate:
         override: replace
         type: oneshot
-        command: /bin/sh -c 'echo "migrated $(date +%s%N)" >> @DIR@/migrations'
+        command: /bin/sh -c 'echo "migrated ${VERSION:-none}" >> @DIR@/migrations'
     broken:
         override: replace
         type: oneshot
@@ -367,13 +379,10 @@ workflows:
 `})
 	d := startDaemon(t, dir, daemonOptions{})
 	d.mustPebble("run-workflow", "migrate")
-	d.mustPebble("run-workflow", "migrate")
+	d.mustPebble("run-workflow", "migrate", "--param", "VERSION=9")
+	d.mustPebble("start", "migrate")
 	lines := readLines(filepath.Join(dir, "migrations"))
-	require.Len(t, lines, 4, "%q", lines)
-	assert.True(t, strings.HasPrefix(lines[0], "migrated "), lines[0])
-	assert.Equal(t, "checked", lines[1])
-	assert.True(t, strings.HasPrefix(lines[2], "migrated "), lines[2])
-	assert.Equal(t, "checked", lines[3])
+	assert.Equal(t, []string{"migrated none", "checked", "migrated 9", "checked", "migrated none"}, lines)
 
 	res := d.pebble("run-workflow", "broken")
 	assert.Equal(t, 1, res.code)

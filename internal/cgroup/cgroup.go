@@ -34,6 +34,7 @@ const pollInterval = 5 * time.Millisecond
 // later daemon on the same $PEBBLE, and never by a daemon on another one.
 type Tree struct {
 	root string
+	id   string
 }
 
 // Open finds the cgroup2 mount and the daemon's own cgroup and
@@ -48,11 +49,12 @@ func Open(dir string) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
-	root := filepath.Join(mount, own, "pebble-"+DaemonID(dir))
+	id := DaemonID(dir)
+	root := filepath.Join(mount, own, "pebble-"+id)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create cgroup: %w", err)
 	}
-	return &Tree{root: root}, nil
+	return &Tree{root: root, id: id}, nil
 }
 
 // DaemonID names the per-daemon cgroup. Two daemons share it exactly
@@ -185,6 +187,10 @@ func serviceName(dir string) (string, bool) {
 
 // Root returns the per-daemon directory.
 func (c *Tree) Root() string { return c.root }
+
+// ID returns the per-daemon directory's name without its "pebble-" prefix
+// (DaemonID of $PEBBLE).
+func (c *Tree) ID() string { return c.id }
 
 // Path returns the cgroup directory of a service.
 func (c *Tree) Path(service string) string { return filepath.Join(c.root, dirName(service)) }

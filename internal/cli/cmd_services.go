@@ -88,7 +88,24 @@ func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) e
 		}
 		fmt.Fprintln(w, row)
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	writeLimitNotes(e, services)
+	return nil
+}
+
+// writeLimitNotes tells, on stderr so the table stays as Pebble prints
+// it, which services were OOM-killed and which limits are not enforced.
+func writeLimitNotes(e *command.Env, services []*client.ServiceInfo) {
+	for _, svc := range services {
+		if svc.ExitReason != "" {
+			fmt.Fprintf(e.Stderr, "Service %q: last run ended: %s\n", svc.Name, svc.ExitReason)
+		}
+		for _, n := range svc.LimitsNotEnforced {
+			fmt.Fprintf(e.Stderr, "Service %q: limit %s not enforced: %s\n", svc.Name, n.Limit, n.Reason)
+		}
+	}
 }
 
 // exitColumns returns the Restarts, Exit, Exited and Failure cells

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/limits"
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/plan/planyaml"
 )
@@ -49,6 +50,10 @@ type serviceJSON struct {
 	CurrentSince *time.Time `json:"current-since,omitempty"`
 	// Stats is our extension (absent in Pebble, ignored by its clients).
 	Stats *serviceStatsJSON `json:"stats,omitempty"`
+	// LimitsNotEnforced and ExitReason are our extensions too
+	// (docs/resource-limits.md).
+	LimitsNotEnforced []limits.NotEnforced `json:"limits-not-enforced,omitempty"`
+	ExitReason        string               `json:"exit-reason,omitempty"`
 	serviceExitJSON
 }
 
@@ -68,7 +73,8 @@ func (a *api) getServices(r *http.Request) response {
 	}
 	out := make([]serviceJSON, 0, len(infos))
 	for _, info := range infos {
-		s := serviceJSON{Name: info.Name, Startup: info.Startup, Current: info.Current, Stats: usage[info.Name]}
+		s := serviceJSON{Name: info.Name, Startup: info.Startup, Current: info.Current, Stats: usage[info.Name],
+			LimitsNotEnforced: info.NotEnforced, ExitReason: info.ExitReason}
 		if !info.CurrentSince.IsZero() {
 			since := info.CurrentSince
 			s.CurrentSince = &since

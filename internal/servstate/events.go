@@ -15,6 +15,10 @@ type Event struct {
 	// Exit is how the main process ended, when an exit caused the
 	// transition; nil otherwise.
 	Exit *reaper.ExitResult
+	// ExitReason is ExitOOMKilled on an "exited" event when the kernel's
+	// OOM killer ended the main process at the service's memory limit
+	// (limits.go); "" otherwise.
+	ExitReason string
 }
 
 // Event kinds whose name is not that of a state.

@@ -25,26 +25,26 @@ func TestEvents(t *testing.T) {
 		ev        event
 		want      []Event
 	}{
-		{"launch", stateStopped, stateStarting, event{kind: evLaunched}, []Event{{"svc", "starting", nil}}},
-		{"okay", stateStarting, stateRunning, event{kind: evOkay}, []Event{{"svc", "started", nil}}},
+		{"launch", stateStopped, stateStarting, event{kind: evLaunched}, []Event{{"svc", "starting", nil, ""}}},
+		{"okay", stateStarting, stateRunning, event{kind: evOkay}, []Event{{"svc", "started", nil, ""}}},
 		{"no change", stateRunning, stateRunning, event{kind: evBackoffReset}, nil},
 		{"crash into backoff", stateRunning, stateBackoff, event{kind: evExit, exit: code1},
-			[]Event{{"svc", "exited", &code1}, {"svc", "backoff", &code1}}},
+			[]Event{{"svc", "exited", &code1, ""}, {"svc", "backoff", &code1, ""}}},
 		{"crash, ignored", stateRunning, stateExited, event{kind: evExit, exit: code1},
-			[]Event{{"svc", "exited", &code1}}},
+			[]Event{{"svc", "exited", &code1, ""}}},
 		{"exit while stopping", stateTerminating, stateTerminating, event{kind: evExit, exit: term},
-			[]Event{{"svc", "exited", &term}}},
+			[]Event{{"svc", "exited", &term, ""}}},
 		{"exit of a given-up run", stateStopped, stateStopped, event{kind: evExit, exit: term}, nil},
-		{"stop", stateRunning, stateTerminating, event{kind: evStop}, []Event{{"svc", "stopping", nil}}},
-		{"stopped", stateTerminating, stateStopped, event{kind: evTreeEmpty}, []Event{{"svc", "stopped", nil}}},
+		{"stop", stateRunning, stateTerminating, event{kind: evStop}, []Event{{"svc", "stopping", nil, ""}}},
+		{"stopped", stateTerminating, stateStopped, event{kind: evTreeEmpty}, []Event{{"svc", "stopped", nil, ""}}},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, events("svc", machine{state: tt.prev}, machine{state: tt.cur}, tt.ev), tt.name)
 	}
 	// Readiness met: on entering running, and in a run already running.
 	ready := machine{state: stateRunning, ready: readyState{check: true, done: true}}
-	assert.Equal(t, []Event{{"svc", "ready", nil}}, events("svc", machine{state: stateStarting}, ready, event{kind: evReady}))
-	assert.Equal(t, []Event{{"svc", "ready", nil}}, events("svc", machine{state: stateRunning}, ready, event{kind: evReady}))
+	assert.Equal(t, []Event{{"svc", "ready", nil, ""}}, events("svc", machine{state: stateStarting}, ready, event{kind: evReady}))
+	assert.Equal(t, []Event{{"svc", "ready", nil, ""}}, events("svc", machine{state: stateRunning}, ready, event{kind: evReady}))
 	assert.Nil(t, events("svc", ready, ready, event{kind: evReady}))
 }
 

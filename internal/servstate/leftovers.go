@@ -37,17 +37,14 @@ func (m *Manager) KillLeftovers(ctx context.Context) ([]string, error) {
 		all = append(all, ts...)
 	}
 	sort.Strings(names)
-	for _, t := range all {
-		t.signal(syscall.SIGTERM)
-	}
+	signalAll(all, syscall.SIGTERM)
 	if !waitGone(ctx, all, leftoverGrace) {
-		for _, t := range all {
-			t.signal(syscall.SIGKILL)
-		}
+		signalAll(all, syscall.SIGKILL)
 		waitGone(ctx, all, m.opts.KillFailDelay)
 	}
+	final := &procSnapshot{}
 	for _, name := range names {
-		if t := firstLive(trees[name]); t != nil {
+		if t := firstLive(trees[name], final); t != nil {
 			m.logf("Cannot kill leftover processes of service %q from a previous daemon: still running after SIGTERM and SIGKILL", name)
 			m.holdResidue(name, t, recs)
 		} else {
@@ -62,6 +59,7 @@ func (m *Manager) KillLeftovers(ctx context.Context) ([]string, error) {
 			m.cgroups.Remove(name)
 		}
 	}
+	m.removeV1Leftovers()
 	if m.opts.Store != nil && len(recs) > 0 {
 		// The section is rewritten from the (empty) live records. A crash
 		// before that write is harmless: the next daemon finds the recorded
@@ -97,32 +95,42 @@ func (m *Manager) leftoverTrees(recs map[string]procRecord) map[string][]*procTr
 			}
 		}
 	}
+	for name, ts := range m.v1LeftoverTrees() {
+		trees[name] = append(trees[name], ts...)
+	}
 	return trees
 }
 
+// signalAll sends sig to every tree, reading /proc once for all of them.
+func signalAll(trees []*procTree, sig syscall.Signal) {
+	snap := &procSnapshot{}
+	for _, t := range trees {
+		t.signalWith(sig, snap)
+	}
+}
+
 // waitGone waits until every tree is empty (true), for at most d or until
-// ctx ends.
+// ctx ends. Each check reads /proc at most once for all the trees.
 func waitGone(ctx context.Context, trees []*procTree, d time.Duration) bool {
 	deadline := time.Now().Add(d)
-	for _, t := range trees {
-		for !t.empty() {
-			if time.Now().After(deadline) {
-				return false
-			}
-			select {
-			case <-ctx.Done():
-				return false
-			case <-time.After(pollInterval):
-			}
+	for firstLive(trees, &procSnapshot{}) != nil {
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(pollInterval):
 		}
 	}
 	return true
 }
 
-// firstLive returns the first of trees that is not empty, or nil.
-func firstLive(trees []*procTree) *procTree {
+// firstLive returns the first of trees that is not empty, judged from
+// snap, or nil.
+func firstLive(trees []*procTree, snap *procSnapshot) *procTree {
 	for _, t := range trees {
-		if !t.empty() {
+		if !t.emptyWith(snap) {
 			return t
 		}
 	}

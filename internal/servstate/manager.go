@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pebble-project/pebble/internal/cgroup"
+	"github.com/pebble-project/pebble/internal/limits"
 	"github.com/pebble-project/pebble/internal/logs"
 	"github.com/pebble-project/pebble/internal/osutil"
 	"github.com/pebble-project/pebble/internal/plan"
@@ -69,6 +70,13 @@ type Options struct {
 	// Now is the clock of status times (CurrentSince) and of pruning; nil
 	// means time.Now. Timers always use the real clock.
 	Now func() time.Time
+	// Warn, if not nil, receives a warning for the user (a notice), such
+	// as a service limit that cannot be enforced. It must not block.
+	Warn func(message string)
+	// DisabledControllers are cgroup controllers ("memory", "pids",
+	// "cpu") that limits must not use, as if the host had none: a test
+	// seam for the reports of unenforced limits.
+	DisabledControllers []string
 }
 
 // TaskLog receives the INFO entries of a start or stop task.
@@ -96,6 +104,12 @@ type ServiceInfo struct {
 	// Failure says why Current is "error": the exit of a service that is
 	// not restarted, or its restart limit; "" otherwise.
 	Failure string
+	// NotEnforced lists the limits of the last run that are set but not
+	// enforced, and why (limits.go).
+	NotEnforced []limits.NotEnforced
+	// ExitReason is ExitOOMKilled when the OOM killer ended the last run,
+	// else "".
+	ExitReason string
 	// Readiness is "waiting", "ready", "reloading", "stopping" or
 	// "timed-out" for a service with readiness that was started, else ""
 	// (docs/readiness.md).
@@ -138,6 +152,10 @@ type Manager struct {
 	closed   bool
 
 	usage usageBook // CPU time of ended runs (usage.go)
+
+	limits    *limits.Enforcer // limits.go
+	v1        *cgroup.V1       // nil: no cgroup v1 hierarchies used
+	limitBook limitBook
 }
 
 // New returns a Manager. It starts the process's reaper (reaper.Start), and
@@ -184,6 +202,7 @@ func New(opts Options) (*Manager, error) {
 			m.cgroupFD.Store(true)
 		}
 	}
+	m.openLimits()
 	if opts.Store != nil {
 		opts.Store.Register(stateSection, m.recordsSnapshot)
 	}
@@ -214,6 +233,7 @@ func (m *Manager) Close() {
 	if m.cgroups != nil {
 		m.cgroups.Close()
 	}
+	m.v1.Close()
 	reaper.Stop()
 }
 
@@ -300,17 +320,25 @@ func (m *Manager) send(ctx context.Context, name string, create bool, c command)
 // is ready (docs/readiness.md) or, a one-shot, has exited (docs/oneshot.md).
 // Cancelling ctx aborts the start: the process group gets SIGKILL.
 func (m *Manager) Start(ctx context.Context, name string, tl TaskLog) error {
-	return m.start(ctx, name, tl, false)
+	return m.start(ctx, name, tl, false, nil)
+}
+
+// StartWithEnv is Start with env added to the environment of the runs this
+// start launches, on top of the plan's (a workflow's run step gives its
+// parameters so, docs/workflows.md). The plan's definition is what Replan
+// compares; a later start without env drops it.
+func (m *Manager) StartWithEnv(ctx context.Context, name string, tl TaskLog, env map[string]string) error {
+	return m.start(ctx, name, tl, false, env)
 }
 
 // StartUnlessSucceeded is Start, except that a one-shot whose last run
 // succeeded, with the definition of the current plan, is left alone (its
 // task logs so): the start of autostart and replan (docs/oneshot.md).
 func (m *Manager) StartUnlessSucceeded(ctx context.Context, name string, tl TaskLog) error {
-	return m.start(ctx, name, tl, true)
+	return m.start(ctx, name, tl, true, nil)
 }
 
-func (m *Manager) start(ctx context.Context, name string, tl TaskLog, keepDone bool) error {
+func (m *Manager) start(ctx context.Context, name string, tl TaskLog, keepDone bool, env map[string]string) error {
 	svc, workload, err := m.lookup(name)
 	if err != nil {
 		return err
@@ -318,7 +346,7 @@ func (m *Manager) start(ctx context.Context, name string, tl TaskLog, keepDone b
 	if keepDone {
 		keepDone = m.unchanged(name, svc, workload)
 	}
-	c := command{kind: evStart, svc: svc, workload: workload, keepDone: keepDone, reply: make(chan reply, 1)}
+	c := command{kind: evStart, svc: svc, workload: workload, env: env, keepDone: keepDone, reply: make(chan reply, 1)}
 	s, err := m.send(ctx, name, true, c)
 	if err != nil {
 		return err
@@ -433,6 +461,7 @@ func (m *Manager) Services(names []string) []ServiceInfo {
 		s.lifeInfoLocked(&infos[i])
 		s.mu.Unlock()
 	}
+	m.addLimitInfo(infos)
 	sort.Slice(infos, func(i, j int) bool { return infos[i].Name < infos[j].Name })
 	return infos
 }

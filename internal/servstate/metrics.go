@@ -46,4 +46,5 @@ func (m *Manager) WriteMetrics(w *metrics.Writer) {
 	w.Write(cpu)
 	w.Write(mem)
 	w.Write(procs)
+	m.writeLimitMetrics(w, started)
 }

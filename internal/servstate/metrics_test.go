@@ -46,6 +46,7 @@ pebble_service_start_count{service="b"} 2
 # HELP pebble_service_cpu_seconds_total `), out)
 	assert.Regexp(t, `(?m)^# TYPE pebble_service_memory_bytes gauge\npebble_service_memory_bytes\{service="a"\} [1-9]\d*\npebble_service_memory_bytes\{service="b"\} 0\n\n`, out)
 	assert.Regexp(t, `(?m)^# TYPE pebble_service_processes gauge\npebble_service_processes\{service="a"\} [1-9]\npebble_service_processes\{service="b"\} 0\n\n`, out)
+	assert.Regexp(t, `(?m)^# TYPE pebble_service_oom_kills_total counter\npebble_service_oom_kills_total\{service="a"\} 0\npebble_service_oom_kills_total\{service="b"\} 0\n`, out)
 	assert.NotContains(t, out, "never")
-	assert.Len(t, regexp.MustCompile(`(?m)^# HELP `).FindAllString(out, -1), 5)
+	assert.Len(t, regexp.MustCompile(`(?m)^# HELP `).FindAllString(out, -1), 6)
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -77,9 +78,15 @@ func (ns *notifySocket) close() {
 	}
 }
 
-// command is buildCommand with NOTIFY_SOCKET added when ns is not nil.
-func (ns *notifySocket) command(svc *plan.Service, workload *plan.Workload, out *os.File) (*exec.Cmd, error) {
+// command is buildCommand with env on top of the plan's environment and
+// NOTIFY_SOCKET added when ns is not nil.
+func (ns *notifySocket) command(svc *plan.Service, workload *plan.Workload, env map[string]string, out *os.File) (*exec.Cmd, error) {
 	cmd, err := buildCommand(svc, workload, out)
+	if err == nil {
+		for _, k := range slices.Sorted(maps.Keys(env)) {
+			cmd.Env = append(cmd.Env, k+"="+env[k]) // os/exec keeps the last of duplicates
+		}
+	}
 	if err == nil && ns != nil {
 		cmd.Env = append(cmd.Env, "NOTIFY_SOCKET="+ns.addr)
 	}

@@ -37,8 +37,9 @@ type command struct {
 	group    bool      // cmdSignal: to the whole process group (a reload)
 	since    time.Time // cmdForget: the inactive-since time Prune saw
 	source   readySource
-	keepDone bool       // evStart: leave a succeeded one-shot alone
-	reply    chan reply // buffered, capacity 1
+	keepDone bool              // evStart: leave a succeeded one-shot alone
+	env      map[string]string // evStart: added to the runs' environment
+	reply    chan reply        // buffered, capacity 1
 }
 
 // cmdSignal asks the goroutine to signal the main process.
@@ -73,14 +74,15 @@ type service struct {
 	since      time.Time
 	startCount int
 	pid        int
-	svc        *plan.Service  // definition last started (adopted by Replan)
-	workload   *plan.Workload // its workload, if any
-	created    time.Time      // inactive since, while never launched
-	forgotten  bool           // pruned: no longer in Manager.services
-	restarts   int            // automatic restarts since the last start
-	reason     string         // why it is exited or failed
-	lastExit   exitRecord     // how the last run ended
-	life       lifeInfo       // readiness, status text, one-shot result
+	svc        *plan.Service     // definition last started (adopted by Replan)
+	workload   *plan.Workload    // its workload, if any
+	env        map[string]string // added to the environment by the last start (StartWithEnv)
+	created    time.Time         // inactive since, while never launched
+	forgotten  bool              // pruned: no longer in Manager.services
+	restarts   int               // automatic restarts since the last start
+	reason     string            // why it is exited or failed
+	lastExit   exitRecord        // how the last run ended
+	life       lifeInfo          // readiness, status text, one-shot result
 
 	// goroutine
 	mach        machine
@@ -139,6 +141,7 @@ func (s *service) loop() {
 			s.waiting--
 			if e.run == s.run {
 				s.released = e.released
+				s.m.noteLimitExit(s.name, e.res)
 				s.mu.Lock()
 				s.pid = 0
 				s.lastExit = exitRecord{result: e.res, at: s.m.opts.Now()}
@@ -193,7 +196,7 @@ func (s *service) command(c command) {
 		return
 	case evStart:
 		s.mu.Lock()
-		s.svc, s.workload = c.svc, c.workload
+		s.svc, s.workload, s.env = c.svc, c.workload, c.env
 		s.mu.Unlock()
 	}
 	s.handle(event{kind: c.kind, action: c.action, source: c.source, keepDone: c.keepDone})
@@ -243,6 +246,9 @@ func (s *service) handle(ev event) {
 	s.publishLifecycle(cfg)
 	if on := s.m.opts.OnEvent; on != nil {
 		for _, e := range events(s.name, was, s.mach, ev) {
+			if e.Kind == EventExited {
+				e.ExitReason = s.m.exitReason(s.name)
+			}
 			on(e)
 		}
 	}
@@ -275,6 +281,7 @@ func (s *service) apply(e effect, cfg config) {
 		if s.tree.cgroup != "" {
 			s.m.usage.retire(s.name, s.tree.cgroup, func() error { return s.m.cgroups.Remove(s.name) })
 		}
+		s.m.retireLimits(s.name)
 	case effArm:
 		d := e.d
 		if e.timer == timerBackoff {
@@ -371,9 +378,12 @@ func (s *service) launchWith(cfg config, ns *notifySocket) error {
 // cgroup's directory ("" without one).
 func (s *service) startProcess(ns *notifySocket, out *os.File) (*exec.Cmd, string, error) {
 	s.mu.Lock()
-	svc, workload := s.svc, s.workload
+	svc, workload, env := s.svc, s.workload, s.env
 	s.mu.Unlock()
-	cmd, err := ns.command(svc, workload, out)
+	cmd, err := ns.command(svc, workload, env, out)
+	if err == nil {
+		err = s.applyLimits(cmd, svc)
+	}
 	if err != nil {
 		return nil, "", err
 	}
@@ -405,7 +415,10 @@ func (s *service) startProcess(ns *notifySocket, out *os.File) (*exec.Cmd, strin
 		// Perhaps the kernel (or a seccomp filter) refuses clone3 into a
 		// cgroup: try again, joining the cgroup after the start.
 		viaFD = true
-		if cmd, err = ns.command(svc, workload, out); err != nil {
+		if cmd, err = ns.command(svc, workload, env, out); err != nil {
+			return nil, "", err
+		}
+		if err = s.applyLimits(cmd, svc); err != nil {
 			return nil, "", err
 		}
 	}

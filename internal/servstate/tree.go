@@ -30,12 +30,34 @@ type procTree struct {
 // re-parented to the daemon and cannot be found this way, unless they are
 // still in the leader's process group.
 func (t *procTree) refresh() {
+	t.refreshWith(&procSnapshot{})
+}
+
+// refreshWith is refresh reading the processes from snap.
+func (t *procTree) refreshWith(snap *procSnapshot) {
 	if t.cgroup != "" {
 		return
 	}
-	if procs, err := osutil.AllProcs(); err == nil {
+	if procs, err := snap.get(); err == nil {
 		t.refreshFrom(procs)
 	}
+}
+
+// procSnapshot is one listing of every process, taken when first needed
+// and then shared, so that a pass over many trees (the leftovers of a
+// killed daemon, say) reads /proc once instead of once per tree.
+type procSnapshot struct {
+	procs []osutil.ProcStat
+	err   error
+	taken bool
+}
+
+func (s *procSnapshot) get() ([]osutil.ProcStat, error) {
+	if !s.taken {
+		s.procs, s.err = osutil.AllProcs()
+		s.taken = true
+	}
+	return s.procs, s.err
 }
 
 // refreshFrom is refresh with a snapshot of every process.
@@ -61,6 +83,11 @@ func (t *procTree) refreshFrom(procs []osutil.ProcStat) {
 // group, and members of other groups get it one by one. No process receives
 // the signal twice, so a handler that runs on SIGTERM runs once.
 func (t *procTree) signal(sig syscall.Signal) {
+	t.signalWith(sig, &procSnapshot{})
+}
+
+// signalWith is signal finding the descendants (without a cgroup) in snap.
+func (t *procTree) signalWith(sig syscall.Signal, snap *procSnapshot) {
 	if t.cgroup != "" && sig == syscall.SIGKILL {
 		if t.leader > 0 {
 			syscall.Kill(-t.leader, sig)
@@ -77,7 +104,7 @@ func (t *procTree) signal(sig syscall.Signal) {
 			}
 		}
 	} else {
-		t.refresh()
+		t.refreshWith(snap)
 		t.mu.Lock()
 		for pid, start := range t.known {
 			st, err := osutil.ReadProcStat(pid)
@@ -110,10 +137,15 @@ func (t *procTree) signal(sig syscall.Signal) {
 
 // empty reports whether no process of the tree is left.
 func (t *procTree) empty() bool {
+	return t.emptyWith(&procSnapshot{})
+}
+
+// emptyWith is empty judging the main process's group from snap.
+func (t *procTree) emptyWith(snap *procSnapshot) bool {
 	if t.cgroup != "" {
 		return !cgroup.Populated(t.cgroup)
 	}
-	if t.leader > 0 && groupAlive(t.leader) {
+	if t.leader > 0 && groupAlive(t.leader, snap) {
 		return false
 	}
 	t.mu.Lock()
@@ -130,11 +162,11 @@ func (t *procTree) empty() bool {
 // groupAlive reports whether process group pgid has a member that is not a
 // zombie: an orphan's zombie waits for whoever adopted it to reap it, which
 // may be slow, and must not count as a process still running.
-func groupAlive(pgid int) bool {
+func groupAlive(pgid int, snap *procSnapshot) bool {
 	if syscall.Kill(-pgid, 0) != nil {
 		return false
 	}
-	procs, err := osutil.AllProcs()
+	procs, err := snap.get()
 	if err != nil {
 		return true
 	}

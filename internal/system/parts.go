@@ -265,6 +265,7 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 	})
 	p.workflows = workflow.New(workflow.Options{
 		Plans: p.plans, Services: services, Checks: p.checks, Changes: chg, Sync: store.Sync,
+		Dir: p.opts.Dir, Logf: log.Noticef,
 	})
 	p.changes, p.notices, p.identities = chg, ntc, ids
 	p.registerUpgrade(chg)
@@ -290,6 +291,11 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 	return nil
 }
 
+// disableControllersEnv names cgroup controllers (comma-separated) that
+// service limits must not use, as if the host had none: the end-to-end
+// tests' seam for reports of unenforced limits (docs/resource-limits.md).
+const disableControllersEnv = "PEBBLE_TEST_DISABLE_CONTROLLERS"
+
 // newServiceManager builds the service manager; a shutdown action of a
 // service ends wait with its exit code, and every transition of a service
 // is recorded as a service-update notice.
@@ -308,6 +314,8 @@ func (p *parts) newServiceManager(store *statefile.Store, fwd *logfwd.Manager, n
 		OnEvent: func(ev servstate.Event) {
 			ntc.Add(nil, notices.ServiceUpdate, ev.Service, notices.AddOptions{Data: serviceUpdateData(ev)})
 		},
+		Warn:                func(msg string) { ntc.AddWarning(msg) },
+		DisabledControllers: strings.FieldsFunc(os.Getenv(disableControllersEnv), func(r rune) bool { return r == ',' }),
 	}
 	if p.opts.Verbose {
 		opts.Verbose = p.opts.Stdout
@@ -317,7 +325,8 @@ func (p *parts) newServiceManager(store *statefile.Store, fwd *logfwd.Manager, n
 
 // serviceUpdateData is the last-data of a service-update notice
 // (docs/service-events.md): the event, and the exit code or the signal of
-// the main process when an exit caused it.
+// the main process when an exit caused it, with the exit's reason when the
+// OOM killer caused it (docs/resource-limits.md).
 func serviceUpdateData(ev servstate.Event) map[string]string {
 	data := map[string]string{"event": ev.Kind}
 	switch {
@@ -326,6 +335,9 @@ func serviceUpdateData(ev servstate.Event) map[string]string {
 		data["signal"] = osutil.SignalName(ev.Exit.Signal)
 	default:
 		data["exit-code"] = strconv.Itoa(ev.Exit.Code)
+	}
+	if ev.ExitReason != "" {
+		data["exit-reason"] = ev.ExitReason
 	}
 	return data
 }

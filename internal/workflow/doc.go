@@ -23,7 +23,9 @@
 // records it as failed with the Interrupted text and runs nothing of the
 // change again (internal/changes resolves it; steps that could have run
 // next get the Unstarted text, the rest go on Hold). The change ends in
-// Error.
+// Error. An exec step's command dies with the daemon (parent-death
+// signal); New kills the processes it left, found by the step's mark in
+// their environment (leftovers.go).
 //
 // The package knows nothing of HTTP: the daemon calls Runner.Run and
 // Runner.Workflows.

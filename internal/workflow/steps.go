@@ -80,7 +80,7 @@ func (r *Runner) act(ctx context.Context, t *changes.Task, d *stepData) error {
 		}
 		return r.start(ctx, t, d.Target)
 	case plan.StepRun:
-		return r.services.Start(ctx, d.Target, t)
+		return r.services.StartWithEnv(ctx, d.Target, t, d.Params)
 	case plan.StepExec:
 		return r.exec(ctx, t, d)
 	case plan.StepWaitCheck:
@@ -131,12 +131,11 @@ func (r *Runner) exec(ctx context.Context, t *changes.Task, d *stepData) error {
 		e.UserID, e.User, e.GroupID, e.Group, e.WorkingDir = x.UserID, x.User, x.GroupID, x.Group, x.WorkingDir
 		e.Environment = maps.Clone(x.Environment)
 	}
-	if len(d.Params) > 0 {
-		if e.Environment == nil {
-			e.Environment = map[string]string{}
-		}
-		maps.Copy(e.Environment, d.Params)
+	if e.Environment == nil {
+		e.Environment = map[string]string{}
 	}
+	maps.Copy(e.Environment, d.Params)
+	e.Environment[stepEnv] = r.stepMarker(t.ID())
 	c := r.newChecker(&plan.Check{Name: fmt.Sprintf("%s/%s/%d", d.Workflow, d.Phase, d.Step), Exec: e})
 	defer c.Close()
 	err := c.Check(ctx)

@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pebble-project/pebble/internal/apierr"
@@ -17,6 +18,9 @@ import (
 // satisfies it.
 type Services interface {
 	Start(ctx context.Context, name string, tl servstate.TaskLog) error
+	// StartWithEnv is Start with env added to the environment of the
+	// runs it launches.
+	StartWithEnv(ctx context.Context, name string, tl servstate.TaskLog, env map[string]string) error
 	Stop(ctx context.Context, name string, tl servstate.TaskLog) error
 }
 
@@ -45,6 +49,11 @@ type Options struct {
 	Sync func(ctx context.Context) error
 	// NewChecker runs exec steps; nil means internal/checks/checker's New.
 	NewChecker func(c *plan.Check) checks.Checker
+	// Dir is $PEBBLE, which marks the processes of exec steps as this
+	// daemon's (see killLeftovers).
+	Dir string
+	// Logf writes daemon log lines; nil discards them.
+	Logf func(format string, args ...any)
 }
 
 // Runner runs workflows as changes.
@@ -55,14 +64,16 @@ type Runner struct {
 	changes    *changes.Manager
 	sync       func(ctx context.Context) error
 	newChecker func(c *plan.Check) checks.Checker
+	dir        string
 }
 
 // New builds a Runner and registers the step kind with the changes
-// manager.
+// manager. It kills what exec steps of a killed daemon left running (see
+// killLeftovers), so it must come before the changes manager starts.
 func New(opts Options) *Runner {
 	r := &Runner{
 		plans: opts.Plans, services: opts.Services, checks: opts.Checks, changes: opts.Changes,
-		sync: opts.Sync, newChecker: opts.NewChecker,
+		sync: opts.Sync, newChecker: opts.NewChecker, dir: opts.Dir,
 	}
 	if r.newChecker == nil {
 		r.newChecker = func(c *plan.Check) checks.Checker { return checker.New(c) }
@@ -72,6 +83,16 @@ func New(opts Options) *Runner {
 		Interrupted: "daemon stopped while this step was running; the step is not run again",
 		Unstarted:   "daemon stopped before this step started; the step is not run",
 	})
+	logf := opts.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	switch killed, err := r.killLeftovers(); {
+	case err != nil:
+		logf("Cannot kill processes left by workflow steps of a previous daemon: %v", err)
+	case len(killed) > 0:
+		logf("Killed processes left by workflow steps of a previous daemon: %s", strings.Join(killed, ", "))
+	}
 	return r
 }
 

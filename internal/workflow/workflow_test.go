@@ -293,3 +293,48 @@ workflows:
 		t.Errorf("w: %v", c.Status)
 	}
 }
+
+// Abort cancels the running step (its process group is killed) and holds
+// the rest; an aborted step is not retried.
+func TestAbort(t *testing.T) {
+	testutil.CheckLeaks(t)
+	marker := filepath.Join(t.TempDir(), "started")
+	r := runner(t, `
+workflows:
+    w:
+        override: replace
+        phases:
+          - name: a
+            steps: [{exec: /bin/sh -c 'echo x >> `+marker+`; exec sleep 60', retries: 3}]
+          - name: b
+            steps: [{exec: /bin/true}]
+`)
+	id, err := r.Run("w", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		if data, _ := os.ReadFile(marker); len(data) == 0 {
+			return errors.New("step not started")
+		}
+		return nil
+	})
+	if _, err := r.changes.Abort(id); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := r.changes.Wait(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != changes.Error || statuses(c) != "Error Hold" {
+		t.Errorf("aborted: %v %s %q", c.Status, statuses(c), c.Err)
+	}
+	if logHas(c.Tasks[0], "trying again") {
+		t.Errorf("the aborted step was retried: %q", c.Tasks[0].Log)
+	}
+	if data, _ := os.ReadFile(marker); string(data) != "x\n" {
+		t.Errorf("the aborted step ran %q times", data)
+	}
+}
