@@ -130,6 +130,13 @@ type ServiceInfo struct {
 	// Failure says why Current is StatusError: the exit of a service that is
 	// not restarted, or its restart limit.
 	Failure string `json:"failure,omitempty" yaml:"failure,omitempty"`
+	// Schedule, NextRun and SkippedRuns describe a scheduled service (not
+	// in Pebble, docs/schedules.md): its schedule: field, its next due
+	// time, and how many due times were skipped because the last run was
+	// still going. Empty for a service without a schedule.
+	Schedule    string    `json:"schedule,omitempty" yaml:"schedule,omitempty"`
+	NextRun     time.Time `json:"next-run,omitzero" yaml:"next-run,omitempty"`
+	SkippedRuns int       `json:"skipped-runs,omitempty" yaml:"skipped-runs,omitempty"`
 	// LimitsNotEnforced lists the service's limits that the daemon could
 	// not enforce on its last start, and why (not in Pebble).
 	LimitsNotEnforced []LimitNotEnforced `json:"limits-not-enforced,omitempty" yaml:"limits-not-enforced,omitempty"`

@@ -1,8 +1,15 @@
 package tests
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,4 +106,145 @@ services:
 	assert.Less(t, firstOther, lastFlood, "the other service's output waited for the flood to end")
 	assert.Less(t, slowest, 2*time.Second, "GET /v1/services during the flood")
 	t.Logf("slowest GET /v1/services during the flood: %v", slowest)
+}
+
+var (
+	logWriterOnce sync.Once
+	logWriterPath string
+)
+
+// logWriter builds bench/logwriter, the numbered-line writer of the logs
+// benchmark, once.
+func logWriter(t *testing.T) string {
+	logWriterOnce.Do(func() {
+		dir, err := os.MkdirTemp(runRoot, "logwriter-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "logwriter")
+		out, err := exec.Command("go", "build", "-o", path, "../bench/logwriter").CombinedOutput()
+		if err != nil {
+			t.Fatalf("cannot build logwriter: %v\n%s", err, out)
+		}
+		logWriterPath = path
+	})
+	if logWriterPath == "" {
+		t.Fatal("no logwriter")
+	}
+	return logWriterPath
+}
+
+// truncatedLines matches the entry a follower gets where it missed lines.
+var truncatedLines = regexp.MustCompile(`^\(\.\.\. output truncated: (\d+) lines? \((\d+) bytes\) lost \.\.\.\)$`)
+
+// numberedFollow follows the logs of service (which must exist) and
+// returns the messages received until the line numbered last arrived.
+// pause, if not nil, is called after each message with their count so
+// far; the reader stops reading while it runs.
+func numberedFollow(t *testing.T, d *daemon, service string, last int, start func(), pause func(n int)) []string {
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://localhost/v1/logs?follow=true&services="+service, nil)
+	require.NoError(t, err)
+	// The harness's client gives up on a body after a minute.
+	resp, err := (&http.Client{Transport: d.http.Transport}).Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	start()
+	want := strconv.Itoa(last) + " "
+	var msgs []string
+	r := bufio.NewReaderSize(resp.Body, 1<<20)
+	for {
+		line, err := r.ReadSlice('\n')
+		require.NoError(t, err, "after %d messages", len(msgs))
+		// Only the start of the message matters: a cheap parse keeps
+		// the reader fast.
+		_, msg, ok := bytes.Cut(line, []byte(`"message":"`))
+		require.True(t, ok, "line %q", line)
+		msg, _, _ = bytes.Cut(msg[:min(len(msg), 100)], []byte(`"`))
+		msgs = append(msgs, string(msg))
+		if strings.HasPrefix(msgs[len(msgs)-1], want) {
+			return msgs
+		}
+		if pause != nil {
+			pause(len(msgs))
+		}
+	}
+}
+
+// checkNumbered checks that msgs hold the numbered lines 1 to last, each
+// once and in order, or where some are missing a marker saying exactly
+// how many, and returns the number of lines reported missed.
+func checkNumbered(t *testing.T, msgs []string, last int) (missed int) {
+	prev, afterMarker := 0, false
+	for i, msg := range msgs {
+		if m := truncatedLines.FindStringSubmatch(msg); m != nil {
+			k, _ := strconv.Atoi(m[1])
+			prev += k
+			missed += k
+			afterMarker = true
+			continue
+		}
+		num, _, _ := strings.Cut(msg, " ")
+		if n, err := strconv.Atoi(num); err == nil && n == prev+1 {
+			prev, afterMarker = n, false
+			continue
+		}
+		// Only right after a marker: the rest of a line whose start was
+		// lost, which the marker counted.
+		require.True(t, afterMarker, "message %d is %.40q, after line %d", i, msg, prev)
+		afterMarker = false
+	}
+	require.Equal(t, last, prev)
+	return missed
+}
+
+// TestLogsFollowPaced: a follower of a service writing 100-byte lines at
+// 50,000 lines/s receives every line, once and in order.
+func TestLogsFollowPaced(t *testing.T) {
+	const lines = 100000
+	dir := newPebbleDir(t, nil)
+	gate := filepath.Join(dir, "go")
+	writeLayers(t, dir, map[string]string{"001-writer.yaml": fmt.Sprintf(`
+services:
+    w:
+        override: replace
+        command: %s -n %d -rate 50000 -size 100 -gate %s
+`, logWriter(t), lines, gate)})
+	d := startDaemon(t, dir, daemonOptions{})
+	d.serviceAction("start", "w")
+	msgs := numberedFollow(t, d, "w", lines, func() { writeFile(t, gate, "") }, nil)
+	assert.Zero(t, checkNumbered(t, msgs, lines), "lines missed")
+}
+
+// TestLogsFollowStopped: a follower that stops reading while the service
+// writes 40 MB (40,000 1000-byte lines, more than the 32 MiB a followed
+// buffer grows to) misses lines, and is told exactly how many: every line
+// is received or counted, once, in order.
+func TestLogsFollowStopped(t *testing.T) {
+	const lines = 40000
+	dir := newPebbleDir(t, nil)
+	gate, count := filepath.Join(dir, "go"), filepath.Join(dir, "count")
+	writeLayers(t, dir, map[string]string{"001-writer.yaml": fmt.Sprintf(`
+services:
+    w:
+        override: replace
+        command: %s -n %d -rate 50000 -size 1000 -gate %s -count %s
+`, logWriter(t), lines, gate, count)})
+	d := startDaemon(t, dir, daemonOptions{})
+	d.serviceAction("start", "w")
+	msgs := numberedFollow(t, d, "w", lines, func() { writeFile(t, gate, "") }, func(n int) {
+		if n == 5000 {
+			// The follower stops reading until the service has
+			// written everything.
+			testutil.WaitFor(t, time.Minute, func() error {
+				_, err := os.Stat(count)
+				return err
+			})
+		}
+	})
+	missed := checkNumbered(t, msgs, lines)
+	assert.NotZero(t, missed, "a stopped follower missed nothing")
+	t.Logf("%d messages received, %d lines reported missed", len(msgs), missed)
 }

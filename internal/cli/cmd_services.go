@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/pebble-project/pebble/client"
 	"github.com/pebble-project/pebble/internal/cli/command"
@@ -59,21 +61,30 @@ func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) e
 		}
 		return nil
 	}
-	w := command.NewTable(e.Stdout)
-	header := "Service\tStartup\tCurrent\tSince"
+	// The Scheduled column is there only when a service has a schedule,
+	// so Pebble's output stays byte for byte the same without one.
+	scheduled := slices.ContainsFunc(services, func(s *client.ServiceInfo) bool { return s.Schedule != "" })
+	header := []string{"Service", "Startup", "Current", "Since"}
+	if scheduled {
+		header = append(header, "Scheduled")
+	}
 	if c.stats {
-		header += "\tCPU\tMemory\tProcesses"
+		header = append(header, "CPU", "Memory", "Processes")
 	}
 	if c.exits {
-		header += "\tRestarts\tExit\tExited\tFailure"
+		header = append(header, "Restarts", "Exit", "Exited", "Failure")
 	}
-	fmt.Fprintln(w, header)
+	w := command.NewTable(e.Stdout)
+	fmt.Fprintln(w, strings.Join(header, "\t"))
 	for _, svc := range services {
 		since := "-"
 		if !svc.CurrentSince.IsZero() {
 			since = command.FormatTime(svc.CurrentSince, e.Now(), e.Loc, c.absTime)
 		}
-		row := fmt.Sprintf("%s\t%s\t%s\t%s", svc.Name, svc.Startup, svc.Current, since)
+		row := []string{svc.Name, string(svc.Startup), string(svc.Current), since}
+		if scheduled {
+			row = append(row, c.nextRun(e, svc))
+		}
 		if c.stats {
 			cpu, mem, procs := "-", "-", "-"
 			if st := svc.Stats; st != nil {
@@ -81,12 +92,12 @@ func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) e
 				mem = formatBytes(st.MemoryBytes)
 				procs = fmt.Sprint(st.Processes)
 			}
-			row += fmt.Sprintf("\t%s\t%s\t%s", cpu, mem, procs)
+			row = append(row, cpu, mem, procs)
 		}
 		if c.exits {
-			row += "\t" + c.exitColumns(e, svc)
+			row = append(row, c.exitColumns(e, svc)...)
 		}
-		fmt.Fprintln(w, row)
+		fmt.Fprintln(w, strings.Join(row, "\t"))
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -110,7 +121,7 @@ func writeLimitNotes(e *command.Env, services []*client.ServiceInfo) {
 
 // exitColumns returns the Restarts, Exit, Exited and Failure cells
 // of svc: "-" where there is nothing to show.
-func (c *cmdServices) exitColumns(e *command.Env, svc *client.ServiceInfo) string {
+func (c *cmdServices) exitColumns(e *command.Env, svc *client.ServiceInfo) []string {
 	last, exited, failure := "-", "-", "-"
 	switch {
 	case svc.LastExitSignal != "":
@@ -124,7 +135,20 @@ func (c *cmdServices) exitColumns(e *command.Env, svc *client.ServiceInfo) strin
 	if svc.Failure != "" {
 		failure = svc.Failure
 	}
-	return fmt.Sprintf("%d\t%s\t%s\t%s", svc.RestartCount, last, exited, failure)
+	return []string{fmt.Sprint(svc.RestartCount), last, exited, failure}
+}
+
+// nextRun is the Scheduled column: the next due time of a scheduled
+// service, with the runs skipped so far, or "-".
+func (c *cmdServices) nextRun(e *command.Env, svc *client.ServiceInfo) string {
+	if svc.Schedule == "" || svc.NextRun.IsZero() {
+		return "-"
+	}
+	next := command.FormatTime(svc.NextRun, e.Now(), e.Loc, c.absTime)
+	if svc.SkippedRuns > 0 {
+		next += fmt.Sprintf(" (%d skipped)", svc.SkippedRuns)
+	}
+	return next
 }
 
 // formatBytes shows a byte count with an SI unit: 512B, 12.3kB, 4.56MB.

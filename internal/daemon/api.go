@@ -50,6 +50,12 @@ type serviceJSON struct {
 	CurrentSince *time.Time `json:"current-since,omitempty"`
 	// Stats is our extension (absent in Pebble, ignored by its clients).
 	Stats *serviceStatsJSON `json:"stats,omitempty"`
+	// The schedule of a scheduled service (our extension,
+	// docs/schedules.md): its schedule: field, next due time and how many
+	// due times were skipped because the last run was still going.
+	Schedule    string     `json:"schedule,omitempty"`
+	NextRun     *time.Time `json:"next-run,omitempty"`
+	SkippedRuns int        `json:"skipped-runs,omitempty"`
 	// LimitsNotEnforced and ExitReason are our extensions too
 	// (docs/resource-limits.md).
 	LimitsNotEnforced []limits.NotEnforced `json:"limits-not-enforced,omitempty"`
@@ -80,9 +86,23 @@ func (a *api) getServices(r *http.Request) response {
 			s.CurrentSince = &since
 		}
 		s.serviceExitJSON = serviceExitOf(info)
+		a.addSchedule(&s)
 		out = append(out, s)
 	}
 	return syncResponse(out)
+}
+
+// addSchedule fills in the schedule fields of a scheduled service.
+func (a *api) addSchedule(s *serviceJSON) {
+	if a.schedules == nil {
+		return
+	}
+	info, ok := a.schedules.Info(s.Name)
+	if !ok {
+		return
+	}
+	next := info.NextRun
+	s.Schedule, s.NextRun, s.SkippedRuns = info.Schedule, &next, info.Skipped
 }
 
 // postServices serves POST /v1/services (api.md §9.2).

@@ -40,6 +40,8 @@ type Options struct {
 	State StateFile
 	// LogTargets reports the log forwarding counters; nil reports none.
 	LogTargets LogTargets
+	// Schedules reports the scheduled services; nil reports none.
+	Schedules Schedules
 	// Workflows lists and runs workflows; nil lists none.
 	Workflows Workflows
 	// Logf writes daemon log lines; nil discards them.
@@ -100,6 +102,7 @@ type api struct {
 	checks     Checks
 	files      fileSystem
 	logTargets LogTargets
+	schedules  Schedules
 	workflows  Workflows
 	state      StateFile
 	logf       func(format string, args ...any)
@@ -139,8 +142,8 @@ func New(opts Options) (*Daemon, error) {
 	}
 	a := &api{
 		ops: opts.Ops, services: opts.Services, state: opts.State, changes: opts.Changes, plan: opts.Plan, notices: opts.Notices, identities: opts.Identities, checks: opts.Checks, files: localFiles{}, logTargets: opts.LogTargets,
-		workflows: opts.Workflows,
-		logf:      opts.Logf, version: opts.Version, bootID: opts.BootID,
+		workflows: opts.Workflows, schedules: opts.Schedules,
+		logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
 		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit, securityEvent: opts.SecurityEvent,
 		metrics: opts.Metrics, upgrader: opts.Upgrader,
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/pebble-project/pebble/internal/execs"
 	"github.com/pebble-project/pebble/internal/logs"
 	"github.com/pebble-project/pebble/internal/plan"
+	"github.com/pebble-project/pebble/internal/scheduler"
 	"github.com/pebble-project/pebble/internal/servstate"
 )
 
@@ -40,6 +41,12 @@ type Services interface {
 	// SendSignal sends a signal, named like "SIGHUP", to the main process
 	// of each named service; failures are joined in one error.
 	SendSignal(names []string, signal string) error
+}
+
+// Schedules reports scheduled services (docs/schedules.md);
+// internal/scheduler's Scheduler satisfies it.
+type Schedules interface {
+	Info(service string) (scheduler.Info, bool)
 }
 
 // Changes is what the API reads and does of changes (api.md §10);

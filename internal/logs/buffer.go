@@ -16,15 +16,34 @@ type Buffer struct {
 	mu   sync.Mutex
 	data []byte
 	end  uint64 // absolute position one past the last byte written
+	// start is the oldest position held: end minus the size once the
+	// buffer is full, but later after it grew.
+	start uint64
 	// lineTime and lineService are those of the latest line a Writer
 	// began: what a reader that lost a line's prefix attributes its rest to.
 	lineTime    time.Time
 	lineService string
+	// prefixLen is the length of the prefix of every line a Writer
+	// formats ("<time> [<service>] "), 0 for a buffer written raw.
+	prefixLen int
+	// lostNL counts the newlines overwritten: the lines that ended before
+	// the oldest byte held. lastLostNL is where the last of them was
+	// (valid when lostNL > 0): the line the buffer now starts in began
+	// just after it.
+	lostNL     uint64
+	lastLostNL uint64
 	// written is when the last byte was written: a line without its
 	// newline is returned once it has been idle for PartialLineWait.
 	written time.Time
 	// watchers get a non-blocking send at every write (see Watch).
 	watchers []chan<- struct{}
+
+	// Sizing (sizing.go): the size the buffer was made with, its
+	// followers, the most they were behind since the last check.
+	firstSize   int
+	followers   []*Iterator
+	mostBehind  uint64
+	shrinkTimer *time.Timer
 }
 
 // NewBuffer returns an empty buffer of size bytes; size <= 0 means
@@ -33,7 +52,7 @@ func NewBuffer(size int) *Buffer {
 	if size <= 0 {
 		size = DefaultBufferSize
 	}
-	return &Buffer{data: make([]byte, size)}
+	return &Buffer{data: make([]byte, size), firstSize: size}
 }
 
 // setService records the service whose Writer formats into the buffer.
@@ -41,6 +60,7 @@ func (b *Buffer) setService(service string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.lineService = service
+	b.prefixLen = len(TimeLayout) + len(" [] ") + len(service)
 }
 
 // Write appends p as it is (no formatting; see Writer), overwriting the
@@ -49,6 +69,7 @@ func (b *Buffer) setService(service string) {
 func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.reserveLocked(len(p))
 	b.appendLocked(p)
 	b.written = time.Now()
 	b.wakeLocked()
@@ -65,6 +86,16 @@ func (b *Buffer) wake() {
 func (b *Buffer) appendLocked(p []byte) {
 	size := uint64(len(b.data))
 	n := uint64(len(p))
+	if newStart := b.end + n; newStart > b.start+size {
+		// Count the lines that end in what is overwritten, and in what
+		// of p itself does not fit.
+		newStart -= size
+		b.noteDroppedLocked(b.start, min(newStart, b.end))
+		if newStart > b.end {
+			b.noteDropped(p[:newStart-b.end], b.end)
+		}
+		b.start = newStart
+	}
 	if n > size {
 		b.end += n - size
 		p = p[n-size:]
@@ -74,6 +105,50 @@ func (b *Buffer) appendLocked(p []byte) {
 	c := copy(b.data[off:], p)
 	copy(b.data, p[c:])
 	b.end += n
+}
+
+// noteDroppedLocked counts the newlines of [from, to), about to be
+// overwritten.
+func (b *Buffer) noteDroppedLocked(from, to uint64) {
+	if from >= to {
+		return
+	}
+	size := uint64(len(b.data))
+	off := from % size
+	if n := to - from; off+n <= size {
+		b.noteDropped(b.data[off:off+n], from)
+		return
+	}
+	b.noteDropped(b.data[off:], from)
+	b.noteDropped(b.data[:(to-from)-(size-off)], from+(size-off))
+}
+
+// noteDropped counts the newlines of chunk, which was at position pos.
+func (b *Buffer) noteDropped(chunk []byte, pos uint64) {
+	if c := bytes.Count(chunk, newline); c > 0 {
+		b.lostNL += uint64(c)
+		b.lastLostNL = pos + uint64(bytes.LastIndexByte(chunk, '\n'))
+	}
+}
+
+// countLocked returns the number of newlines in [from, to), which must be
+// held.
+func (b *Buffer) countLocked(from, to uint64) uint64 {
+	if from >= to {
+		return 0
+	}
+	size := uint64(len(b.data))
+	off := from % size
+	if n := to - from; off+n <= size {
+		return uint64(bytes.Count(b.data[off:off+n], newline))
+	}
+	return uint64(bytes.Count(b.data[off:], newline) + bytes.Count(b.data[:(to-from)-(size-off)], newline))
+}
+
+// newlinesBeforeLocked returns the number of newlines written before pos,
+// which must be held.
+func (b *Buffer) newlinesBeforeLocked(pos uint64) uint64 {
+	return b.lostNL + b.countLocked(b.startLocked(), pos)
 }
 
 func (b *Buffer) wakeLocked() {
@@ -130,18 +205,26 @@ func (b *Buffer) indexLocked(from, to uint64, c byte) int64 {
 	return -1
 }
 
+// lineStartLocked reports whether a line starts at pos, which must be held
+// or be the oldest position held.
+func (b *Buffer) lineStartLocked(pos uint64) bool {
+	switch {
+	case pos == 0:
+		return true
+	case pos > b.startLocked():
+		return b.byteLocked(pos-1) == '\n'
+	default:
+		return b.lostNL > 0 && b.lastLostNL == pos-1
+	}
+}
+
 // byteLocked returns the byte at absolute position pos, which must be held.
 func (b *Buffer) byteLocked(pos uint64) byte {
 	return b.data[pos%uint64(len(b.data))]
 }
 
 // startLocked returns the oldest position still held.
-func (b *Buffer) startLocked() uint64 {
-	if size := uint64(len(b.data)); b.end > size {
-		return b.end - size
-	}
-	return 0
-}
+func (b *Buffer) startLocked() uint64 { return b.start }
 
 // copyLocked appends the bytes from pos (which must be held) to at most
 // limit bytes beyond it to dst.

@@ -34,20 +34,24 @@ type Entry struct {
 // concurrent use; each reader has its own. An iterator holds no resources
 // beyond memory: dropping it is enough.
 type Iterator struct {
-	b         *Buffer
-	pos       uint64 // absolute position of the next unread byte
-	stop      uint64 // with hasStop: read nothing at or beyond this position
-	hasStop   bool
-	lost      uint64 // bytes overwritten before they were read
-	truncated bool
-	cut       uint64 // bytes lost since Truncated was last called
-	resync    bool   // landed after an overrun, maybe inside a line
-	skipping  bool   // discarding a partial line
-	skipLost  bool   // ... whose start was lost: what is skipped counts as lost
-	inLine    bool   // the current line's prefix is consumed; cur holds it
-	partial   bool   // the last entry returned was a partial line
-	cur       Entry
-	scratch   []byte
+	b       *Buffer
+	pos     uint64 // absolute position of the next unread byte
+	nl      uint64 // newlines before pos
+	stop    uint64 // with hasStop: read nothing at or beyond this position
+	hasStop bool
+	lost    uint64 // bytes overwritten before they were read
+	cut     uint64 // bytes lost since Truncated was last called
+	cutLine uint64 // ... and lines
+	// skipping discards the rest of a line that began before the
+	// iterator did.
+	skipping bool
+	inLine   bool // the current line's prefix is consumed; cur holds it
+	// counted: the current line is already counted as lost (its start
+	// was), when its rest is being read.
+	counted bool
+	partial bool // the last entry returned was a partial line
+	cur     Entry
+	scratch []byte
 }
 
 // NewIterator returns an iterator over b. n < 0 starts at the oldest data
@@ -58,6 +62,7 @@ func (b *Buffer) NewIterator(n int) *Iterator {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	it := &Iterator{b: b}
+	defer func() { it.nl = b.newlinesBeforeLocked(it.pos) }()
 	start := b.startLocked()
 	switch {
 	case n == 0:
@@ -66,7 +71,7 @@ func (b *Buffer) NewIterator(n int) *Iterator {
 		it.skipping = b.end > start && b.byteLocked(b.end-1) != '\n'
 	case n < 0:
 		it.pos = start
-		it.skipping = start > 0
+		it.skipping = !b.lineStartLocked(start)
 	default:
 		data := b.copyLocked(nil, start, len(b.data))
 		// Find the start of the n-th last newline-terminated line.
@@ -78,7 +83,7 @@ func (b *Buffer) NewIterator(n int) *Iterator {
 			it.pos = start + uint64(i) + 1
 		} else {
 			it.pos = start
-			it.skipping = start > 0
+			it.skipping = !b.lineStartLocked(start)
 		}
 	}
 	return it
@@ -101,13 +106,15 @@ func (it *Iterator) StopHere() {
 // Unstop removes the limit set by StopHere.
 func (it *Iterator) Unstop() { it.hasStop = false }
 
-// Truncated reports whether data was lost before the entries returned since
-// the previous call (the reader fell behind the writer) and how many bytes
-// of output, and clears the flag.
-func (it *Iterator) Truncated() (bool, uint64) {
-	t, cut := it.truncated, it.cut
-	it.truncated, it.cut = false, 0
-	return t, cut
+// Truncated reports how many lines and bytes of output were lost before
+// the entries returned since the previous call, because the reader fell
+// behind the writer (none: 0, 0), and clears the counts. A line counts as
+// lost when any of its text is: the rest of a line whose start was lost is
+// still returned.
+func (it *Iterator) Truncated() (lines, bytes uint64) {
+	lines, bytes = it.cutLine, it.cut
+	it.cutLine, it.cut = 0, 0
+	return lines, bytes
 }
 
 // Lost returns how many bytes of output this iterator never returned
@@ -146,19 +153,14 @@ func (it *Iterator) Next() (Entry, bool) {
 			return Entry{}, false
 		}
 		if it.skipping {
-			next := end
 			i := b.indexLocked(it.pos, end, '\n')
-			if i >= 0 {
-				next = uint64(i) + 1
-			}
-			if it.skipLost {
-				it.lost += next - it.pos
-			}
-			it.pos = next
 			if i < 0 {
+				it.pos = end
 				return Entry{}, false
 			}
-			it.skipping, it.skipLost = false, false
+			it.pos = uint64(i) + 1
+			it.nl++
+			it.skipping = false
 			continue
 		}
 		if !it.inLine {
@@ -173,7 +175,8 @@ func (it *Iterator) Next() (Entry, bool) {
 			n := uint64(i) - it.pos
 			wasPartial := it.partial
 			it.pos = uint64(i) + 1
-			it.inLine, it.partial = false, false
+			it.nl++
+			it.inLine, it.partial, it.counted = false, false, false
 			if n == 0 && wasPartial {
 				continue // the newline of a line already returned
 			}
@@ -198,35 +201,60 @@ func (it *Iterator) Next() (Entry, bool) {
 }
 
 // overrun moves the iterator, which fell behind the writer, to start, the
-// oldest data held. What lands there is read on: the rest of a long line
-// is kept (as a continuation of the line, or of the last line read when
-// its prefix was lost too) rather than skipped, and only the bytes really
-// overwritten count as lost.
+// oldest data held, and counts what it lost there: the lines whose text
+// was overwritten, wholly or in part, and their bytes. What lands at start
+// is read on: the rest of a line whose start was lost is returned (as a
+// continuation of the line, or of the last line read), and a line of
+// which only the prefix was lost is returned whole.
 func (it *Iterator) overrun(start uint64) {
-	n := start - it.pos
-	it.lost += n
-	it.cut += n
-	it.pos = start
-	it.truncated = true
-	it.partial = false
+	b := it.b
+	lines := b.lostNL - it.nl // lines whose newline was overwritten
 	if it.skipping {
-		// Skipping a line that began before the iterator: its rest
-		// counts as lost too.
-		it.skipLost = true
+		if lines == 0 {
+			// Still in the line that began before the iterator:
+			// nothing this reader wanted was lost.
+			it.pos = start
+			return
+		}
+		lines-- // that line ended: not one of the reader's
+		it.skipping = false
+	}
+	if it.counted && lines > 0 {
+		lines-- // the line whose rest was being read, counted before
+		it.counted = false
+	}
+	it.lost += start - it.pos
+	it.cut += start - it.pos
+	it.pos, it.nl = start, b.lostNL
+	it.partial, it.inLine = false, false
+	if b.lineStartLocked(start) {
+		it.cutLine += lines
 		return
 	}
-	if it.cur.Service == "" && it.cur.Time.IsZero() {
-		it.cur.Time, it.cur.Service = it.b.lineTime, it.b.lineService
+	lineStart := uint64(0)
+	if b.lostNL > 0 {
+		lineStart = b.lastLostNL + 1
 	}
-	if it.cur.Service == "" && it.cur.Time.IsZero() {
-		// Nothing read yet to attribute a line's rest to: skip to the
-		// next line.
-		it.skipping, it.skipLost = true, true
+	if b.lineService == "" {
+		// Written raw: no prefix to go by. Skip the rest of the line.
+		it.skipping = true
+		it.cutLine += lines + 1
 		return
 	}
-	it.skipping, it.skipLost = false, false
-	it.inLine = false
-	it.resync = true
+	if it.cur.Service != b.lineService || it.cur.Time.IsZero() {
+		it.cur.Service, it.cur.Time = b.lineService, b.lineTime
+	}
+	it.inLine = true
+	if msgStart := lineStart + uint64(b.prefixLen); start <= msgStart {
+		it.pos = msgStart // only the prefix was lost: the text is whole
+		it.cutLine += lines
+		return
+	}
+	if !it.counted {
+		lines++ // this line's start was lost
+		it.counted = true
+	}
+	it.cutLine += lines
 }
 
 // readPrefix parses the prefix of the line at it.pos into it.cur and moves
@@ -244,16 +272,6 @@ func (it *Iterator) readPrefix(end uint64) bool {
 		line, complete = head[:i], true
 	}
 	tm, svc, msg, ok := parsePrefix(line)
-	if !ok && it.resync {
-		// The rest of a line whose start was overwritten, maybe within
-		// its prefix: drop what is left of that once it can be told.
-		if !complete && len(line) < len(TimeLayout)+len(it.cur.Service)+4 {
-			return false
-		}
-		it.resync = false
-		it.pos += uint64(prefixTail(line, it.cur.Service))
-		return true
-	}
 	if !ok {
 		if !complete && n < maxPrefix {
 			return false
@@ -261,7 +279,6 @@ func (it *Iterator) readPrefix(end uint64) bool {
 		it.cur = Entry{}
 		return true
 	}
-	it.resync = false
 	if it.cur.Service != string(svc) {
 		it.cur.Service = string(svc)
 	}
@@ -275,40 +292,6 @@ func (it *Iterator) entry(msg []byte) Entry {
 	e := it.cur
 	e.Message = string(msg)
 	return e
-}
-
-// prefixTail returns the length of the end of a "<time> [<service>] "
-// prefix that line starts with, or 0: where a reader lands when the start
-// of a line was overwritten.
-func prefixTail(line []byte, service string) int {
-	pattern := TimeLayout + " [" + service + "] "
-	for j := range len(pattern) {
-		tail := pattern[j:]
-		if len(line) < len(tail) {
-			continue
-		}
-		if matchesPrefixPattern(line[:len(tail)], tail, len(TimeLayout)-j) {
-			return len(tail)
-		}
-	}
-	return 0
-}
-
-// matchesPrefixPattern reports whether s matches pattern, the tail of a
-// prefix pattern whose first timeLen bytes are (the end of) TimeLayout: a
-// digit there matches any digit, everything else itself.
-func matchesPrefixPattern(s []byte, pattern string, timeLen int) bool {
-	for i := range len(pattern) {
-		c, p := s[i], pattern[i]
-		if i < timeLen && p >= '0' && p <= '9' {
-			if c < '0' || c > '9' {
-				return false
-			}
-		} else if c != p {
-			return false
-		}
-	}
-	return true
 }
 
 // parsePrefix splits a formatted line into its time, service and message.

@@ -17,11 +17,12 @@ type Merger struct {
 }
 
 type mergeSource struct {
-	it     *Iterator
-	head   Entry
-	has    bool
-	marker bool   // a truncation marker goes before head
-	cut    uint64 // ... saying this many bytes were lost
+	it   *Iterator
+	head Entry
+	has  bool
+	// cutLines and cutBytes, when not zero, are what a truncation marker
+	// before head says was lost.
+	cutLines, cutBytes uint64
 }
 
 // NewMerger returns a merger over its. Ties in time go to the iterator
@@ -60,7 +61,7 @@ func (m *Merger) Next() (Entry, bool) {
 		if !s.has {
 			s.head, s.has = s.it.Next()
 			if s.has && m.Markers {
-				s.marker, s.cut = s.it.Truncated()
+				s.cutLines, s.cutBytes = s.it.Truncated()
 			}
 		}
 		if s.has && (best == nil || s.head.Time.Before(best.head.Time)) {
@@ -70,9 +71,10 @@ func (m *Merger) Next() (Entry, bool) {
 	if best == nil {
 		return Entry{}, false
 	}
-	if best.marker {
-		best.marker = false
-		return Entry{Time: best.head.Time, Service: best.head.Service, Message: TruncatedMessage(best.cut)}, true
+	if best.cutBytes > 0 {
+		e := Entry{Time: best.head.Time, Service: best.head.Service, Message: TruncatedMessage(best.cutLines, best.cutBytes)}
+		best.cutLines, best.cutBytes = 0, 0
+		return e, true
 	}
 	best.has = false
 	e := best.head
@@ -82,7 +84,11 @@ func (m *Merger) Next() (Entry, bool) {
 
 // TruncatedMessage is the message of the entry a reader that fell behind
 // the writer gets where output was lost: Pebble's "(... output truncated
-// ...)" with the number of bytes lost (docs/logs.md).
-func TruncatedMessage(lost uint64) string {
-	return "(... output truncated: " + strconv.FormatUint(lost, 10) + " bytes lost ...)"
+// ...)" with the number of lines and bytes lost (docs/logs.md).
+func TruncatedMessage(lines, bytes uint64) string {
+	unit := " lines ("
+	if lines == 1 {
+		unit = " line ("
+	}
+	return "(... output truncated: " + strconv.FormatUint(lines, 10) + unit + strconv.FormatUint(bytes, 10) + " bytes) lost ...)"
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -167,7 +169,7 @@ func TestMergerMarkers(t *testing.T) {
 	}
 	es := drain(m)
 	require.Greater(t, len(es), 1)
-	assert.Regexp(t, `^\(\.\.\. output truncated: \d+ bytes lost \.\.\.\)$`, es[0].Message)
+	assert.Regexp(t, `^\(\.\.\. output truncated: \d+ lines? \(\d+ bytes\) lost \.\.\.\)$`, es[0].Message)
 	assert.Equal(t, es[1].Time, es[0].Time)
 	assert.Equal(t, "line 9", es[len(es)-1].Message)
 }
@@ -225,5 +227,57 @@ func TestAppendJSONSplitsLongLines(t *testing.T) {
 			}
 			assert.Equal(t, string(want), joined.String())
 		})
+	}
+}
+
+// TestIteratorCountsLostLines writes numbered lines of random lengths in
+// random chunks into small buffers and reads at random moments: each line
+// is received whole or counted as lost, exactly once, in order; the rest
+// of a line whose start was lost counts as lost.
+func TestIteratorCountsLostLines(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	whole := regexp.MustCompile(`^L(\d{6})-x*$`)
+	for round := range 200 {
+		buf := NewBuffer(256 + rng.IntN(4096))
+		w := fixedWriter("svc", buf, nil)
+		it := buf.NewIterator(0)
+		var out bytes.Buffer
+		const lines = 400
+		for i := range lines {
+			fmt.Fprintf(&out, "L%06d-%s\n", i, strings.Repeat("x", rng.IntN(300)))
+		}
+		data := out.Bytes()
+		next, lost := 0, uint64(0)
+		read := func() {
+			for e, ok := it.Next(); ok; e, ok = it.Next() {
+				n, _ := it.Truncated()
+				lost += n
+				m := whole.FindStringSubmatch(e.Message)
+				if m == nil {
+					require.NotZero(t, n, "round %d: a rest of a line not after a loss: %q", round, e.Message)
+					continue
+				}
+				num, _ := strconv.Atoi(m[1])
+				require.Equal(t, next+int(lost), num, "round %d", round)
+				next++
+			}
+		}
+		for len(data) > 0 {
+			n := min(len(data), 1+rng.IntN(2000))
+			if rng.IntN(3) == 0 {
+				// Read at the end of a line: on a slow machine a line
+				// left without its newline for PartialLineWait would be
+				// returned in two parts.
+				n = bytes.IndexByte(data[n-1:], '\n') + n
+				w.Write(data[:n])
+				data = data[n:]
+				read()
+				continue
+			}
+			w.Write(data[:n])
+			data = data[n:]
+		}
+		read()
+		require.Equal(t, lines, next+int(lost), "round %d: received %d, lost %d", round, next, lost)
 	}
 }

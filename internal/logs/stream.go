@@ -37,6 +37,7 @@ func Stream(ctx context.Context, bufs []*Buffer, opts StreamOptions, sink Sink) 
 		it.StopHere()
 		if opts.Follow {
 			defer buf.Watch(wake)()
+			defer it.Follow()()
 		}
 		its = append(its, it)
 		merger.Add(it)

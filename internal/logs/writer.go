@@ -64,6 +64,8 @@ func (w *Writer) Write(p []byte) (int, error) {
 	w.pieces = w.pieces[:0]
 	b := w.buf
 	b.mu.Lock()
+	// Room for p and a prefix for every 64 bytes of it, for a follower.
+	b.reserveLocked(len(p) + len(p)/64*b.prefixLen)
 	for rest := p; len(rest) > 0; {
 		if !w.midLine {
 			w.startLineLocked()

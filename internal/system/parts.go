@@ -27,6 +27,7 @@ import (
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/planstate"
 	"github.com/pebble-project/pebble/internal/reaper"
+	"github.com/pebble-project/pebble/internal/scheduler"
 	"github.com/pebble-project/pebble/internal/servstate"
 	"github.com/pebble-project/pebble/internal/statefile"
 	"github.com/pebble-project/pebble/internal/version"
@@ -52,6 +53,7 @@ type parts struct {
 	identities *identities.Manager
 	forwarding *logfwd.Manager
 	ops        *ops.Ops
+	scheduler  *scheduler.Scheduler
 	workflows  *workflow.Runner
 	api        *daemon.Daemon
 	// shutdown carries the exit code of a service's shutdown action.
@@ -288,7 +290,25 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 	default:
 		log.Debugf("No processes left by a previous daemon.")
 	}
+	p.startScheduler(services)
 	return nil
+}
+
+// startScheduler starts the scheduled services' timers
+// (docs/schedules.md): a due service is started as `pebble start` starts
+// it, unless its last run is still active or in backoff. Schedules run
+// whatever --hold says, like checks.
+func (p *parts) startScheduler(services *servstate.Manager) {
+	p.scheduler = scheduler.New(scheduler.Options{
+		Start: func(name string) (string, error) { return p.ops.ServiceAction("start", []string{name}) },
+		Busy: func(name string) bool {
+			infos := services.Services([]string{name})
+			return len(infos) == 1 && (infos[0].Current == servstate.StatusActive || infos[0].Current == servstate.StatusBackoff)
+		},
+		Logf: p.log.Noticef,
+	})
+	p.onClose("scheduler", p.scheduler.Close)
+	p.plans.Subscribe(p.scheduler.SetPlan)
 }
 
 // disableControllersEnv names cgroup controllers (comma-separated) that
@@ -361,6 +381,7 @@ func (p *parts) buildAPI() error {
 		Checks:      p.checks,
 		State:       p.store,
 		LogTargets:  p.forwarding,
+		Schedules:   p.scheduler,
 		Workflows:   p.workflows,
 		Logf:        p.log.Noticef,
 		Version:     version.Version,

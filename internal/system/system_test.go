@@ -231,7 +231,7 @@ func TestRunStartupAndShutdownOrder(t *testing.T) {
 	// The service manager closes before notices: its last transitions
 	// are recorded as service-update notices and saved.
 	assert.Equal(t, []string{
-		"autostart", "API server", "checks", "changes", "service manager", "notices",
+		"autostart", "API server", "scheduler", "checks", "changes", "service manager", "notices",
 		"log forwarding", "state file", "reaper", "directory lock",
 	}, r.log.closed())
 }
