@@ -150,34 +150,31 @@ func (s *server) rss() (float64, error) {
 	return 0, errors.New("cannot read the RSS: no VmRSS line")
 }
 
-// cpu returns the user and system CPU time the server process itself has
-// used so far (not its children's), from /proc/<pid>/stat.
+// cpu returns the CPU time the server process itself has used so far (not
+// its children's): the sum over its threads of the first field of
+// /proc/<pid>/task/<tid>/schedstat, in nanoseconds (stat's utime and stime
+// count 10 ms ticks, too coarse for one restart).
 func (s *server) cpu() (time.Duration, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	dir := fmt.Sprintf("/proc/%d/task", s.cmd.Process.Pid)
+	tasks, err := os.ReadDir(dir)
 	if err != nil {
 		return 0, fmt.Errorf("cannot read the CPU time: %w", err)
 	}
-	// Fields after the command name, which is in parentheses: utime and
-	// stime are fields 14 and 15 of stat(5), so 12 and 13 counted from
-	// the state (field 3) at 1.
-	end := strings.LastIndexByte(string(data), ')')
-	fields := strings.Fields(string(data[end+1:]))
-	if end < 0 || len(fields) < 13 {
-		return 0, fmt.Errorf("cannot parse the CPU time from %q", data)
-	}
-	var ticks int64
-	for _, f := range fields[11:13] {
-		n, err := strconv.ParseInt(f, 10, 64)
+	var total time.Duration
+	for _, task := range tasks {
+		data, err := os.ReadFile(filepath.Join(dir, task.Name(), "schedstat"))
+		if err != nil {
+			continue // the thread ended
+		}
+		first, _, _ := strings.Cut(string(data), " ")
+		ns, err := strconv.ParseInt(first, 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("cannot parse the CPU time from %q", data)
 		}
-		ticks += n
+		total += time.Duration(ns)
 	}
-	return time.Duration(ticks) * time.Second / clockTicks, nil
+	return total, nil
 }
-
-// clockTicks is USER_HZ, the unit of /proc's CPU times (100 on Linux).
-const clockTicks = 100
 
 // runFloorServer is the floor: a minimal Go HTTP server on a UNIX socket
 // answering every request with a fixed JSON body, except /blob (see

@@ -13,6 +13,8 @@
 // configuration changed), when the threshold is hit (perform-check ends in
 // Error and a recover-check change takes over), or on the first success of a
 // recover-check (it ends Done and a perform-check change takes over).
+// A check's start-period (startperiod.go) keeps the failures of a freshly
+// started perform-check from counting until its first success.
 //
 // What it does not do: it never signals or restarts services, and it starts
 // no process itself. When a check

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/plan"
@@ -139,9 +140,12 @@ type run struct {
 	cfg      *plan.Check
 	kind     string
 	changeID string
-	refresh  chan *refreshRequest
-	done     chan struct{} // closed once the run no longer serves refreshes
-	doneOnce sync.Once
+	// graceUntil is the end of the check's start-period (startperiod.go),
+	// zero when it has none or it ended at a success; guarded by m.mu.
+	graceUntil time.Time
+	refresh    chan *refreshRequest
+	done       chan struct{} // closed once the run no longer serves refreshes
+	doneOnce   sync.Once
 }
 
 func (r *run) end() { r.doneOnce.Do(func() { close(r.done) }) }
@@ -331,6 +335,9 @@ func (m *Manager) startLocked(c *check, kind string, transition, reset bool) {
 	}
 	if reset {
 		c.successes, c.failures = 0, 0
+		if kind == KindPerform {
+			r.graceUntil = startPeriodEnd(c.cfg, time.Now())
+		}
 	}
 	c.run = r
 }

@@ -113,6 +113,7 @@ func (m *Manager) record(t *changes.Task, r *run, err error) (end bool, taskErr 
 			return true, nil
 		}
 		c.successes++
+		r.graceUntil = time.Time{} // the first success ends the start-period
 		old := c.failures
 		c.failures = 0
 		m.mu.Unlock()
@@ -123,6 +124,12 @@ func (m *Manager) record(t *changes.Task, r *run, err error) (end bool, taskErr 
 		return false, nil
 	}
 	c.metricFailures++
+	if r.inStartPeriod(time.Now()) {
+		m.mu.Unlock()
+		m.logf("Check %q failure in its start-period (not counted): %v", c.name, err)
+		t.Errorf("%s", ErrorText(err))
+		return false, nil
+	}
 	c.failures++
 	failures := c.failures
 	m.mu.Unlock()

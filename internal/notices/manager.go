@@ -394,9 +394,13 @@ func (m *Manager) deleteLocked(e *entry) {
 	}
 }
 
+// markDirty asks for a write of the notices. A notice is news to no client
+// until one reads it, and every read syncs the state file first, so the
+// write may wait to join others (a crash-looping service adds several
+// notices per restart).
 func (m *Manager) markDirty() {
 	if m.store != nil {
-		m.store.MarkDirty()
+		m.store.MarkLazy()
 	}
 }
 

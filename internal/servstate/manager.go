@@ -591,7 +591,12 @@ type procRecord struct {
 	run       int
 }
 
-func (m *Manager) setRecord(name string, run, pid int) {
+// setRecord records the main process of run. A run inside its service's
+// cgroup is found by the next daemon through the cgroup even if the record
+// never reaches the disk, so its record rides along with the next write
+// (MarkLazy, at most lazyDelay later); a run without one is written at once,
+// the record being all the next daemon would have.
+func (m *Manager) setRecord(name string, run, pid int, contained bool) {
 	if m.opts.Store == nil {
 		return
 	}
@@ -602,7 +607,11 @@ func (m *Manager) setRecord(name string, run, pid int) {
 	m.mu.Lock()
 	m.records[name] = procRecord{PID: pid, StartTime: st.StartTime, run: run}
 	m.mu.Unlock()
-	m.opts.Store.MarkDirty()
+	if contained {
+		m.opts.Store.MarkLazy()
+	} else {
+		m.opts.Store.MarkDirty()
+	}
 }
 
 // clearRecord forgets the record of run once its main process has exited.

@@ -461,7 +461,7 @@ func (s *service) started(cmd *exec.Cmd, cgroupDir string, pipe *logs.Pipe, grac
 	s.startCount++
 	s.pid = pid
 	s.mu.Unlock()
-	s.m.setRecord(s.name, s.run, pid)
+	s.m.setRecord(s.name, s.run, pid, cgroupDir != "")
 	go s.wait(s.run, cmd, pipe, grace)
 }
 

@@ -178,11 +178,7 @@ func TestWritableRetriesAtOnce(t *testing.T) {
 func TestDurableWaitsForSpace(t *testing.T) {
 	dir := smallDisk(t)
 	path := filepath.Join(dir, ".pebble.state")
-	s, err := Open(path)
-	require.NoError(t, err)
-	defer s.Close()
-	var n atomic.Int64
-	s.Register("n", func() any { return n.Load() })
+	s, n := openCounter(t, path)
 	require.NoError(t, s.Save(context.Background()))
 	fill := filepath.Join(dir, "fill")
 	fillDisk(t, fill)

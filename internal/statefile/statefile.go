@@ -126,6 +126,7 @@ type Store struct {
 	err          error  // the error of write number failed
 	failing      bool   // the latest write to finish failed
 	closed       bool   // no more kicks are accepted
+	lazyArmed    bool   // a MarkLazy's write is due within lazyDelay
 	stopped      bool   // the flusher has finished
 	writes       uint64
 	buf          []byte // the flusher's encoding buffer, kept while writes follow each other
@@ -313,6 +314,33 @@ func (s *Store) MarkDirty() {
 	defer s.mu.Unlock()
 	s.marked++
 	s.kickLocked()
+}
+
+// lazyDelay is the longest a MarkLazy waits for a write to join.
+const lazyDelay = 500 * time.Millisecond
+
+// MarkLazy records a change no client has been told about yet (a notice
+// of a service restarting, say): it is written with the next write, and at
+// the latest lazyDelay from now, so a crash-looping service costs a write
+// per lazyDelay rather than one per transition. Sync, which the API calls
+// before it tells a client anything, writes it at once. It never blocks on
+// I/O.
+func (s *Store) MarkLazy() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.marked++
+	if s.lazyArmed || s.closed {
+		return
+	}
+	s.lazyArmed = true
+	time.AfterFunc(lazyDelay, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.lazyArmed = false
+		if s.flushed < s.marked {
+			s.kickLocked()
+		}
+	})
 }
 
 // kickLocked wakes the flusher; s.mu must be held.

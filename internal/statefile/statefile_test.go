@@ -3,6 +3,7 @@ package statefile
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/testutil"
 )
 
 // TestShrinkingWrites writes a large state and, reusing the flusher's buffer
@@ -87,13 +90,20 @@ func TestRoundTrip(t *testing.T) {
 	assert.Len(t, entries, 1, "no temporary files are left behind")
 }
 
-func TestGroupCommit(t *testing.T) {
-	path := filepath.Join(t.TempDir(), ".pebble.state")
+// openCounter opens a store at path whose one key, "n", holds the counter
+// it returns; the store is closed when the test ends.
+func openCounter(t *testing.T, path string) (*Store, *atomic.Int64) {
 	s, err := Open(path)
 	require.NoError(t, err)
-	defer s.Close()
-	var n atomic.Int64
+	t.Cleanup(func() { s.Close() })
+	n := new(atomic.Int64)
 	s.Register("n", func() any { return n.Load() })
+	return s, n
+}
+
+func TestGroupCommit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".pebble.state")
+	s, n := openCounter(t, path)
 	const marks = 2000
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
@@ -305,4 +315,38 @@ func TestOpenRemovesStaleTemporaries(t *testing.T) {
 	}
 	assert.DirExists(t, filepath.Join(dir, "..pebble.state.tmp-7"))
 	assert.JSONEq(t, `1`, string(s.Loaded("x")), "the state file itself is read")
+}
+
+// TestLazyMarks: lazy marks made every 3 ms for about 300 ms (a
+// crash-looping service's notices) share a write or two instead of one
+// each (MarkDirty makes one per write's time, 15 or more), the last is
+// written within lazyDelay, and a Sync writes one at once.
+func TestLazyMarks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".pebble.state")
+	s, n := openCounter(t, path)
+	require.NoError(t, s.Save(context.Background()))
+
+	before := s.Writes()
+	const marks = 100
+	tick := time.NewTicker(3 * time.Millisecond)
+	for i := range marks {
+		<-tick.C
+		n.Store(int64(i + 1))
+		s.MarkLazy()
+	}
+	tick.Stop()
+	testutil.WaitFor(t, 5*time.Second, func() error {
+		if got := string(readState(t, path)["n"]); got != strconv.Itoa(marks) {
+			return fmt.Errorf("n is %s on disk", got)
+		}
+		return nil
+	})
+	writes := s.Writes() - before
+	t.Logf("%d lazy marks 3 ms apart: %d writes", marks, writes)
+	assert.LessOrEqual(t, writes, uint64(4), "lazy marks are folded into a write per lazyDelay")
+
+	n.Store(-1)
+	s.MarkLazy()
+	require.NoError(t, s.Sync(context.Background()))
+	assert.Equal(t, "-1", string(readState(t, path)["n"]), "a Sync writes a lazy mark at once")
 }

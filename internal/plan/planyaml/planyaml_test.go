@@ -306,3 +306,34 @@ func TestExitPolicyYAMLRoundTrip(t *testing.T) {
 		t.Errorf("round trip changed the layer:\n got  %#v\n want %#v", back, l)
 	}
 }
+
+func TestTimingYAMLRoundTrip(t *testing.T) {
+	// Written in the printed form, so printing gives it back unchanged.
+	const text = `services:
+    tick:
+        override: replace
+        command: /bin/tick
+        schedule: '@every 2s'
+checks:
+    up:
+        override: replace
+        start-period: 30s
+        tcp:
+            port: 8080
+`
+	l := mustParse(t, 1, "timing", text)
+	data, err := Layer(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != text {
+		t.Errorf("got\n%s\nwant\n%s", data, text)
+	}
+	back, err := plan.ParseLayer(1, "timing", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, l) {
+		t.Errorf("round trip changed the layer:\n got  %#v\n want %#v", back, l)
+	}
+}
