@@ -143,6 +143,15 @@ type ServiceInfo struct {
 	// ExitReason is "oom-killed" when the kernel's OOM killer ended the
 	// service's last run at its memory limit (not in Pebble).
 	ExitReason string `json:"exit-reason,omitempty" yaml:"exit-reason,omitempty"`
+	// Readiness is "waiting", "ready", "reloading", "stopping" or
+	// "timed-out" for a started service with readiness; empty otherwise
+	// and from Pebble (docs/readiness.md).
+	Readiness string `json:"readiness,omitempty" yaml:"readiness,omitempty"`
+	// StatusText is the last STATUS= the service sent on its notify socket.
+	StatusText string `json:"status-text,omitempty" yaml:"status-text,omitempty"`
+	// Oneshot is the result of a one-shot's last run; nil before it ran,
+	// for other services and from Pebble (docs/oneshot.md).
+	Oneshot *OneshotResult `json:"oneshot,omitempty" yaml:"oneshot,omitempty"`
 }
 
 // LimitNotEnforced is a service limit that is not enforced.
@@ -151,6 +160,16 @@ type LimitNotEnforced struct {
 	Limit string `json:"limit" yaml:"limit"`
 	// Reason says why it is not enforced.
 	Reason string `json:"reason" yaml:"reason"`
+}
+
+// OneshotResult is how a one-shot service's last run ended.
+type OneshotResult struct {
+	// ExitCode is its exit code, or 128 + the signal number.
+	ExitCode int `json:"exit-code" yaml:"exit-code"`
+	// Exited is when it exited.
+	Exited time.Time `json:"exited" yaml:"exited"`
+	// Output is its last output lines, each ending in a newline.
+	Output string `json:"output" yaml:"output"`
 }
 
 // ServiceStats is the resource usage of a service's whole process tree.

@@ -35,6 +35,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if name := os.Getenv(helperEnv); name != "" {
+		os.Exit(runHelper(name))
+	}
 	os.Exit(run(m))
 }
 

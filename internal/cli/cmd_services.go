@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pebble-project/pebble/client"
@@ -61,8 +62,9 @@ func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) e
 		}
 		return nil
 	}
-	// The Scheduled column is there only when a service has a schedule,
-	// so Pebble's output stays byte for byte the same without one.
+	// The Scheduled and Notes columns are there only when a service has a
+	// schedule or notes, so Pebble's output stays byte for byte the same
+	// without them.
 	scheduled := slices.ContainsFunc(services, func(s *client.ServiceInfo) bool { return s.Schedule != "" })
 	header := []string{"Service", "Startup", "Current", "Since"}
 	if scheduled {
@@ -74,9 +76,13 @@ func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) e
 	if c.exits {
 		header = append(header, "Restarts", "Exit", "Exited", "Failure")
 	}
+	notes := c.notes(e, services)
+	if notes != nil {
+		header = append(header, "Notes")
+	}
 	w := command.NewTable(e.Stdout)
 	fmt.Fprintln(w, strings.Join(header, "\t"))
-	for _, svc := range services {
+	for i, svc := range services {
 		since := "-"
 		if !svc.CurrentSince.IsZero() {
 			since = command.FormatTime(svc.CurrentSince, e.Now(), e.Loc, c.absTime)
@@ -96,6 +102,9 @@ func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) e
 		}
 		if c.exits {
 			row = append(row, c.exitColumns(e, svc)...)
+		}
+		if notes != nil {
+			row = append(row, notes[i])
 		}
 		fmt.Fprintln(w, strings.Join(row, "\t"))
 	}
@@ -136,6 +145,36 @@ func (c *cmdServices) exitColumns(e *command.Env, svc *client.ServiceInfo) []str
 		failure = svc.Failure
 	}
 	return []string{fmt.Sprint(svc.RestartCount), last, exited, failure}
+}
+
+// notes returns the Notes column of each service (docs/readiness.md): its
+// readiness, status text and one-shot result; nil when no service has any,
+// so that the table is Pebble's.
+func (c *cmdServices) notes(e *command.Env, services []*client.ServiceInfo) []string {
+	var notes []string
+	for i, svc := range services {
+		var parts []string
+		if svc.Readiness != "" {
+			parts = append(parts, svc.Readiness)
+		}
+		if svc.StatusText != "" {
+			parts = append(parts, strconv.Quote(svc.StatusText))
+		}
+		if r := svc.Oneshot; r != nil {
+			parts = append(parts, fmt.Sprintf("exited %d %s", r.ExitCode, command.FormatTime(r.Exited, e.Now(), e.Loc, c.absTime)))
+		}
+		if len(parts) == 0 {
+			continue
+		}
+		if notes == nil {
+			notes = make([]string, len(services))
+			for j := range notes {
+				notes[j] = "-"
+			}
+		}
+		notes[i] = strings.Join(parts, ", ")
+	}
+	return notes
 }
 
 // nextRun is the Scheduled column: the next due time of a scheduled

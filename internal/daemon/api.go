@@ -60,7 +60,18 @@ type serviceJSON struct {
 	// (docs/resource-limits.md).
 	LimitsNotEnforced []limits.NotEnforced `json:"limits-not-enforced,omitempty"`
 	ExitReason        string               `json:"exit-reason,omitempty"`
+	// Readiness, StatusText and Oneshot are ours too (docs/readiness.md,
+	// docs/oneshot.md).
+	Readiness  string       `json:"readiness,omitempty"`
+	StatusText string       `json:"status-text,omitempty"`
+	Oneshot    *oneshotJSON `json:"oneshot,omitempty"`
 	serviceExitJSON
+}
+
+type oneshotJSON struct {
+	ExitCode int       `json:"exit-code"`
+	Exited   time.Time `json:"exited"`
+	Output   string    `json:"output"`
 }
 
 // getServices serves GET /v1/services (api.md §9.1). With stats=true (our
@@ -80,7 +91,11 @@ func (a *api) getServices(r *http.Request) response {
 	out := make([]serviceJSON, 0, len(infos))
 	for _, info := range infos {
 		s := serviceJSON{Name: info.Name, Startup: info.Startup, Current: info.Current, Stats: usage[info.Name],
-			LimitsNotEnforced: info.NotEnforced, ExitReason: info.ExitReason}
+			LimitsNotEnforced: info.NotEnforced, ExitReason: info.ExitReason,
+			Readiness: info.Readiness, StatusText: info.StatusText}
+		if r := info.Oneshot; r != nil {
+			s.Oneshot = &oneshotJSON{ExitCode: r.ExitCode, Exited: r.Exited, Output: r.Output}
+		}
 		if !info.CurrentSince.IsZero() {
 			since := info.CurrentSince
 			s.CurrentSince = &since

@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -14,6 +15,9 @@ import (
 // serviceTask is the data of start and stop tasks.
 type serviceTask struct {
 	Service string `json:"service-name"`
+	// UnlessSucceeded (autostart, replan) leaves a one-shot that succeeded
+	// alone (docs/oneshot.md).
+	UnlessSucceeded bool `json:"unless-succeeded,omitempty"`
 }
 
 // Task kinds of service actions.
@@ -38,6 +42,9 @@ func (o *Ops) runStart(ctx context.Context, t *changes.Task) error {
 	var data serviceTask
 	if err := t.Get(&data); err != nil {
 		return err
+	}
+	if data.UnlessSucceeded {
+		return o.services.StartUnlessSucceeded(ctx, data.Service, t)
 	}
 	return o.services.Start(ctx, data.Service, t)
 }
@@ -107,7 +114,7 @@ func (o *Ops) namedAction(action string, names []string) (changes.NewChange, err
 		if err != nil {
 			return nc, orderError(action, err)
 		}
-		nc.Tasks = o.laneTasks(kindStart, lanes, 0, nil)
+		nc.Tasks = o.startTasks(p, lanes, 0, nil, nil)
 		nc.Summary = summary(action, names[0], count(lanes))
 	case "stop":
 		lanes, err := p.StopOrder(names)
@@ -128,7 +135,7 @@ func (o *Ops) namedAction(action string, names []string) (changes.NewChange, err
 		// Only the named services are stopped; their dependents stay up.
 		stopLanes = keepOnly(stopLanes, names)
 		nc.Tasks = o.laneTasks(kindStop, stopLanes, 0, nil)
-		nc.Tasks = append(nc.Tasks, o.laneTasks(kindStart, startLanes, len(nc.Tasks), indexes(len(nc.Tasks)))...)
+		nc.Tasks = append(nc.Tasks, o.startTasks(p, startLanes, len(nc.Tasks), indexes(len(nc.Tasks)), nil)...)
 		nc.Summary = summary(action, names[0], count(startLanes))
 	}
 	return nc, nil
@@ -148,7 +155,7 @@ func (o *Ops) autostart() (changes.NewChange, error) {
 		Kind:     "autostart",
 		Summary:  summary("autostart", defaults[0], count(lanes)),
 		Services: flatten(lanes),
-		Tasks:    o.laneTasks(kindStart, lanes, 0, nil),
+		Tasks:    o.startTasks(p, lanes, 0, nil, func(string) bool { return true }),
 	}, nil
 }
 
@@ -166,7 +173,8 @@ func (o *Ops) replan() (changes.NewChange, error) {
 	}
 	nc := changes.NewChange{Kind: "replan"}
 	nc.Tasks = o.laneTasks(kindStop, stopLanes, 0, nil)
-	nc.Tasks = append(nc.Tasks, o.laneTasks(kindStart, startLanes, len(nc.Tasks), indexes(len(nc.Tasks)))...)
+	unchanged := func(name string) bool { return !slices.Contains(changed, name) }
+	nc.Tasks = append(nc.Tasks, o.startTasks(p, startLanes, len(nc.Tasks), indexes(len(nc.Tasks)), unchanged)...)
 	affected := union(flatten(stopLanes), flatten(startLanes))
 	nc.Services = affected
 	if len(affected) == 0 {

@@ -169,7 +169,7 @@ func TestOneshotRun(t *testing.T) {
 	assert.Equal(t, 2, f.info(t, "ok").StartCount)
 
 	err := f.m.Start(context.Background(), "fail", tl)
-	assert.EqualError(t, err, `cannot start service "fail": exited with code 3`)
+	assert.EqualError(t, err, `cannot start service "fail": exited with code 3, last output: "half way"`)
 	require.NoError(t, tl.has("Most recent service output:\n    half way"))
 	info = f.info(t, "fail")
 	assert.Equal(t, StatusError, info.Current)

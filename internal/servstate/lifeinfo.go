@@ -2,6 +2,7 @@ package servstate
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -131,4 +132,18 @@ func (m *Manager) unchanged(name string, svc *plan.Service, workload *plan.Workl
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.svc.Equal(svc) && s.workload.Equal(workload)
+}
+
+// errorTailLines is how many of a failed one-shot's last output lines its
+// start error quotes, so that `pebble start` shows them (all 20 are in the
+// task log).
+const errorTailLines = 5
+
+// withOutputTail adds the last output lines of a failed one-shot to its
+// start error, on one line: `..., last output: "a\nb"`.
+func withOutputTail(err error, lines []string) error {
+	if len(lines) > errorTailLines {
+		lines = lines[len(lines)-errorTailLines:]
+	}
+	return fmt.Errorf("%w, last output: %q", err, strings.Join(lines, "\n"))
 }

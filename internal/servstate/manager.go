@@ -377,6 +377,9 @@ func (m *Manager) start(ctx context.Context, name string, tl TaskLog, keepDone b
 					tl.Logf("Its last output is not shown here: the service's log-access is admin.")
 				} else {
 					tl.Logf("%s", formatOutput(lines, cut))
+					if svc.IsOneshot() {
+						return withOutputTail(r.err, lines)
+					}
 				}
 			}
 		}

@@ -1,0 +1,127 @@
+package ops
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const gateLayer = `
+services:
+    migrate:
+        override: replace
+        type: oneshot
+        command: sh -c 'sleep 0.3; exit ${CODE:-0}'
+        startup: enabled
+    app:
+        override: replace
+        command: sleep 300
+        startup: enabled
+        after: [migrate]
+    zz:
+        override: replace
+        command: sleep 300
+        before: [app]
+    lone:
+        override: replace
+        command: sleep 300
+        startup: enabled
+`
+
+// waitsFor returns the summaries of the tasks each task waits for, by
+// summary, from the specs of a start of names.
+func waitsFor(t *testing.T, o *Ops, names ...string) map[string][]string {
+	p := o.plans.Plan()
+	lanes, err := p.StartOrder(names)
+	require.NoError(t, err)
+	specs := o.startTasks(p, lanes, 0, nil, nil)
+	out := map[string][]string{}
+	for i, s := range specs {
+		name := s.Data.(serviceTask).Service
+		out[name] = []string{}
+		for _, w := range s.WaitFor {
+			require.Less(t, w, i, "task %s waits for a later task", name)
+			out[name] = append(out[name], specs[w].Data.(serviceTask).Service)
+		}
+	}
+	return out
+}
+
+func TestStartWaitsAcrossLanesOnlyForGatedServices(t *testing.T) {
+	o := newOps(t, gateLayer)
+	// app is after the one-shot migrate: it waits for it, though no
+	// requires puts them in one lane; zz before app is Pebble's ordering
+	// without an edge; lone waits for nothing.
+	assert.Equal(t, map[string][]string{"migrate": {}, "app": {"migrate"}, "zz": {}, "lone": {}},
+		waitsFor(t, o, "app", "migrate", "zz", "lone"))
+	// Without the new fields, start tasks are Pebble's.
+	o = newOps(t, chainLayer)
+	assert.Equal(t, map[string][]string{"db": {}, "web": {"db"}, "other": {}}, waitsFor(t, o, "web", "other"))
+}
+
+func TestStartTasksLaidOutAfterWhatTheyWaitFor(t *testing.T) {
+	// b's lane comes first, but b is after c, a service with readiness in
+	// a later lane: c's task must come before b's.
+	o := newOps(t, `
+services:
+    a:
+        override: replace
+        command: sleep 300
+    b:
+        override: replace
+        command: sleep 300
+        requires: [a]
+        after: [a, c]
+    c:
+        override: replace
+        command: sleep 300
+        readiness: {notify: true}
+`)
+	assert.Equal(t, map[string][]string{"a": {}, "b": {"a", "c"}, "c": {}}, waitsFor(t, o, "b", "c"))
+}
+
+func TestOneshotGatesItsDependent(t *testing.T) {
+	o := newOps(t, gateLayer)
+	c := run(t, o, "autostart")
+	require.Equal(t, "Done", c.Status.String(), c.Err)
+	infos := o.services.Services([]string{"app", "migrate"})
+	require.Len(t, infos, 2)
+	app, migrate := infos[0], infos[1]
+	require.NotNil(t, migrate.Oneshot)
+	assert.False(t, app.CurrentSince.Before(migrate.Oneshot.Exited), "app started at %s, before migrate exited at %s", app.CurrentSince, migrate.Oneshot.Exited)
+
+	// Replan leaves the succeeded one-shot alone.
+	c = run(t, o, "replan")
+	require.Equal(t, "Done", c.Status.String(), c.Err)
+	for _, task := range c.Tasks {
+		if task.Summary == `Start service "migrate"` {
+			require.Len(t, task.Log, 1)
+			assert.Contains(t, task.Log[0], `Service "migrate" already succeeded, not running it again.`)
+		}
+	}
+	assert.Equal(t, 1, o.services.Services([]string{"migrate"})[0].StartCount)
+}
+
+func TestFailedOneshotHoldsItsDependent(t *testing.T) {
+	o := newOps(t, strings.Replace(gateLayer, "${CODE:-0}", "3", 1))
+	c := run(t, o, "autostart")
+	assert.Equal(t, "Error", c.Status.String())
+	byName := map[string]string{}
+	var migrateID string
+	for _, task := range c.Tasks {
+		byName[task.Summary] = task.Status.String()
+		if task.Summary == `Start service "migrate"` {
+			migrateID = task.ID
+		}
+		if task.Summary == `Start service "app"` {
+			require.Len(t, task.Log, 1)
+			assert.Contains(t, task.Log[0], fmt.Sprintf(`Not run: task %s (Start service "migrate") failed`, migrateID))
+		}
+	}
+	assert.Equal(t, map[string]string{`Start service "migrate"`: "Error", `Start service "app"`: "Hold", `Start service "lone"`: "Done"}, byName)
+	assert.Contains(t, c.Err, `cannot start service "migrate": exited with code 3`)
+	assert.Equal(t, "inactive", o.services.Services([]string{"app"})[0].Current, "app never started")
+}
