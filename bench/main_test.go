@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +26,10 @@ func TestMain(m *testing.M) {
 	}
 	pebbleBin = filepath.Join(dir, "pebble")
 	build := exec.Command("go", "build", "-o", pebbleBin, "../cmd/pebble")
+	if os.Getenv("PEBBLE_PROFILE_DIR") != "" {
+		// The daemons inherit it and write their profiles there.
+		build.Args = append(build.Args[:2], "-tags", "pprof", "-o", pebbleBin, "../cmd/pebble")
+	}
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "cannot build pebble:", err)
@@ -46,6 +51,13 @@ type daemon struct {
 // layer and waits until the API answers.
 func startDaemon(b *testing.B, layer string, env ...string) *daemon {
 	b.Helper()
+	return startDaemonWith(b, layer, nil, nil, env...)
+}
+
+// startDaemonWith is startDaemon with extra arguments to `pebble run` and
+// the daemon's stdout going to stdout (nil: nowhere).
+func startDaemonWith(b *testing.B, layer string, args []string, stdout io.Writer, env ...string) *daemon {
+	b.Helper()
 	dir := b.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "layers"), 0o755); err != nil {
 		b.Fatal(err)
@@ -53,8 +65,9 @@ func startDaemon(b *testing.B, layer string, env ...string) *daemon {
 	if err := os.WriteFile(filepath.Join(dir, "layers", "001-bench.yaml"), []byte(layer), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	cmd := exec.Command(pebbleBin, "run", "--hold")
+	cmd := exec.Command(pebbleBin, append([]string{"run", "--hold"}, args...)...)
 	cmd.Env = append(append(os.Environ(), "PEBBLE="+dir), env...)
+	cmd.Stdout = stdout
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

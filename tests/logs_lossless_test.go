@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -247,4 +248,47 @@ services:
 	missed := checkNumbered(t, msgs, lines)
 	assert.NotZero(t, missed, "a stopped follower missed nothing")
 	t.Logf("%d messages received, %d lines reported missed", len(msgs), missed)
+}
+
+// TestLogsFloodRSSFlat: a service writing 128 MiB as fast as it can, in
+// 64 KiB writes, copied to the daemon's stdout too, leaves the daemon's
+// memory flat: its peak RSS grows by far less than what went through (the
+// bound allows for the shadow memory of a daemon built with -race: 28 MiB
+// measured with it).
+func TestLogsFloodRSSFlat(t *testing.T) {
+	const lines = 1 << 20 // 128-byte lines: 128 MiB
+	dir := newPebbleDir(t, nil)
+	gate, count := filepath.Join(dir, "go"), filepath.Join(dir, "count")
+	writeLayers(t, dir, map[string]string{"001-writer.yaml": fmt.Sprintf(`
+services:
+    w:
+        override: replace
+        command: %s -n %d -block -size 128 -gate %s -count %s
+`, logWriter(t), lines, gate, count)})
+	d := startDaemon(t, dir, daemonOptions{args: []string{"--verbose"}, stdout: io.Discard})
+	d.serviceAction("start", "w")
+	pid := d.daemonPID()
+	before := procStatusField(pid, "VmHWM")
+	start := time.Now()
+	writeFile(t, gate, "")
+	testutil.WaitFor(t, 3*time.Minute, func() error {
+		_, err := os.Stat(count)
+		return err
+	})
+	// The last line is in the buffer: everything went through.
+	want := strconv.Itoa(lines) + " "
+	testutil.WaitFor(t, time.Minute, func() error {
+		if es := d.logs("n=1&services=w"); len(es) != 1 || !strings.HasPrefix(es[0].Message, want) {
+			return fmt.Errorf("last line %v", es)
+		}
+		return nil
+	})
+	took := time.Since(start)
+	after := procStatusField(pid, "VmHWM")
+	t.Logf("figure: 128 MiB written in %v (%.0f MB/s); daemon peak RSS %s before, %s after", took.Round(time.Millisecond), 128*1.048576/took.Seconds(), before, after)
+	var kbBefore, kbAfter int
+	fmt.Sscanf(before, "%d kB", &kbBefore)
+	fmt.Sscanf(after, "%d kB", &kbAfter)
+	require.NotZero(t, kbBefore)
+	assert.Less(t, kbAfter-kbBefore, 48<<10, "peak RSS grew by %d kB", kbAfter-kbBefore)
 }

@@ -39,6 +39,23 @@ func AppendJSON(dst []byte, e Entry, maxLine int) []byte {
 	msg := e.Message
 	used := 0
 	for i := 0; i < len(msg); {
+		// A run of bytes that need no escaping is copied as it is.
+		j := i
+		for j < len(msg) && plainJSON(msg[j]) {
+			j++
+		}
+		if j > i {
+			if used >= budget {
+				dst = append(dst, tail...)
+				dst = append(dst, dst[start:start+len(header)]...)
+				used = 0
+			}
+			n := min(j-i, budget-used)
+			dst = append(dst, msg[i:i+n]...)
+			used += n
+			i += n
+			continue
+		}
 		before := len(dst)
 		var size int
 		dst, size = appendRune(dst, msg[i:])
@@ -58,6 +75,11 @@ func AppendJSON(dst []byte, e Entry, maxLine int) []byte {
 }
 
 const hexDigits = "0123456789abcdef"
+
+// plainJSON reports whether c is written as it is in a JSON string.
+func plainJSON(c byte) bool {
+	return c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\'
+}
 
 // appendRune appends the JSON string encoding of the first rune of s and
 // returns its length in s.

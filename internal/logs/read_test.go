@@ -281,3 +281,20 @@ func TestIteratorCountsLostLines(t *testing.T) {
 		require.Equal(t, lines, next+int(lost), "round %d: received %d, lost %d", round, next, lost)
 	}
 }
+
+// TestAppendJSONSplitsPlainRuns: runs of bytes copied as they are are split
+// at the line limit like everything else.
+func TestAppendJSONSplitsPlainRuns(t *testing.T) {
+	msg := strings.Repeat("plain text \"quoted\" \x01 é ", 40)
+	out := AppendJSON(nil, Entry{Time: t0, Service: "svc", Message: msg}, 200)
+	var joined strings.Builder
+	lines := strings.SplitAfter(string(out), "\n")
+	require.Greater(t, len(lines), 10)
+	for _, line := range lines[:len(lines)-1] {
+		assert.LessOrEqual(t, len(line), 200)
+		var v struct{ Message string }
+		require.NoError(t, json.Unmarshal([]byte(line), &v), line)
+		joined.WriteString(v.Message)
+	}
+	assert.Equal(t, msg, joined.String())
+}

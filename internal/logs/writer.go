@@ -38,9 +38,9 @@ type Writer struct {
 	// partial wakes the buffer's readers once a line left without its
 	// newline is due (PartialLineWait).
 	partial *time.Timer
-	prefix  []byte   // scratch for the line prefix
-	cont    []byte   // scratch for a continuation's prefix
-	pieces  [][]byte // scratch for the mirror
+	prefix  []byte // scratch for the line prefix
+	cont    []byte // scratch for a continuation's prefix
+	out     []byte // the formatted output of the Write in progress
 }
 
 // NewWriter returns a writer for service's output into buf. If mirror is
@@ -61,11 +61,10 @@ func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.prefix = w.prefix[:0]
-	w.pieces = w.pieces[:0]
+	outp := formatBufs.Get().(*[]byte)
+	w.out = (*outp)[:0]
 	b := w.buf
 	b.mu.Lock()
-	// Room for p and a prefix for every 64 bytes of it, for a follower.
-	b.reserveLocked(len(p) + len(p)/64*b.prefixLen)
 	for rest := p; len(rest) > 0; {
 		if !w.midLine {
 			w.startLineLocked()
@@ -79,18 +78,19 @@ func (w *Writer) Write(p []byte) (int, error) {
 		if room := MaxLineSize - w.lineLen; len(seg)-boolInt(!w.midLine) > room {
 			// Too long: end the line here, the rest goes on in the next.
 			seg = seg[:room]
-			b.appendLocked(seg)
-			b.appendLocked(newline)
-			w.pieces = append(w.pieces, seg, newline)
+			w.out = append(append(w.out, seg...), '\n')
 			rest = rest[len(seg):]
 			w.midLine, w.continued = false, true
 			continue
 		}
 		w.lineLen += len(seg)
-		b.appendLocked(seg)
-		w.pieces = append(w.pieces, seg)
+		w.out = append(w.out, seg...)
 		rest = rest[len(seg):]
+		if len(w.out) >= formatChunk {
+			w.flushLocked()
+		}
 	}
+	w.flushLocked()
 	if w.midLine {
 		// Only a line left without its newline needs the time: readers
 		// show it once it has waited PartialLineWait.
@@ -98,9 +98,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 	}
 	b.wakeLocked()
 	b.mu.Unlock()
-	if w.lane != nil && len(w.pieces) > 0 {
-		w.lane.enqueue(w.pieces, false)
-	}
+	*outp = w.out[:0]
+	w.out = nil
+	formatBufs.Put(outp)
 	if w.midLine {
 		if w.partial == nil {
 			w.partial = time.AfterFunc(PartialLineWait, w.partialDue)
@@ -111,7 +111,30 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// startLineLocked writes the prefix of a new line (a continuation's, with
+// formatChunk is how much formatted output a Writer gathers before it
+// moves it into the buffer (and the mirror) in one copy.
+const formatChunk = 256 << 10
+
+// formatBufs holds the Writers' scratch for formatted output, so that an
+// idle service holds none.
+var formatBufs = sync.Pool{New: func() any { b := make([]byte, 0, formatChunk+MaxLineSize); return &b }}
+
+// flushLocked moves the formatted output gathered into the buffer and the
+// mirror. The buffer's lock is held.
+func (w *Writer) flushLocked() {
+	if len(w.out) == 0 {
+		return
+	}
+	b := w.buf
+	b.reserveLocked(len(w.out))
+	b.appendLocked(w.out)
+	if w.lane != nil {
+		w.lane.enqueue([][]byte{w.out}, false)
+	}
+	w.out = w.out[:0]
+}
+
+// startLineLocked formats the prefix of a new line (a continuation's, with
 // the time of the line it continues and ContinuedMarker, after a line cut
 // at MaxLineSize). The buffer's lock is held.
 func (w *Writer) startLineLocked() {
@@ -123,8 +146,7 @@ func (w *Writer) startLineLocked() {
 		w.cont = append(w.cont, " ["...)
 		w.cont = append(w.cont, w.service...)
 		w.cont = append(w.cont, "] "+ContinuedMarker...)
-		b.appendLocked(w.cont)
-		w.pieces = append(w.pieces, w.cont)
+		w.out = append(w.out, w.cont...)
 		w.lineLen = len(ContinuedMarker)
 		return
 	}
@@ -136,8 +158,7 @@ func (w *Writer) startLineLocked() {
 		w.prefix = append(w.prefix, "] "...)
 		b.lineTime = w.lineTime
 	}
-	b.appendLocked(w.prefix)
-	w.pieces = append(w.pieces, w.prefix)
+	w.out = append(w.out, w.prefix...)
 }
 
 // partialDue shows a line left without its newline to readers and the
