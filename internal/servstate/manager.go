@@ -97,6 +97,13 @@ type ServiceInfo struct {
 	StartCount int
 	// PID is the main process's PID while it runs, else 0.
 	PID int
+	// Restarts counts the automatic restarts since the last start.
+	Restarts int
+	// LastExit is how the last run ended; nil if no run ended yet.
+	LastExit *ExitInfo
+	// Failure says why Current is "error": the exit of a service that is
+	// not restarted, or its restart limit; "" otherwise.
+	Failure string
 	// NotEnforced lists the limits of the last run that are set but not
 	// enforced, and why (limits.go).
 	NotEnforced []limits.NotEnforced
@@ -462,6 +469,7 @@ func (m *Manager) Services(names []string) []ServiceInfo {
 		}
 		infos[i].StartCount = s.startCount
 		infos[i].PID = s.pid
+		s.exitInfo(&infos[i])
 		s.lifeInfoLocked(&infos[i])
 		s.mu.Unlock()
 	}

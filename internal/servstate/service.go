@@ -34,6 +34,7 @@ type command struct {
 	workload *plan.Workload
 	action   plan.ServiceAction
 	sig      syscall.Signal
+	group    bool      // cmdSignal: to the whole process group (a reload)
 	since    time.Time // cmdForget: the inactive-since time Prune saw
 	source   readySource
 	keepDone bool              // evStart: leave a succeeded one-shot alone
@@ -82,6 +83,9 @@ type service struct {
 	env        map[string]string // added to the environment by the last start (StartWithEnv)
 	created    time.Time         // inactive since, while never launched
 	forgotten  bool              // pruned: no longer in Manager.services
+	restarts   int               // automatic restarts since the last start
+	reason     string            // why it is exited or failed
+	lastExit   exitRecord        // how the last run ended
 	life       lifeInfo          // readiness, status text, one-shot result
 
 	// goroutine
@@ -149,6 +153,7 @@ func (s *service) loop() {
 				s.m.noteLimitExit(s.name, e.res)
 				s.mu.Lock()
 				s.pid = 0
+				s.lastExit = exitRecord{result: e.res, at: s.m.opts.Now()}
 				s.mu.Unlock()
 				s.closeNotify()
 				s.noteExit(e.run, e.res)
@@ -191,7 +196,11 @@ func (s *service) command(c command) {
 	}()
 	switch c.kind {
 	case cmdSignal:
-		c.reply <- reply{err: s.signal(c.sig)}
+		signal := s.signal
+		if c.group {
+			signal = s.signalGroup
+		}
+		c.reply <- reply{err: signal(c.sig)}
 		s.curDone = true
 		return
 	case evStart:
@@ -231,6 +240,7 @@ func (s *service) handle(ev event) {
 	was := s.mach
 	prev := was.state
 	var effs []effect
+	ev.at = time.Now()
 	s.mach, effs = next(s.mach, cfg, ev)
 	for k := range s.deadlines {
 		if !validTimer(s.mach, timerKind(k)) {
@@ -556,6 +566,7 @@ func (s *service) publish() {
 		s.since = s.m.opts.Now()
 	}
 	s.state = s.mach.state
+	s.restarts, s.reason = s.mach.restarts, s.mach.reason
 	switch s.state {
 	case stateStarting, stateRunning, stateTerminating, stateKilling:
 	default:
