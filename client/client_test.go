@@ -103,6 +103,7 @@ func TestServiceActions(t *testing.T) {
 		{"restart", c.Restart, []string{"srv2"}},
 		{"replan", c.Replan, nil},
 		{"autostart", c.AutoStart, nil},
+		{"reload", c.Reload, []string{"srv1"}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -90,6 +90,22 @@ func ExampleClient_Start() {
 	// - Start service "srv1" (service start attempt: exited quickly with code 1, will restart)
 }
 
+// Reload a running service without restarting it, and wait for the
+// change that does it.
+func ExampleClient_Reload() {
+	socket, stop := exampleDaemon()
+	defer stop()
+	c, _ := client.New(&client.Config{Socket: socket})
+	ctx := context.Background()
+
+	changeID, err := c.Reload(ctx, &client.ServiceOptions{Names: []string{"srv1"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("reload change", changeID)
+	// Output: reload change 42
+}
+
 // Add a layer to the plan, then replan so running services match it.
 func ExampleClient_AddLayer() {
 	socket, stop := exampleDaemon()

@@ -10,8 +10,8 @@ import (
 
 // ServiceOptions name the services of a service action.
 type ServiceOptions struct {
-	// Names are the services to act on. Start, Stop and Restart need at
-	// least one; AutoStart and Replan need none.
+	// Names are the services to act on. Start, Stop, Restart and Reload
+	// need at least one; AutoStart and Replan need none.
 	Names []string
 }
 
@@ -46,6 +46,15 @@ func (c *Client) Restart(ctx context.Context, opts *ServiceOptions) (changeID st
 // allowed.
 func (c *Client) Replan(ctx context.Context, opts *ServiceOptions) (changeID string, err error) {
 	return c.serviceAction(ctx, "replan", opts)
+}
+
+// Reload asks the named running services to reload their configuration
+// without a restart, by their reload-signal or reload-command (our
+// extension, docs/stop-and-reload.md), and returns the ID of the change
+// doing the work. A service that is not running or has no reload method
+// is an error, and no change is made.
+func (c *Client) Reload(ctx context.Context, opts *ServiceOptions) (changeID string, err error) {
+	return c.serviceAction(ctx, "reload", opts)
 }
 
 func (c *Client) serviceAction(ctx context.Context, action string, opts *ServiceOptions) (string, error) {
@@ -104,6 +113,23 @@ type ServiceInfo struct {
 	// ServicesOptions.Stats asked for it, and nil if the service was never
 	// started or the daemon does not report it (Pebble does not).
 	Stats *ServiceStats `json:"stats,omitempty" yaml:"stats,omitempty"`
+
+	// The fields below are our extension (docs/restart-budget.md); Pebble
+	// leaves them out, and so does this daemon while they are empty.
+
+	// RestartCount counts the automatic restarts since the service was last
+	// started.
+	RestartCount int `json:"restart-count,omitempty" yaml:"restart-count,omitempty"`
+	// LastExitCode is the exit code of the last run, if it exited; nil if
+	// no run ended yet or a signal killed it.
+	LastExitCode *int `json:"last-exit-code,omitempty" yaml:"last-exit-code,omitempty"`
+	// LastExitSignal names the signal that killed the last run ("SIGKILL").
+	LastExitSignal string `json:"last-exit-signal,omitempty" yaml:"last-exit-signal,omitempty"`
+	// LastExitTime is when the last run ended; zero if none did.
+	LastExitTime time.Time `json:"last-exit-time,omitzero" yaml:"last-exit-time,omitempty"`
+	// Failure says why Current is StatusError: the exit of a service that is
+	// not restarted, or its restart limit.
+	Failure string `json:"failure,omitempty" yaml:"failure,omitempty"`
 	// Schedule, NextRun and SkippedRuns describe a scheduled service (not
 	// in Pebble, docs/schedules.md): its schedule: field, its next due
 	// time, and how many due times were skipped because the last run was

@@ -8,7 +8,8 @@ import (
 	"github.com/pebble-project/pebble/internal/cli/command"
 )
 
-// The waiting service commands: start, stop, restart, replan, autostart.
+// The waiting service commands: start, stop, restart, reload, replan,
+// autostart.
 
 var startInfo = &command.Info{
 	Name:    "start",
@@ -41,6 +42,19 @@ with the services they require.`,
 	Usage: "[restart-OPTIONS] <service>...",
 	Args:  []command.PosArg{{Name: "<service>", Rest: true}},
 	New:   func() command.Command { return &cmdServiceAction{action: (*client.Client).Restart} },
+}
+
+var reloadInfo = &command.Info{
+	Name:    "reload",
+	Summary: summaries["reload"],
+	Description: `
+The reload command asks the named running services to reload their
+configuration without a restart: each gets its reload-signal, or its
+reload-command runs. A service that is not running or has neither is an
+error, and nothing is reloaded.`,
+	Usage: "[reload-OPTIONS] <service>...",
+	Args:  []command.PosArg{{Name: "<service>", Rest: true}},
+	New:   func() command.Command { return &cmdServiceAction{action: (*client.Client).Reload} },
 }
 
 var replanInfo = &command.Info{

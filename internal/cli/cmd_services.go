@@ -27,12 +27,14 @@ type cmdServices struct {
 	format  string
 	absTime bool
 	stats   bool
+	exits   bool
 }
 
 func (c *cmdServices) Flags(fs *command.FlagSet) {
 	command.FormatFlag(fs, &c.format)
 	command.AbsTimeFlag(fs, &c.absTime)
 	fs.Bool(&c.stats, 0, "stats", "Show the CPU time, memory and process count of each service's processes, and the totals of each charge group")
+	fs.Bool(&c.exits, 0, "exits", "Show each service's restart count, last exit and failure reason")
 }
 
 func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) error {
@@ -72,6 +74,9 @@ func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) e
 	if c.stats {
 		header = append(header, "CPU", "Memory", "Processes")
 	}
+	if c.exits {
+		header = append(header, "Restarts", "Exit", "Exited", "Failure")
+	}
 	notes := c.notes(e, services)
 	if notes != nil {
 		header = append(header, "Notes")
@@ -95,6 +100,9 @@ func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) e
 				procs = fmt.Sprint(st.Processes)
 			}
 			row = append(row, cpu, mem, procs)
+		}
+		if c.exits {
+			row = append(row, c.exitColumns(e, svc)...)
 		}
 		if notes != nil {
 			row = append(row, notes[i])
@@ -147,6 +155,25 @@ func writeLimitNotes(e *command.Env, services []*client.ServiceInfo) {
 			fmt.Fprintf(e.Stderr, "Service %q: limit %s not enforced: %s\n", svc.Name, n.Limit, n.Reason)
 		}
 	}
+}
+
+// exitColumns returns the Restarts, Exit, Exited and Failure cells
+// of svc: "-" where there is nothing to show.
+func (c *cmdServices) exitColumns(e *command.Env, svc *client.ServiceInfo) []string {
+	last, exited, failure := "-", "-", "-"
+	switch {
+	case svc.LastExitSignal != "":
+		last = svc.LastExitSignal
+	case svc.LastExitCode != nil:
+		last = fmt.Sprintf("code %d", *svc.LastExitCode)
+	}
+	if !svc.LastExitTime.IsZero() {
+		exited = command.FormatTime(svc.LastExitTime, e.Now(), e.Loc, c.absTime)
+	}
+	if svc.Failure != "" {
+		failure = svc.Failure
+	}
+	return []string{fmt.Sprint(svc.RestartCount), last, exited, failure}
 }
 
 // notes returns the Notes column of each service (docs/readiness.md): its

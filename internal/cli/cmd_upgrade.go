@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"time"
 
 	"github.com/pebble-project/pebble/client"
 	"github.com/pebble-project/pebble/internal/cli/command"
@@ -19,6 +20,11 @@ carries on as it was and the command fails saying why.`,
 	New:   func() command.Command { return &cmdUpgrade{} },
 }
 
+// upgradeMaxGone is how long pebble upgrade waits for an answer while the
+// daemon is between binaries: requests wait in the socket's backlog until
+// the new daemon serves, which a loaded machine can take seconds to do.
+const upgradeMaxGone = time.Minute
+
 type cmdUpgrade struct {
 	binary string
 	noWait bool
@@ -34,6 +40,7 @@ func (c *cmdUpgrade) Run(ctx context.Context, e *command.Env, _ []string) error 
 	if err != nil {
 		return err
 	}
+	e.MaxGone = max(e.MaxGone, upgradeMaxGone)
 	changeID, err := cli.Upgrade(ctx, &client.UpgradeOptions{Binary: c.binary})
 	if err != nil {
 		return err

@@ -21,7 +21,7 @@ Commands can be classified as follows:
          Run: run, upgrade
         Info: help, version
         Plan: add, plan, replan
-    Services: services, logs, start, restart, signal, stop
+    Services: services, logs, start, restart, reload, signal, stop
       Checks: checks, check, start-checks, stop-checks, health
        Files: push, pull, ls, mkdir, rm, exec
      Changes: changes, tasks
@@ -62,6 +62,7 @@ Commands can be classified as follows:
     logs               Fetch service logs
     start              Start a service and its dependencies
     restart            Restart a service
+    reload             Reload running services without restarting them
     signal             Send a signal to one or more running services
     stop               Stop a service and its dependents
 
@@ -123,6 +124,8 @@ service in the plan when none is named.
       --stats                     Show the CPU time, memory and process count
                                   of each service's processes, and the totals
                                   of each charge group
+      --exits                     Show each service's restart count, last exit
+                                  and failure reason
 `
 
 func TestHelp(t *testing.T) {

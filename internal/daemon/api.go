@@ -65,6 +65,7 @@ type serviceJSON struct {
 	Readiness  string       `json:"readiness,omitempty"`
 	StatusText string       `json:"status-text,omitempty"`
 	Oneshot    *oneshotJSON `json:"oneshot,omitempty"`
+	serviceExitJSON
 }
 
 type oneshotJSON struct {
@@ -99,6 +100,7 @@ func (a *api) getServices(r *http.Request) response {
 			since := info.CurrentSince
 			s.CurrentSince = &since
 		}
+		s.serviceExitJSON = serviceExitOf(info)
 		a.addSchedule(&s)
 		out = append(out, s)
 	}

@@ -29,6 +29,8 @@ const mirrorCloseWait = time.Second
 // before it reads more of the service's output (back-pressure), so memory
 // stays bounded and every line is written once, in order.
 type Mirror struct {
+	// writing is held while run gathers and writes; Pause holds it.
+	writing sync.Mutex
 	w       io.Writer
 	laneMax int
 	wake    chan struct{}
@@ -169,9 +171,11 @@ func (m *Mirror) run() {
 			}
 			return
 		}
+		m.writing.Lock()
 		for out = m.gather(out[:0]); len(out) > 0; out = m.gather(out[:0]) {
 			m.w.Write(out) // errors are not actionable: stdout is best effort
 		}
+		m.writing.Unlock()
 		if cap(out) > mirrorGather {
 			out = nil
 		}

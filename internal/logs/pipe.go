@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -33,6 +34,9 @@ type Pipe struct {
 	stop chan struct{} // closed by Finish: read what is left and stop
 	done chan struct{} // closed when the goroutine is done
 	once sync.Once
+	// detached makes the goroutine stop without draining or closing the
+	// pipe (Detach); eof is set when it stopped at the pipe's end.
+	detached, eof atomic.Bool
 }
 
 // NewPipe makes the pipe for one run of the writer's service. Give child
@@ -81,7 +85,11 @@ func (p *Pipe) Finish(wait time.Duration) {
 // copy is the goroutine: it reads until EOF, or until Finish stops it.
 func (p *Pipe) copy() {
 	defer close(p.done)
-	defer p.r.Close()
+	defer func() {
+		if !p.detached.Load() {
+			p.r.Close()
+		}
+	}()
 	rc, err := p.r.SyscallConn()
 	if err != nil {
 		return
@@ -115,11 +123,14 @@ func (p *Pipe) copy() {
 		}
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			p.drain(rc)
+			if !p.detached.Load() {
+				p.drain(rc)
+			}
 			return
 		case err == nil && rerr == unix.EINTR:
 			continue
 		default:
+			p.eof.Store(true)
 			return // EOF, or the pipe failed
 		}
 	}

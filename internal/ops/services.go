@@ -35,6 +35,7 @@ func (o *Ops) registerServiceTasks() {
 		Run:         o.runStop,
 		Interrupted: "daemon stopped while stopping the service, not retrying",
 	})
+	o.registerReloadTask()
 }
 
 func (o *Ops) runStart(ctx context.Context, t *changes.Task) error {
@@ -77,6 +78,11 @@ func (o *Ops) ServiceAction(action string, names []string) (string, error) {
 			return "", apierr.Errorf(apierr.BadRequest, "%s accepts no service names", action)
 		}
 		nc, err = o.replan()
+	case "reload":
+		if len(names) == 0 {
+			return "", apierr.Errorf(apierr.BadRequest, "must specify services for %s action", action)
+		}
+		nc, err = o.reloadAction(names)
 	default:
 		if len(names) == 0 {
 			return "", apierr.Errorf(apierr.BadRequest, "must specify services for %s action", action)
@@ -184,10 +190,7 @@ func (o *Ops) replan() (changes.NewChange, error) {
 // lane's first task waiting for the tasks in waitFor.
 // The specs will stand at index offset onward in the change's task list.
 func (o *Ops) laneTasks(kind string, lanes [][]string, offset int, waitFor []int) []changes.TaskSpec {
-	verb := "Start"
-	if kind == kindStop {
-		verb = "Stop"
-	}
+	verb := strings.ToUpper(kind[:1]) + kind[1:] // "Start", "Stop", "Reload"
 	var specs []changes.TaskSpec
 	for _, lane := range lanes {
 		laneID := o.changes.NewLane()

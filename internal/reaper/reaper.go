@@ -55,6 +55,8 @@ var ErrNotStarted = errors.New("cannot wait for command: not started by the reap
 var ErrNotRunning = errors.New("cannot start command: reaper not running")
 
 type reaper struct {
+	// reaping is held while wait4 runs; Pause holds it to stop reaping.
+	reaping sync.Mutex
 	mu      sync.Mutex
 	refs    int
 	sigs    chan os.Signal
@@ -133,6 +135,8 @@ func (r *reaper) loop(sigs <-chan os.Signal, stop <-chan struct{}, done chan<- s
 // returned, so StartCommand, which holds the lock across the fork, always
 // registers a PID before its exit is looked up.
 func (r *reaper) reapAll() {
+	r.reaping.Lock()
+	defer r.reaping.Unlock()
 	for {
 		var ws unix.WaitStatus
 		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)

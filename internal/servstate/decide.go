@@ -22,6 +22,8 @@ type config struct {
 	failDelay     time.Duration
 	// stopSignal is what a stop sends first (stop-signal, or SIGTERM).
 	stopSignal syscall.Signal
+	// budget is the restart budget and the success exit codes (budget.go).
+	budget budget
 	lifecycle
 }
 
@@ -37,6 +39,7 @@ func configFor(svc *plan.Service, okayDelay, failDelay time.Duration) config {
 		okayDelay:     okayDelay,
 		failDelay:     failDelay,
 		stopSignal:    stopSignal(svc),
+		budget:        budgetFor(svc),
 		lifecycle:     lifecycleFor(svc),
 	}
 	if c.oneshot {
@@ -79,9 +82,9 @@ func jitter(d time.Duration, r *rand.Rand) time.Duration {
 }
 
 // exitAction picks the action for an exit code and names the field it came
-// from ("on-success" or "on-failure").
+// from ("on-success" for 0 and the success-exit-codes, else "on-failure").
 func exitAction(c config, code int) (plan.ServiceAction, string) {
-	if code == 0 {
+	if c.budget.successExit(code) {
 		return c.onSuccess, "on-success"
 	}
 	return c.onFailure, "on-failure"

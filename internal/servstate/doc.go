@@ -24,7 +24,9 @@
 //
 // Decisions are pure: next (transitions.go) maps a state and an event to a
 // new state and a list of effects, and nextBackoff, jitter and exitAction
-// (decide.go) compute delays and actions. The goroutine runs the effects.
+// (decide.go) compute delays and actions, and the restart budget
+// (budget.go) whether a restart may happen or the service fails. The
+// goroutine runs the effects.
 //
 // # Process trees
 //

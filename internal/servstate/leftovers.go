@@ -29,6 +29,12 @@ func (m *Manager) KillLeftovers(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Services taken over from an upgraded daemon are not leftovers.
+	m.mu.Lock()
+	for name := range m.adopted {
+		delete(recs, name)
+	}
+	m.mu.Unlock()
 	trees := m.leftoverTrees(recs)
 	names := make([]string, 0, len(trees))
 	var all []*procTree
@@ -56,7 +62,9 @@ func (m *Manager) KillLeftovers(ctx context.Context) ([]string, error) {
 	}
 	if m.cgroups != nil {
 		for name := range m.cgroups.Leftovers() {
-			m.cgroups.Remove(name)
+			if !m.isAdopted(name) {
+				m.cgroups.Remove(name)
+			}
 		}
 	}
 	m.removeV1Leftovers()
@@ -90,13 +98,18 @@ func (m *Manager) leftoverTrees(recs map[string]procRecord) map[string][]*procTr
 	}
 	if m.cgroups != nil {
 		for name, dir := range m.cgroups.Leftovers() {
+			if m.isAdopted(name) {
+				continue
+			}
 			if cgroup.Populated(dir) {
 				trees[name] = append(trees[name], &procTree{leader: -1, cgroup: dir})
 			}
 		}
 	}
 	for name, ts := range m.v1LeftoverTrees() {
-		trees[name] = append(trees[name], ts...)
+		if !m.isAdopted(name) {
+			trees[name] = append(trees[name], ts...)
+		}
 	}
 	return trees
 }

@@ -195,6 +195,8 @@ func (m *Manager) v1LeftoverTrees() map[string][]*procTree {
 // removeV1Leftovers removes the v1 directories a previous daemon left.
 func (m *Manager) removeV1Leftovers() {
 	for name := range m.v1.Leftovers() {
-		m.v1.Remove(name)
+		if !m.isAdopted(name) {
+			m.v1.Remove(name)
+		}
 	}
 }

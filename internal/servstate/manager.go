@@ -97,6 +97,13 @@ type ServiceInfo struct {
 	StartCount int
 	// PID is the main process's PID while it runs, else 0.
 	PID int
+	// Restarts counts the automatic restarts since the last start.
+	Restarts int
+	// LastExit is how the last run ended; nil if no run ended yet.
+	LastExit *ExitInfo
+	// Failure says why Current is "error": the exit of a service that is
+	// not restarted, or its restart limit; "" otherwise.
+	Failure string
 	// NotEnforced lists the limits of the last run that are set but not
 	// enforced, and why (limits.go).
 	NotEnforced []limits.NotEnforced
@@ -149,6 +156,12 @@ type Manager struct {
 	limits    *limits.Enforcer // limits.go
 	v1        *cgroup.V1       // nil: no cgroup v1 hierarchies used
 	limitBook limitBook
+
+	// adopted names the services taken over from an upgraded daemon,
+	// guarded by mu; resume and mirrorPaused undo a HandOver (handover.go).
+	adopted      map[string]bool
+	resume       func()
+	mirrorPaused bool
 }
 
 // New returns a Manager. It starts the process's reaper (reaper.Start), and
@@ -182,6 +195,7 @@ func New(opts Options) (*Manager, error) {
 		plan:     &plan.Plan{},
 		services: make(map[string]*service),
 		records:  make(map[string]procRecord),
+		adopted:  make(map[string]bool),
 	}
 	if m.logf == nil {
 		m.logf = func(string, ...any) {}
@@ -455,6 +469,7 @@ func (m *Manager) Services(names []string) []ServiceInfo {
 		}
 		infos[i].StartCount = s.startCount
 		infos[i].PID = s.pid
+		s.exitInfo(&infos[i])
 		s.lifeInfoLocked(&infos[i])
 		s.mu.Unlock()
 	}

@@ -34,10 +34,12 @@ type command struct {
 	workload *plan.Workload
 	action   plan.ServiceAction
 	sig      syscall.Signal
+	group    bool      // cmdSignal: to the whole process group (a reload)
 	since    time.Time // cmdForget: the inactive-since time Prune saw
 	source   readySource
 	keepDone bool              // evStart: leave a succeeded one-shot alone
 	env      map[string]string // evStart: added to the runs' environment
+	handover *handOverRequest  // cmdHandOver
 	reply    chan reply        // buffered, capacity 1
 }
 
@@ -46,6 +48,9 @@ const cmdSignal = numEvents
 
 // cmdForget asks the goroutine to drop its record and end (prune.go).
 const cmdForget = numEvents + 1
+
+// cmdHandOver asks the goroutine for its hand-over and to wait (handover.go).
+const cmdHandOver = numEvents + 2
 
 // exitEvent is the exit of one run's main process.
 type exitEvent struct {
@@ -78,6 +83,9 @@ type service struct {
 	env        map[string]string // added to the environment by the last start (StartWithEnv)
 	created    time.Time         // inactive since, while never launched
 	forgotten  bool              // pruned: no longer in Manager.services
+	restarts   int               // automatic restarts since the last start
+	reason     string            // why it is exited or failed
+	lastExit   exitRecord        // how the last run ended
 	life       lifeInfo          // readiness, status text, one-shot result
 
 	// goroutine
@@ -94,6 +102,7 @@ type service struct {
 	released    <-chan struct{} // of the last exit
 	waiting     int             // runs whose exit was not received yet
 	rand        *rand.Rand
+	pipe        *logs.Pipe      // of the current run
 	notify      *notifySocket   // of the current run, with notify readiness
 	notes       chan notifyNote // from the notify socket's reader
 	phase       string          // "reloading" or "stopping" since the last READY=1
@@ -126,10 +135,14 @@ func (s *service) loop() {
 	for {
 		select {
 		case c := <-s.cmds:
-			if c.kind == cmdForget {
+			switch c.kind {
+			case cmdForget:
 				if s.forget(c) {
 					return
 				}
+				continue
+			case cmdHandOver:
+				s.handOver(c.handover)
 				continue
 			}
 			s.command(c)
@@ -140,6 +153,7 @@ func (s *service) loop() {
 				s.m.noteLimitExit(s.name, e.res)
 				s.mu.Lock()
 				s.pid = 0
+				s.lastExit = exitRecord{result: e.res, at: s.m.opts.Now()}
 				s.mu.Unlock()
 				s.closeNotify()
 				s.noteExit(e.run, e.res)
@@ -182,7 +196,11 @@ func (s *service) command(c command) {
 	}()
 	switch c.kind {
 	case cmdSignal:
-		c.reply <- reply{err: s.signal(c.sig)}
+		signal := s.signal
+		if c.group {
+			signal = s.signalGroup
+		}
+		c.reply <- reply{err: signal(c.sig)}
 		s.curDone = true
 		return
 	case evStart:
@@ -222,6 +240,7 @@ func (s *service) handle(ev event) {
 	was := s.mach
 	prev := was.state
 	var effs []effect
+	ev.at = time.Now()
 	s.mach, effs = next(s.mach, cfg, ev)
 	for k := range s.deadlines {
 		if !validTimer(s.mach, timerKind(k)) {
@@ -444,7 +463,7 @@ func cgroupFDUnsupported(err error) bool {
 func (s *service) started(cmd *exec.Cmd, cgroupDir string, pipe *logs.Pipe, grace time.Duration) {
 	s.run++
 	s.waiting++
-	s.cmd = cmd
+	s.cmd, s.pipe = cmd, pipe
 	pid := cmd.Process.Pid
 	s.tree = &procTree{leader: pid, cgroup: cgroupDir}
 	s.mu.Lock()
@@ -459,12 +478,18 @@ func (s *service) started(cmd *exec.Cmd, cgroupDir string, pipe *logs.Pipe, grac
 // rest of its output (at most grace, when a child it left holds the pipe).
 func (s *service) wait(run int, cmd *exec.Cmd, pipe *logs.Pipe, grace time.Duration) {
 	res, _ := reaper.WaitExit(cmd)
+	s.exited(run, res, func() { reaper.Release(cmd) }, pipe, grace)
+}
+
+// exited delivers the exit of run, calls release, then waits for the rest
+// of its output (at most grace).
+func (s *service) exited(run int, res reaper.ExitResult, release func(), pipe *logs.Pipe, grace time.Duration) {
 	released := make(chan struct{})
 	select {
 	case s.exits <- exitEvent{run: run, res: res, released: released}:
 	case <-s.m.done:
 	}
-	reaper.Release(cmd)
+	release()
 	pipe.Finish(grace)
 	// Its output is all in: last words without a newline end their line.
 	s.writer.EndLine()
@@ -541,6 +566,7 @@ func (s *service) publish() {
 		s.since = s.m.opts.Now()
 	}
 	s.state = s.mach.state
+	s.restarts, s.reason = s.mach.restarts, s.mach.reason
 	switch s.state {
 	case stateStarting, stateRunning, stateTerminating, stateKilling:
 	default:

@@ -21,10 +21,11 @@ const (
 	stateStopped
 	stateBackoff
 	stateExited
+	stateFailed // over its restart budget: stays down until started again
 	numStates
 )
 
-var stateNames = [numStates]string{"initial", "starting", "running", "terminating", "killing", "stopped", "backoff", "exited"}
+var stateNames = [numStates]string{"initial", "starting", "running", "terminating", "killing", "stopped", "backoff", "exited", "failed"}
 
 func (s state) String() string { return stateNames[s] }
 
@@ -46,7 +47,7 @@ func (s state) status() string {
 	case stateBackoff:
 		return StatusBackoff
 	}
-	return StatusError // initial, exited
+	return StatusError // initial, exited, failed
 }
 
 // timerKind names one of a service's deadlines. A service has one timer,
@@ -121,6 +122,7 @@ var timerEvents = [numTimers]eventKind{evOkay, evBackoffReset, evKillDelay, evFa
 
 type event struct {
 	kind   eventKind
+	at     time.Time          // when it happened (set by the service's goroutine)
 	okay   bool               // evLaunched, evLaunchFailed: a manual start (with okay delay)
 	err    error              // evLaunchFailed
 	exit   reaper.ExitResult  // evExit
@@ -175,6 +177,12 @@ type machine struct {
 	residue bool
 	// pending is a launch waiting for the residue to go.
 	pending launchKind
+	// restarts counts the automatic restarts since the last start;
+	// restartTimes are those the restart budget still counts (budget.go).
+	restarts     int
+	restartTimes []time.Time
+	// reason says why the service is exited or failed; "" otherwise.
+	reason string
 	// ready is the readiness of the current run (readiness.go).
 	ready readyState
 	// succeeded is set when a one-shot's last run exited 0.
@@ -225,6 +233,22 @@ func next(m machine, c config, ev event) (machine, []effect) {
 		logf("Service %q %s action is %q, triggering %s shutdown", c.name, label, action, kind)
 		effs = append(effs, effect{kind: effShutdown, code: exitCode})
 	}
+	// restart restarts after backoff, or fails the service when the
+	// restart budget is spent and applies on-restart-limit.
+	restart := func(label string) {
+		var ok bool
+		if m.restartTimes, ok = c.budget.allowRestart(m.restartTimes, ev.at); ok {
+			m.restarts++
+			backoff(label)
+			return
+		}
+		m.state = stateFailed
+		m.reason = c.budget.limitReason()
+		logf("Service %q %s, not restarting", c.name, m.reason)
+		if _, ok := shutdownCode(c.budget.onLimit, 1); ok {
+			shutdown("on-restart-limit", c.budget.onLimit, 1)
+		}
+	}
 	terminate := func() {
 		effs = append(effs, effect{kind: effTerminate})
 		m.state = stateTerminating
@@ -251,7 +275,7 @@ func next(m machine, c config, ev event) (machine, []effect) {
 		if m.checkRestart {
 			m.checkRestart = false
 			logf("Service %q exited after check failure, restarting", c.name)
-			backoff("on-check-failure")
+			restart("on-check-failure")
 		} else {
 			logf("Service %q stopped", c.name)
 			m.state = stateStopped
@@ -272,6 +296,7 @@ func next(m machine, c config, ev event) (machine, []effect) {
 				break
 			}
 			m.backoffNum, m.backoffTime, m.checkRestart = 0, 0, false
+			m.restarts, m.restartTimes, m.reason = 0, nil, ""
 			effs = append(effs, effect{kind: effStartWait})
 			if m.residue {
 				m.state = stateStarting // launched once the last run is gone
@@ -320,15 +345,17 @@ func next(m machine, c config, ev event) (machine, []effect) {
 			action, label := exitAction(c, code)
 			switch action {
 			case plan.ActionRestart:
-				backoff(label)
+				restart(label)
 			case plan.ActionShutdown, plan.ActionSuccessShutdown, plan.ActionFailureShutdown:
 				m.state = stateExited
-				shutdown(label, action, code)
+				m.reason = exitReason(code, label, action)
+				shutdown(label, action, c.budget.outcomeCode(code))
 			default: // ignore
 				logf("Service %q %s action is %q, not doing anything further", c.name, label, action)
 				m.state = stateExited
-				if code == 0 {
-					m.state = stateStopped
+				m.reason = exitReason(code, label, action)
+				if c.budget.successExit(code) {
+					m.state, m.reason = stateStopped, ""
 				}
 			}
 			if wasStarting {
@@ -415,10 +442,14 @@ func next(m machine, c config, ev event) (machine, []effect) {
 		case stateStopped:
 			hurry()
 			effs = append(effs, effect{kind: effStopReply, now: true, text: fmt.Sprintf("Service %q already stopped.", c.name)})
-		case stateExited:
-			m.state = stateStopped
+		case stateExited, stateFailed:
+			note := fmt.Sprintf("Service %q had already exited.", c.name)
+			if m.state == stateFailed {
+				note = fmt.Sprintf("Service %q had already failed: %s.", c.name, m.reason)
+			}
+			m.state, m.reason = stateStopped, ""
 			hurry()
-			effs = append(effs, effect{kind: effStopReply, now: true, text: fmt.Sprintf("Service %q had already exited.", c.name)})
+			effs = append(effs, effect{kind: effStopReply, now: true, text: note})
 		default: // initial: nothing was launched
 			effs = append(effs, effect{kind: effStopReply, now: true, text: fmt.Sprintf("Service %q has never been started.", c.name)})
 		}
@@ -483,7 +514,7 @@ func next(m machine, c config, ev event) (machine, []effect) {
 			case stateBackoff:
 				logf("Service %q %s action is \"restart\", waiting for current backoff", c.name, label)
 			case stateExited:
-				backoff(label)
+				restart(label)
 			}
 		case plan.ActionShutdown, plan.ActionSuccessShutdown:
 			shutdown(label, ev.action, -1)

@@ -45,7 +45,7 @@ func testEveryCell(t *testing.T, lc namedConfig, succeeded bool) {
 								continue // not reachable: a start waits in starting, a restart in backoff
 							}
 							m := machine{state: st, backoffNum: 2, backoffTime: time.Second, checkRestart: checkRestart, residue: residue, pending: pending,
-								succeeded: succeeded, ready: readyState{check: succeeded, done: succeeded && checkRestart}}
+								succeeded: succeeded, ready: readyState{check: succeeded, done: succeeded && checkRestart}, restartTimes: []time.Time{{}}}
 							e := event{kind: ev, action: action, err: errors.New("boom"), exit: reaper.ExitResult{Code: 1}, okay: action == plan.ActionRestart,
 								keepDone: succeeded, source: readySource(len(action) % 2)}
 							if checkRestart {
@@ -64,7 +64,7 @@ func testEveryCell(t *testing.T, lc namedConfig, succeeded bool) {
 								if eff.kind == effLaunch {
 									assert.False(t, residue && ev != evTreeEmpty, "%s: launches beside the last run's processes", name)
 									if pending == launchNone {
-										assert.Contains(t, []state{stateInitial, stateStopped, stateBackoff, stateExited}, st, name)
+										assert.Contains(t, []state{stateInitial, stateStopped, stateBackoff, stateExited, stateFailed}, st, name)
 									}
 								}
 							}
@@ -186,7 +186,7 @@ func TestStatusMapping(t *testing.T) {
 	want := map[state]string{
 		stateInitial: "error", stateStarting: "active", stateRunning: "active",
 		stateTerminating: "inactive", stateKilling: "inactive", stateStopped: "inactive",
-		stateBackoff: "backoff", stateExited: "error",
+		stateBackoff: "backoff", stateExited: "error", stateFailed: "error",
 	}
 	for st, status := range want {
 		assert.Equal(t, status, st.status(), st.String())

@@ -166,6 +166,12 @@ func checkDir(dir string) error {
 
 // buildParts opens the parts of a daemon whose directory is claimed.
 func (p *parts) buildParts(ctx context.Context) error {
+	// Processes handed over by an upgraded daemon are registered before
+	// anything is reaped, so none of their exits is missed.
+	adopted, err := servstate.Adopt(p.handover)
+	if err != nil {
+		return err
+	}
 	if err := reaper.Start(); err != nil {
 		return err
 	}
@@ -199,7 +205,7 @@ func (p *parts) buildParts(ctx context.Context) error {
 			p.log.Noticef("Using keyword %q as a service name is deprecated", name)
 		}
 	}
-	if err := p.buildServices(ctx, store); err != nil {
+	if err := p.buildServices(ctx, store, adopted); err != nil {
 		return err
 	}
 	// The state file exists, with every section, before any service starts.
@@ -213,7 +219,7 @@ func (p *parts) buildParts(ctx context.Context) error {
 // buildServices builds log forwarding, notices, the service manager (which
 // records service-update notices), identities, changes, checks and the verbs over them, then kills what a
 // previous daemon on this directory left running.
-func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error {
+func (p *parts) buildServices(ctx context.Context, store *statefile.Store, adopted *servstate.Adopted) error {
 	log := p.log
 	fwd := logfwd.New(logfwd.Options{Logf: log.Noticef, UserAgent: "pebble/" + version.Version})
 	p.forwarding = fwd
@@ -278,6 +284,11 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store) error
 	// Checks start with the plan, whatever --hold says (behaviour.md §7.8).
 	p.plans.Subscribe(p.checks.SetPlan)
 
+	if taken, err := services.TakeOver(adopted); err != nil {
+		return err
+	} else if len(taken) > 0 {
+		log.Debugf("Took over services: %s.", strings.Join(taken, ", "))
+	}
 	// Processes left by a daemon that died without stopping its services
 	// are killed before anything new starts, so no service runs twice.
 	killed, err := services.KillLeftovers(ctx)

@@ -133,8 +133,7 @@ func (p *parts) start(ctx context.Context) error {
 	}
 	p.api.Serve()
 	if p.handover != nil {
-		p.handover.CloseUntaken()
-		p.log.Noticef("Took over from version %s.", p.handover.Version)
+		p.tookOver()
 	}
 	if p.opts.IdentitiesFile != "" {
 		if err := applyIdentitiesFile(p.identities, p.log.SecurityEvent, p.opts.IdentitiesFile); err != nil {
@@ -147,7 +146,9 @@ func (p *parts) start(ctx context.Context) error {
 	if ready == nil {
 		ready = func() {}
 	}
-	if p.opts.Hold {
+	// A daemon that took over from an upgraded one has its services as
+	// they were: nothing is started.
+	if p.opts.Hold || p.handover != nil {
 		ready()
 		return nil
 	}

@@ -41,6 +41,8 @@ type handedSystem struct {
 	LockFD int `json:"lock-fd"`
 	// Change is the ID of the upgrade change.
 	Change string `json:"change"`
+	// QuietSince is when the old daemon stopped accepting connections.
+	QuietSince time.Time `json:"quiet-since"`
 }
 
 // upgradeTask is the data of an upgrade task.
@@ -131,9 +133,6 @@ func (u *upgrader) run(ctx context.Context, t *changes.Task) error {
 // only on failure, with everything it quiesced serving again.
 func (u *upgrader) upgrade(ctx context.Context, t *changes.Task, binary string) error {
 	p := u.p
-	if active := p.services.ActiveServices(); len(active) > 0 {
-		return fmt.Errorf("services are running (%s); handing services over is not supported yet", strings.Join(active, ", "))
-	}
 	newVersion, err := u.check(ctx, binary)
 	if err != nil {
 		return fmt.Errorf("new binary %s", err)
@@ -144,10 +143,14 @@ func (u *upgrader) upgrade(ctx context.Context, t *changes.Task, binary string) 
 		return err
 	}
 	doc := handover.New(version.Version)
-	err = u.handOver(ctx, t, doc)
+	err = p.services.HandOver(ctx, doc)
 	if err == nil {
-		t.Logf("Handing over from version %s to %s after %v of quiet.", version.Version, newVersion, time.Since(start).Round(time.Millisecond))
-		err = u.exec(ctx, doc, binary)
+		err = u.handOver(ctx, t, doc, start)
+		if err == nil {
+			t.Logf("Handing over from version %s to %s after %v of quiet.", version.Version, newVersion, time.Since(start).Round(time.Millisecond))
+			err = u.exec(ctx, doc, binary)
+		}
+		p.services.Resume()
 	}
 	if rerr := p.api.Resume(); rerr != nil {
 		p.log.Noticef("Cannot serve the API again after a failed upgrade: %v", rerr)
@@ -200,7 +203,7 @@ func (u *upgrader) check(ctx context.Context, binary string) (string, error) {
 }
 
 // handOver fills doc with every owner's part.
-func (u *upgrader) handOver(ctx context.Context, t *changes.Task, doc *handover.Document) error {
+func (u *upgrader) handOver(ctx context.Context, t *changes.Task, doc *handover.Document, quietSince time.Time) error {
 	p := u.p
 	if err := p.api.Handover(doc); err != nil {
 		return err
@@ -209,7 +212,7 @@ func (u *upgrader) handOver(ctx context.Context, t *changes.Task, doc *handover.
 	if err != nil {
 		return err
 	}
-	if err := doc.Put(systemPart, handedSystem{LockFD: lockFD, Change: t.ChangeID()}); err != nil {
+	if err := doc.Put(systemPart, handedSystem{LockFD: lockFD, Change: t.ChangeID(), QuietSince: quietSince.Round(0)}); err != nil {
 		return err
 	}
 	// What the new daemon loads from the state file is all there.
@@ -265,6 +268,14 @@ func (p *parts) takeLock() (*dirLock, bool, error) {
 		return nil, false, err
 	}
 	return &dirLock{f: f}, true, nil
+}
+
+// tookOver logs the end of an upgrade, once the new daemon serves.
+func (p *parts) tookOver() {
+	p.handover.CloseUntaken()
+	var part handedSystem
+	p.handover.Get(systemPart, &part)
+	p.log.Noticef("Took over from version %s; the API was quiet for %v.", p.handover.Version, time.Since(part.QuietSince).Round(time.Millisecond))
 }
 
 // CheckHandover reads every part of doc this binary knows, as a new daemon
