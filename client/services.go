@@ -181,6 +181,27 @@ type ServiceStats struct {
 	MemoryBytes uint64 `json:"memory-bytes" yaml:"memory-bytes"`
 	// Processes is how many processes the service has now.
 	Processes int `json:"processes" yaml:"processes"`
+	// Starts is how many times the service was launched since the daemon
+	// started, and OOMKills how many of its processes the kernel's OOM
+	// killer killed at its memory limit (not in Pebble).
+	Starts   int    `json:"starts" yaml:"starts"`
+	OOMKills uint64 `json:"oom-kills" yaml:"oom-kills"`
+	// ChargeGroup is the service's charge-group, and GroupTotals the
+	// usage of that group's started services added up; empty and nil for
+	// a service in no group.
+	ChargeGroup string       `json:"charge-group,omitempty" yaml:"charge-group,omitempty"`
+	GroupTotals *GroupTotals `json:"group-totals,omitempty" yaml:"group-totals,omitempty"`
+}
+
+// GroupTotals is the resource usage of the started services of one charge
+// group, added up.
+type GroupTotals struct {
+	Services    []string `json:"services" yaml:"services"`
+	CPUSeconds  float64  `json:"cpu-seconds" yaml:"cpu-seconds"`
+	MemoryBytes uint64   `json:"memory-bytes" yaml:"memory-bytes"`
+	Processes   int      `json:"processes" yaml:"processes"`
+	Starts      int      `json:"starts" yaml:"starts"`
+	OOMKills    uint64   `json:"oom-kills" yaml:"oom-kills"`
 }
 
 // Services reports the status of the services in the plan, sorted by name.

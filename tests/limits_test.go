@@ -338,3 +338,97 @@ services:
 	d2.stop()
 	requireNoLimitCgroups(t, dir)
 }
+
+// TestLimitsGroupTotals: the totals of a charge group are the sums of its
+// services' figures, in GET /v1/services?stats=true, in /v1/metrics and in
+// `pebble services --stats`; a service in no group is in no total.
+func TestLimitsGroupTotals(t *testing.T) {
+	dir := newPebbleDir(t, map[string]string{"001-base.yaml": `
+services:
+    a:
+        override: replace
+        command: /bin/sh -c 'sleep 1000 & sleep 1000 & wait'
+        startup: enabled
+        charge-group: team
+    b:
+        override: replace
+        command: /bin/sleep 1000
+        startup: enabled
+        charge-group: team
+    c:
+        override: replace
+        command: /bin/sleep 1000
+        startup: enabled
+        charge-group: other
+    d:
+        override: replace
+        command: /bin/sleep 1000
+        startup: enabled
+`})
+	d := startDaemon(t, dir, daemonOptions{})
+	require.Equal(t, "Done", d.waitAutostart().Status)
+	d.mustPebble("restart", "b")
+
+	type stats struct {
+		CPUSeconds  float64 `json:"cpu-seconds"`
+		MemoryBytes uint64  `json:"memory-bytes"`
+		Processes   int     `json:"processes"`
+		Starts      int     `json:"starts"`
+		ChargeGroup string  `json:"charge-group"`
+		GroupTotals *struct {
+			Services    []string `json:"services"`
+			CPUSeconds  float64  `json:"cpu-seconds"`
+			MemoryBytes uint64   `json:"memory-bytes"`
+			Processes   int      `json:"processes"`
+			Starts      int      `json:"starts"`
+		} `json:"group-totals"`
+	}
+	var infos []struct {
+		Name  string `json:"name"`
+		Stats stats  `json:"stats"`
+	}
+	d.sync("GET", "/v1/services?stats=true", nil, &infos)
+	by := map[string]stats{}
+	for _, s := range infos {
+		by[s.Name] = s.Stats
+	}
+	a, b := by["a"], by["b"]
+	team := a.GroupTotals
+	require.NotNil(t, team)
+	assert.Equal(t, []string{"a", "b"}, team.Services)
+	assert.InDelta(t, a.CPUSeconds+b.CPUSeconds, team.CPUSeconds, 1e-6)
+	assert.Equal(t, a.MemoryBytes+b.MemoryBytes, team.MemoryBytes)
+	assert.Equal(t, a.Processes+b.Processes, team.Processes)
+	assert.Equal(t, 4, team.Processes, "a's shell and two sleeps, b's sleep")
+	assert.Equal(t, 3, team.Starts, "a once, b twice")
+	assert.Equal(t, team, b.GroupTotals)
+	assert.Equal(t, []string{"c"}, by["c"].GroupTotals.Services)
+	assert.Nil(t, by["d"].GroupTotals)
+	assert.Equal(t, "", by["d"].ChargeGroup)
+
+	// One scrape reads every figure once: the group samples are the sums
+	// of the service samples of the same scrape.
+	text := d.metricsText()
+	sample := func(name, label string) float64 {
+		m := regexp.MustCompile(`(?m)^` + name + `\{` + label + `\} (\S+)$`).FindStringSubmatch(text)
+		require.NotNil(t, m, "no %s{%s} in:\n%s", name, label, text)
+		v, err := strconv.ParseFloat(m[1], 64)
+		require.NoError(t, err)
+		return v
+	}
+	for _, f := range []struct{ service, group string }{
+		{"pebble_service_cpu_seconds_total", "pebble_group_cpu_seconds_total"},
+		{"pebble_service_memory_bytes", "pebble_group_memory_bytes"},
+		{"pebble_service_processes", "pebble_group_processes"},
+		{"pebble_service_start_count", "pebble_group_starts_total"},
+		{"pebble_service_oom_kills_total", "pebble_group_oom_kills_total"},
+	} {
+		sum := sample(f.service, `service="a"`) + sample(f.service, `service="b"`)
+		assert.InDelta(t, sum, sample(f.group, `group="team"`), 1e-6, f.group)
+	}
+	assert.NotContains(t, text, `group=""`)
+
+	out := d.mustPebble("services", "--stats")
+	assert.Regexp(t, `(?m)^Group\s+Services\s+CPU\s+Memory\s+Processes\n(other\s+c\s+.*\n)team\s+a,b\s+\S+s\s+\S+\s+4\n`, out)
+	d.stop()
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -32,7 +33,7 @@ type cmdServices struct {
 func (c *cmdServices) Flags(fs *command.FlagSet) {
 	command.FormatFlag(fs, &c.format)
 	command.AbsTimeFlag(fs, &c.absTime)
-	fs.Bool(&c.stats, 0, "stats", "Show the CPU time, memory and process count of each service's processes")
+	fs.Bool(&c.stats, 0, "stats", "Show the CPU time, memory and process count of each service's processes, and the totals of each charge group")
 	fs.Bool(&c.exits, 0, "exits", "Show each service's restart count, last exit and failure reason")
 }
 
@@ -112,7 +113,35 @@ func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) e
 		return err
 	}
 	writeLimitNotes(e, services)
+	if c.stats {
+		return writeGroupTotals(e, services)
+	}
 	return nil
+}
+
+// writeGroupTotals prints, below the services, the totals of each charge
+// group of the services shown, in group order.
+func writeGroupTotals(e *command.Env, services []*client.ServiceInfo) error {
+	byGroup := make(map[string]*client.GroupTotals)
+	var names []string
+	for _, svc := range services {
+		if st := svc.Stats; st != nil && st.GroupTotals != nil && byGroup[st.ChargeGroup] == nil {
+			byGroup[st.ChargeGroup] = st.GroupTotals
+			names = append(names, st.ChargeGroup)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	fmt.Fprintln(e.Stdout)
+	w := command.NewTable(e.Stdout)
+	fmt.Fprintln(w, "Group\tServices\tCPU\tMemory\tProcesses")
+	for _, name := range names {
+		g := byGroup[name]
+		fmt.Fprintf(w, "%s\t%s\t%.2fs\t%s\t%d\n", name, strings.Join(g.Services, ","), g.CPUSeconds, formatBytes(g.MemoryBytes), g.Processes)
+	}
+	return w.Flush()
 }
 
 // writeLimitNotes tells, on stderr so the table stays as Pebble prints

@@ -122,7 +122,8 @@ service in the plan when none is named.
                                   instead of relative times for the last and
                                   next 60 days and dates beyond
       --stats                     Show the CPU time, memory and process count
-                                  of each service's processes
+                                  of each service's processes, and the totals
+                                  of each charge group
       --exits                     Show each service's restart count, last exit
                                   and failure reason
 `

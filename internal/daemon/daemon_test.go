@@ -229,7 +229,7 @@ func TestServicesJSON(t *testing.T) {
 	assert.Empty(t, o.actions, "usage is read only on request")
 
 	_, body := do(t, c, "GET", "/v1/services?names=a,b&stats=true", "")
-	want[0].(map[string]any)["stats"] = map[string]any{"cpu-seconds": 1.5, "memory-bytes": 4096.0, "processes": 2.0}
+	want[0].(map[string]any)["stats"] = map[string]any{"cpu-seconds": 1.5, "memory-bytes": 4096.0, "processes": 2.0, "starts": 0.0, "oom-kills": 0.0}
 	assert.Equal(t, want, body["result"])
 	assert.Equal(t, []string{"usage"}, o.actions)
 

@@ -96,7 +96,7 @@ func (d *decoder) limits(dst *Limits, what string) field {
 		table := map[string]field{"cpu": d.cpuField(&dst.CPU)}
 		for _, key := range LimitFieldNames {
 			if key != "cpu" {
-				table[key] = d.limitField(dst.Limit(key), byteLimits[key])
+				table[key] = d.limitField(dst.Limit(key), byteLimits[key], key == "core")
 			}
 		}
 		return d.fields(n, what, "limits.", table)
@@ -104,8 +104,9 @@ func (d *decoder) limits(dst *Limits, what string) field {
 }
 
 // limitField decodes a count, or a byte size when bytes is set, or
-// "unlimited". Zero is refused: it would stop the service from running.
-func (d *decoder) limitField(dst *OptionalLimit, bytes bool) field {
+// "unlimited". Zero is refused, as it would stop the service from running,
+// unless zero is set (core: 0 forbids core files).
+func (d *decoder) limitField(dst *OptionalLimit, bytes, zero bool) field {
 	return func(n *yaml.Node) error {
 		n, err := d.resolve(n)
 		if err != nil || isNull(n) {
@@ -115,6 +116,9 @@ func (d *decoder) limitField(dst *OptionalLimit, bytes bool) field {
 			return errAt(n, "expected a number, not %s", kindName(n))
 		}
 		v, err := ParseLimit(n.Value, bytes)
+		if zero && strings.TrimSpace(n.Value) == "0" {
+			v, err = 0, nil
+		}
 		if err != nil {
 			return errAt(n, "%v", err)
 		}
@@ -185,7 +189,7 @@ func FormatLimit(v uint64, bytes bool) string {
 	if v == Unlimited {
 		return "unlimited"
 	}
-	if bytes {
+	if bytes && v > 0 {
 		for _, u := range []struct {
 			name string
 			size uint64

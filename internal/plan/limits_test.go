@@ -35,6 +35,9 @@ services:
 	if got.Limits != want {
 		t.Errorf("limits:\n got  %+v\n want %+v", got.Limits, want)
 	}
+	if l := mustParse(t, 0, "zero", "services: {s: {limits: {core: 0}}}"); l.Services["s"].Limits.Core != (OptionalLimit{0, true}) {
+		t.Errorf("core: 0 parsed as %+v", l.Services["s"].Limits.Core)
+	}
 	if got.ChargeGroup != "team-a" {
 		t.Errorf("charge-group %q, want team-a", got.ChargeGroup)
 	}
@@ -90,6 +93,7 @@ func TestParseLimitsErrors(t *testing.T) {
 		{"limits: {memory: 12 parsecs}", prefix + `line 4: service "svc" field "limits.memory": expected a size in bytes such as 512MiB, 2G or 1000000, or "unlimited", not "12 parsecs"`},
 		{"limits: {memory: 0}", prefix + `line 4: service "svc" field "limits.memory": size "0" out of range: must be at least 1 byte and below 8 EiB`},
 		{"limits: {memory: 9000000T}", `~field "limits.memory": size "9000000T" out of range`},
+		{"limits: {stack: 0}", `~field "limits.stack": size "0" out of range`},
 		{"limits: {pids: 0}", prefix + `line 4: service "svc" field "limits.pids": expected a positive integer or "unlimited", not "0"`},
 		{"limits: {nofile: 1k}", `~field "limits.nofile": expected a positive integer or "unlimited", not "1k"`},
 		{"limits: {nofile: [1]}", `~field "limits.nofile": expected a number, not a sequence`},
@@ -110,12 +114,12 @@ func TestFormatLimitRoundTrips(t *testing.T) {
 		v     uint64
 		bytes bool
 		want  string
-	}{{512 << 20, true, "512MiB"}, {1500, true, "1500"}, {3 << 40, true, "3TiB"}, {4096, false, "4096"}, {Unlimited, true, "unlimited"}} {
+	}{{512 << 20, true, "512MiB"}, {1500, true, "1500"}, {3 << 40, true, "3TiB"}, {4096, false, "4096"}, {Unlimited, true, "unlimited"}, {0, true, "0"}} {
 		got := FormatLimit(tc.v, tc.bytes)
 		if got != tc.want {
 			t.Errorf("FormatLimit(%d) = %q, want %q", tc.v, got, tc.want)
 		}
-		if back, err := ParseLimit(got, tc.bytes); err != nil || back != tc.v {
+		if back, err := ParseLimit(got, tc.bytes); tc.v != 0 && (err != nil || back != tc.v) {
 			t.Errorf("ParseLimit(%q) = %d, %v; want %d", got, back, err, tc.v)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/pebble-project/pebble/internal/cgroup"
 	"github.com/pebble-project/pebble/internal/limits"
 	"github.com/pebble-project/pebble/internal/limits/shim"
-	"github.com/pebble-project/pebble/internal/metrics"
 	"github.com/pebble-project/pebble/internal/osutil"
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/reaper"
@@ -140,17 +139,6 @@ func (m *Manager) oomKills(name string) uint64 {
 		}
 	}
 	return total
-}
-
-// writeLimitMetrics writes the families of the limits: OOM kills per
-// started service.
-func (m *Manager) writeLimitMetrics(w *metrics.Writer, started []string) {
-	oom := metrics.Family{Name: "pebble_service_oom_kills_total", Kind: metrics.Counter,
-		Help: "Processes of the service the kernel's OOM killer killed at its memory limit, since the daemon started"}
-	for _, name := range started {
-		oom.Samples = append(oom.Samples, metrics.Sample{Labels: []metrics.Label{{Name: "service", Value: name}}, Value: float64(m.oomKills(name))})
-	}
-	w.Write(oom)
 }
 
 // exitReason returns the reason of the service's last exit (ExitOOMKilled

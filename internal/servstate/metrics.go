@@ -37,7 +37,8 @@ func (m *Manager) WriteMetrics(w *metrics.Writer) {
 		Help: "Memory used by the service's processes now, in bytes"}
 	procs := metrics.Family{Name: "pebble_service_processes", Kind: metrics.Gauge,
 		Help: "Number of processes the service has now"}
-	for _, u := range m.Usage(started) {
+	usage := m.Usage(started)
+	for _, u := range usage {
 		label := []metrics.Label{{Name: "service", Value: u.Name}}
 		cpu.Samples = append(cpu.Samples, metrics.Sample{Labels: label, Value: u.CPU.Seconds()})
 		mem.Samples = append(mem.Samples, metrics.Sample{Labels: label, Value: float64(u.Memory)})
@@ -46,5 +47,5 @@ func (m *Manager) WriteMetrics(w *metrics.Writer) {
 	w.Write(cpu)
 	w.Write(mem)
 	w.Write(procs)
-	m.writeLimitMetrics(w, started)
+	writeChargeMetrics(w, usage)
 }

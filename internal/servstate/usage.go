@@ -40,6 +40,12 @@ type Usage struct {
 	Memory uint64
 	// Processes is how many processes the service has now.
 	Processes int
+	// The charge-back figures of chargeback.go: the service's charge
+	// group, how many times it was launched, and the processes the OOM
+	// killer killed in it.
+	Group    string
+	Starts   int
+	OOMKills uint64
 }
 
 // usageBook keeps the CPU time of runs that ended, per service.
@@ -203,6 +209,7 @@ func (m *Manager) Usage(names []string) []Usage {
 		out = append(out, u)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	m.addCharges(out)
 	return out
 }
 

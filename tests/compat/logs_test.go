@@ -25,16 +25,20 @@ services:
         command: /bin/sh -c "echo one; echo '<two> & three'; head -c 4000 /dev/urandom | tr '\\000\\n' '\\001\\002'; echo; while [ ! -e @DIR@/more ]; do sleep 0.01; done; echo four; exec sleep 1000"
         startup: enabled
 `})
-	waitFor(t, 20*time.Second, func() error {
-		return logHas(d, "one")
-	})
+	// The service writes its first three lines at once, but the daemon may
+	// read them in more than one go: wait until all three are there.
 	var got []client.LogEntry
-	err := d.client.Logs(&client.LogsOptions{N: -1, WriteLog: func(e client.LogEntry) error {
-		got = append(got, e)
-		return nil
-	}})
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, len(got), 3)
+	waitFor(t, 20*time.Second, func() error {
+		got = nil
+		err := d.client.Logs(&client.LogsOptions{N: -1, WriteLog: func(e client.LogEntry) error {
+			got = append(got, e)
+			return nil
+		}})
+		if err == nil && len(got) < 3 {
+			err = fmt.Errorf("%d log entries so far, want 3", len(got))
+		}
+		return err
+	})
 	assert.Equal(t, "talker", got[0].Service)
 	assert.Equal(t, "one", got[0].Message)
 	assert.Equal(t, "<two> & three", got[1].Message)
