@@ -119,15 +119,16 @@ func stoppedWhileStarting(c config) error {
 	return fmt.Errorf("stopped before the %s okay delay", c.okayDelay)
 }
 
-// oneshotExit handles the exit of a one-shot's process: exit 0 ends its
-// start successfully, any other code fails it with the output tail. It is
+// oneshotExit handles the exit of a one-shot's process: exit 0 (or a code
+// of success-exit-codes) ends its start successfully, any other code fails
+// it with the output tail. It is
 // never restarted; a shutdown action applies as for any service.
 func oneshotExit(m machine, c config, code int, effs []effect) (machine, []effect) {
 	wasStarting := m.state == stateStarting
 	effs = append(effs, effect{kind: effLog, text: fmt.Sprintf("Service %q exited with code %d", c.name, code)})
-	m.succeeded = code == 0
+	m.succeeded = c.budget.successExit(code)
 	m.state = stateExited
-	if code == 0 {
+	if m.succeeded {
 		m.state = stateStopped
 	}
 	action, label := exitAction(c, code)
@@ -143,7 +144,7 @@ func oneshotExit(m machine, c config, code int, effs []effect) (machine, []effec
 	}
 	if wasStarting {
 		r := effect{kind: effStartReply}
-		if code != 0 {
+		if !m.succeeded {
 			r.quick = true
 			r.err = fmt.Errorf("cannot start service %q: exited with code %d", c.name, code)
 		}

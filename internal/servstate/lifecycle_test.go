@@ -150,8 +150,16 @@ func TestOneshotFailure(t *testing.T) {
 	_, effs = next(m, oneshotConfig, event{kind: evStart, keepDone: true})
 	assert.Len(t, effectsOf(effs, effLaunch), 1)
 
-	// A shutdown action still applies.
+	// A code of success-exit-codes is a success.
 	c := oneshotConfig
+	c.budget.successCodes = []int{3}
+	m, effs = next(machine{state: stateStarting}, c, event{kind: evExit, exit: reaper.ExitResult{Code: 3}})
+	assert.Equal(t, stateStopped, m.state)
+	assert.True(t, m.succeeded)
+	assert.NoError(t, effectsOf(effs, effStartReply)[0].err)
+
+	// A shutdown action still applies.
+	c = oneshotConfig
 	c.onFailure = plan.ActionShutdown
 	m, effs = next(machine{state: stateStarting}, c, event{kind: evExit, exit: reaper.ExitResult{Code: 3}})
 	assert.Equal(t, stateExited, m.state)
