@@ -105,6 +105,11 @@ services:
         override: replace
         command: sh -c 'echo leaked-output; exit 3'
         log-access: admin
+    job:
+        override: replace
+        type: oneshot
+        command: sh -c 'echo job-output; exit 4'
+        log-access: admin
 log-targets:
     everything:
         override: replace
@@ -165,6 +170,15 @@ log-targets:
 	require.Equal(t, 200, status)
 	assert.Contains(t, string(env.Result), "Its last output is not shown here")
 	assert.NotContains(t, string(env.Result), "leaked-output", "a failed start's task log is read-level: no restricted output in it")
+
+	require.Equal(t, "Error", d.waitChange(d.serviceAction("start", "job")).Status)
+	status, env = d.request("GET", "/v1/services?names=job", nil)
+	require.Equal(t, 200, status)
+	assert.Contains(t, string(env.Result), "job-output", "an admin sees a one-shot's output")
+	status, body = asReader("/v1/services?names=job")
+	require.Equal(t, 200, status)
+	assert.Contains(t, body, `"exit-code":4`)
+	assert.NotContains(t, body, "job-output", "a reader does not see a restricted one-shot's output")
 }
 
 // asAdminLogs returns GET /v1/logs?n=-1 as the daemon's own user (admin).

@@ -88,6 +88,7 @@ func (a *api) getServices(r *http.Request) response {
 	if withStats == "true" {
 		usage = a.serviceStats(names)
 	}
+	admin, p := callerOf(r).allowed(accessAdmin), a.plan.Plan()
 	out := make([]serviceJSON, 0, len(infos))
 	for _, info := range infos {
 		s := serviceJSON{Name: info.Name, Startup: info.Startup, Current: info.Current, Stats: usage[info.Name],
@@ -95,6 +96,9 @@ func (a *api) getServices(r *http.Request) response {
 			Readiness: info.Readiness, StatusText: info.StatusText}
 		if r := info.Oneshot; r != nil {
 			s.Oneshot = &oneshotJSON{ExitCode: r.ExitCode, Exited: r.Exited, Output: r.Output}
+			if !admin && logsRestricted(p, info.Name) {
+				s.Oneshot.Output = "" // its output is its logs (docs/privacy.md)
+			}
 		}
 		if !info.CurrentSince.IsZero() {
 			since := info.CurrentSince

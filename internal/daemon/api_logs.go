@@ -68,11 +68,18 @@ func (a *api) readableLogs(cl *caller, names []string) (_ []string, none bool, _
 		return names, len(names) == 0, nil
 	}
 	for _, name := range names {
-		if svc := p.Services[name]; svc != nil && svc.LogsRestricted() {
+		if logsRestricted(p, name) {
 			return nil, false, errorStatus(http.StatusForbidden, "", "cannot read logs of service %q: its log-access is admin", name)
 		}
 	}
 	return names, false, nil
+}
+
+// logsRestricted reports whether the plan's service of that name keeps its
+// logs for admins (log-access: admin).
+func logsRestricted(p *plan.Plan, name string) bool {
+	svc := p.Services[name]
+	return svc != nil && svc.LogsRestricted()
 }
 
 // forwardsRestricted reports whether the log target forwards the logs of a
