@@ -92,12 +92,13 @@ services:
 	}
 	assert.GreaterOrEqual(t, starts, 3)
 
-	// pebble services adds the Scheduled column, here only.
+	// pebble services adds the Scheduled column, here only (and the Notes
+	// column, for the one-shot's result).
 	out := d.mustPebble("services")
 	header := strings.SplitN(out, "\n", 2)[0]
-	assert.Regexp(t, `^Service +Startup +Current +Since +Scheduled$`, header)
-	assert.Regexp(t, `(?m)^plain +disabled +inactive +- +-$`, out)
-	assert.Regexp(t, `(?m)^tick +disabled +\S+ +.+ \(1 skipped\)$`, out)
+	assert.Regexp(t, `^Service +Startup +Current +Since +Scheduled +Notes$`, header)
+	assert.Regexp(t, `(?m)^plain +disabled +inactive +- +- +-$`, out)
+	assert.Regexp(t, `(?m)^tick +disabled +\S+ +.+ \(1 skipped\) +exited 0 .+$`, out)
 	d.stop()
 }
 
