@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -54,11 +53,7 @@ func fillDisk(t *testing.T, path string) {
 func TestDiskFull(t *testing.T) {
 	dir := smallDisk(t)
 	path := filepath.Join(dir, ".pebble.state")
-	s, err := Open(path)
-	require.NoError(t, err)
-	defer s.Close()
-	var n atomic.Int64
-	s.Register("n", func() any { return n.Load() })
+	s, n := openCounter(t, path)
 	n.Store(1)
 	require.NoError(t, s.Save(context.Background()))
 
@@ -66,7 +61,7 @@ func TestDiskFull(t *testing.T) {
 	fillDisk(t, fill)
 	n.Store(2)
 	s.MarkDirty()
-	err = s.Sync(context.Background())
+	err := s.Sync(context.Background())
 	require.Error(t, err, "a write to a full disk fails")
 	assert.Contains(t, err.Error(), "no space left on device")
 	err = s.Sync(context.Background())
@@ -153,11 +148,7 @@ func TestWritable(t *testing.T) {
 func TestWritableRetriesAtOnce(t *testing.T) {
 	dir := smallDisk(t)
 	path := filepath.Join(dir, ".pebble.state")
-	s, err := Open(path)
-	require.NoError(t, err)
-	defer s.Close()
-	var n atomic.Int64
-	s.Register("n", func() any { return n.Load() })
+	s, n := openCounter(t, path)
 	n.Store(1)
 	require.NoError(t, s.Save(context.Background()))
 	fill := filepath.Join(dir, "fill")
