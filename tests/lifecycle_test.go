@@ -290,3 +290,45 @@ services:
 	assert.Len(t, readLines(filepath.Join(dir, "marks")), len(m)+1, "only broken's start was added")
 	d.stop()
 }
+
+// TestGatedSiblingsStartTogether: web and worker both need the one-shot
+// migrate and not each other, so both start as soon as migrate has exited 0
+// (s6-rc's rule), where Pebble's lane would start worker only after web's
+// 1 s okay delay.
+func TestGatedSiblingsStartTogether(t *testing.T) {
+	dir := newPebbleDir(t, nil)
+	writeScript(t, dir, "migrate.sh", marker("migrate", `sleep 0.5
+echo "migrate-end $(date +%s%N)" >> @DIR@/marks`))
+	for _, name := range []string{"web", "worker"} {
+		writeScript(t, dir, name+".sh", marker(name, "sleep 1000 & wait"))
+	}
+	writeLayers(t, dir, map[string]string{"001-base.yaml": `
+services:
+    migrate:
+        override: replace
+        type: oneshot
+        command: /bin/sh @DIR@/migrate.sh
+    web:
+        override: replace
+        command: /bin/sh @DIR@/web.sh
+        requires: [migrate]
+        after: [migrate]
+    worker:
+        override: replace
+        command: /bin/sh @DIR@/worker.sh
+        requires: [migrate]
+        after: [migrate]
+`})
+	d := startDaemon(t, dir, daemonOptions{})
+	chg := d.waitChange(d.serviceAction("start", "web", "worker"))
+	require.Equal(t, "Done", chg.Status, "start: %+v", chg)
+	m := marks(t, dir)
+	for _, name := range []string{"web", "worker"} {
+		assert.True(t, m[name+"-start"].After(m["migrate-end"]), "%s started %s, before migrate ended %s", name, m[name+"-start"], m["migrate-end"])
+	}
+	gap := m["worker-start"].Sub(m["web-start"]).Abs()
+	t.Logf("figure: web and worker started %v apart", gap.Round(time.Millisecond))
+	// Waiting for the other's okay delay would put them about 1 s apart.
+	assert.Less(t, gap, 500*time.Millisecond, "one sibling waited for the other's okay delay")
+	d.stop()
+}

@@ -10,7 +10,9 @@ import (
 // This file adds to start changes what readiness and one-shot services
 // need (docs/readiness.md, docs/oneshot.md): the start of a service ordered
 // after a service with readiness, or after a one-shot, waits for that
-// service's start task even when no requires puts them in one lane, and
+// service's start task even when no requires puts them in one lane; in a
+// lane that holds such a service, each start waits only for what it is
+// ordered after (s6-rc's rule), not for the whole lane ahead of it; and
 // autostart and replan leave a one-shot that succeeded alone. For plans
 // without those fields start changes are Pebble's.
 
@@ -20,6 +22,7 @@ import (
 // are laid out in an order that puts every task after those it waits for.
 func (o *Ops) startTasks(p *plan.Plan, lanes [][]string, offset int, waitFor []int, unlessSucceeded func(string) bool) []changes.TaskSpec {
 	specs := o.laneTasks(kindStart, lanes, offset, waitFor)
+	o.unchainGatedLanes(p, lanes, specs, offset, waitFor)
 	index := make(map[string]int, len(specs))
 	for i, s := range specs {
 		name := s.Data.(serviceTask).Service
@@ -33,6 +36,47 @@ func (o *Ops) startTasks(p *plan.Plan, lanes [][]string, offset int, waitFor []i
 		return specs
 	}
 	return withGates(specs, offset, gates)
+}
+
+// unchainGatedLanes applies s6-rc's rule to the lanes that hold a gated
+// service: each start there waits only for the starts of the services it is
+// ordered after (its after list, and the services naming it in their before
+// list), not for every service ahead of it in the lane, so services that
+// need the same gated service start together once it is ready. Each such
+// task gets a lane of its own, so a failure holds only what waits for it
+// (changes holds the waiters of a failed task). Lanes without a gated
+// service keep Pebble's chain. specs stand at offset onward, in lane order.
+func (o *Ops) unchainGatedLanes(p *plan.Plan, lanes [][]string, specs []changes.TaskSpec, offset int, waitFor []int) {
+	first := 0
+	for _, lane := range lanes {
+		if slices.ContainsFunc(lane, func(name string) bool { return gated(p.Services[name]) }) {
+			at := make(map[string]int, len(lane))
+			for i, name := range lane {
+				at[name] = first + i
+			}
+			for i, name := range lane {
+				spec := &specs[first+i]
+				spec.Lanes = []int{o.changes.NewLane()}
+				spec.WaitFor = append([]int(nil), waitFor...)
+				for _, before := range orderedBefore(p, name, lane) {
+					spec.WaitFor = append(spec.WaitFor, offset+at[before])
+				}
+			}
+		}
+		first += len(lane)
+	}
+}
+
+// orderedBefore returns the services of lane that name must start after:
+// those in its after list and those naming it in their before list.
+func orderedBefore(p *plan.Plan, name string, lane []string) []string {
+	var out []string
+	for _, other := range lane {
+		if other != name && (slices.Contains(p.Services[name].After, other) || slices.Contains(p.Services[other].Before, name)) {
+			out = append(out, other)
+		}
+	}
+	return out
 }
 
 // gateEdges returns, by task index, the indexes of the tasks of gated

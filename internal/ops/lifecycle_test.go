@@ -125,3 +125,61 @@ func TestFailedOneshotHoldsItsDependent(t *testing.T) {
 	assert.Contains(t, c.Err, `cannot start service "migrate": exited with code 3`)
 	assert.Equal(t, "inactive", o.services.Services([]string{"app"})[0].Current, "app never started")
 }
+
+const siblingsLayer = `
+services:
+    migrate:
+        override: replace
+        type: oneshot
+        command: sh -c 'sleep 0.2; exit 0'
+    web:
+        override: replace
+        command: sh -c '${WEB:-exec sleep 300}'
+        requires: [migrate]
+        after: [migrate]
+        startup: enabled
+    worker:
+        override: replace
+        command: sleep 300
+        requires: [migrate]
+        after: [migrate]
+        startup: enabled
+    edge:
+        override: replace
+        command: sleep 300
+        requires: [web]
+        after: [web]
+        startup: enabled
+`
+
+// In a lane that holds a gated service, each start waits only for what it
+// is ordered after (s6-rc's rule): web and worker both wait for migrate
+// alone, not for each other, and edge for web alone.
+func TestGatedLaneStartsWaitForTheirOwnDependencies(t *testing.T) {
+	o := newOps(t, siblingsLayer)
+	assert.Equal(t, map[string][]string{"migrate": {}, "web": {"migrate"}, "worker": {"migrate"}, "edge": {"web"}},
+		waitsFor(t, o, "edge", "worker"))
+	p := o.plans.Plan()
+	lanes, err := p.StartOrder([]string{"edge", "worker"})
+	require.NoError(t, err)
+	seen := map[int]bool{}
+	for _, s := range o.startTasks(p, lanes, 0, nil, nil) {
+		require.Len(t, s.Lanes, 1)
+		assert.False(t, seen[s.Lanes[0]], "two tasks share lane %d", s.Lanes[0])
+		seen[s.Lanes[0]] = true
+	}
+}
+
+// A failed start in such a lane holds only what waits for it: web fails,
+// edge (after web) is held, and worker, which needs only migrate, starts.
+func TestGatedLaneFailureHoldsOnlyDependents(t *testing.T) {
+	o := newOps(t, strings.Replace(siblingsLayer, "${WEB:-exec sleep 300}", "exit 1", 1))
+	c := run(t, o, "autostart")
+	assert.Equal(t, "Error", c.Status.String())
+	byName := map[string]string{}
+	for _, task := range c.Tasks {
+		byName[task.Summary] = task.Status.String()
+	}
+	assert.Equal(t, map[string]string{`Start service "migrate"`: "Done", `Start service "web"`: "Error",
+		`Start service "worker"`: "Done", `Start service "edge"`: "Hold"}, byName)
+}
