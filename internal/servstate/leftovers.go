@@ -81,7 +81,7 @@ func (m *Manager) KillLeftovers(ctx context.Context) ([]string, error) {
 // are still alive and those of the non-empty leftover cgroups.
 func (m *Manager) leftoverTrees(recs map[string]procRecord) map[string][]*procTree {
 	trees := make(map[string][]*procTree)
-	procs, _ := osutil.AllProcs() // one snapshot for every record
+	snap := &procSnapshot{} // one listing of /proc for every live record, if any
 	for name, rec := range recs {
 		st, err := osutil.ReadProcStat(rec.PID)
 		if err != nil || st.StartTime != rec.StartTime || st.State == 'Z' {
@@ -93,7 +93,7 @@ func (m *Manager) leftoverTrees(recs map[string]procRecord) map[string][]*procTr
 			// PID; its descendants are found through /proc.
 			t.leader = -1
 		}
-		t.refreshFrom(procs)
+		t.refreshWith(snap)
 		trees[name] = append(trees[name], t)
 	}
 	if m.cgroups != nil {
