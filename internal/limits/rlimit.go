@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -31,7 +32,8 @@ var rlimitResources = []struct {
 func rlimits(l plan.Limits) ([]shim.Rlimit, []NotEnforced) {
 	var out []shim.Rlimit
 	var not []NotEnforced
-	privileged := canRaiseHardLimits()
+	// Read /proc/self/status only when an rlimit is set, once for all.
+	privileged := sync.OnceValue(canRaiseHardLimits)
 	for _, r := range rlimitResources {
 		v := *l.Limit(r.key)
 		if !v.IsSet {
@@ -51,13 +53,13 @@ func rlimits(l plan.Limits) ([]shim.Rlimit, []NotEnforced) {
 }
 
 // rlimitBlocked says why setrlimit would refuse value, or "".
-func rlimitBlocked(key string, resource int, value uint64, privileged bool) string {
+func rlimitBlocked(key string, resource int, value uint64, privileged func() bool) string {
 	if resource == unix.RLIMIT_NOFILE {
 		if max, ok := nrOpen(); ok && value > max {
 			return fmt.Sprintf("the kernel allows at most %d open files per process (fs.nr_open)", max)
 		}
 	}
-	if privileged {
+	if privileged() {
 		return ""
 	}
 	var cur unix.Rlimit
