@@ -49,8 +49,9 @@ func GroupTotals(usage []Usage) []GroupUsage {
 	return out
 }
 
-// addCharges fills the charge-back fields of usage: the charge group of
-// each service in the current plan, its launches and its OOM kills.
+// addCharges fills the charge-back fields of usage that Usage has not
+// (it reads Starts with the record): the charge group of each service in
+// the current plan and its OOM kills.
 func (m *Manager) addCharges(usage []Usage) {
 	m.mu.Lock()
 	p := m.plan
@@ -59,11 +60,6 @@ func (m *Manager) addCharges(usage []Usage) {
 		u := &usage[i]
 		if svc := p.Services[u.Name]; svc != nil {
 			u.Group = svc.ChargeGroup
-		}
-		if s := m.record(u.Name, false); s != nil {
-			s.mu.Lock()
-			u.Starts = s.startCount
-			s.mu.Unlock()
 		}
 		u.OOMKills = m.oomKills(u.Name)
 	}

@@ -173,12 +173,12 @@ func (m *Manager) Usage(names []string) []Usage {
 			continue
 		}
 		s.mu.Lock()
-		pid, started := s.pid, s.startCount > 0 && !s.forgotten
+		pid, starts, started := s.pid, s.startCount, s.startCount > 0 && !s.forgotten
 		s.mu.Unlock()
 		if !started {
 			continue
 		}
-		u := Usage{Name: s.name}
+		u := Usage{Name: s.name, Starts: starts}
 		if m.cgroups != nil {
 			dir := m.cgroups.Path(s.name)
 			if members, ok := cgroupMembers(dir, pid); ok {
