@@ -42,15 +42,9 @@ func (w *Writer) HandOver() WriterState {
 	st := WriterState{MidLine: w.midLine, LineTime: w.lineTime, LineLen: w.lineLen, Continued: w.continued}
 	b := w.buf
 	b.mu.Lock()
-	size := uint64(len(b.data))
 	st.End, st.LostNL, st.LastLostNL = b.end, b.lostNL, b.lastLostNL
-	st.Data = make([]byte, 0, b.end-b.start)
-	for pos := b.start; pos < b.end; {
-		off := pos % size
-		n := min(size-off, b.end-pos)
-		st.Data = append(st.Data, b.data[off:off+n]...)
-		pos += n
-	}
+	held := int(b.end - b.start)
+	st.Data = b.copyLocked(make([]byte, 0, held), b.start, held)
 	b.mu.Unlock()
 	if w.lane != nil {
 		m := w.lane.m

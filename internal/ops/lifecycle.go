@@ -53,30 +53,23 @@ func (o *Ops) unchainGatedLanes(p *plan.Plan, lanes [][]string, specs []changes.
 			at := make(map[string]int, len(lane))
 			for i, name := range lane {
 				at[name] = first + i
-			}
-			for i, name := range lane {
 				spec := &specs[first+i]
 				spec.Lanes = []int{o.changes.NewLane()}
-				spec.WaitFor = append([]int(nil), waitFor...)
-				for _, before := range orderedBefore(p, name, lane) {
-					spec.WaitFor = append(spec.WaitFor, offset+at[before])
-				}
+				spec.WaitFor = slices.Clone(waitFor)
 			}
+			eachOrdering(p, lane, func(before, after string) {
+				i, ok1 := at[before]
+				j, ok2 := at[after]
+				if ok1 && ok2 {
+					spec := &specs[j]
+					if !slices.Contains(spec.WaitFor, offset+i) {
+						spec.WaitFor = append(spec.WaitFor, offset+i)
+					}
+				}
+			})
 		}
 		first += len(lane)
 	}
-}
-
-// orderedBefore returns the services of lane that name must start after:
-// those in its after list and those naming it in their before list.
-func orderedBefore(p *plan.Plan, name string, lane []string) []string {
-	var out []string
-	for _, other := range lane {
-		if other != name && (slices.Contains(p.Services[name].After, other) || slices.Contains(p.Services[other].Before, name)) {
-			out = append(out, other)
-		}
-	}
-	return out
 }
 
 // gateEdges returns, by task index, the indexes of the tasks of gated
@@ -88,8 +81,12 @@ func gateEdges(p *plan.Plan, lanes [][]string, index map[string]int) map[int][]i
 			laneOf[name] = l
 		}
 	}
+	names := make([]string, 0, len(index))
+	for name := range index {
+		names = append(names, name)
+	}
 	gates := map[int][]int{}
-	add := func(first, then string) {
+	eachOrdering(p, names, func(first, then string) {
 		i, ok1 := index[first]
 		j, ok2 := index[then]
 		if !ok1 || !ok2 || laneOf[first] == laneOf[then] || !gated(p.Services[first]) {
@@ -98,17 +95,24 @@ func gateEdges(p *plan.Plan, lanes [][]string, index map[string]int) map[int][]i
 		if !slices.Contains(gates[j], i) {
 			gates[j] = append(gates[j], i)
 		}
-	}
-	for name := range index {
+	})
+	return gates
+}
+
+// eachOrdering calls f(first, then) for each ordering the plan states on
+// the services of names: then's after list names first, or first's before
+// list names then. The other service may be outside names; a pair stated
+// both ways comes twice.
+func eachOrdering(p *plan.Plan, names []string, f func(first, then string)) {
+	for _, name := range names {
 		s := p.Services[name]
 		for _, a := range s.After {
-			add(a, name)
+			f(a, name)
 		}
 		for _, b := range s.Before {
-			add(name, b)
+			f(name, b)
 		}
 	}
-	return gates
 }
 
 // gated reports whether a service's start ends later than Pebble's okay

@@ -159,6 +159,15 @@ func TestGatedLaneStartsWaitForTheirOwnDependencies(t *testing.T) {
 	o := newOps(t, siblingsLayer)
 	assert.Equal(t, map[string][]string{"migrate": {}, "web": {"migrate"}, "worker": {"migrate"}, "edge": {"web"}},
 		waitsFor(t, o, "edge", "worker"))
+	// An ordering that leaves the lane (worker before lone, in a lane of
+	// its own) is no edge inside it.
+	o = newOps(t, strings.Replace(siblingsLayer, "    worker:\n        override: replace\n", "    worker:\n        override: replace\n        before: [lone]\n", 1)+`
+    lone:
+        override: replace
+        command: sleep 300
+`)
+	assert.Equal(t, map[string][]string{"migrate": {}, "web": {"migrate"}, "worker": {"migrate"}, "edge": {"web"}, "lone": {}},
+		waitsFor(t, o, "edge", "worker", "lone"))
 	p := o.plans.Plan()
 	lanes, err := p.StartOrder([]string{"edge", "worker"})
 	require.NoError(t, err)

@@ -10,6 +10,7 @@ import (
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/checks"
 	"github.com/pebble-project/pebble/internal/plan"
+	"github.com/pebble-project/pebble/internal/servstate"
 )
 
 // checkPollInterval is how often a wait-check step reads the check's
@@ -92,30 +93,27 @@ func (r *Runner) act(ctx context.Context, t *changes.Task, d *stepData) error {
 // start starts the service and what it requires, in the plan's order, as
 // `pebble start` does.
 func (r *Runner) start(ctx context.Context, t *changes.Task, name string) error {
-	lanes, err := r.plans.Plan().StartOrder([]string{name})
-	if err != nil {
-		return fmt.Errorf("cannot start service %q: %w", name, err)
-	}
-	for _, lane := range lanes {
-		for _, svc := range lane {
-			if err := r.services.Start(ctx, svc, t); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return r.inOrder(ctx, t, name, "start", (*plan.Plan).StartOrder, r.services.Start)
 }
 
 // stop stops the service and what requires it, in the plan's order, as
 // `pebble stop` does.
 func (r *Runner) stop(ctx context.Context, t *changes.Task, name string) error {
-	lanes, err := r.plans.Plan().StopOrder([]string{name})
+	return r.inOrder(ctx, t, name, "stop", (*plan.Plan).StopOrder, r.services.Stop)
+}
+
+// inOrder applies act to every service of the lanes order gives for name,
+// lane after lane, stopping at the first error.
+func (r *Runner) inOrder(ctx context.Context, t *changes.Task, name, verb string,
+	order func(*plan.Plan, []string) ([][]string, error),
+	act func(context.Context, string, servstate.TaskLog) error) error {
+	lanes, err := order(r.plans.Plan(), []string{name})
 	if err != nil {
-		return fmt.Errorf("cannot stop service %q: %w", name, err)
+		return fmt.Errorf("cannot %s service %q: %w", verb, name, err)
 	}
 	for _, lane := range lanes {
 		for _, svc := range lane {
-			if err := r.services.Stop(ctx, svc, t); err != nil {
+			if err := act(ctx, svc, t); err != nil {
 				return err
 			}
 		}
