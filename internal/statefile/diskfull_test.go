@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -47,20 +48,27 @@ func fillDisk(t *testing.T, path string) {
 	}
 }
 
+// pendingOnFullDisk opens a store on a small disk, saves n = 1, fills the
+// disk and marks n = 2, not yet written; fill is the file that fills it.
+func pendingOnFullDisk(t *testing.T) (s *Store, n *atomic.Int64, dir, path, fill string) {
+	t.Helper()
+	dir = smallDisk(t)
+	path = filepath.Join(dir, ".pebble.state")
+	s, n = openCounter(t, path)
+	n.Store(1)
+	require.NoError(t, s.Save(context.Background()))
+	fill = filepath.Join(dir, "fill")
+	fillDisk(t, fill)
+	n.Store(2)
+	s.MarkDirty()
+	return s, n, dir, path, fill
+}
+
 // A write that fails while the disk is full is reported to the Syncs that
 // wait for it, but not to later ones: the flusher retries it, and once
 // space returns the next Sync succeeds, with nothing left behind.
 func TestDiskFull(t *testing.T) {
-	dir := smallDisk(t)
-	path := filepath.Join(dir, ".pebble.state")
-	s, n := openCounter(t, path)
-	n.Store(1)
-	require.NoError(t, s.Save(context.Background()))
-
-	fill := filepath.Join(dir, "fill")
-	fillDisk(t, fill)
-	n.Store(2)
-	s.MarkDirty()
+	s, n, dir, path, fill := pendingOnFullDisk(t)
 	err := s.Sync(context.Background())
 	require.Error(t, err, "a write to a full disk fails")
 	assert.Contains(t, err.Error(), "no space left on device")
@@ -146,15 +154,7 @@ func TestWritable(t *testing.T) {
 // than wait for the flusher's next retry: it fails while the disk is still
 // full and succeeds, having written the pending state, once space returns.
 func TestWritableRetriesAtOnce(t *testing.T) {
-	dir := smallDisk(t)
-	path := filepath.Join(dir, ".pebble.state")
-	s, n := openCounter(t, path)
-	n.Store(1)
-	require.NoError(t, s.Save(context.Background()))
-	fill := filepath.Join(dir, "fill")
-	fillDisk(t, fill)
-	n.Store(2)
-	s.MarkDirty()
+	s, _, _, path, fill := pendingOnFullDisk(t)
 	require.Error(t, s.Sync(context.Background()))
 	tried := s.attemptsSoFar()
 	require.Error(t, s.Writable(context.Background()))
@@ -167,14 +167,7 @@ func TestWritableRetriesAtOnce(t *testing.T) {
 // Durable waits through failed writes until the state is on disk, where
 // Sync gives up at the first failure.
 func TestDurableWaitsForSpace(t *testing.T) {
-	dir := smallDisk(t)
-	path := filepath.Join(dir, ".pebble.state")
-	s, n := openCounter(t, path)
-	require.NoError(t, s.Save(context.Background()))
-	fill := filepath.Join(dir, "fill")
-	fillDisk(t, fill)
-	n.Store(2)
-	s.MarkDirty()
+	s, n, _, path, fill := pendingOnFullDisk(t)
 	done := make(chan error, 1)
 	go func() { done <- s.Durable(context.Background()) }()
 	tried := s.attemptsSoFar()
