@@ -7,8 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -59,14 +60,9 @@ func (c *cmdIdentities) Run(ctx context.Context, e *command.Env, _ []string) err
 		fmt.Fprintln(e.Stderr, "No identities.")
 		return nil
 	}
-	names := make([]string, 0, len(ids))
-	for name := range ids {
-		names = append(names, name)
-	}
-	sort.Strings(names)
 	w := command.NewTable(e.Stdout)
 	fmt.Fprintln(w, "Name\tAccess\tTypes")
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(ids)) {
 		id := ids[name]
 		var types []string
 		if id.Local != nil {
@@ -180,12 +176,7 @@ func (c *identitiesFileCmd) Run(ctx context.Context, e *command.Env, _ []string)
 		err, verb = cli.UpdateIdentities(ctx, ids), "Updated %d %s."
 	default:
 		names := make(map[string]struct{}, len(ids))
-		sorted := make([]string, 0, len(ids))
-		for name := range ids {
-			sorted = append(sorted, name)
-		}
-		sort.Strings(sorted)
-		for _, name := range sorted {
+		for _, name := range slices.Sorted(maps.Keys(ids)) {
 			if ids[name] != nil {
 				return fmt.Errorf("identity value for %q must be null for remove operation", name)
 			}

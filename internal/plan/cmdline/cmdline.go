@@ -39,27 +39,16 @@ func Split(s string) ([]string, error) {
 	)
 	for _, r := range s {
 		switch state {
-		case between:
+		case between, inWord, closedWord:
 			switch {
 			case isCommandSpace(r):
-			case r == '#':
+				if state != between {
+					words = append(words, word.String())
+					word.Reset()
+					state = between
+				}
+			case r == '#' && state == between:
 				state = inComment
-			case r == '\\':
-				state = escaped
-			case r == '\'':
-				state = inSingle
-			case r == '"':
-				state = inDouble
-			default:
-				word.WriteRune(r)
-				state = inWord
-			}
-		case inWord, closedWord:
-			switch {
-			case isCommandSpace(r):
-				words = append(words, word.String())
-				word.Reset()
-				state = between
 			case r == '\\':
 				state = escaped
 			case r == '\'':
