@@ -1,6 +1,7 @@
 package servstate
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"syscall"
 	"time"
@@ -117,4 +118,19 @@ func shutdownCode(action plan.ServiceAction, code int) (int, bool) {
 		return exitFailure, true
 	}
 	return 0, false
+}
+
+// shutdownEffects logs a shutdown action taken on an exit whose outcome
+// code is code (0 for an exit that counts as success, see
+// budget.outcomeCode) and asks the daemon to shut down with its exit code.
+func shutdownEffects(name, label string, action plan.ServiceAction, code int) []effect {
+	exitCode, _ := shutdownCode(action, code)
+	kind := "success"
+	if exitCode != exitSuccess {
+		kind = "failure"
+	}
+	return []effect{
+		{kind: effLog, text: fmt.Sprintf("Service %q %s action is %q, triggering %s shutdown", name, label, action, kind)},
+		{kind: effShutdown, code: exitCode},
+	}
 }

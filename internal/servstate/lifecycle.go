@@ -132,15 +132,9 @@ func oneshotExit(m machine, c config, code int, effs []effect) (machine, []effec
 		m.state = stateStopped
 	}
 	action, label := exitAction(c, code)
-	if exitCode, ok := shutdownCode(action, code); ok {
-		kind := "success"
-		if exitCode != exitSuccess {
-			kind = "failure"
-		}
+	if _, ok := shutdownCode(action, code); ok {
 		m.state = stateExited
-		effs = append(effs,
-			effect{kind: effLog, text: fmt.Sprintf("Service %q %s action is %q, triggering %s shutdown", c.name, label, action, kind)},
-			effect{kind: effShutdown, code: exitCode})
+		effs = append(effs, shutdownEffects(c.name, label, action, c.budget.outcomeCode(code))...)
 	}
 	if wasStarting {
 		r := effect{kind: effStartReply}

@@ -166,6 +166,16 @@ func TestOneshotFailure(t *testing.T) {
 	if sd := effectsOf(effs, effShutdown); assert.Len(t, sd, 1) {
 		assert.Equal(t, exitFailure, sd[0].code)
 	}
+
+	// An on-success shutdown after a code of success-exit-codes is a
+	// success shutdown, as for any service.
+	c = oneshotConfig
+	c.budget.successCodes = []int{3}
+	c.onSuccess = plan.ActionShutdown
+	_, effs = next(machine{state: stateStarting}, c, event{kind: evExit, exit: reaper.ExitResult{Code: 3}})
+	if sd := effectsOf(effs, effShutdown); assert.Len(t, sd, 1) {
+		assert.Equal(t, exitSuccess, sd[0].code)
+	}
 }
 
 func TestOneshotTimeoutAndStop(t *testing.T) {

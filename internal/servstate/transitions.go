@@ -225,13 +225,7 @@ func next(m machine, c config, ev event) (machine, []effect) {
 		arm(timerBackoff, m.backoffTime)
 	}
 	shutdown := func(label string, action plan.ServiceAction, code int) {
-		exitCode, _ := shutdownCode(action, code)
-		kind := "success"
-		if exitCode != exitSuccess {
-			kind = "failure"
-		}
-		logf("Service %q %s action is %q, triggering %s shutdown", c.name, label, action, kind)
-		effs = append(effs, effect{kind: effShutdown, code: exitCode})
+		effs = append(effs, shutdownEffects(c.name, label, action, code)...)
 	}
 	// restart restarts after backoff, or fails the service when the
 	// restart budget is spent and applies on-restart-limit.
