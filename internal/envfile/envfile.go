@@ -14,13 +14,16 @@
 // mistyped line may hold a secret, and errors reach task logs and the
 // daemon's log.
 //
-// The package does not know about plans or services, and holds no state.
+// Layered puts a service's variables in their order: its workload's, the
+// file's, its own. The package does not know about plans, and holds no
+// state.
 package envfile
 
 import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"strings"
 	"unicode/utf8"
@@ -47,6 +50,26 @@ func Read(path string) (map[string]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read environment-file %q: %w", path, err)
 	}
+	return env, nil
+}
+
+// Layered returns the variables a service's processes get: base (its
+// workload's), then those of the environment file at path (none when path
+// is empty), then own (the service's environment), a later one winning.
+// The file is read now, so each start sees its current content.
+func Layered(base map[string]string, path string, own map[string]string) (map[string]string, error) {
+	env := maps.Clone(base)
+	if env == nil {
+		env = make(map[string]string, len(own))
+	}
+	if path != "" {
+		fromFile, err := Read(path)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(env, fromFile)
+	}
+	maps.Copy(env, own)
 	return env, nil
 }
 

@@ -77,3 +77,22 @@ func TestRead(t *testing.T) {
 	_, err = Read(path)
 	assert.EqualError(t, err, `cannot read environment-file "`+path+`": larger than 1048576 bytes`)
 }
+
+// Layered puts the workload's variables first, then the file's, then the
+// service's own, and leaves its inputs alone.
+func TestLayered(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.env")
+	require.NoError(t, os.WriteFile(path, []byte("A=file\nB=file\n"), 0o600))
+	base := map[string]string{"A": "workload", "B": "workload", "C": "workload"}
+	env, err := Layered(base, path, map[string]string{"B": "own"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"A": "file", "B": "own", "C": "workload"}, env)
+	assert.Equal(t, "workload", base["A"], "the workload's map is not changed")
+
+	env, err = Layered(nil, "", map[string]string{"B": "own"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"B": "own"}, env)
+
+	_, err = Layered(base, filepath.Join(t.TempDir(), "missing.env"), nil)
+	assert.ErrorContains(t, err, "cannot read environment-file")
+}

@@ -144,23 +144,15 @@ func (o *Ops) withServiceContext(req execs.Request) (execs.Request, error) {
 	if svc == nil {
 		return req, apierr.Errorf(apierr.BadRequest, "context service %q not found", req.ServiceContext)
 	}
-	env := make(map[string]string)
+	var base map[string]string
 	uid, gid, username, group := svc.UserID, svc.GroupID, svc.User, svc.Group
 	if w := workloadOf(p, svc); w != nil {
-		for k, v := range w.Environment {
-			env[k] = v
-		}
+		base = w.Environment
 		uid, gid, username, group = w.UserID, w.GroupID, w.User, w.Group
 	}
-	if svc.EnvironmentFile != "" {
-		fromFile, err := envfile.Read(svc.EnvironmentFile)
-		if err != nil {
-			return req, apierr.Errorf(apierr.Internal, "cannot run command in the context of service %q: %v", req.ServiceContext, err)
-		}
-		maps.Copy(env, fromFile)
-	}
-	for k, v := range svc.Environment {
-		env[k] = v
+	env, err := envfile.Layered(base, svc.EnvironmentFile, svc.Environment)
+	if err != nil {
+		return req, apierr.Errorf(apierr.Internal, "cannot run command in the context of service %q: %v", req.ServiceContext, err)
 	}
 	for k, v := range req.Environment {
 		env[k] = v

@@ -2,7 +2,6 @@ package servstate
 
 import (
 	"errors"
-	"maps"
 	"os"
 	"os/exec"
 	"sort"
@@ -27,24 +26,16 @@ func buildCommand(svc *plan.Service, workload *plan.Workload, out *os.File) (*ex
 		return nil, errors.New("empty command")
 	}
 
-	env := make(map[string]string)
+	var base map[string]string
 	uid, gid := svc.UserID, svc.GroupID
 	username, group := svc.User, svc.Group
 	if workload != nil {
-		for k, v := range workload.Environment {
-			env[k] = v
-		}
+		base = workload.Environment
 		uid, gid, username, group = workload.UserID, workload.GroupID, workload.User, workload.Group
 	}
-	if svc.EnvironmentFile != "" {
-		fromFile, err := envfile.Read(svc.EnvironmentFile)
-		if err != nil {
-			return nil, err
-		}
-		maps.Copy(env, fromFile)
-	}
-	for k, v := range svc.Environment {
-		env[k] = v
+	env, err := envfile.Layered(base, svc.EnvironmentFile, svc.Environment)
+	if err != nil {
+		return nil, err
 	}
 	uid, gid, err = osutil.NormalizeUIDGID(uid, gid, username, group)
 	if err != nil {
