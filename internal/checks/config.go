@@ -20,20 +20,20 @@ func effectiveConfig(p *plan.Plan, pc *plan.Check) *plan.Check {
 		return c // the plan's validation rules this out
 	}
 	env := make(map[string]string)
-	uid, gid, user, group := svc.UserID, svc.GroupID, svc.User, svc.Group
-	if w := p.Workloads[svc.Workload]; svc.Workload != "" && w != nil {
+	w := p.Workloads[svc.Workload]
+	if w != nil {
 		maps.Copy(env, w.Environment)
-		uid, gid, user, group = w.UserID, w.GroupID, w.User, w.Group
 	}
 	maps.Copy(env, svc.Environment)
 	maps.Copy(env, c.Exec.Environment)
 	e := c.Exec
 	e.Environment = env
+	as := svc.RunAs(w)
 	if e.User == "" && e.UserID == nil {
-		e.User, e.UserID = user, uid
+		e.User, e.UserID = as.User, as.UserID
 	}
 	if e.Group == "" && e.GroupID == nil {
-		e.Group, e.GroupID = group, gid
+		e.Group, e.GroupID = as.Group, as.GroupID
 	}
 	if e.WorkingDir == "" {
 		e.WorkingDir = svc.WorkingDir
