@@ -8,8 +8,10 @@ import (
 
 // effectiveConfig returns a copy of the plan's check with the exec
 // service-context merged in (layers.md §4): the check inherits the service's
-// environment (its workload's first), user, group and working directory;
-// its own settings win, and its environment is layered on top.
+// environment, user, group and working directory; its own settings win,
+// and its environment is layered on top. The workload's environment and the
+// service's environment-file go under both (envfile.Layered, when the
+// check runs), as for the service's own processes.
 func effectiveConfig(p *plan.Plan, pc *plan.Check) *plan.Check {
 	c := pc.Copy()
 	if c.Exec == nil || c.Exec.ServiceContext == "" {
@@ -19,15 +21,18 @@ func effectiveConfig(p *plan.Plan, pc *plan.Check) *plan.Check {
 	if svc == nil {
 		return c // the plan's validation rules this out
 	}
-	env := make(map[string]string)
+	e := c.Exec
+	env := maps.Clone(svc.Environment)
+	if env == nil {
+		env = make(map[string]string, len(e.Environment))
+	}
+	maps.Copy(env, e.Environment)
+	e.Environment = env
 	w := p.Workloads[svc.Workload]
 	if w != nil {
-		maps.Copy(env, w.Environment)
+		e.ContextEnvironment = maps.Clone(w.Environment)
 	}
-	maps.Copy(env, svc.Environment)
-	maps.Copy(env, c.Exec.Environment)
-	e := c.Exec
-	e.Environment = env
+	e.ContextEnvironmentFile = svc.EnvironmentFile
 	as := svc.RunAs(w)
 	if e.User == "" && e.UserID == nil {
 		e.User, e.UserID = as.User, as.UserID
