@@ -190,26 +190,38 @@ func (o *Ops) replan() (changes.NewChange, error) {
 // lane's first task waiting for the tasks in waitFor.
 // The specs will stand at index offset onward in the change's task list.
 func (o *Ops) laneTasks(kind string, lanes [][]string, offset int, waitFor []int) []changes.TaskSpec {
-	verb := strings.ToUpper(kind[:1]) + kind[1:] // "Start", "Stop", "Reload"
 	var specs []changes.TaskSpec
 	for _, lane := range lanes {
-		laneID := o.changes.NewLane()
-		for i, name := range lane {
-			spec := changes.TaskSpec{
-				Kind:    kind,
-				Summary: fmt.Sprintf("%s service %q", verb, name),
-				Data:    serviceTask{Service: name},
-				Lanes:   []int{laneID},
-			}
-			if i == 0 {
-				spec.WaitFor = append([]int(nil), waitFor...)
-			} else {
-				spec.WaitFor = []int{offset + len(specs) - 1}
-			}
-			specs = append(specs, spec)
-		}
+		specs = o.appendLane(specs, kind, lane, offset, waitFor)
 	}
 	return specs
+}
+
+// appendLane appends to specs the tasks of one lane, chained, in a lane
+// of their own; the first waits for the tasks in waitFor.
+func (o *Ops) appendLane(specs []changes.TaskSpec, kind string, lane []string, offset int, waitFor []int) []changes.TaskSpec {
+	laneID := o.changes.NewLane()
+	for i, name := range lane {
+		spec := serviceSpec(kind, name, laneID)
+		if i == 0 {
+			spec.WaitFor = slices.Clone(waitFor)
+		} else {
+			spec.WaitFor = []int{offset + len(specs) - 1}
+		}
+		specs = append(specs, spec)
+	}
+	return specs
+}
+
+// serviceSpec is the task of kind for one service, in lane laneID.
+func serviceSpec(kind, name string, laneID int) changes.TaskSpec {
+	verb := strings.ToUpper(kind[:1]) + kind[1:] // "Start", "Stop", "Reload"
+	return changes.TaskSpec{
+		Kind:    kind,
+		Summary: fmt.Sprintf("%s service %q", verb, name),
+		Data:    serviceTask{Service: name},
+		Lanes:   []int{laneID},
+	}
 }
 
 // summary is `<Action> service "<first>"[ and <n-1> more]`.
