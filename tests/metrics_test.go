@@ -100,7 +100,9 @@ pebble_service_start_count{service="burn"} 1
 	assert.Nil(t, infos[1].Stats, "idle was never started")
 
 	out := d.mustPebble("services", "--stats")
-	assert.Regexp(t, `^Service +Startup +Current +Since +CPU +Memory +Processes\nburn +disabled +active +today at \S+ \S+ +\d+\.\d\ds +[0-9.]+[kMG]B +2\nidle +disabled +inactive +- +- +- +-\n$`, out)
+	assert.Regexp(t, `^Service +Startup +Current +Since +CPU +User +System +Memory +Peak +Processes +FDs +Read +Written\n`+
+		`burn +disabled +active +today at \S+ \S+ +(\d+\.\d\ds +){3}([0-9.]+[kMG]?B +){2}2 +\d+ +([0-9.]+[kMG]?B +)[0-9.]+[kMG]?B\n`+
+		`idle +disabled +inactive +- +(- +){8}-\n$`, out)
 	assert.NotContains(t, d.mustPebble("services", "--format=json"), "stats", "stats only on request")
 
 	// A restart keeps counting: the counter never goes down.

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,6 +29,7 @@ func TestEnvironmentFile(t *testing.T) {
 	badPath := filepath.Join(dir, "bad.env")
 	writeFile(t, badPath, "OK=1\n"+secret+"\n")
 	out := filepath.Join(dir, "seen")
+	checkOut := filepath.Join(dir, "seen-by-check")
 	pdir := newPebbleDir(t, map[string]string{"001-app.yaml": fmt.Sprintf(`
 services:
     app:
@@ -44,7 +46,26 @@ services:
         override: replace
         command: sleep 1000
         environment-file: %s
-`, out, envPath, badPath, filepath.Join(dir, "missing.env"))})
+checks:
+    app-env:
+        override: replace
+        period: 1h
+        exec:
+            command: sh -c 'echo "$API_TOKEN $MODE" > %s'
+            service-context: app
+    broken-env:
+        override: replace
+        period: 1h
+        exec:
+            command: "true"
+            service-context: broken
+    missing-env:
+        override: replace
+        period: 1h
+        exec:
+            command: "true"
+            service-context: missing
+`, out, envPath, badPath, filepath.Join(dir, "missing.env"), checkOut)})
 	d := startDaemon(t, pdir, daemonOptions{args: []string{"--verbose"}})
 
 	chg := d.waitChange(d.serviceAction("start", "app"))
@@ -55,6 +76,26 @@ services:
 	res := d.pebble("exec", "--context=app", "--", "sh", "-c", `echo "$API_TOKEN"`)
 	require.Equal(t, 0, res.code, "exec in the context of app: %s", res.stderr)
 	assert.Equal(t, secret+"\n", res.stdout, "an exec in the service's context gets the file's values")
+
+	// An exec check in the service's context gets the file's values too,
+	// and fails, naming the file, when it cannot be read.
+	res = d.pebble("check", "app-env", "--refresh")
+	require.Equal(t, 0, res.code, "refresh app-env: %s", res.stderr)
+	assert.Equal(t, []string{secret + " from-plan"}, waitLines(t, checkOut, 1, readyTimeout))
+	for name, want := range map[string]string{
+		"broken-env":  `cannot read environment-file "` + badPath + `": line 2: expected KEY=VALUE`,
+		"missing-env": "cannot read environment-file: open " + filepath.Join(dir, "missing.env") + ": no such file or directory",
+	} {
+		res = d.pebble("check", name, "--refresh", "--format=json")
+		require.Equal(t, 0, res.code, "refresh %s: %s", name, res.stderr)
+		var got struct {
+			Error string `json:"error"`
+			Logs  string `json:"logs"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(res.stdout), &got))
+		assert.Equal(t, want, got.Error, name)
+		assert.Contains(t, got.Logs, " ERROR "+want+"\n", name)
+	}
 
 	for _, name := range []string{"broken", "missing"} {
 		chg := d.waitChange(d.serviceAction("start", name))

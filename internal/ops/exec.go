@@ -145,10 +145,9 @@ func (o *Ops) withServiceContext(req execs.Request) (execs.Request, error) {
 		return req, apierr.Errorf(apierr.BadRequest, "context service %q not found", req.ServiceContext)
 	}
 	var base map[string]string
-	uid, gid, username, group := svc.UserID, svc.GroupID, svc.User, svc.Group
-	if w := workloadOf(p, svc); w != nil {
+	w := p.Workloads[svc.Workload]
+	if w != nil {
 		base = w.Environment
-		uid, gid, username, group = w.UserID, w.GroupID, w.User, w.Group
 	}
 	env, err := envfile.Layered(base, svc.EnvironmentFile, svc.Environment)
 	if err != nil {
@@ -158,29 +157,23 @@ func (o *Ops) withServiceContext(req execs.Request) (execs.Request, error) {
 		env[k] = v
 	}
 	req.Environment = env
+	as := svc.RunAs(w)
 	if req.UserID == nil {
-		req.UserID = uid
+		req.UserID = as.UserID
 	}
 	if req.User == "" {
-		req.User = username
+		req.User = as.User
 	}
 	if req.GroupID == nil {
-		req.GroupID = gid
+		req.GroupID = as.GroupID
 	}
 	if req.Group == "" {
-		req.Group = group
+		req.Group = as.Group
 	}
 	if req.WorkingDir == "" {
 		req.WorkingDir = svc.WorkingDir
 	}
 	return req, nil
-}
-
-func workloadOf(p *plan.Plan, svc *plan.Service) *plan.Workload {
-	if svc.Workload == "" {
-		return nil
-	}
-	return p.Workloads[svc.Workload]
 }
 
 // execEnvironment is the environment of an exec (api.md §16.1): the

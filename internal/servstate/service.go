@@ -287,9 +287,7 @@ func (s *service) apply(e effect, cfg config) {
 		s.m.wg.Add(1)
 		go s.watchTree(s.run, s.tree)
 	case effRetire:
-		if s.tree.cgroup != "" {
-			s.m.usage.retire(s.name, s.tree.cgroup, func() error { return s.m.cgroups.Remove(s.name) })
-		}
+		s.m.retireUsage(s.name, s.tree.cgroup)
 		s.m.retireLimits(s.name)
 	case effArm:
 		d := e.d
