@@ -31,7 +31,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	}
 	entries = append(entries,
 		serviceJSON{Name: "all", Startup: "disabled", Current: "active", CurrentSince: &since,
-			Stats:    &serviceStatsJSON{CPUSeconds: 1.5e-7, MemoryBytes: math.MaxUint64, Processes: 3, ChargeGroup: "g<", GroupTotals: &groupTotalsJSON{}},
+			Stats:    &serviceStatsJSON{usageJSON: usageJSON{CPUSeconds: 1.5e-7, MemoryBytes: math.MaxUint64, Processes: 3}, ChargeGroup: "g<", GroupTotals: &groupTotalsJSON{}},
 			Schedule: "@every 1m", NextRun: &zoned, SkippedRuns: -2,
 			LimitsNotEnforced: []limits.NotEnforced{{Limit: "memory", Reason: "no cgroup & no <v2>"}},
 			Oneshot:           &oneshotJSON{ExitCode: 1, Exited: whole, Output: "out\n"},
