@@ -148,6 +148,13 @@ services:
         type: oneshot
         command: sh -c 'echo job-output; exit 4'
         log-access: admin
+checks:
+    secret-check:
+        override: replace
+        period: 1h
+        exec:
+            command: sh -c 'echo check-output; exit 3'
+            service-context: secret
 log-targets:
     everything:
         override: replace
@@ -208,6 +215,25 @@ log-targets:
 	require.Equal(t, 200, status)
 	assert.Contains(t, string(env.Result), "Its last output is not shown here")
 	assert.NotContains(t, string(env.Result), "leaked-output", "a failed start's task log is read-level: no restricted output in it")
+
+	// An exec check in the restricted service's context (it has its
+	// environment): its output is in the refresh answer, admin only, and
+	// kept out of its task log.
+	res := d.pebble("check", "secret-check", "--refresh", "--format=json")
+	require.Equal(t, 0, res.code, res.stderr)
+	var refreshed struct {
+		Error string `json:"error"`
+		Logs  string `json:"logs"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &refreshed))
+	assert.Equal(t, "exit status 3; check-output", refreshed.Error, "an admin's refresh shows the output")
+	assert.Contains(t, refreshed.Logs, " ERROR exit status 3; its output is not shown here: the service's log-access is admin\n")
+	assert.NotContains(t, refreshed.Logs, "check-output")
+	checkChange := d.check("secret-check").ChangeID
+	status, body = asReader("/v1/changes/" + checkChange)
+	require.Equal(t, 200, status, body)
+	assert.Contains(t, body, "its output is not shown here")
+	assert.NotContains(t, body, "check-output", "a check's task log is read-level: no restricted output in it")
 
 	require.Equal(t, "Error", d.waitChange(d.serviceAction("start", "job")).Status)
 	status, env = d.request("GET", "/v1/services?names=job", nil)

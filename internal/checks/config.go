@@ -46,6 +46,18 @@ func effectiveConfig(p *plan.Plan, pc *plan.Check) *plan.Check {
 	return c
 }
 
+// outputPrivate reports whether the output of check c (an effective
+// configuration) stays out of its task log: it runs in the context of a
+// service with log-access: admin (docs/privacy.md), whose environment it
+// has. Task logs are read by every client with read access.
+func outputPrivate(p *plan.Plan, c *plan.Check) bool {
+	if c.Exec == nil || c.Exec.ServiceContext == "" {
+		return false
+	}
+	svc := p.Services[c.Exec.ServiceContext]
+	return svc != nil && svc.LogsRestricted()
+}
+
 // sameRun reports whether a running check with configuration a can keep
 // running under configuration b: everything but startup and override must
 // be equal (behaviour.md §7.8: a running check changed to startup: disabled

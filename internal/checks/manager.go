@@ -124,6 +124,7 @@ type Manager struct {
 type check struct {
 	name      string
 	cfg       *plan.Check // effective configuration
+	private   bool        // its output stays out of its task log (outputPrivate)
 	successes int
 	failures  int
 	prevID    string // the change that drove it before, if any
@@ -214,9 +215,12 @@ func (m *Manager) SetPlan(p *plan.Plan) {
 	for _, name := range sortedKeys(p.Checks) {
 		cfg := effectiveConfig(p, p.Checks[name])
 		c := m.checks[name]
+		if c != nil {
+			c.private = outputPrivate(p, cfg)
+		}
 		switch {
 		case c == nil:
-			c = &check{name: name, cfg: cfg}
+			c = &check{name: name, cfg: cfg, private: outputPrivate(p, cfg)}
 			m.checks[name] = c
 		case c.run != nil && !sameRun(c.cfg, cfg):
 			m.stopLocked(c)

@@ -124,17 +124,17 @@ func (m *Manager) record(t *changes.Task, r *run, err error) (end bool, taskErr 
 		return false, nil
 	}
 	c.metricFailures++
+	text := logText(err, c.private)
 	if r.inStartPeriod(time.Now()) {
 		m.mu.Unlock()
 		m.logf("Check %q failure in its start-period (not counted): %v", c.name, err)
-		t.Errorf("%s", ErrorText(err))
+		t.Errorf("%s", text)
 		return false, nil
 	}
 	c.failures++
 	failures := c.failures
 	m.mu.Unlock()
 
-	text := ErrorText(err)
 	m.logf("Check %q failure %d/%d: %v", c.name, failures, threshold, err)
 	if r.kind == KindRecover || failures < threshold {
 		t.Errorf("%s", text)
