@@ -415,7 +415,7 @@ func (p *parts) buildAPI() error {
 		BootID:      bootID(),
 		// Security events go to the daemon log as JSON (behaviour.md §12).
 		SecurityEvent: p.log.SecurityEvent,
-		Metrics:       []daemon.MetricsSource{p.services, p.checks, p.forwarding},
+		Metrics:       []daemon.MetricsSource{p.services, p.checks, p.forwarding, selfMetrics{}},
 	})
 	if err != nil {
 		return err
