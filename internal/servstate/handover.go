@@ -283,6 +283,7 @@ func (m *Manager) takeOver(a *Adopted, h handedService) error {
 	}
 	m.mu.Lock()
 	m.services[h.Name] = s
+	m.rosterChangedLocked()
 	m.adopted[h.Name] = true
 	m.wg.Add(1)
 	m.mu.Unlock()

@@ -100,6 +100,7 @@ func (s *service) forget(c command) bool {
 	m.mu.Lock()
 	if m.services[s.name] == s {
 		delete(m.services, s.name)
+		m.rosterChangedLocked()
 	}
 	m.mu.Unlock()
 	m.usage.forget(s.name)

@@ -395,6 +395,7 @@ func (p *parts) buildAPI() error {
 		Schedules:   p.scheduler,
 		Workflows:   p.workflows,
 		Logf:        p.log.Noticef,
+		LogLine:     p.log.Notice,
 		Version:     version.Version,
 		BootID:      bootID(),
 		// Security events go to the daemon log as JSON (behaviour.md §12).
