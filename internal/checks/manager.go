@@ -117,6 +117,8 @@ type Manager struct {
 	checks map[string]*check
 	runs   map[string]*run // by change ID, until the loop ends
 	closed bool
+	// handedOver is set while results are not counted (handover.go).
+	handedOver bool
 }
 
 // check is the manager's record of one check in the plan; guarded by
@@ -171,9 +173,10 @@ func New(opts Options) *Manager {
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	// A check task left running by a previous daemon is marked Done on
-	// restart (Interrupted ""), and fresh changes replace it (§7.8).
-	opts.Changes.Register(KindPerform, changes.Kind{Run: m.runTask})
-	opts.Changes.Register(KindRecover, changes.Kind{Run: m.runTask})
+	// restart (Interrupted ""), and fresh changes replace it (§7.8); one
+	// handed over by an upgraded daemon goes on with its run (TakeOver).
+	opts.Changes.Register(KindPerform, changes.Kind{Run: m.runTask, Resume: m.runTask})
+	opts.Changes.Register(KindRecover, changes.Kind{Run: m.runTask, Resume: m.runTask})
 	return m
 }
 

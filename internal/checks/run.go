@@ -103,6 +103,10 @@ func (m *Manager) record(t *changes.Task, r *run, err error) (end bool, taskErr 
 		m.mu.Unlock()
 		return true, nil // superseded meanwhile
 	}
+	if m.handedOver {
+		m.mu.Unlock()
+		return false, nil // the new daemon counts from the hand-over
+	}
 	if err == nil {
 		c.metricSuccesses++
 		if r.kind == KindRecover {

@@ -334,7 +334,7 @@ func (m *Manager) send(ctx context.Context, name string, create bool, c command)
 // is ready (docs/readiness.md) or, a one-shot, has exited (docs/oneshot.md).
 // Cancelling ctx aborts the start: the process group gets SIGKILL.
 func (m *Manager) Start(ctx context.Context, name string, tl TaskLog) error {
-	return m.start(ctx, name, tl, false, nil)
+	return m.start(ctx, name, tl, command{})
 }
 
 // StartWithEnv is Start with env added to the environment of the runs this
@@ -342,25 +342,34 @@ func (m *Manager) Start(ctx context.Context, name string, tl TaskLog) error {
 // parameters so, docs/workflows.md). The plan's definition is what Replan
 // compares; a later start without env drops it.
 func (m *Manager) StartWithEnv(ctx context.Context, name string, tl TaskLog, env map[string]string) error {
-	return m.start(ctx, name, tl, false, env)
+	return m.start(ctx, name, tl, command{env: env})
 }
 
 // StartUnlessSucceeded is Start, except that a one-shot whose last run
 // succeeded, with the definition of the current plan, is left alone (its
 // task logs so): the start of autostart and replan (docs/oneshot.md).
 func (m *Manager) StartUnlessSucceeded(ctx context.Context, name string, tl TaskLog) error {
-	return m.start(ctx, name, tl, true, nil)
+	return m.start(ctx, name, tl, command{keepDone: true})
 }
 
-func (m *Manager) start(ctx context.Context, name string, tl TaskLog, keepDone bool, env map[string]string) error {
+// ResumeStart is Start (StartUnlessSucceeded with keepDone) for a start
+// task that was running when an upgraded daemon handed over
+// (docs/upgrade.md): it gets the outcome of the start the old daemon had
+// asked for, or starts afresh when the hand-over held none.
+func (m *Manager) ResumeStart(ctx context.Context, name string, tl TaskLog, keepDone bool) error {
+	return m.start(ctx, name, tl, command{keepDone: keepDone, resumed: true})
+}
+
+// start sends c, an evStart with its options, and waits for its outcome.
+func (m *Manager) start(ctx context.Context, name string, tl TaskLog, c command) error {
 	svc, workload, err := m.lookup(name)
 	if err != nil {
 		return err
 	}
-	if keepDone {
-		keepDone = m.unchanged(name, svc, workload)
+	if c.keepDone {
+		c.keepDone = m.unchanged(name, svc, workload)
 	}
-	c := command{kind: evStart, svc: svc, workload: workload, env: env, keepDone: keepDone, reply: make(chan reply, 1)}
+	c.kind, c.svc, c.workload, c.reply = evStart, svc, workload, make(chan reply, 1)
 	s, err := m.send(ctx, name, true, c)
 	if err != nil {
 		return err
@@ -406,7 +415,19 @@ func (m *Manager) start(ctx context.Context, name string, tl TaskLog, keepDone b
 // signals already sent: it is logged and the stop still waits for the
 // outcome.
 func (m *Manager) Stop(ctx context.Context, name string, tl TaskLog) error {
-	c := command{kind: evStop, reply: make(chan reply, 1)}
+	return m.stop(ctx, name, tl, false)
+}
+
+// ResumeStop is Stop for a stop task that was running when an upgraded
+// daemon handed over (docs/upgrade.md): it gets the outcome of the stop
+// the old daemon had asked for, or stops afresh when the hand-over held
+// none.
+func (m *Manager) ResumeStop(ctx context.Context, name string, tl TaskLog) error {
+	return m.stop(ctx, name, tl, true)
+}
+
+func (m *Manager) stop(ctx context.Context, name string, tl TaskLog, resumed bool) error {
+	c := command{kind: evStop, resumed: resumed, reply: make(chan reply, 1)}
 	s, err := m.send(context.Background(), name, false, c)
 	if err != nil {
 		return err

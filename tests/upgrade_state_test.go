@@ -1,0 +1,182 @@
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/client"
+	"github.com/pebble-project/pebble/internal/testutil"
+)
+
+// TestUpgradeKeepsPlanAndChecks: the plan after an upgrade is the one
+// before it, with a layer added through the API and the --args layer,
+// and a check goes on with its counters and its change.
+func TestUpgradeKeepsPlanAndChecks(t *testing.T) {
+	variant := variantBin(t)
+	dir := newPebbleDir(t, map[string]string{"001-base.yaml": `
+services:
+    svc:
+        override: replace
+        command: sleep [ 1000 ]
+checks:
+    up:
+        override: replace
+        period: 300ms
+        threshold: 1000
+        exec:
+            command: test -f @DIR@/up
+`})
+	d := startDaemon(t, dir, daemonOptions{args: []string{"--args", "svc", "999", ";"}})
+	status, env := d.rawRequest("POST", "/v1/layers", []byte(`{"action": "add", "label": "extra", "format": "yaml", "layer": "services:\n    added:\n        override: replace\n        command: sleep 5\n"}`))
+	require.Equal(t, 200, status, "%s", env.Result)
+	planBefore := d.mustPebble("plan")
+	require.Contains(t, planBefore, "added:")
+	require.Contains(t, planBefore, "sleep [ 999 ]")
+
+	before := d.waitCheck("up", func(c checkInfo) error {
+		if c.Failures < 8 {
+			return fmt.Errorf("up has %d failures", c.Failures)
+		}
+		return nil
+	})
+	d.mustPebble("upgrade", "--binary", variant)
+	after := d.check("up")
+	assert.Equal(t, before.ChangeID, after.ChangeID, "the check's change goes on")
+	assert.GreaterOrEqual(t, after.Failures, before.Failures, "failures before %d, after %d", before.Failures, after.Failures)
+	assert.Equal(t, before.Threshold, after.Threshold)
+	assert.Equal(t, "up", after.Status)
+	// It still counts, in the new daemon.
+	d.waitCheck("up", func(c checkInfo) error {
+		if c.Failures <= after.Failures {
+			return fmt.Errorf("up has %d failures", c.Failures)
+		}
+		return nil
+	})
+	assert.Equal(t, planBefore, d.mustPebble("plan"))
+	d.stop()
+}
+
+// TestUpgradeKeepsRestartBudget: a crash-looping service's restart budget
+// counts the restarts made before an upgrade: with restart-limit 2 it runs
+// three times in all, not more.
+func TestUpgradeKeepsRestartBudget(t *testing.T) {
+	variant := variantBin(t)
+	dir := newPebbleDir(t, map[string]string{"001-crashy.yaml": `
+services:
+    crashy:
+        override: replace
+        startup: enabled
+        command: sh -c 'date +%s.%N >> @DIR@/runs; exit 1'
+        backoff-delay: 1s
+        restart-limit: 2
+        restart-window: 60s
+`})
+	d := startDaemon(t, dir, daemonOptions{})
+	waitLines(t, filepath.Join(dir, "runs"), 2, changeTimeout)
+	testutil.WaitFor(t, changeTimeout, func() error {
+		if s := d.serviceStatus("crashy"); s != "backoff" {
+			return fmt.Errorf("crashy is %s", s)
+		}
+		return nil
+	})
+	d.mustPebble("upgrade", "--binary", variant)
+	info := d.waitError("crashy")
+	assert.Equal(t, 2, info.RestartCount)
+	assert.Contains(t, info.Failure, "restart")
+	runs := readLines(filepath.Join(dir, "runs"))
+	assert.Len(t, runs, 3, "runs: %s", strings.Join(runs, ", "))
+	d.stop()
+}
+
+// TestUpgradeEndsFollowsAndExecs: a log follow in progress ends with the
+// end of its response (no torn line), and an exec session ends with its
+// command killed and its change in Error saying why.
+func TestUpgradeEndsFollowsAndExecs(t *testing.T) {
+	variant := variantBin(t)
+	dir := newPebbleDir(t, map[string]string{"001-talker.yaml": `
+services:
+    talker:
+        override: replace
+        startup: enabled
+        command: sh -c 'while :; do echo talking; sleep 0.01; done'
+`})
+	d := startDaemon(t, dir, daemonOptions{})
+	d.waitAutostart()
+
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var dialer net.Dialer
+		return dialer.DialContext(ctx, "unix", d.socket)
+	}}}
+	defer hc.CloseIdleConnections()
+	rsp, err := hc.Get("http://localhost/v1/logs?follow=true&n=1")
+	require.NoError(t, err)
+	defer rsp.Body.Close()
+	require.Equal(t, 200, rsp.StatusCode)
+	followed := make(chan error, 1)
+	lines := 0
+	go func() {
+		scanner := bufio.NewScanner(rsp.Body)
+		for scanner.Scan() {
+			var entry map[string]any
+			if err := json.Unmarshal(scanner.Bytes(), &entry); err != nil {
+				followed <- fmt.Errorf("line %d %q: %w", lines+1, scanner.Text(), err)
+				return
+			}
+			lines++
+		}
+		followed <- scanner.Err()
+	}()
+
+	c := d.client()
+	var stdout bytes.Buffer
+	p, err := c.Exec(t.Context(), &client.ExecOptions{Command: []string{"sleep", "1000"}, Stdout: &stdout})
+	require.NoError(t, err)
+	var sleeper int
+	testutil.WaitFor(t, changeTimeout, func() error {
+		for _, pid := range childPIDs(d.daemonPID()) {
+			if data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.HasPrefix(string(data), "sleep\x001000") {
+				sleeper = pid
+				return nil
+			}
+		}
+		return errors.New("the exec's command has not started")
+	})
+	waited := make(chan error, 1)
+	go func() { waited <- p.Wait(context.Background()) }()
+
+	d.mustPebble("upgrade", "--binary", variant)
+	select {
+	case err := <-followed:
+		assert.NoError(t, err, "the follow ends with the end of its response")
+		assert.Positive(t, lines)
+		t.Logf("figure: the follow read %d whole lines before the upgrade ended it", lines)
+	case <-time.After(changeTimeout):
+		t.Fatal("the log follow did not end at the upgrade")
+	}
+	chg, _ := d.execChange(p.ChangeID())
+	assert.Equal(t, "Error", chg.Status)
+	assert.Contains(t, chg.Err, "exec aborted: daemon is upgrading")
+	select {
+	case err := <-waited:
+		assert.Error(t, err, "the exec's Wait")
+	case <-time.After(changeTimeout):
+		t.Fatal("the exec's Wait did not end")
+	}
+	_, err = os.Stat(fmt.Sprintf("/proc/%d", sleeper))
+	assert.True(t, os.IsNotExist(err), "the exec's command was killed and reaped")
+	d.stop()
+}
