@@ -448,7 +448,7 @@ func TestUndeclaredDurabilityRefused(t *testing.T) {
 	// even where its method was declared volatile.
 	state := &fakeState{}
 	o := &fakeOps{}
-	a := &api{ops: o, notices: o.backend().notices, state: state, logf: func(string, ...any) {}, bodyLimit: 1024}
+	a := &api{ops: o, notices: o.backend().notices, state: state, logf: func(string, ...any) {}, logLine: func([]byte) {}, bodyLimit: 1024}
 	table[0].post = &method{func(*api, *http.Request) response { return asyncResponse("7", nil) }, accessOpen, volatile}
 	rec := httptest.NewRecorder()
 	newRouter(a, table).ServeHTTP(rec, httptest.NewRequest("POST", "/v1/new-verb", nil))

@@ -40,6 +40,21 @@ func (o *Ops) runExec(ctx context.Context, t *changes.Task) error {
 	return err
 }
 
+// EndExecs ends every exec session (execs.Manager.End) with cause, and
+// waits, at most until ctx ends, for their changes to be ready: the exec
+// sessions end before the daemon upgrades in place (docs/upgrade.md).
+// Call ReopenExecs if the upgrade does not happen.
+func (o *Ops) EndExecs(ctx context.Context, cause error) {
+	for _, id := range o.execs.End(cause) {
+		if _, chg, err := o.changes.Task(id); err == nil {
+			o.changes.Wait(ctx, chg.ID)
+		}
+	}
+}
+
+// ReopenExecs lets exec sessions run again after EndExecs.
+func (o *Ops) ReopenExecs() { o.execs.Reopen() }
+
 // Exec creates the change that runs a command. The command starts once the
 // client has connected the task's websockets.
 func (o *Ops) Exec(ctx context.Context, req execs.Request) (execs.Started, error) {

@@ -29,10 +29,12 @@ const (
 func (o *Ops) registerServiceTasks() {
 	o.changes.Register(kindStart, changes.Kind{
 		Run:         o.runStart,
+		Resume:      o.resumeStart,
 		Interrupted: "service already started, not retrying",
 	})
 	o.changes.Register(kindStop, changes.Kind{
 		Run:         o.runStop,
+		Resume:      o.resumeStop,
 		Interrupted: "daemon stopped while stopping the service, not retrying",
 	})
 	o.registerReloadTask()
@@ -47,6 +49,24 @@ func (o *Ops) runStart(ctx context.Context, t *changes.Task) error {
 		return o.services.StartUnlessSucceeded(ctx, data.Service, t)
 	}
 	return o.services.Start(ctx, data.Service, t)
+}
+
+// resumeStart carries on a start task across an upgrade of the daemon.
+func (o *Ops) resumeStart(ctx context.Context, t *changes.Task) error {
+	var data serviceTask
+	if err := t.Get(&data); err != nil {
+		return err
+	}
+	return o.services.ResumeStart(ctx, data.Service, t, data.UnlessSucceeded)
+}
+
+// resumeStop carries on a stop task across an upgrade of the daemon.
+func (o *Ops) resumeStop(ctx context.Context, t *changes.Task) error {
+	var data serviceTask
+	if err := t.Get(&data); err != nil {
+		return err
+	}
+	return o.services.ResumeStop(ctx, data.Service, t)
 }
 
 func (o *Ops) runStop(ctx context.Context, t *changes.Task) error {
