@@ -262,7 +262,7 @@ func (b *usageBook) read(u *Usage, src source) {
 // of its memory cgroup. Once the cgroup is removed its figures move to the
 // base and the next cgroup counts from zero; the process-tree counters of
 // the run end in any case.
-func (b *usageBook) retire(name string, src source, remove func() error) error {
+func (b *usageBook) retire(name string, src source, remove func() error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.meters(name)
@@ -271,15 +271,14 @@ func (b *usageBook) retire(name string, src source, remove func() error) error {
 	}
 	s.tree.endRun()
 	if src.cgroupDir == "" {
-		return nil
+		return
 	}
 	cur, has := cgroupCounters(src.cgroupDir, src.withIO)
 	s.cgroup.observe(0, cur, has)
-	if err := remove(); err != nil {
-		return err // the cgroup stays, and the next run goes on counting in it
+	if remove() == nil {
+		// Else the cgroup stays, and the next run goes on counting in it.
+		s.cgroup.endRun()
 	}
-	s.cgroup.endRun()
-	return nil
 }
 
 // forget drops the accounts of a forgotten service record.
