@@ -150,6 +150,10 @@ type Manager struct {
 	services map[string]*service
 	records  map[string]procRecord
 	closed   bool
+	// leftovers holds, by service name, a channel closed once the
+	// leftovers a previous daemon left of that service are gone
+	// (leftovers.go); a start waits for it.
+	leftovers map[string]chan struct{}
 
 	usage usageBook // CPU time of ended runs (usage.go)
 
@@ -196,6 +200,8 @@ func New(opts Options) (*Manager, error) {
 		services: make(map[string]*service),
 		records:  make(map[string]procRecord),
 		adopted:  make(map[string]bool),
+
+		leftovers: make(map[string]chan struct{}),
 	}
 	if m.logf == nil {
 		m.logf = func(string, ...any) {}
@@ -348,6 +354,9 @@ func (m *Manager) StartUnlessSucceeded(ctx context.Context, name string, tl Task
 func (m *Manager) start(ctx context.Context, name string, tl TaskLog, keepDone bool, env map[string]string) error {
 	svc, workload, err := m.lookup(name)
 	if err != nil {
+		return err
+	}
+	if err := m.awaitLeftovers(ctx, name, tl); err != nil {
 		return err
 	}
 	if keepDone {
