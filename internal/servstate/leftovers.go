@@ -275,6 +275,7 @@ func (m *Manager) holdResidue(name string, t *procTree, recs map[string]procReco
 	s.mach.residue = true
 	s.tree = t
 	m.services[name] = s
+	m.rosterChangedLocked()
 	m.wg.Add(2)
 	go s.loop()
 	go s.watchTree(s.run, t)
