@@ -39,6 +39,7 @@ type command struct {
 	source   readySource
 	keepDone bool              // evStart: leave a succeeded one-shot alone
 	env      map[string]string // evStart: added to the runs' environment
+	resumed  bool              // evStart, evStop: a task run again after an upgrade claims its held request
 	handover *handOverRequest  // cmdHandOver
 	reply    chan reply        // buffered, capacity 1
 }
@@ -106,6 +107,10 @@ type service struct {
 	notify      *notifySocket   // of the current run, with notify readiness
 	notes       chan notifyNote // from the notify socket's reader
 	phase       string          // "reloading" or "stopping" since the last READY=1
+	// heldStart and heldStops are requests handed over by an upgraded
+	// daemon, for their tasks to claim (handover.go).
+	heldStart *heldRequest
+	heldStops []*heldRequest
 }
 
 func newService(m *Manager, name string) *service {
@@ -204,9 +209,16 @@ func (s *service) command(c command) {
 		s.curDone = true
 		return
 	case evStart:
+		if c.resumed && s.claim(c) {
+			return
+		}
 		s.mu.Lock()
 		s.svc, s.workload, s.env = c.svc, c.workload, c.env
 		s.mu.Unlock()
+	case evStop:
+		if c.resumed && s.claim(c) {
+			return
+		}
 	}
 	s.handle(event{kind: c.kind, action: c.action, source: c.source, keepDone: c.keepDone})
 }
@@ -287,9 +299,7 @@ func (s *service) apply(e effect, cfg config) {
 		s.m.wg.Add(1)
 		go s.watchTree(s.run, s.tree)
 	case effRetire:
-		if s.tree.cgroup != "" {
-			s.m.usage.retire(s.name, s.tree.cgroup, func() error { return s.m.cgroups.Remove(s.name) })
-		}
+		s.m.retireUsage(s.name, s.tree.cgroup)
 		s.m.retireLimits(s.name)
 	case effArm:
 		d := e.d
@@ -320,6 +330,8 @@ func (s *service) apply(e effect, cfg config) {
 		} else if s.startWaiter != nil {
 			s.startWaiter <- r
 			s.startWaiter = nil
+		} else {
+			s.answerHeld(true, r)
 		}
 	case effStopReply:
 		r := reply{err: e.err, note: e.text, released: s.released}
@@ -332,6 +344,7 @@ func (s *service) apply(e effect, cfg config) {
 			w <- r
 		}
 		s.stopWaiters = nil
+		s.answerHeld(false, r)
 	case effShutdown:
 		if s.m.opts.Shutdown != nil {
 			s.m.opts.Shutdown(e.code)
@@ -356,8 +369,7 @@ func (s *service) launch(cfg config) error {
 	}
 	if ns != nil {
 		s.notify = ns
-		s.m.wg.Add(1)
-		go s.readNotify(ns, s.run, s.tree)
+		s.readNotes()
 	}
 	return nil
 }
