@@ -166,9 +166,11 @@ func (r *reaper) reapAll() {
 func (r *reaper) deliver(pid int, res ExitResult) {
 	w := r.claim(pid)
 	if w == nil {
+		// Wait for the starts in progress to register their PIDs.
 		r.starting.Lock()
+		w = r.claim(pid)
 		r.starting.Unlock()
-		if w = r.claim(pid); w == nil {
+		if w == nil {
 			return
 		}
 	}
