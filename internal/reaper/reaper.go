@@ -65,11 +65,12 @@ type reaper struct {
 	waiters map[int]*waiter
 }
 
-// waiter is one started command's exit: res is written once, before done is
-// closed.
+// waiter is one started command's exit: res and usage are written once,
+// before done is closed.
 type waiter struct {
-	done chan struct{}
-	res  ExitResult
+	done  chan struct{}
+	res   ExitResult
+	usage unix.Rusage
 }
 
 var global = reaper{waiters: make(map[int]*waiter)}
@@ -139,7 +140,8 @@ func (r *reaper) reapAll() {
 	defer r.reaping.Unlock()
 	for {
 		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		var usage unix.Rusage
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, &usage)
 		if err == unix.EINTR {
 			continue
 		}
@@ -151,7 +153,7 @@ func (r *reaper) reapAll() {
 		}
 		r.mu.Lock()
 		if w, ok := r.waiters[pid]; ok {
-			w.res = resultOf(ws)
+			w.res, w.usage = resultOf(ws), usage
 			close(w.done)
 			delete(r.waiters, pid)
 		}
@@ -194,6 +196,24 @@ func WaitExit(cmd *exec.Cmd) (ExitResult, error) {
 	w := v.(*waiter)
 	<-w.done
 	return w.res, nil
+}
+
+// ExitUsage returns what cmd's process used, with the children it waited
+// for, as wait4 reported it when the reaper collected the process; ok is
+// false before that, after Release, or for a command StartCommand did not
+// start.
+func ExitUsage(cmd *exec.Cmd) (usage unix.Rusage, ok bool) {
+	v, found := chans.Load(cmd)
+	if !found {
+		return unix.Rusage{}, false
+	}
+	w := v.(*waiter)
+	select {
+	case <-w.done:
+		return w.usage, true
+	default:
+		return unix.Rusage{}, false
+	}
 }
 
 // Exited returns a channel that is closed once the reaper has collected
