@@ -11,7 +11,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -178,5 +181,122 @@ services:
 	}
 	_, err = os.Stat(fmt.Sprintf("/proc/%d", sleeper))
 	assert.True(t, os.IsNotExist(err), "the exec's command was killed and reaped")
+	d.stop()
+}
+
+// daemonGauges returns the daemon's goroutines and open descriptors from
+// /v1/metrics.
+func (d *daemon) daemonGauges() (goroutines, fds int) {
+	d.t.Helper()
+	text := d.metricsText()
+	value := func(name string) int {
+		m := regexp.MustCompile(`(?m)^` + name + ` (\d+)$`).FindStringSubmatch(text)
+		require.NotNil(d.t, m, "no %s sample in:\n%s", name, text)
+		n, err := strconv.Atoi(m[1])
+		require.NoError(d.t, err)
+		return n
+	}
+	return value("pebble_daemon_goroutines"), value("pebble_daemon_open_fds")
+}
+
+// plainBins returns two builds of pebble without -race, with the versions
+// "+plain" and "+plain-upgraded", built once per run.
+func plainBins(t *testing.T) (string, string) {
+	t.Helper()
+	variantBin(t) // skips where variants cannot be built
+	plainVariants.once.Do(func() {
+		plainVariants.a, plainVariants.err = testRun.BuildPlainVariant("pebble-plain", "plain")
+		if plainVariants.err == nil {
+			plainVariants.b, plainVariants.err = testRun.BuildPlainVariant("pebble-plain-upgraded", "plain-upgraded")
+		}
+	})
+	require.NoError(t, plainVariants.err)
+	return plainVariants.a, plainVariants.b
+}
+
+var plainVariants struct {
+	once sync.Once
+	a, b string
+	err  error
+}
+
+// TestUpgradeHundredTimesLeaksNothing: 100 upgrades in a row, alternating
+// two builds, with a service writing output, one waiting for readiness on
+// its notify socket and a check running: the daemon's goroutines and open
+// descriptors come back to what they were after the first upgrade. The
+// builds are without -race, so that the run costs seconds, not a minute;
+// the other upgrade tests run the -race ones.
+func TestUpgradeHundredTimesLeaksNothing(t *testing.T) {
+	first, variant := plainBins(t)
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	dir := newPebbleDir(t, map[string]string{"001-base.yaml": `
+services:
+    talker:
+        override: replace
+        startup: enabled
+        command: sh -c 'while :; do echo talking; sleep 0.05; done'
+    notifier:
+        override: replace
+        startup: enabled
+        command: ` + exe + `
+        environment:
+            ` + helperEnv + `: notify
+            READY_AFTER: 10ms
+            MARKS: @DIR@/marks
+        readiness:
+            notify: true
+checks:
+    up:
+        override: replace
+        period: 100ms
+        exec:
+            command: "true"
+`})
+	d := startDaemon(t, dir, daemonOptions{bin: first})
+	d.waitAutostart()
+	pid := d.daemonPID()
+	upgrade := func(i int) {
+		bin, want := variant, "+plain-upgraded"
+		if i%2 == 1 {
+			bin, want = first, "+plain"
+		}
+		d.mustPebble("upgrade", "--binary", bin)
+		require.True(t, strings.HasSuffix(d.systemVersion(), want), "version after upgrade %d", i+1)
+	}
+	goroutinesFresh, fdsFresh := d.daemonGauges()
+	upgrade(0)
+	var goroutines, fds int
+	testutil.WaitFor(t, changeTimeout, func() error {
+		// A connection of the last request may still be closing.
+		goroutines, fds = d.daemonGauges()
+		if fds > fdsFresh {
+			return fmt.Errorf("%d descriptors after the first upgrade, %d before", fds, fdsFresh)
+		}
+		return nil
+	})
+	t.Logf("figure: before any upgrade %d goroutines, %d descriptors; after the first %d, %d", goroutinesFresh, fdsFresh, goroutines, fds)
+
+	begin := time.Now()
+	for i := 1; i < 100; i++ {
+		upgrade(i)
+	}
+	took := time.Since(begin)
+	assert.Equal(t, pid, d.daemonPIDNow(pid))
+	var after, fdsAfter int
+	testutil.WaitFor(t, changeTimeout, func() error {
+		after, fdsAfter = d.daemonGauges()
+		if after > goroutines || fdsAfter > fds {
+			return fmt.Errorf("%d goroutines and %d descriptors after 100 upgrades, %d and %d after the first", after, fdsAfter, goroutines, fds)
+		}
+		return nil
+	})
+	t.Logf("figure: 99 more upgrades took %v (%v each); after them %d goroutines, %d descriptors", took.Round(time.Millisecond), (took / 99).Round(time.Millisecond), after, fdsAfter)
+	infos := d.services()
+	require.Len(t, infos, 2)
+	for _, info := range infos {
+		assert.Equal(t, "active", info.Current, "service %s", info.Name)
+	}
+	assert.Len(t, childPIDs(pid), 2, "the services' processes, no more")
 	d.stop()
 }

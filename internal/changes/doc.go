@@ -28,10 +28,13 @@
 //     far too old are aborted, unless their creator asked to keep them
 //     pending (check changes).
 //   - The "changes" section of the state file, through statefile.Store. The
-//     package never writes files; it marks the store dirty on every state
-//     transition and hands it a pre-marshalled snapshot. Each task and each
-//     change caches its JSON until it changes again, so a snapshot re-encodes
-//     only what moved since the last one and ready changes cost a copy.
+//     package never writes files; it marks the store on every state
+//     transition, lazily (the write may wait up to the store's lazy delay
+//     to join others, since every API answer that reports a change waits
+//     for the file first), and hands it a pre-marshalled snapshot. Each
+//     task and each change caches its JSON until it changes again, so a
+//     snapshot re-encodes only what moved since the last one and ready
+//     changes cost a copy.
 //
 // # Restart
 //

@@ -776,10 +776,15 @@ func (c *change) errText() string {
 	return string(b)
 }
 
-// markDirty tells the store the section changed.
+// markDirty tells the store the section changed. The write may wait to
+// join others (statefile.Store.MarkLazy): what a change or task did is news
+// to no client until one asks, and every answer that reports a change (the
+// async answer naming a new one, and every read of changes) waits for the
+// state file first, so a start of a thousand services costs a write per
+// lazy delay rather than one per task transition.
 func (m *Manager) markDirty() {
 	if m.store != nil {
-		m.store.MarkDirty()
+		m.store.MarkLazy()
 	}
 }
 

@@ -119,6 +119,9 @@ type Manager struct {
 	closed bool
 	// handedOver is set while results are not counted (handover.go).
 	handedOver bool
+	// changed is closed, and replaced, when a check's status or counters
+	// may have changed (Changed).
+	changed chan struct{}
 }
 
 // check is the manager's record of one check in the plan; guarded by
@@ -167,6 +170,7 @@ func New(opts Options) *Manager {
 		newCk:     opts.NewChecker,
 		checks:    make(map[string]*check),
 		runs:      make(map[string]*run),
+		changed:   make(chan struct{}),
 	}
 	if m.logf == nil {
 		m.logf = func(string, ...any) {}
@@ -185,6 +189,7 @@ func New(opts Options) *Manager {
 func (m *Manager) Close() {
 	m.mu.Lock()
 	m.closed = true
+	m.notifyLocked()
 	var ended []*run
 	for _, r := range m.runs {
 		m.endRunLocked(r)
@@ -209,6 +214,7 @@ func (m *Manager) SetPlan(p *plan.Plan) {
 	if m.closed {
 		return
 	}
+	m.notifyLocked() // a new threshold may change a status
 	for name, c := range m.checks {
 		if p.Checks[name] == nil {
 			m.stopLocked(c)
@@ -347,6 +353,7 @@ func (m *Manager) startLocked(c *check, kind string, transition, reset bool) {
 		}
 	}
 	c.run = r
+	m.notifyLocked()
 }
 
 // stopLocked aborts the change driving c, if any; it ends Done.
@@ -356,8 +363,25 @@ func (m *Manager) stopLocked(c *check) {
 		return
 	}
 	c.run = nil
+	m.notifyLocked()
 	r.end()
 	m.changes.Abort(r.changeID) // an error means it already ended
+}
+
+// Changed returns a channel that is closed at the next change of a check's
+// status or counters (Metrics, Checks). A waiter takes the channel, reads
+// the checks, and reads them again once it is closed, so no change is
+// missed.
+func (m *Manager) Changed() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.changed
+}
+
+// notifyLocked wakes the waiters on Changed.
+func (m *Manager) notifyLocked() {
+	close(m.changed)
+	m.changed = make(chan struct{})
 }
 
 // Checks returns the checks in the plan, sorted by name, keeping those whose

@@ -90,6 +90,7 @@ func (m *Manager) endRunLocked(r *run) {
 	}
 	if c := r.check; c.run == r {
 		c.run = nil
+		m.notifyLocked()
 	}
 }
 
@@ -107,6 +108,7 @@ func (m *Manager) record(t *changes.Task, r *run, err error) (end bool, taskErr 
 		m.mu.Unlock()
 		return false, nil // the new daemon counts from the hand-over
 	}
+	m.notifyLocked() // the counters change below, under the same lock
 	if err == nil {
 		c.metricSuccesses++
 		if r.kind == KindRecover {

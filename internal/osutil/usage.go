@@ -69,7 +69,7 @@ type ProcIO struct {
 
 // ReadProcIO reads /proc/<pid>/io, which needs the right to trace pid.
 func ReadProcIO(pid int) (ProcIO, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
+	data, err := ReadKernelFile("/proc/" + strconv.Itoa(pid) + "/io")
 	if err != nil {
 		return ProcIO{}, err
 	}
@@ -104,7 +104,7 @@ func ReadProcIO(pid int) (ProcIO, error) {
 // ReadPeakRSS returns the peak resident set size of a process in bytes
 // (VmHWM of /proc/<pid>/status).
 func ReadPeakRSS(pid int) (uint64, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	data, err := ReadKernelFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0, err
 	}
@@ -123,11 +123,5 @@ func ReadPeakRSS(pid int) (uint64, error) {
 // CountFDs returns how many file descriptors a process has open (the
 // entries of /proc/<pid>/fd, which needs the right to trace pid).
 func CountFDs(pid int) (int, error) {
-	d, err := os.Open("/proc/" + strconv.Itoa(pid) + "/fd")
-	if err != nil {
-		return 0, err
-	}
-	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	return len(names), err
+	return CountDirEntries("/proc/" + strconv.Itoa(pid) + "/fd")
 }

@@ -57,12 +57,17 @@ var ErrNotRunning = errors.New("cannot start command: reaper not running")
 type reaper struct {
 	// reaping is held while wait4 runs; Pause holds it to stop reaping.
 	reaping sync.Mutex
-	mu      sync.Mutex
-	refs    int
-	sigs    chan os.Signal
-	stop    chan struct{}
-	done    chan struct{}
-	waiters map[int]*waiter
+	// starting is read-held by each StartCommand from before its fork
+	// until its PID is registered, so starts run in parallel. The reaping
+	// goroutine write-holds it, waiting for the starts in progress to
+	// register, before it gives up on an exit whose PID is not registered.
+	starting sync.RWMutex
+	mu       sync.Mutex
+	refs     int
+	sigs     chan os.Signal
+	stop     chan struct{}
+	done     chan struct{}
+	waiters  map[int]*waiter
 }
 
 // waiter is one started command's exit: res is written once, before done is
@@ -131,9 +136,11 @@ func (r *reaper) loop(sigs <-chan os.Signal, stop <-chan struct{}, done chan<- s
 	}
 }
 
-// reapAll collects every exited child. It takes the lock only after wait4
-// returned, so StartCommand, which holds the lock across the fork, always
-// registers a PID before its exit is looked up.
+// reapAll collects every exited child and hands each exit to its waiter.
+// An exit whose PID is not registered may be that of a child whose
+// StartCommand has forked but not yet registered it: reapAll then waits for
+// the starts in progress (starting) and looks again, so an exit is never
+// lost to a start that is slower than the child.
 func (r *reaper) reapAll() {
 	r.reaping.Lock()
 	defer r.reaping.Unlock()
@@ -149,14 +156,35 @@ func (r *reaper) reapAll() {
 		if !ws.Exited() && !ws.Signaled() {
 			continue // stopped or continued; not an exit
 		}
-		r.mu.Lock()
-		if w, ok := r.waiters[pid]; ok {
-			w.res = resultOf(ws)
-			close(w.done)
-			delete(r.waiters, pid)
-		}
-		r.mu.Unlock()
+		r.deliver(pid, resultOf(ws))
 	}
+}
+
+// deliver hands the exit of pid to its waiter, once a start in progress
+// has registered it; the exit of a process nobody started with
+// StartCommand or adopted (an orphan re-parented to the daemon) is dropped.
+func (r *reaper) deliver(pid int, res ExitResult) {
+	w := r.claim(pid)
+	if w == nil {
+		// Wait for the starts in progress to register their PIDs.
+		r.starting.Lock()
+		w = r.claim(pid)
+		r.starting.Unlock()
+		if w == nil {
+			return
+		}
+	}
+	w.res = res
+	close(w.done)
+}
+
+// claim removes and returns the waiter registered for pid, if any.
+func (r *reaper) claim(pid int) *waiter {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w := r.waiters[pid]
+	delete(r.waiters, pid)
+	return w
 }
 
 // chans maps a started command to the channel its exit is delivered on.
@@ -164,22 +192,29 @@ func (r *reaper) reapAll() {
 // cannot pick up another process's exit.
 var chans sync.Map // *exec.Cmd -> *waiter
 
-// StartCommand starts cmd and registers its PID with the reaper while
-// holding the reaper's lock, so the exit cannot be collected before the PID
-// is known. The reaper must be running.
+// StartCommand starts cmd and registers its PID with the reaper. Starts run
+// in parallel: each holds the reaper's starting gate for reading from before
+// the fork until the PID is registered, and an exit the reaper collects in
+// between waits at the gate for the registration (reapAll). The reaper must
+// be running.
 func StartCommand(cmd *exec.Cmd) error {
 	r := &global
+	r.starting.RLock()
+	defer r.starting.RUnlock()
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.refs == 0 {
+	running := r.refs > 0
+	r.mu.Unlock()
+	if !running {
 		return ErrNotRunning
 	}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
 	w := &waiter{done: make(chan struct{})}
-	r.waiters[cmd.Process.Pid] = w
 	chans.Store(cmd, w)
+	r.mu.Lock()
+	r.waiters[cmd.Process.Pid] = w
+	r.mu.Unlock()
 	return nil
 }
 

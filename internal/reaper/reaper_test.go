@@ -75,6 +75,46 @@ func TestQuickExits(t *testing.T) {
 	}
 }
 
+// TestParallelStartsAmongOrphans starts short-lived processes from many
+// goroutines while orphans (background children of exiting shells,
+// re-parented to this process) exit too: the reaper then collects exits of
+// PIDs nobody registered at the same time as starts register theirs, and
+// every started process must still get its own exit code.
+func TestParallelStartsAmongOrphans(t *testing.T) {
+	const workers, starts = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*starts)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range starts {
+				code := (w + i) % 5
+				script := "exit " + strconv.Itoa(code)
+				if i%2 == 1 {
+					script = "/bin/true & exit " + strconv.Itoa(code)
+				}
+				cmd := exec.Command("/bin/sh", "-c", script)
+				if err := reaper.StartCommand(cmd); err != nil {
+					errs <- err
+					return
+				}
+				res, err := reaper.WaitCommand(cmd)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if res.Code != code {
+					errs <- fmt.Errorf("worker %d start %d (%s): got code %d", w, i, script, res.Code)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
 func TestOutputIsReleased(t *testing.T) {
 	var out bytes.Buffer
 	cmd := exec.Command("/bin/sh", "-c", "echo hello")

@@ -155,6 +155,10 @@ type Manager struct {
 	roster  []rosterEntry
 	records map[string]procRecord
 	closed  bool
+	// leftovers holds, by service name, a channel closed once the
+	// leftovers a previous daemon left of that service are gone
+	// (leftovers.go); a start waits for it.
+	leftovers map[string]chan struct{}
 
 	usage usageBook // CPU time of ended runs (usage.go)
 
@@ -201,6 +205,8 @@ func New(opts Options) (*Manager, error) {
 		services: make(map[string]*service),
 		records:  make(map[string]procRecord),
 		adopted:  make(map[string]bool),
+
+		leftovers: make(map[string]chan struct{}),
 	}
 	if m.logf == nil {
 		m.logf = func(string, ...any) {}
@@ -364,6 +370,9 @@ func (m *Manager) ResumeStart(ctx context.Context, name string, tl TaskLog, keep
 func (m *Manager) start(ctx context.Context, name string, tl TaskLog, c command) error {
 	svc, workload, err := m.lookup(name)
 	if err != nil {
+		return err
+	}
+	if err := m.awaitLeftovers(ctx, name, tl); err != nil {
 		return err
 	}
 	if c.keepDone {

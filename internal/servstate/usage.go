@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -218,8 +219,9 @@ func (b *usageBook) meters(name string) *serviceMeters {
 type source struct {
 	leader    int    // main PID, 0 when none
 	cgroupDir string // its v2 cgroup, "" when it runs in none
-	memoryDir string // the cgroup whose memory figures are its own, "" none
-	members   []int  // its processes
+	withIO    bool   // the v2 cgroup has the io controller
+	memory    memorySource
+	members   []int // its processes
 }
 
 // read takes one reading of a service and fills u with it. Readings and
@@ -232,10 +234,10 @@ func (b *usageBook) read(u *Usage, src source) {
 	var fromCgroup counterSet
 	if src.cgroupDir != "" {
 		var cur counterVec
-		cur, fromCgroup = cgroupCounters(src.cgroupDir)
+		cur, fromCgroup = cgroupCounters(src.cgroupDir, src.withIO)
 		s.cgroup.observe(0, cur, fromCgroup)
 	}
-	memory, peak, memoryKnown := cgroupMemory(src.memoryDir)
+	memory, peak, memoryKnown := src.memory.read()
 	sums := sumProcs(src.members, !fromCgroup[cntRead], !memoryKnown)
 	var fromTree counterSet
 	for i, ok := range sums.has {
@@ -256,28 +258,27 @@ func (b *usageBook) read(u *Usage, src source) {
 }
 
 // retire takes the final reading of a service's run: the counters of its
-// cgroup dir ("" none), which remove then deletes, and the peak of its
-// memory cgroup memoryDir ("" none). Once the cgroup is removed its
-// figures move to the base and the next cgroup counts from zero; the
-// process-tree counters of the run end in any case.
-func (b *usageBook) retire(name, dir, memoryDir string, remove func() error) error {
+// cgroup src.cgroupDir ("" none), which remove then deletes, and the peak
+// of its memory cgroup. Once the cgroup is removed its figures move to the
+// base and the next cgroup counts from zero; the process-tree counters of
+// the run end in any case.
+func (b *usageBook) retire(name string, src source, remove func() error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.meters(name)
-	if _, peak, ok := cgroupMemory(memoryDir); ok && peak > 0 {
+	if _, peak, ok := src.memory.read(); ok && peak > 0 {
 		s.notePeak(peak)
 	}
 	s.tree.endRun()
-	if dir == "" {
-		return nil
+	if src.cgroupDir == "" {
+		return
 	}
-	cur, has := cgroupCounters(dir)
+	cur, has := cgroupCounters(src.cgroupDir, src.withIO)
 	s.cgroup.observe(0, cur, has)
-	if err := remove(); err != nil {
-		return err // the cgroup stays, and the next run goes on counting in it
+	if remove() == nil {
+		// Else the cgroup stays, and the next run goes on counting in it.
+		s.cgroup.endRun()
 	}
-	s.cgroup.endRun()
-	return nil
 }
 
 // forget drops the accounts of a forgotten service record.
@@ -302,6 +303,7 @@ func (m *Manager) Usage(names []string) []Usage {
 			}
 		})
 	}
+	memoryV2, ioV2 := m.serviceControllers()
 	want := make(map[string]bool, len(names))
 	for _, n := range names {
 		want[n] = true
@@ -320,7 +322,7 @@ func (m *Manager) Usage(names []string) []Usage {
 			continue
 		}
 		u := Usage{Name: s.name, Measures: Measures{Starts: starts}}
-		src := source{leader: max(pid, 0)}
+		src := source{leader: max(pid, 0), withIO: ioV2}
 		if m.cgroups != nil {
 			dir := m.cgroups.Path(s.name)
 			if members, ok := cgroupMembers(dir, pid); ok {
@@ -334,7 +336,7 @@ func (m *Manager) Usage(names []string) []Usage {
 			}
 			src.members = treeOf(procs, pid)
 		}
-		src.memoryDir = m.memoryDir(s.name, src.cgroupDir)
+		src.memory = m.memorySource(s.name, src.cgroupDir, memoryV2)
 		m.usage.read(&u, src)
 		out = append(out, u)
 	}
@@ -346,27 +348,55 @@ func (m *Manager) Usage(names []string) []Usage {
 // retireUsage takes the final figures of a service's run and removes its
 // v2 cgroup dir ("" when it ran in none), before its v1 cgroups go.
 func (m *Manager) retireUsage(name, dir string) {
-	remove := func() error { return m.cgroups.Remove(name) }
-	m.usage.retire(name, dir, m.memoryDir(name, dir), remove)
+	memoryV2, ioV2 := m.serviceControllers()
+	src := source{cgroupDir: dir, withIO: ioV2, memory: m.memorySource(name, dir, memoryV2)}
+	m.usage.retire(name, src, func() error { return m.cgroups.Remove(name) })
 }
 
-// memoryDir returns the cgroup whose memory figures are the service's
-// own: its v2 cgroup dir where the memory controller is enabled for it,
-// else its v1 memory cgroup where it has one (made for a memory limit),
-// else "".
-func (m *Manager) memoryDir(name, dir string) string {
-	if dir != "" && fileExists(filepath.Join(dir, "memory.current")) {
-		return dir
+// serviceControllers reports whether the service cgroups have the v2
+// memory and io controllers (the per-daemon cgroup's subtree_control),
+// which decides where their memory and I/O figures come from.
+func (m *Manager) serviceControllers() (memory, io bool) {
+	if m.cgroups == nil {
+		return false, false
 	}
-	if p := m.v1.Path("memory", name); p != "" && fileExists(filepath.Join(p, "memory.usage_in_bytes")) {
-		return p
-	}
-	return ""
+	data, _ := osutil.ReadKernelFile(filepath.Join(m.cgroups.Root(), "cgroup.subtree_control"))
+	enabled := strings.Fields(string(data))
+	return slices.Contains(enabled, "memory"), slices.Contains(enabled, "io")
 }
 
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
+// memorySource is the cgroup whose memory figures are a service's own.
+type memorySource struct {
+	dir string // "" for none
+	v1  bool
+}
+
+// memorySource returns the service's v2 cgroup dir where the memory
+// controller is enabled for it (memoryV2), else its v1 memory cgroup,
+// which exists where a memory limit is enforced through v1.
+func (m *Manager) memorySource(name, dir string, memoryV2 bool) memorySource {
+	if dir != "" && memoryV2 {
+		return memorySource{dir: dir}
+	}
+	return memorySource{dir: m.v1.Path("memory", name), v1: true}
+}
+
+// read returns the memory in use and the peak, v2 (memory.current,
+// memory.peak) or v1 (memory.usage_in_bytes, memory.max_usage_in_bytes);
+// peak is 0 where the kernel keeps none. ok is false without a cgroup or
+// when it cannot be read.
+func (s memorySource) read() (current, peak uint64, ok bool) {
+	if s.dir == "" {
+		return 0, 0, false
+	}
+	now, most := "memory.current", "memory.peak"
+	if s.v1 {
+		now, most = "memory.usage_in_bytes", "memory.max_usage_in_bytes"
+	}
+	if current, ok = readUint(filepath.Join(s.dir, now)); ok {
+		peak, _ = readUint(filepath.Join(s.dir, most))
+	}
+	return current, peak, ok
 }
 
 // cgroupMembers returns the processes in the service's cgroup directory,
@@ -374,7 +404,7 @@ func fileExists(path string) bool {
 // holds the main process, or the service has no main process (a stop in
 // progress, or the cgroup of a stopped service: its last figures).
 func cgroupMembers(dir string, pid int) ([]int, bool) {
-	data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	data, err := osutil.ReadKernelFile(filepath.Join(dir, "cgroup.procs"))
 	if err != nil {
 		return nil, false
 	}
@@ -463,12 +493,12 @@ func gone(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH)
 }
 
-// cgroupCounters reads the CPU times of a v2 cgroup's cpu.stat and, where
-// the io controller is enabled for it, the bytes of its io.stat.
-func cgroupCounters(dir string) (counterVec, counterSet) {
+// cgroupCounters reads the CPU times of a v2 cgroup's cpu.stat and, when
+// withIO (the io controller is enabled for it), the bytes of its io.stat.
+func cgroupCounters(dir string, withIO bool) (counterVec, counterSet) {
 	var cur counterVec
 	var has counterSet
-	if data, err := os.ReadFile(filepath.Join(dir, "cpu.stat")); err == nil {
+	if data, err := osutil.ReadKernelFile(filepath.Join(dir, "cpu.stat")); err == nil {
 		for _, line := range bytes.Split(data, []byte("\n")) {
 			key, value, _ := bytes.Cut(line, []byte(" "))
 			i := slices.Index([]string{"usage_usec", "user_usec", "system_usec"}, string(key))
@@ -481,7 +511,10 @@ func cgroupCounters(dir string) (counterVec, counterSet) {
 			}
 		}
 	}
-	if data, err := os.ReadFile(filepath.Join(dir, "io.stat")); err == nil {
+	if !withIO {
+		return cur, has
+	}
+	if data, err := osutil.ReadKernelFile(filepath.Join(dir, "io.stat")); err == nil {
 		// "8:0 rbytes=1024 wbytes=4096 rios=1 wios=1 dbytes=0 dios=0"
 		// per device.
 		for _, field := range bytes.Fields(data) {
@@ -500,25 +533,8 @@ func cgroupCounters(dir string) (counterVec, counterSet) {
 	return cur, has
 }
 
-// cgroupMemory reads the memory in use and the peak of a memory cgroup,
-// v2 (memory.current, memory.peak) or v1 (memory.usage_in_bytes,
-// memory.max_usage_in_bytes); peak is 0 where the kernel keeps none. ok is
-// false when dir is "" or cannot be read.
-func cgroupMemory(dir string) (current, peak uint64, ok bool) {
-	if dir == "" {
-		return 0, 0, false
-	}
-	for _, files := range [][2]string{{"memory.current", "memory.peak"}, {"memory.usage_in_bytes", "memory.max_usage_in_bytes"}} {
-		if current, ok = readUint(filepath.Join(dir, files[0])); ok {
-			peak, _ = readUint(filepath.Join(dir, files[1]))
-			return current, peak, true
-		}
-	}
-	return 0, 0, false
-}
-
 func readUint(path string) (uint64, bool) {
-	data, err := os.ReadFile(path)
+	data, err := osutil.ReadKernelFile(path)
 	if err != nil {
 		return 0, false
 	}

@@ -214,7 +214,7 @@ func (p *parts) buildParts(ctx context.Context) error {
 			p.log.Noticef("Using keyword %q as a service name is deprecated", name)
 		}
 	}
-	if err := p.buildServices(ctx, store, adopted); err != nil {
+	if err := p.buildServices(store, adopted); err != nil {
 		return err
 	}
 	// The state file exists, with every section, before any service starts.
@@ -226,9 +226,9 @@ func (p *parts) buildParts(ctx context.Context) error {
 }
 
 // buildServices builds log forwarding, notices, the service manager (which
-// records service-update notices), identities, changes, checks and the verbs over them, then kills what a
-// previous daemon on this directory left running.
-func (p *parts) buildServices(ctx context.Context, store *statefile.Store, adopted *servstate.Adopted) error {
+// records service-update notices), identities, changes, checks and the verbs over them, then starts killing
+// what a previous daemon on this directory left running.
+func (p *parts) buildServices(store *statefile.Store, adopted *servstate.Adopted) error {
 	log := p.log
 	fwd := logfwd.New(logfwd.Options{Logf: log.Noticef, UserAgent: "pebble/" + version.Version})
 	p.forwarding = fwd
@@ -305,13 +305,15 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store, adopt
 	p.plans.Subscribe(p.checks.SetPlan)
 
 	// Processes left by a daemon that died without stopping its services
-	// are killed before anything new starts, so no service runs twice.
-	killed, err := services.KillLeftovers(ctx)
+	// get SIGTERM now and are ended in the background: a start of their
+	// service waits until they are gone, so no service runs twice, while
+	// the API and the other services go ahead.
+	killed, err := services.KillLeftovers()
 	switch {
 	case err != nil:
 		log.Noticef("Cannot kill processes left by a previous daemon: %v", err)
 	case len(killed) > 0:
-		log.Noticef("Killed services left running by a previous daemon: %s", strings.Join(killed, ", "))
+		log.Noticef("Killing services left running by a previous daemon: %s", strings.Join(killed, ", "))
 		ntc.AddWarning("services left running by a previous daemon were killed: " + strings.Join(killed, ", "))
 	default:
 		log.Debugf("No processes left by a previous daemon.")
@@ -415,7 +417,7 @@ func (p *parts) buildAPI() error {
 		BootID:      bootID(),
 		// Security events go to the daemon log as JSON (behaviour.md §12).
 		SecurityEvent: p.log.SecurityEvent,
-		Metrics:       []daemon.MetricsSource{p.services, p.checks, p.forwarding},
+		Metrics:       []daemon.MetricsSource{p.services, p.checks, p.forwarding, selfMetrics{}},
 	})
 	if err != nil {
 		return err
