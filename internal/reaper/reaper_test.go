@@ -207,3 +207,28 @@ func TestStartCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestExitUsage: the reaper keeps wait4's figures of a collected command,
+// which include the children it waited for.
+func TestExitUsage(t *testing.T) {
+	cmd := exec.Command("/bin/sh", "-c", "dd if=/dev/zero of=/dev/null bs=1M count=500 2>/dev/null")
+	if err := reaper.StartCommand(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reaper.WaitExit(cmd); err != nil {
+		t.Fatal(err)
+	}
+	usage, ok := reaper.ExitUsage(cmd)
+	if !ok {
+		t.Fatal("no usage for a collected command")
+	}
+	if cpu := usage.Utime.Nano() + usage.Stime.Nano(); cpu <= 0 {
+		t.Errorf("no CPU time for a child that read 500 MiB of /dev/zero: %+v", usage)
+	}
+	if err := reaper.Release(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := reaper.ExitUsage(cmd); ok {
+		t.Error("usage after Release")
+	}
+}

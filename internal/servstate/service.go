@@ -483,13 +483,19 @@ func (s *service) started(cmd *exec.Cmd, cgroupDir string, pipe *logs.Pipe, grac
 	s.pid = pid
 	s.mu.Unlock()
 	s.m.setRecord(s.name, s.run, pid, cgroupDir != "")
-	go s.wait(s.run, cmd, pipe, grace)
+	go s.wait(s.run, cmd, cgroupDir != "", pipe, grace)
 }
 
 // wait delivers the exit of one run to the goroutine, then waits for the
 // rest of its output (at most grace, when a child it left holds the pipe).
-func (s *service) wait(run int, cmd *exec.Cmd, pipe *logs.Pipe, grace time.Duration) {
+// Before, it gives the usage book the figures wait4 gave for the main
+// process (inCgroup: the run has its own cgroup).
+func (s *service) wait(run int, cmd *exec.Cmd, inCgroup bool, pipe *logs.Pipe, grace time.Duration) {
 	res, _ := reaper.WaitExit(cmd)
+	if usage, ok := reaper.ExitUsage(cmd); ok {
+		_, ioV2 := s.m.serviceControllers()
+		s.m.usage.noteExit(s.name, cmd.Process.Pid, usage, inCgroup, inCgroup && ioV2)
+	}
 	s.exited(run, res, func() { reaper.Release(cmd) }, pipe, grace)
 }
 
