@@ -70,11 +70,12 @@ type reaper struct {
 	waiters  map[int]*waiter
 }
 
-// waiter is one started command's exit: res is written once, before done is
-// closed.
+// waiter is one started command's exit: res and usage are written once,
+// before done is closed.
 type waiter struct {
-	done chan struct{}
-	res  ExitResult
+	done  chan struct{}
+	res   ExitResult
+	usage unix.Rusage
 }
 
 var global = reaper{waiters: make(map[int]*waiter)}
@@ -146,7 +147,8 @@ func (r *reaper) reapAll() {
 	defer r.reaping.Unlock()
 	for {
 		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		var usage unix.Rusage
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, &usage)
 		if err == unix.EINTR {
 			continue
 		}
@@ -156,14 +158,14 @@ func (r *reaper) reapAll() {
 		if !ws.Exited() && !ws.Signaled() {
 			continue // stopped or continued; not an exit
 		}
-		r.deliver(pid, resultOf(ws))
+		r.deliver(pid, resultOf(ws), usage)
 	}
 }
 
 // deliver hands the exit of pid to its waiter, once a start in progress
 // has registered it; the exit of a process nobody started with
 // StartCommand or adopted (an orphan re-parented to the daemon) is dropped.
-func (r *reaper) deliver(pid int, res ExitResult) {
+func (r *reaper) deliver(pid int, res ExitResult, usage unix.Rusage) {
 	w := r.claim(pid)
 	if w == nil {
 		// Wait for the starts in progress to register their PIDs.
@@ -174,7 +176,7 @@ func (r *reaper) deliver(pid int, res ExitResult) {
 			return
 		}
 	}
-	w.res = res
+	w.res, w.usage = res, usage
 	close(w.done)
 }
 
@@ -229,6 +231,24 @@ func WaitExit(cmd *exec.Cmd) (ExitResult, error) {
 	w := v.(*waiter)
 	<-w.done
 	return w.res, nil
+}
+
+// ExitUsage returns what cmd's process used, with the children it waited
+// for, as wait4 reported it when the reaper collected the process; ok is
+// false before that, after Release, or for a command StartCommand did not
+// start.
+func ExitUsage(cmd *exec.Cmd) (usage unix.Rusage, ok bool) {
+	v, found := chans.Load(cmd)
+	if !found {
+		return unix.Rusage{}, false
+	}
+	w := v.(*waiter)
+	select {
+	case <-w.done:
+		return w.usage, true
+	default:
+		return unix.Rusage{}, false
+	}
 }
 
 // Exited returns a channel that is closed once the reaper has collected
