@@ -77,7 +77,7 @@ func TestHandedRequests(t *testing.T) {
 type idLog struct{ id string }
 
 func (idLog) Logf(string, ...any) {}
-func (l idLog) ID() string         { return l.id }
+func (l idLog) ID() string        { return l.id }
 
 // TestTakeOverSweep takes over a service whose start waits for the
 // processes of its last run to go: the handed-over sweep deadline sends
