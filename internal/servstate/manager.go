@@ -358,6 +358,15 @@ func (m *Manager) StartUnlessSucceeded(ctx context.Context, name string, tl Task
 	return m.start(ctx, name, tl, command{keepDone: true})
 }
 
+// taskID returns the ID of the task tl logs for ("" if it has none): a
+// start or stop request handed over by an upgrade is claimed by it again.
+func taskID(tl TaskLog) string {
+	if t, ok := tl.(interface{ ID() string }); ok {
+		return t.ID()
+	}
+	return ""
+}
+
 // ResumeStart is Start (StartUnlessSucceeded with keepDone) for a start
 // task that was running when an upgraded daemon handed over
 // (docs/upgrade.md): it gets the outcome of the start the old daemon had
@@ -378,7 +387,7 @@ func (m *Manager) start(ctx context.Context, name string, tl TaskLog, c command)
 	if c.keepDone {
 		c.keepDone = m.unchanged(name, svc, workload)
 	}
-	c.kind, c.svc, c.workload, c.reply = evStart, svc, workload, make(chan reply, 1)
+	c.kind, c.svc, c.workload, c.reply, c.task = evStart, svc, workload, make(chan reply, 1), taskID(tl)
 	s, err := m.send(ctx, name, true, c)
 	if err != nil {
 		return err
@@ -436,7 +445,7 @@ func (m *Manager) ResumeStop(ctx context.Context, name string, tl TaskLog) error
 }
 
 func (m *Manager) stop(ctx context.Context, name string, tl TaskLog, resumed bool) error {
-	c := command{kind: evStop, resumed: resumed, reply: make(chan reply, 1)}
+	c := command{kind: evStop, resumed: resumed, task: taskID(tl), reply: make(chan reply, 1)}
 	s, err := m.send(context.Background(), name, false, c)
 	if err != nil {
 		return err

@@ -39,6 +39,7 @@ type command struct {
 	source   readySource
 	keepDone bool              // evStart: leave a succeeded one-shot alone
 	env      map[string]string // evStart: added to the runs' environment
+	task     string            // evStart, evStop: the task asking, for the hand-over ("" for none)
 	resumed  bool              // evStart, evStop: a task run again after an upgrade claims its held request
 	handover *handOverRequest  // cmdHandOver
 	reply    chan reply        // buffered, capacity 1
@@ -98,8 +99,8 @@ type service struct {
 	timer       *time.Timer
 	cur         *command // the request being handled
 	curDone     bool     // cur was answered or kept for later
-	startWaiter chan reply
-	stopWaiters []chan reply
+	startWaiter *waiter
+	stopWaiters []waiter
 	released    <-chan struct{} // of the last exit
 	waiting     int             // runs whose exit was not received yet
 	rand        *rand.Rand
@@ -107,10 +108,41 @@ type service struct {
 	notify      *notifySocket   // of the current run, with notify readiness
 	notes       chan notifyNote // from the notify socket's reader
 	phase       string          // "reloading" or "stopping" since the last READY=1
-	// heldStart and heldStops are requests handed over by an upgraded
-	// daemon, for their tasks to claim (handover.go).
-	heldStart *heldRequest
-	heldStops []*heldRequest
+	// answered are the requests of tasks answered lately, until their
+	// reply is read; heldStarts and heldStops are requests handed over by an
+	// upgraded daemon, for their tasks to claim (handover.go).
+	answered   []waiter
+	heldStarts []*heldRequest
+	heldStops  []*heldRequest
+}
+
+// waiter is a start or stop request that gets a reply: its channel and,
+// for the hand-over, the task that made it ("" for none).
+type waiter struct {
+	ch    chan reply
+	task  string
+	start bool
+}
+
+// answer sends r to w and, for a task's request, remembers it until the
+// reply is read (handover.go).
+func (s *service) answer(w waiter, r reply) {
+	w.ch <- r
+	if w.task == "" {
+		return
+	}
+	unread := s.answered[:0]
+	for _, a := range s.answered {
+		if len(a.ch) > 0 {
+			unread = append(unread, a)
+		}
+	}
+	s.answered = append(unread, w)
+}
+
+// curWaiter is the request being handled as a waiter.
+func (s *service) curWaiter() waiter {
+	return waiter{ch: s.cur.reply, task: s.cur.task, start: s.cur.kind == evStart}
 }
 
 func newService(m *Manager, name string) *service {
@@ -180,10 +212,10 @@ func (s *service) loop() {
 			s.closeNotify()
 			closed := reply{err: ErrClosed}
 			if s.startWaiter != nil {
-				s.startWaiter <- closed
+				s.startWaiter.ch <- closed
 			}
 			for _, w := range s.stopWaiters {
-				w <- closed
+				w.ch <- closed
 			}
 			return
 		}
@@ -195,7 +227,7 @@ func (s *service) command(c command) {
 	s.curDone = false
 	defer func() {
 		if !s.curDone {
-			c.reply <- reply{} // a request with nothing to report
+			s.answer(s.curWaiter(), reply{}) // a request with nothing to report
 		}
 		s.cur = nil
 	}()
@@ -314,10 +346,11 @@ func (s *service) apply(e effect, cfg config) {
 	case effLog:
 		s.m.logf("%s", e.text)
 	case effStartWait:
-		s.startWaiter = s.cur.reply
+		w := s.curWaiter()
+		s.startWaiter = &w
 		s.curDone = true
 	case effStopWait:
-		s.stopWaiters = append(s.stopWaiters, s.cur.reply)
+		s.stopWaiters = append(s.stopWaiters, s.curWaiter())
 		s.curDone = true
 	case effStartReply:
 		r := reply{err: e.err, note: e.text}
@@ -325,10 +358,10 @@ func (s *service) apply(e effect, cfg config) {
 			r.released = s.released
 		}
 		if e.now {
-			s.cur.reply <- r
+			s.answer(s.curWaiter(), r)
 			s.curDone = true
 		} else if s.startWaiter != nil {
-			s.startWaiter <- r
+			s.answer(*s.startWaiter, r)
 			s.startWaiter = nil
 		} else {
 			s.answerHeld(true, r)
@@ -336,12 +369,12 @@ func (s *service) apply(e effect, cfg config) {
 	case effStopReply:
 		r := reply{err: e.err, note: e.text, released: s.released}
 		if e.now {
-			s.cur.reply <- r
+			s.answer(s.curWaiter(), r)
 			s.curDone = true
 			break
 		}
 		for _, w := range s.stopWaiters {
-			w <- r
+			s.answer(w, r)
 		}
 		s.stopWaiters = nil
 		s.answerHeld(false, r)
