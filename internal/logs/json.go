@@ -21,22 +21,34 @@ const MaxJSONLine = 5 * 1024
 // than maxLine bytes (0 means MaxJSONLine), the message is split over
 // several lines with the same time and service.
 func AppendJSON(dst []byte, e Entry, maxLine int) []byte {
+	start := len(dst)
+	dst = appendJSONHeader(dst, e.Time, e.Service)
+	return appendJSONLine(dst, dst[start:], e.Message, maxLine)
+}
+
+// appendJSONHeader appends the JSON line of an entry up to its message's
+// text: {"time":"...","service":"...","message":"
+func appendJSONHeader(dst []byte, t time.Time, service string) []byte {
+	dst = append(dst, `{"time":"`...)
+	dst = t.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","service":`...)
+	dst = appendJSONString(dst, service)
+	return append(dst, `,"message":"`...)
+}
+
+// appendJSONLine appends the rest of the JSON line of an entry, msg, to
+// dst, which ends with its header (appendJSONHeader); a message that does
+// not fit in maxLine goes on in more lines with the same header, as
+// AppendJSON says.
+func appendJSONLine[S string | []byte](dst, header []byte, msg S, maxLine int) []byte {
 	if maxLine <= 0 {
 		maxLine = MaxJSONLine
 	}
-	start := len(dst)
-	dst = append(dst, `{"time":"`...)
-	dst = e.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
-	dst = append(dst, `","service":`...)
-	dst = appendJSONString(dst, e.Service)
-	dst = append(dst, `,"message":"`...)
-	header := dst[start:]
 	const tail = "\"}\n"
 	budget := maxLine - len(header) - len(tail)
 	if budget < 64 {
 		budget = 64 // a service name this long cannot fit anyway
 	}
-	msg := e.Message
 	used := 0
 	for i := 0; i < len(msg); {
 		// A run of bytes that need no escaping is copied as it is.
@@ -47,7 +59,7 @@ func AppendJSON(dst []byte, e Entry, maxLine int) []byte {
 		if j > i {
 			if used >= budget {
 				dst = append(dst, tail...)
-				dst = append(dst, dst[start:start+len(header)]...)
+				dst = append(dst, header...)
 				used = 0
 			}
 			n := min(j-i, budget-used)
@@ -64,7 +76,7 @@ func AppendJSON(dst []byte, e Entry, maxLine int) []byte {
 			var enc [6]byte
 			copy(enc[:], dst[before:])
 			dst = append(dst[:before], tail...)
-			dst = append(dst, dst[start:start+len(header)]...)
+			dst = append(dst, header...)
 			dst = append(dst, enc[:n]...)
 			used = 0
 		}
@@ -83,7 +95,7 @@ func plainJSON(c byte) bool {
 
 // appendRune appends the JSON string encoding of the first rune of s and
 // returns its length in s.
-func appendRune(dst []byte, s string) ([]byte, int) {
+func appendRune[S string | []byte](dst []byte, s S) ([]byte, int) {
 	c := s[0]
 	if c < utf8.RuneSelf {
 		switch {
@@ -104,7 +116,8 @@ func appendRune(dst []byte, s string) ([]byte, int) {
 		}
 		return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf]), 1
 	}
-	r, size := utf8.DecodeRuneInString(s)
+	var head [utf8.UTFMax]byte
+	r, size := utf8.DecodeRune(head[:copy(head[:], s)])
 	switch {
 	case r == utf8.RuneError && size == 1:
 		return append(dst, `\ufffd`...), 1
