@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"encoding/binary"
 	"time"
 	"unicode/utf8"
 )
@@ -23,7 +24,7 @@ const MaxJSONLine = 5 * 1024
 func AppendJSON(dst []byte, e Entry, maxLine int) []byte {
 	start := len(dst)
 	dst = appendJSONHeader(dst, e.Time, e.Service)
-	return appendJSONLine(dst, dst[start:], e.Message, maxLine)
+	return appendJSONLine(dst, dst[start:], []byte(e.Message), maxLine)
 }
 
 // appendJSONHeader appends the JSON line of an entry up to its message's
@@ -40,7 +41,7 @@ func appendJSONHeader(dst []byte, t time.Time, service string) []byte {
 // dst, which ends with its header (appendJSONHeader); a message that does
 // not fit in maxLine goes on in more lines with the same header, as
 // AppendJSON says.
-func appendJSONLine[S string | []byte](dst, header []byte, msg S, maxLine int) []byte {
+func appendJSONLine(dst, header, msg []byte, maxLine int) []byte {
 	if maxLine <= 0 {
 		maxLine = MaxJSONLine
 	}
@@ -52,11 +53,7 @@ func appendJSONLine[S string | []byte](dst, header []byte, msg S, maxLine int) [
 	used := 0
 	for i := 0; i < len(msg); {
 		// A run of bytes that need no escaping is copied as it is.
-		j := i
-		for j < len(msg) && plainJSON(msg[j]) {
-			j++
-		}
-		if j > i {
+		if j := i + plainRun(msg[i:]); j > i {
 			if used >= budget {
 				dst = append(dst, tail...)
 				dst = append(dst, header...)
@@ -88,6 +85,29 @@ func appendJSONLine[S string | []byte](dst, header []byte, msg S, maxLine int) [
 
 const hexDigits = "0123456789abcdef"
 
+// plainRun returns the length of the run of bytes at the start of s that
+// are written as they are in a JSON string, looking at 8 bytes at a time.
+func plainRun(s []byte) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		quote, backslash := x^('"'*ones), x^('\\'*ones)
+		// The high bit of a byte of special is set where x has a byte
+		// below 0x20 or a zero byte of quote or backslash (the classic
+		// "has a byte less than" test, exact for whether there is one),
+		// and x itself has a byte of 0x80 or more where its high bit is.
+		special := (x-0x20*ones)&^x | (quote-ones)&^quote | (backslash-ones)&^backslash | x
+		if special&highs != 0 {
+			break
+		}
+	}
+	for i < len(s) && plainJSON(s[i]) {
+		i++
+	}
+	return i
+}
+
 // plainJSON reports whether c is written as it is in a JSON string.
 func plainJSON(c byte) bool {
 	return c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\'
@@ -95,7 +115,7 @@ func plainJSON(c byte) bool {
 
 // appendRune appends the JSON string encoding of the first rune of s and
 // returns its length in s.
-func appendRune[S string | []byte](dst []byte, s S) ([]byte, int) {
+func appendRune(dst, s []byte) ([]byte, int) {
 	c := s[0]
 	if c < utf8.RuneSelf {
 		switch {
@@ -116,8 +136,7 @@ func appendRune[S string | []byte](dst []byte, s S) ([]byte, int) {
 		}
 		return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf]), 1
 	}
-	var head [utf8.UTFMax]byte
-	r, size := utf8.DecodeRune(head[:copy(head[:], s)])
+	r, size := utf8.DecodeRune(s)
 	switch {
 	case r == utf8.RuneError && size == 1:
 		return append(dst, `\ufffd`...), 1
@@ -129,9 +148,10 @@ func appendRune[S string | []byte](dst []byte, s S) ([]byte, int) {
 	return append(dst, s[:size]...), size
 }
 
-// appendJSONString appends s as a JSON string with the same escaping.
-func appendJSONString(dst []byte, s string) []byte {
+// appendJSONString appends str as a JSON string with the same escaping.
+func appendJSONString(dst []byte, str string) []byte {
 	dst = append(dst, '"')
+	s := []byte(str)
 	for i := 0; i < len(s); {
 		var size int
 		dst, size = appendRune(dst, s[i:])
