@@ -14,6 +14,7 @@ import (
 	"github.com/pebble-project/pebble/internal/limits"
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/plan/planyaml"
+	"github.com/pebble-project/pebble/internal/servstate"
 )
 
 func (a *api) notImplemented(r *http.Request) response {
@@ -68,6 +69,37 @@ type serviceJSON struct {
 	serviceExitJSON
 }
 
+// appendJSON appends the entry as encoding/json encodes it, in the order
+// of its fields, the embedded exit fields last.
+func (s *serviceJSON) appendJSON(b []byte) ([]byte, error) {
+	o := beginJSONObject(b)
+	o.str("name", s.Name)
+	o.str("startup", s.Startup)
+	o.str("current", s.Current)
+	o.optTime("current-since", s.CurrentSince)
+	if s.Stats != nil {
+		o.value("stats", s.Stats)
+	}
+	o.optStr("schedule", s.Schedule)
+	o.optTime("next-run", s.NextRun)
+	o.optInt("skipped-runs", s.SkippedRuns)
+	if len(s.LimitsNotEnforced) > 0 {
+		o.value("limits-not-enforced", s.LimitsNotEnforced)
+	}
+	o.optStr("exit-reason", s.ExitReason)
+	o.optStr("readiness", s.Readiness)
+	o.optStr("status-text", s.StatusText)
+	if s.Oneshot != nil {
+		o.value("oneshot", s.Oneshot)
+	}
+	o.optInt("restart-count", s.RestartCount)
+	o.optIntPtr("last-exit-code", s.LastExitCode)
+	o.optStr("last-exit-signal", s.LastExitSignal)
+	o.optTime("last-exit-time", s.LastExitTime)
+	o.optStr("failure", s.Failure)
+	return o.end()
+}
+
 type oneshotJSON struct {
 	ExitCode int       `json:"exit-code"`
 	Exited   time.Time `json:"exited"`
@@ -88,27 +120,55 @@ func (a *api) getServices(r *http.Request) response {
 	if withStats == "true" {
 		usage = a.serviceStats(names)
 	}
-	admin, p := callerOf(r).allowed(accessAdmin), a.plan.Plan()
-	out := make([]serviceJSON, 0, len(infos))
-	for _, info := range infos {
-		s := serviceJSON{Name: info.Name, Startup: info.Startup, Current: info.Current, Stats: usage[info.Name],
-			LimitsNotEnforced: info.NotEnforced, ExitReason: info.ExitReason,
-			Readiness: info.Readiness, StatusText: info.StatusText}
-		if r := info.Oneshot; r != nil {
-			s.Oneshot = &oneshotJSON{ExitCode: r.ExitCode, Exited: r.Exited, Output: r.Output}
-			if !admin && logsRestricted(p, info.Name) {
-				s.Oneshot.Output = "" // its output is its logs (docs/privacy.md)
-			}
+	return syncResponse(servicesResult{a: a, infos: infos, usage: usage,
+		admin: callerOf(r).allowed(accessAdmin), plan: a.plan.Plan()})
+}
+
+// servicesResult is the result of GET /v1/services. Its entries are made
+// one at a time as they are encoded, so a request allocates its services'
+// snapshots and nothing per entry.
+type servicesResult struct {
+	a     *api
+	infos []servstate.ServiceInfo
+	// usage holds the stats asked for, by service; nil when not asked.
+	usage map[string]*serviceStatsJSON
+	// admin is whether the caller may see restricted logs.
+	admin bool
+	plan  *plan.Plan
+}
+
+// entry returns the entry of a service.
+func (sr servicesResult) entry(info *servstate.ServiceInfo) serviceJSON {
+	s := serviceJSON{Name: info.Name, Startup: info.Startup, Current: info.Current, Stats: sr.usage[info.Name],
+		LimitsNotEnforced: info.NotEnforced, ExitReason: info.ExitReason,
+		Readiness: info.Readiness, StatusText: info.StatusText}
+	if r := info.Oneshot; r != nil {
+		s.Oneshot = &oneshotJSON{ExitCode: r.ExitCode, Exited: r.Exited, Output: r.Output}
+		if !sr.admin && logsRestricted(sr.plan, info.Name) {
+			s.Oneshot.Output = "" // its output is its logs (docs/privacy.md)
 		}
-		if !info.CurrentSince.IsZero() {
-			since := info.CurrentSince
-			s.CurrentSince = &since
-		}
-		s.serviceExitJSON = serviceExitOf(info)
-		a.addSchedule(&s)
-		out = append(out, s)
 	}
-	return syncResponse(out)
+	if !info.CurrentSince.IsZero() {
+		s.CurrentSince = &info.CurrentSince
+	}
+	s.serviceExitJSON = serviceExitOf(info)
+	sr.a.addSchedule(&s)
+	return s
+}
+
+func (sr servicesResult) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, '[')
+	for i := range sr.infos {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		s := sr.entry(&sr.infos[i])
+		var err error
+		if b, err = s.appendJSON(b); err != nil {
+			return b, err
+		}
+	}
+	return append(b, ']'), nil
 }
 
 // addSchedule fills in the schedule fields of a scheduled service.

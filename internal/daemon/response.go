@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -42,22 +44,61 @@ type asyncEnvelope struct {
 	LatestWarning *time.Time `json:"latest-warning,omitempty"`
 }
 
+// appendJSON appends the envelope as encoding/json encodes it.
+func (e envelope) appendJSON(b []byte) ([]byte, error) {
+	o := beginJSONObject(b)
+	o.str("type", e.Type)
+	o.int("status-code", e.StatusCode)
+	o.str("status", e.Status)
+	o.optStr("change", e.Change)
+	if e.Result != nil {
+		o.value("result", e.Result)
+	}
+	o.optTime("latest-warning", e.LatestWarning)
+	return o.end()
+}
+
+// appendJSON appends the envelope as encoding/json encodes it.
+func (e asyncEnvelope) appendJSON(b []byte) ([]byte, error) {
+	o := beginJSONObject(b)
+	o.str("type", e.Type)
+	o.int("status-code", e.StatusCode)
+	o.str("status", e.Status)
+	o.str("change", e.Change)
+	o.value("result", e.Result)
+	o.optTime("latest-warning", e.LatestWarning)
+	return o.end()
+}
+
 type jsonResponse struct {
 	status int
 	body   any
 }
 
+// responseBuffers hold the encoded bodies of responses between requests.
+var responseBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledResponse is the largest buffer kept for reuse: a rare huge
+// response (a long change list) is not held on to.
+const maxPooledResponse = 256 << 10
+
 func (j jsonResponse) write(w http.ResponseWriter, _ *http.Request) {
-	data, err := json.Marshal(j.body)
+	buf := responseBuffers.Get().(*[]byte)
+	data, err := appendJSONValue((*buf)[:0], j.body)
 	if err != nil {
 		j = internalError("cannot marshal response: %v", err).(jsonResponse)
-		data, _ = json.Marshal(j.body)
+		data, _ = appendJSONValue(data[:0], j.body)
 	}
+	data = append(data, '\n')
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(j.status)
 	w.Write(data)
-	w.Write([]byte("\n"))
+	if cap(data) <= maxPooledResponse {
+		*buf = data[:0]
+		responseBuffers.Put(buf)
+	}
 }
 
 func syncResponse(result any) response {

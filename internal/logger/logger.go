@@ -4,10 +4,10 @@
 package logger
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 )
@@ -30,13 +30,26 @@ func New(w io.Writer, debug bool) *Logger {
 
 // Noticef writes one log line.
 func (l *Logger) Noticef(format string, args ...any) {
-	l.write(fmt.Sprintf(format, args...))
+	line := l.begin()
+	*line = fmt.Appendf(*line, format, args...)
+	l.end(line)
+}
+
+// Notice writes msg as one log line: Noticef without the formatting, for
+// the request log, which is written for almost every request.
+func (l *Logger) Notice(msg []byte) {
+	line := l.begin()
+	*line = append(*line, msg...)
+	l.end(line)
 }
 
 // Debugf writes one "DEBUG" log line when debugging is on.
 func (l *Logger) Debugf(format string, args ...any) {
 	if l.debug {
-		l.write("DEBUG " + fmt.Sprintf(format, args...))
+		line := l.begin()
+		*line = append(*line, "DEBUG "...)
+		*line = fmt.Appendf(*line, format, args...)
+		l.end(line)
 	}
 }
 
@@ -50,12 +63,31 @@ func (l *Logger) SecurityEvent(level, event, description string) {
 		Description string `json:"description"`
 		AppID       string `json:"appid"`
 	}{"security", l.now().UTC().Format(time.RFC3339), level, event, description, "pebble"})
-	l.write(string(data))
+	l.Notice(data)
 }
 
-func (l *Logger) write(msg string) {
-	line := l.now().UTC().Format(TimeFormat) + " [pebble] " + strings.TrimRight(msg, "\n") + "\n"
+// lines hold log lines while they are formatted and written.
+var lines = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledLine is the longest line buffer kept for reuse.
+const maxPooledLine = 4 << 10
+
+// begin returns a line buffer holding the line's prefix; end writes it.
+func (l *Logger) begin() *[]byte {
+	line := lines.Get().(*[]byte)
+	*line = l.now().UTC().AppendFormat((*line)[:0], TimeFormat)
+	*line = append(*line, " [pebble] "...)
+	return line
+}
+
+// end ends the line with exactly one newline, writes it in one write and
+// recycles the buffer.
+func (l *Logger) end(line *[]byte) {
+	*line = append(bytes.TrimRight(*line, "\n"), '\n')
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	io.WriteString(l.w, line)
+	l.w.Write(*line)
+	l.mu.Unlock()
+	if cap(*line) <= maxPooledLine {
+		lines.Put(line)
+	}
 }

@@ -49,13 +49,14 @@ type Buffer struct {
 	shrinkTimer *time.Timer
 }
 
-// NewBuffer returns an empty buffer of size bytes; size <= 0 means
-// DefaultBufferSize.
+// NewBuffer returns an empty buffer that holds up to size bytes; size <= 0
+// means DefaultBufferSize. It starts small and grows to size as it is
+// written (growLocked).
 func NewBuffer(size int) *Buffer {
 	if size <= 0 {
 		size = DefaultBufferSize
 	}
-	return &Buffer{data: make([]byte, size), firstSize: size}
+	return &Buffer{data: make([]byte, min(size, startSize)), firstSize: size}
 }
 
 // setService records the service whose Writer formats into the buffer,
@@ -88,6 +89,7 @@ func (b *Buffer) wake() {
 }
 
 func (b *Buffer) appendLocked(p []byte) {
+	b.growLocked(len(p))
 	size := uint64(len(b.data))
 	n := uint64(len(p))
 	if newStart := b.end + n; newStart > b.start+size {

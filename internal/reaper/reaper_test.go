@@ -75,6 +75,46 @@ func TestQuickExits(t *testing.T) {
 	}
 }
 
+// TestParallelStartsAmongOrphans starts short-lived processes from many
+// goroutines while orphans (background children of exiting shells,
+// re-parented to this process) exit too: the reaper then collects exits of
+// PIDs nobody registered at the same time as starts register theirs, and
+// every started process must still get its own exit code.
+func TestParallelStartsAmongOrphans(t *testing.T) {
+	const workers, starts = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*starts)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range starts {
+				code := (w + i) % 5
+				script := "exit " + strconv.Itoa(code)
+				if i%2 == 1 {
+					script = "/bin/true & exit " + strconv.Itoa(code)
+				}
+				cmd := exec.Command("/bin/sh", "-c", script)
+				if err := reaper.StartCommand(cmd); err != nil {
+					errs <- err
+					return
+				}
+				res, err := reaper.WaitCommand(cmd)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if res.Code != code {
+					errs <- fmt.Errorf("worker %d start %d (%s): got code %d", w, i, script, res.Code)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
 func TestOutputIsReleased(t *testing.T) {
 	var out bytes.Buffer
 	cmd := exec.Command("/bin/sh", "-c", "echo hello")
@@ -164,5 +204,30 @@ func TestStartCounted(t *testing.T) {
 	}
 	if _, err := reaper.WaitCommand(cmd); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestExitUsage: the reaper keeps wait4's figures of a collected command,
+// which include the children it waited for.
+func TestExitUsage(t *testing.T) {
+	cmd := exec.Command("/bin/sh", "-c", "dd if=/dev/zero of=/dev/null bs=1M count=500 2>/dev/null")
+	if err := reaper.StartCommand(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reaper.WaitExit(cmd); err != nil {
+		t.Fatal(err)
+	}
+	usage, ok := reaper.ExitUsage(cmd)
+	if !ok {
+		t.Fatal("no usage for a collected command")
+	}
+	if cpu := usage.Utime.Nano() + usage.Stime.Nano(); cpu <= 0 {
+		t.Errorf("no CPU time for a child that read 500 MiB of /dev/zero: %+v", usage)
+	}
+	if err := reaper.Release(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := reaper.ExitUsage(cmd); ok {
+		t.Error("usage after Release")
 	}
 }
