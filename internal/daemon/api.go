@@ -32,7 +32,7 @@ func (a *api) getSystemInfo(r *http.Request) response {
 
 // getHealth serves GET /v1/health (api.md §7).
 func (a *api) getHealth(r *http.Request) response {
-	level := r.URL.Query().Get("level")
+	level := queryOf(r).Get("level")
 	if level != "" && level != "alive" && level != "ready" {
 		return badRequest(`level must be "alive" or "ready"`)
 	}
@@ -110,7 +110,7 @@ type oneshotJSON struct {
 // extension) each started service also gets its resource usage, which
 // costs reading /proc or cgroup files, so it is never read otherwise.
 func (a *api) getServices(r *http.Request) response {
-	withStats := r.URL.Query().Get("stats")
+	withStats := queryOf(r).Get("stats")
 	if withStats != "" && withStats != "true" && withStats != "false" {
 		return badRequest(`stats parameter must be "true" or "false"`)
 	}

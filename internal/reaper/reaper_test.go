@@ -49,22 +49,41 @@ func TestExitCodeAndSignal(t *testing.T) {
 // TestQuickExits starts many processes that exit at once, in parallel, so
 // the reaper often collects a child before StartCommand returns.
 func TestQuickExits(t *testing.T) {
+	inParallel(t, 50, func(i int) error {
+		return runExpecting("exit "+strconv.Itoa(i%7), i%7)
+	})
+}
+
+// TestParallelStartsAmongOrphans starts short-lived processes from many
+// goroutines while orphans (background children of exiting shells,
+// re-parented to this process) exit too: the reaper then collects exits of
+// PIDs nobody registered at the same time as starts register theirs, and
+// every started process must still get its own exit code.
+func TestParallelStartsAmongOrphans(t *testing.T) {
+	inParallel(t, 8, func(w int) error {
+		for i := range 25 {
+			code := (w + i) % 5
+			script := "exit " + strconv.Itoa(code)
+			if i%2 == 1 {
+				script = "/bin/true & " + script
+			}
+			if err := runExpecting(script, code); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// inParallel runs f(0) to f(n-1) in goroutines of their own and fails t
+// with every error they return.
+func inParallel(t *testing.T, n int, f func(i int) error) {
 	var wg sync.WaitGroup
-	errs := make(chan error, 50)
-	for i := range 50 {
+	errs := make(chan error, n)
+	for i := range n {
 		wg.Go(func() {
-			cmd := exec.Command("/bin/sh", "-c", "exit "+strconv.Itoa(i%7))
-			if err := reaper.StartCommand(cmd); err != nil {
+			if err := f(i); err != nil {
 				errs <- err
-				return
-			}
-			res, err := reaper.WaitCommand(cmd)
-			if err != nil {
-				errs <- err
-				return
-			}
-			if res.Code != i%7 {
-				errs <- fmt.Errorf("process %d: got code %d", i, res.Code)
 			}
 		})
 	}
@@ -75,44 +94,26 @@ func TestQuickExits(t *testing.T) {
 	}
 }
 
-// TestParallelStartsAmongOrphans starts short-lived processes from many
-// goroutines while orphans (background children of exiting shells,
-// re-parented to this process) exit too: the reaper then collects exits of
-// PIDs nobody registered at the same time as starts register theirs, and
-// every started process must still get its own exit code.
-func TestParallelStartsAmongOrphans(t *testing.T) {
-	const workers, starts = 8, 25
-	var wg sync.WaitGroup
-	errs := make(chan error, workers*starts)
-	for w := range workers {
-		wg.Go(func() {
-			for i := range starts {
-				code := (w + i) % 5
-				script := "exit " + strconv.Itoa(code)
-				if i%2 == 1 {
-					script = "/bin/true & exit " + strconv.Itoa(code)
-				}
-				cmd := exec.Command("/bin/sh", "-c", script)
-				if err := reaper.StartCommand(cmd); err != nil {
-					errs <- err
-					return
-				}
-				res, err := reaper.WaitCommand(cmd)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if res.Code != code {
-					errs <- fmt.Errorf("worker %d start %d (%s): got code %d", w, i, script, res.Code)
-				}
-			}
-		})
+// runExpecting runs a shell script through the reaper and returns an error
+// unless its exit is reported within 10 s with code want.
+func runExpecting(script string, want int) error {
+	cmd := exec.Command("/bin/sh", "-c", script)
+	if err := reaper.StartCommand(cmd); err != nil {
+		return err
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
+	select {
+	case <-reaper.Exited(cmd):
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("%q: exit not reported", script)
 	}
+	res, err := reaper.WaitCommand(cmd)
+	if err != nil {
+		return err
+	}
+	if res.Code != want {
+		return fmt.Errorf("%q: got code %d, want %d", script, res.Code, want)
+	}
+	return nil
 }
 
 func TestOutputIsReleased(t *testing.T) {
