@@ -55,8 +55,9 @@
 // A Manager of a daemon that took over from an upgraded one (Options.TookOver)
 // carries its unfinished changes on instead: a running task of a kind with a
 // Resume handler is run again with it (its log says `Resumed by the upgraded
-// daemon`), another running task is resolved as above, and tasks not yet
-// started run as they would have.
+// daemon`), another running task is marked Done when its Interrupted text is
+// empty and fails with `interrupted by an upgrade of the daemon, not
+// retrying` otherwise, and tasks not yet started run as they would have.
 //
 // Close cancels running handlers. A handler that then returns an error leaves
 // its task as it was (Doing or Abort), so the next daemon resolves it as

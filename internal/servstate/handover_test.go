@@ -1,11 +1,15 @@
 package servstate
 
 import (
+	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pebble-project/pebble/internal/handover"
 )
 
 // TestHandedRequests follows the start and stop requests of tasks across
@@ -67,4 +71,49 @@ func TestHandedRequests(t *testing.T) {
 	starts, stops := s.handedRequests()
 	assert.Empty(t, starts)
 	assert.Equal(t, []handedRequest{{Task: "11"}}, stops, "a waiting request goes over again at a second upgrade")
+}
+
+// idLog is a task log with the task's ID, as changes.Task has.
+type idLog struct{ id string }
+
+func (idLog) Logf(string, ...any) {}
+func (l idLog) ID() string        { return l.id }
+
+// TestTakeOverSweep takes over a service whose start waits for the
+// processes of its last run to go: the handed-over sweep deadline sends
+// them SIGKILL, the start then launches the service, and the resumed task
+// that asked for it gets its outcome.
+func TestTakeOverSweep(t *testing.T) {
+	svc, _ := helperService(t, "svc", "sleep")
+	f := newFixture(t, newPlan(svc), nil)
+	left := spawn("sleep", true) // the last run's process, its own group's leader
+	leftPID := left.Process.Pid
+	deadline := time.Now().Add(150 * time.Millisecond)
+
+	doc := handover.New("test")
+	require.NoError(t, doc.Put(handoverPart, []handedService{{
+		Name: "svc", State: "starting", Residue: true, Pending: launchManual, Run: 1, StartCount: 1,
+		Tree:   &handedTree{Leader: leftPID},
+		Timers: map[timerKind]time.Time{timerResidueKill: deadline},
+		Starts: []handedRequest{{Task: "42"}},
+	}}))
+	file, err := doc.Write()
+	require.NoError(t, err)
+	defer file.Close()
+	read, err := handover.Read(file)
+	require.NoError(t, err)
+	a, err := Adopt(read)
+	require.NoError(t, err)
+	taken, err := f.m.TakeOver(a)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"svc"}, taken)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, f.m.ResumeStart(ctx, "svc", idLog{"42"}, false))
+	assert.False(t, time.Now().Before(deadline), "the start waited for the sweep's deadline")
+	assert.False(t, processExists(leftPID), "the last run's process got SIGKILL")
+	info := f.info(t, "svc")
+	assert.Equal(t, StatusActive, info.Current)
+	assert.Equal(t, 2, info.StartCount, "launched once, after the sweep")
 }
