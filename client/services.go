@@ -174,18 +174,7 @@ type OneshotResult struct {
 
 // ServiceStats is the resource usage of a service's whole process tree.
 type ServiceStats struct {
-	// CPUSeconds is the CPU time used since the daemon started, over all
-	// runs of the service.
-	CPUSeconds float64 `json:"cpu-seconds" yaml:"cpu-seconds"`
-	// MemoryBytes is the memory in use now.
-	MemoryBytes uint64 `json:"memory-bytes" yaml:"memory-bytes"`
-	// Processes is how many processes the service has now.
-	Processes int `json:"processes" yaml:"processes"`
-	// Starts is how many times the service was launched since the daemon
-	// started, and OOMKills how many of its processes the kernel's OOM
-	// killer killed at its memory limit (not in Pebble).
-	Starts   int    `json:"starts" yaml:"starts"`
-	OOMKills uint64 `json:"oom-kills" yaml:"oom-kills"`
+	Usage `yaml:",inline"`
 	// ChargeGroup is the service's charge-group, and GroupTotals the
 	// usage of that group's started services added up; empty and nil for
 	// a service in no group.
@@ -194,14 +183,41 @@ type ServiceStats struct {
 }
 
 // GroupTotals is the resource usage of the started services of one charge
-// group, added up.
+// group, added up. A figure is there only when every service of the group
+// has it, so that each total is the sum of its services' figures.
 type GroupTotals struct {
-	Services    []string `json:"services" yaml:"services"`
-	CPUSeconds  float64  `json:"cpu-seconds" yaml:"cpu-seconds"`
-	MemoryBytes uint64   `json:"memory-bytes" yaml:"memory-bytes"`
-	Processes   int      `json:"processes" yaml:"processes"`
-	Starts      int      `json:"starts" yaml:"starts"`
-	OOMKills    uint64   `json:"oom-kills" yaml:"oom-kills"`
+	Services []string `json:"services" yaml:"services"`
+	Usage    `yaml:",inline"`
+}
+
+// Usage are the figures of ServiceStats and GroupTotals
+// (docs/resource-limits.md says where each comes from). A pointer field
+// is nil when the daemon could not read that figure.
+type Usage struct {
+	// CPUSeconds is the CPU time used since the daemon started, over all
+	// runs of the service; CPUUserSeconds and CPUSystemSeconds are its
+	// user and system parts.
+	CPUSeconds       float64 `json:"cpu-seconds" yaml:"cpu-seconds"`
+	CPUUserSeconds   float64 `json:"cpu-user-seconds" yaml:"cpu-user-seconds"`
+	CPUSystemSeconds float64 `json:"cpu-system-seconds" yaml:"cpu-system-seconds"`
+	// MemoryBytes is the memory in use now, and MemoryPeakBytes the most
+	// in use at once since the daemon started (for a group, the sum of its
+	// services' peaks).
+	MemoryBytes     uint64  `json:"memory-bytes" yaml:"memory-bytes"`
+	MemoryPeakBytes *uint64 `json:"memory-peak-bytes,omitempty" yaml:"memory-peak-bytes,omitempty"`
+	// Processes is how many processes the service has now, and OpenFDs
+	// how many file descriptors they have open.
+	Processes int  `json:"processes" yaml:"processes"`
+	OpenFDs   *int `json:"open-fds,omitempty" yaml:"open-fds,omitempty"`
+	// IOReadBytes and IOWriteBytes are the bytes read from and written to
+	// storage since the daemon started, over all runs.
+	IOReadBytes  *uint64 `json:"io-read-bytes,omitempty" yaml:"io-read-bytes,omitempty"`
+	IOWriteBytes *uint64 `json:"io-write-bytes,omitempty" yaml:"io-write-bytes,omitempty"`
+	// Starts is how many times the service was launched since the daemon
+	// started, and OOMKills how many of its processes the kernel's OOM
+	// killer killed at its memory limit (not in Pebble).
+	Starts   int    `json:"starts" yaml:"starts"`
+	OOMKills uint64 `json:"oom-kills" yaml:"oom-kills"`
 }
 
 // Services reports the status of the services in the plan, sorted by name.

@@ -31,18 +31,25 @@ func runHelper(name string) int {
 	switch name {
 	case "notify":
 		return notifyHelper()
+	case "counter":
+		return counterHelper()
 	}
 	fmt.Fprintf(os.Stderr, "unknown helper %q\n", name)
 	return 2
 }
 
 // notifyHelper is a service speaking sd_notify: it marks its start, waits
-// $READY_AFTER, sends STATUS=serving and READY=1 to $NOTIFY_SOCKET, marks
+// $READY_AFTER (or, with $READY_FILE, until that file exists), sends STATUS=serving and READY=1 to $NOTIFY_SOCKET, marks
 // that moment, and runs until killed.
 func notifyHelper() int {
 	mark("notifier-start")
 	delay, _ := time.ParseDuration(os.Getenv("READY_AFTER"))
 	time.Sleep(delay)
+	for file := os.Getenv("READY_FILE"); file != ""; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(file); err == nil {
+			break
+		}
+	}
 	addr := os.Getenv("NOTIFY_SOCKET")
 	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: addr, Net: "unixgram"})
 	if err != nil {

@@ -429,6 +429,6 @@ services:
 	assert.NotContains(t, text, `group=""`)
 
 	out := d.mustPebble("services", "--stats")
-	assert.Regexp(t, `(?m)^Group\s+Services\s+CPU\s+Memory\s+Processes\n(other\s+c\s+.*\n)team\s+a,b\s+\S+s\s+\S+\s+4\n`, out)
+	assert.Regexp(t, `(?m)^Group\s+Services\s+CPU\s+User\s+System\s+Memory\s+Peak\s+Processes\s+FDs\s+Read\s+Written\n(other\s+c\s+.*\n)team\s+a,b\s+(\S+s\s+){3}\S+\s+\S+\s+4\s+\S+\s+\S+\s+\S+\n`, out)
 	d.stop()
 }

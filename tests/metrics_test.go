@@ -52,7 +52,9 @@ func (d *daemon) metricsText() string {
 func TestMetricsAndStats(t *testing.T) {
 	dir := newPebbleDir(t, map[string]string{"001-base.yaml": burnLayer})
 	d := startDaemon(t, dir, daemonOptions{args: []string{"--hold"}})
-	assert.Equal(t, "", d.metricsText(), "no service started yet")
+	assert.Regexp(t, `^# HELP pebble_daemon_goroutines [^\n]*\n# TYPE pebble_daemon_goroutines gauge\npebble_daemon_goroutines \d+\n\n`+
+		`# HELP pebble_daemon_open_fds [^\n]*\n# TYPE pebble_daemon_open_fds gauge\npebble_daemon_open_fds \d+\n\n$`,
+		d.metricsText(), "no service started yet: the daemon's own gauges only")
 	d.waitChange(d.serviceAction("start", "burn"))
 
 	var text string
@@ -100,7 +102,9 @@ pebble_service_start_count{service="burn"} 1
 	assert.Nil(t, infos[1].Stats, "idle was never started")
 
 	out := d.mustPebble("services", "--stats")
-	assert.Regexp(t, `^Service +Startup +Current +Since +CPU +Memory +Processes\nburn +disabled +active +today at \S+ \S+ +\d+\.\d\ds +[0-9.]+[kMG]B +2\nidle +disabled +inactive +- +- +- +-\n$`, out)
+	assert.Regexp(t, `^Service +Startup +Current +Since +CPU +User +System +Memory +Peak +Processes +FDs +Read +Written\n`+
+		`burn +disabled +active +today at \S+ \S+ +(\d+\.\d\ds +){3}([0-9.]+[kMG]?B +){2}2 +\d+ +([0-9.]+[kMG]?B +)[0-9.]+[kMG]?B\n`+
+		`idle +disabled +inactive +- +(- +){8}-\n$`, out)
 	assert.NotContains(t, d.mustPebble("services", "--format=json"), "stats", "stats only on request")
 
 	// A restart keeps counting: the counter never goes down.
@@ -224,8 +228,8 @@ var pebbleSample = regexp.MustCompile(`^pebble_(service_active|service_start_cou
 var promtoolPebbleNames = regexp.MustCompile(`^pebble_(service_start|check_success|check_failure)_count (counter metrics should have "_total" suffix|non-histogram and non-summary metrics should not have "_count" suffix)$`)
 
 // TestMetricsPassPromtool runs Prometheus's own checker on /v1/metrics
-// with every family present: two started services, an active and an
-// inactive check, a log target. It must parse (one "# HELP" and "# TYPE"
+// with every family present: two started services in a charge group, an
+// active and an inactive check, a log target. It must parse (one "# HELP" and "# TYPE"
 // per family), and the linter may only object to Pebble's own counter
 // names.
 func TestMetricsPassPromtool(t *testing.T) {
@@ -238,9 +242,11 @@ services:
     srv1:
         override: replace
         command: sleep 1000
+        charge-group: team
     srv2:
         override: replace
         command: sleep 1000
+        charge-group: team
     never:
         override: replace
         command: sleep 1000
@@ -267,7 +273,13 @@ log-targets:
 	text := d.metricsText()
 	for _, family := range []string{"pebble_service_active", "pebble_service_start_count", "pebble_service_cpu_seconds_total",
 		"pebble_service_memory_bytes", "pebble_service_processes", "pebble_check_up", "pebble_check_success_count",
-		"pebble_check_failure_count", "pebble_log_target_sent_total"} {
+		"pebble_check_failure_count", "pebble_log_target_sent_total",
+		"pebble_service_cpu_user_seconds_total", "pebble_service_cpu_system_seconds_total", "pebble_service_memory_peak_bytes",
+		"pebble_service_open_fds", "pebble_service_io_read_bytes_total", "pebble_service_io_write_bytes_total",
+		"pebble_service_oom_kills_total", "pebble_group_cpu_seconds_total", "pebble_group_cpu_user_seconds_total",
+		"pebble_group_cpu_system_seconds_total", "pebble_group_memory_bytes", "pebble_group_memory_peak_bytes",
+		"pebble_group_processes", "pebble_group_open_fds", "pebble_group_io_read_bytes_total",
+		"pebble_group_io_write_bytes_total", "pebble_group_starts_total", "pebble_group_oom_kills_total"} {
 		assert.Equal(t, 1, strings.Count(text, "# HELP "+family+" "), "one HELP for %s in:\n%s", family, text)
 		assert.Equal(t, 1, strings.Count(text, "# TYPE "+family+" "), "one TYPE for %s", family)
 	}

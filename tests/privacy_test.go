@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,6 +29,7 @@ func TestEnvironmentFile(t *testing.T) {
 	badPath := filepath.Join(dir, "bad.env")
 	writeFile(t, badPath, "OK=1\n"+secret+"\n")
 	out := filepath.Join(dir, "seen")
+	checkOut := filepath.Join(dir, "seen-by-check")
 	pdir := newPebbleDir(t, map[string]string{"001-app.yaml": fmt.Sprintf(`
 services:
     app:
@@ -44,7 +46,26 @@ services:
         override: replace
         command: sleep 1000
         environment-file: %s
-`, out, envPath, badPath, filepath.Join(dir, "missing.env"))})
+checks:
+    app-env:
+        override: replace
+        period: 1h
+        exec:
+            command: sh -c 'echo "$API_TOKEN $MODE" > %s'
+            service-context: app
+    broken-env:
+        override: replace
+        period: 1h
+        exec:
+            command: "true"
+            service-context: broken
+    missing-env:
+        override: replace
+        period: 1h
+        exec:
+            command: "true"
+            service-context: missing
+`, out, envPath, badPath, filepath.Join(dir, "missing.env"), checkOut)})
 	d := startDaemon(t, pdir, daemonOptions{args: []string{"--verbose"}})
 
 	chg := d.waitChange(d.serviceAction("start", "app"))
@@ -55,6 +76,26 @@ services:
 	res := d.pebble("exec", "--context=app", "--", "sh", "-c", `echo "$API_TOKEN"`)
 	require.Equal(t, 0, res.code, "exec in the context of app: %s", res.stderr)
 	assert.Equal(t, secret+"\n", res.stdout, "an exec in the service's context gets the file's values")
+
+	// An exec check in the service's context gets the file's values too,
+	// and fails, naming the file, when it cannot be read.
+	res = d.pebble("check", "app-env", "--refresh")
+	require.Equal(t, 0, res.code, "refresh app-env: %s", res.stderr)
+	assert.Equal(t, []string{secret + " from-plan"}, waitLines(t, checkOut, 1, readyTimeout))
+	for name, want := range map[string]string{
+		"broken-env":  `cannot read environment-file "` + badPath + `": line 2: expected KEY=VALUE`,
+		"missing-env": "cannot read environment-file: open " + filepath.Join(dir, "missing.env") + ": no such file or directory",
+	} {
+		res = d.pebble("check", name, "--refresh", "--format=json")
+		require.Equal(t, 0, res.code, "refresh %s: %s", name, res.stderr)
+		var got struct {
+			Error string `json:"error"`
+			Logs  string `json:"logs"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(res.stdout), &got))
+		assert.Equal(t, want, got.Error, name)
+		assert.Contains(t, got.Logs, " ERROR "+want+"\n", name)
+	}
 
 	for _, name := range []string{"broken", "missing"} {
 		chg := d.waitChange(d.serviceAction("start", name))
@@ -107,6 +148,13 @@ services:
         type: oneshot
         command: sh -c 'echo job-output; exit 4'
         log-access: admin
+checks:
+    secret-check:
+        override: replace
+        period: 1h
+        exec:
+            command: sh -c 'echo check-output; exit 3'
+            service-context: secret
 log-targets:
     everything:
         override: replace
@@ -167,6 +215,25 @@ log-targets:
 	require.Equal(t, 200, status)
 	assert.Contains(t, string(env.Result), "Its last output is not shown here")
 	assert.NotContains(t, string(env.Result), "leaked-output", "a failed start's task log is read-level: no restricted output in it")
+
+	// An exec check in the restricted service's context (it has its
+	// environment): its output is in the refresh answer, admin only, and
+	// kept out of its task log.
+	res := d.pebble("check", "secret-check", "--refresh", "--format=json")
+	require.Equal(t, 0, res.code, res.stderr)
+	var refreshed struct {
+		Error string `json:"error"`
+		Logs  string `json:"logs"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &refreshed))
+	assert.Equal(t, "exit status 3; check-output", refreshed.Error, "an admin's refresh shows the output")
+	assert.Contains(t, refreshed.Logs, " ERROR exit status 3; its output is not shown here: the service's log-access is admin\n")
+	assert.NotContains(t, refreshed.Logs, "check-output")
+	checkChange := d.check("secret-check").ChangeID
+	status, body = asReader("/v1/changes/" + checkChange)
+	require.Equal(t, 200, status, body)
+	assert.Contains(t, body, "its output is not shown here")
+	assert.NotContains(t, body, "check-output", "a check's task log is read-level: no restricted output in it")
 
 	require.Equal(t, "Error", d.waitChange(d.serviceAction("start", "job")).Status)
 	status, env = d.request("GET", "/v1/services?names=job", nil)

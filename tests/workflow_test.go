@@ -365,6 +365,11 @@ services:
         override: replace
         type: oneshot
         command: /bin/sh -c 'echo cannot migrate; exit 4'
+    private:
+        override: replace
+        type: oneshot
+        command: /bin/sh -c 'echo private-output; exit 5'
+        log-access: admin
 workflows:
     migrate:
         override: replace
@@ -376,6 +381,11 @@ workflows:
         phases:
           - name: migrate
             steps: [{run: broken}, {exec: touch @DIR@/after}]
+    private:
+        override: replace
+        phases:
+          - name: run
+            steps: [{run: private}]
 `})
 	d := startDaemon(t, dir, daemonOptions{})
 	d.mustPebble("run-workflow", "migrate")
@@ -383,11 +393,34 @@ workflows:
 	d.mustPebble("start", "migrate")
 	lines := readLines(filepath.Join(dir, "migrations"))
 	assert.Equal(t, []string{"migrated none", "checked", "migrated 9", "checked", "migrated none"}, lines)
+	// Parameters are no secrets: a step's task data, which every reader
+	// of the change sees, holds them (docs/workflows.md).
+	var withParam []string
+	for _, c := range d.changes() {
+		status, env := d.request("GET", "/v1/changes/"+c.ID, nil)
+		require.Equal(t, 200, status)
+		if strings.Contains(string(env.Result), `"params":{"VERSION":"9"}`) {
+			withParam = append(withParam, c.Kind)
+		}
+	}
+	assert.Equal(t, []string{"workflow"}, withParam)
 
 	res := d.pebble("run-workflow", "broken")
 	assert.Equal(t, 1, res.code)
 	assert.Contains(t, res.stderr, "exited with code 4")
 	_, err := os.Stat(filepath.Join(dir, "after"))
 	assert.True(t, os.IsNotExist(err), "the step after a failed one-shot ran")
+
+	// A service with log-access: admin: its output stays out of the step's
+	// task log and error, which every reader sees (docs/privacy.md).
+	res = d.pebble("run-workflow", "private")
+	assert.Equal(t, 1, res.code)
+	assert.Contains(t, res.stderr, "exited with code 5")
+	assert.NotContains(t, res.stdout+res.stderr, "private-output")
+	chgs := d.changes()
+	status, env := d.request("GET", "/v1/changes/"+chgs[len(chgs)-1].ID, nil)
+	require.Equal(t, 200, status)
+	assert.Contains(t, string(env.Result), "Its last output is not shown here")
+	assert.NotContains(t, string(env.Result), "private-output")
 	d.stop()
 }

@@ -78,6 +78,11 @@ type Kind struct {
 	// task it waits for was Done, so that its change ends in Error rather
 	// than Done. Other unstarted tasks go on Hold.
 	Unstarted string
+	// Resume, if set, is run instead of Run for a task of this kind that
+	// was running when an upgraded daemon handed over to this one
+	// (Options.TookOver): it picks up the work where the old daemon's
+	// handler was.
+	Resume Handler
 }
 
 // Options configure a Manager. Every field may be left zero.
@@ -96,6 +101,11 @@ type Options struct {
 	// goroutine is delivering is delivered by that goroutine). It may call
 	// the Manager, but must not block for long.
 	OnStatus func(c ChangeInfo)
+	// TookOver says that the daemon took over from an upgraded one
+	// (docs/upgrade.md) rather than starting after a stop: Start runs the
+	// unfinished changes on instead of resolving them, resuming running
+	// tasks of a kind with Resume and running those not yet started.
+	TookOver bool
 
 	// PruneInterval is how often the manager prunes; 0 means 10 minutes.
 	PruneInterval time.Duration
@@ -224,6 +234,7 @@ type Manager struct {
 	started    bool
 	closed     bool
 	leftovers  []*change // unready changes loaded from the state file
+	tookOver   bool      // Options.TookOver
 	events     []ChangeInfo
 	snapParts  int // pieces in the last snapshot, to size the next one
 
@@ -260,6 +271,7 @@ func New(opts Options) (*Manager, error) {
 		logf:       opts.Logf,
 		now:        opts.Now,
 		onStatus:   opts.OnStatus,
+		tookOver:   opts.TookOver,
 		pruneEvery: cmp.Or(opts.PruneInterval, DefaultPruneInterval),
 		readyAge:   cmp.Or(opts.ReadyAge, DefaultReadyAge),
 		maxReady:   cmp.Or(opts.MaxReady, DefaultMaxReady),
@@ -310,7 +322,11 @@ func (m *Manager) Start() {
 		if m.changes[c.id] != c || c.status.Ready() {
 			continue
 		}
-		logs = append(logs, m.resolveLocked(c)...)
+		if m.tookOver {
+			logs = append(logs, m.resumeLocked(c)...)
+		} else {
+			logs = append(logs, m.resolveLocked(c)...)
+		}
 	}
 	m.leftovers = nil
 	for _, c := range m.order {
@@ -359,6 +375,40 @@ func (m *Manager) resolveLocked(c *change) []string {
 		default:
 			t.addLogLocked("INFO", "Not run: the daemon stopped before this task started")
 			m.setStatusLocked(t, Hold)
+		}
+	}
+	m.updateLocked(c)
+	return logs
+}
+
+// errUpgraded is the error of a running task that a daemon taking over from
+// an upgraded one cannot carry on (its kind has no Resume).
+var errUpgraded = errors.New("interrupted by an upgrade of the daemon, not retrying")
+
+// resumeLocked carries on a change that was unfinished when an upgraded
+// daemon handed over to this one: running tasks of a kind with Resume are
+// run again with it, other running tasks are resolved as interrupted (with
+// what waits for them held on an error saying so), and tasks not yet started are left
+// to run. It returns the daemon log lines to write.
+func (m *Manager) resumeLocked(c *change) []string {
+	var logs []string
+	for _, t := range c.tasks {
+		if t.status != Doing && t.status != Abort {
+			continue
+		}
+		k, ok := m.kinds[t.kind]
+		switch {
+		case ok && t.status == Doing && k.Resume != nil:
+			t.addLogLocked("INFO", "Resumed by the upgraded daemon")
+			m.runLocked(t, k.Resume)
+		case !ok || k.Run == nil:
+			t.addLogLocked("INFO", fmt.Sprintf("no handler for task %q, task ignored", t.kind))
+			m.completeLocked(t, nil)
+		case k.Interrupted == "":
+			m.completeLocked(t, nil)
+		default:
+			m.completeLocked(t, errUpgraded)
+			logs = append(logs, fmt.Sprintf("Change %s task (%s) failed: %s", c.id, t.summary, errUpgraded))
 		}
 	}
 	m.updateLocked(c)
@@ -730,10 +780,15 @@ func (c *change) errText() string {
 	return string(b)
 }
 
-// markDirty tells the store the section changed.
+// markDirty tells the store the section changed. The write may wait to
+// join others (statefile.Store.MarkLazy): what a change or task did is news
+// to no client until one asks, and every answer that reports a change (the
+// async answer naming a new one, and every read of changes) waits for the
+// state file first, so a start of a thousand services costs a write per
+// lazy delay rather than one per task transition.
 func (m *Manager) markDirty() {
 	if m.store != nil {
-		m.store.MarkDirty()
+		m.store.MarkLazy()
 	}
 }
 

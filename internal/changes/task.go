@@ -147,13 +147,18 @@ func (m *Manager) launchLocked(t *Task) {
 		m.completeLocked(t, nil)
 		return
 	}
+	m.runLocked(t, k.Run)
+}
+
+// runLocked marks t Doing and runs h for it.
+func (m *Manager) runLocked(t *Task, h Handler) {
 	c := t.change
 	if c.ctx == nil {
 		c.ctx, c.cancel = context.WithCancel(m.ctx)
 	}
 	m.setStatusLocked(t, Doing)
 	m.wg.Add(1)
-	go m.run(c.ctx, t, k.Run)
+	go m.run(c.ctx, t, h)
 }
 
 // run runs one handler and records its result.

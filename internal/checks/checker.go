@@ -21,9 +21,10 @@ type detailed interface {
 	ErrorDetails() string
 }
 
-// ErrorText is a check failure as task logs and the refresh API show it:
-// the message, then "; " and the details when there are any (behaviour.md
-// §7.3). The daemon log shows err.Error(), the message alone.
+// ErrorText is a check failure as the refresh API (admin only) and task
+// logs show it: the message, then "; " and the details when there are any
+// (behaviour.md §7.3); task logs of a private check leave the details out
+// (logText). The daemon log shows err.Error(), the message alone.
 func ErrorText(err error) string {
 	var d detailed
 	if errors.As(err, &d) {
@@ -32,6 +33,16 @@ func ErrorText(err error) string {
 		}
 	}
 	return err.Error()
+}
+
+// logText is a failure as a check's task log shows it: ErrorText, except
+// that a private check's details (its output) are replaced by a note.
+func logText(err error, private bool) string {
+	var d detailed
+	if private && errors.As(err, &d) && d.ErrorDetails() != "" {
+		return err.Error() + "; its output is not shown here: the service's log-access is admin"
+	}
+	return ErrorText(err)
 }
 
 // runCheck runs ck once, cut off after timeout. A run cut off by the

@@ -17,7 +17,7 @@ func TestEffectiveConfig(t *testing.T) {
 	p := &plan.Plan{
 		Services: map[string]*plan.Service{
 			"svc": {Name: "svc", Environment: map[string]string{"A": "svc", "B": "svc"}, WorkingDir: "/svc", UserID: &uid},
-			"wl":  {Name: "wl", Workload: "w", Environment: map[string]string{"B": "svc"}},
+			"wl":  {Name: "wl", Workload: "w", Environment: map[string]string{"B": "svc"}, EnvironmentFile: "/run/wl.env"},
 		},
 		Workloads: map[string]*plan.Workload{"w": {Name: "w", Environment: map[string]string{"A": "w", "B": "w"}, User: "root"}},
 	}
@@ -28,10 +28,17 @@ func TestEffectiveConfig(t *testing.T) {
 	assert.Equal(t, &uid, got.Exec.UserID)
 	assert.Nil(t, c.Exec.UserID, "the plan's check is not modified")
 
+	assert.Nil(t, got.Exec.ContextEnvironment)
+	assert.Empty(t, got.Exec.ContextEnvironmentFile)
+
+	// The workload's environment and the service's environment-file go
+	// under the service's and the check's (the checker layers them).
 	c.Exec.WorkingDir = "/mine"
 	c.Exec.ServiceContext = "wl"
 	got = effectiveConfig(p, c)
-	assert.Equal(t, map[string]string{"A": "w", "B": "check"}, got.Exec.Environment)
+	assert.Equal(t, map[string]string{"B": "check"}, got.Exec.Environment)
+	assert.Equal(t, map[string]string{"A": "w", "B": "w"}, got.Exec.ContextEnvironment)
+	assert.Equal(t, "/run/wl.env", got.Exec.ContextEnvironmentFile)
 	assert.Equal(t, "/mine", got.Exec.WorkingDir)
 	assert.Equal(t, "root", got.Exec.User)
 

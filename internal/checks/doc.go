@@ -23,6 +23,9 @@
 // (servstate's CheckSucceeded, for readiness checks). It does not speak HTTP to API clients; internal/ops
 // and internal/daemon turn its values into the wire format.
 //
+// Changed wakes those who wait for a check (a workflow's wait-check step)
+// at each change of a status or a counter, so they need not poll.
+//
 // Locking: one mutex guards the table of checks and their counters. It is
 // held for short bookkeeping only, including creating or aborting a change
 // (which never calls back into this package), and never while a checker

@@ -117,6 +117,11 @@ type Manager struct {
 	checks map[string]*check
 	runs   map[string]*run // by change ID, until the loop ends
 	closed bool
+	// handedOver is set while results are not counted (handover.go).
+	handedOver bool
+	// changed is closed, and replaced, when a check's status or counters
+	// may have changed (Changed).
+	changed chan struct{}
 }
 
 // check is the manager's record of one check in the plan; guarded by
@@ -124,6 +129,7 @@ type Manager struct {
 type check struct {
 	name      string
 	cfg       *plan.Check // effective configuration
+	private   bool        // its output stays out of its task log (outputPrivate)
 	successes int
 	failures  int
 	prevID    string // the change that drove it before, if any
@@ -164,15 +170,17 @@ func New(opts Options) *Manager {
 		newCk:     opts.NewChecker,
 		checks:    make(map[string]*check),
 		runs:      make(map[string]*run),
+		changed:   make(chan struct{}),
 	}
 	if m.logf == nil {
 		m.logf = func(string, ...any) {}
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	// A check task left running by a previous daemon is marked Done on
-	// restart (Interrupted ""), and fresh changes replace it (§7.8).
-	opts.Changes.Register(KindPerform, changes.Kind{Run: m.runTask})
-	opts.Changes.Register(KindRecover, changes.Kind{Run: m.runTask})
+	// restart (Interrupted ""), and fresh changes replace it (§7.8); one
+	// handed over by an upgraded daemon goes on with its run (TakeOver).
+	opts.Changes.Register(KindPerform, changes.Kind{Run: m.runTask, Resume: m.runTask})
+	opts.Changes.Register(KindRecover, changes.Kind{Run: m.runTask, Resume: m.runTask})
 	return m
 }
 
@@ -181,6 +189,7 @@ func New(opts Options) *Manager {
 func (m *Manager) Close() {
 	m.mu.Lock()
 	m.closed = true
+	m.notifyLocked()
 	var ended []*run
 	for _, r := range m.runs {
 		m.endRunLocked(r)
@@ -205,6 +214,7 @@ func (m *Manager) SetPlan(p *plan.Plan) {
 	if m.closed {
 		return
 	}
+	m.notifyLocked() // a new threshold may change a status
 	for name, c := range m.checks {
 		if p.Checks[name] == nil {
 			m.stopLocked(c)
@@ -214,9 +224,12 @@ func (m *Manager) SetPlan(p *plan.Plan) {
 	for _, name := range sortedKeys(p.Checks) {
 		cfg := effectiveConfig(p, p.Checks[name])
 		c := m.checks[name]
+		if c != nil {
+			c.private = outputPrivate(p, cfg)
+		}
 		switch {
 		case c == nil:
-			c = &check{name: name, cfg: cfg}
+			c = &check{name: name, cfg: cfg, private: outputPrivate(p, cfg)}
 			m.checks[name] = c
 		case c.run != nil && !sameRun(c.cfg, cfg):
 			m.stopLocked(c)
@@ -340,6 +353,7 @@ func (m *Manager) startLocked(c *check, kind string, transition, reset bool) {
 		}
 	}
 	c.run = r
+	m.notifyLocked()
 }
 
 // stopLocked aborts the change driving c, if any; it ends Done.
@@ -349,8 +363,25 @@ func (m *Manager) stopLocked(c *check) {
 		return
 	}
 	c.run = nil
+	m.notifyLocked()
 	r.end()
 	m.changes.Abort(r.changeID) // an error means it already ended
+}
+
+// Changed returns a channel that is closed at the next change of a check's
+// status or counters (Metrics, Checks). A waiter takes the channel, reads
+// the checks, and reads them again once it is closed, so no change is
+// missed.
+func (m *Manager) Changed() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.changed
+}
+
+// notifyLocked wakes the waiters on Changed.
+func (m *Manager) notifyLocked() {
+	close(m.changed)
+	m.changed = make(chan struct{})
 }
 
 // Checks returns the checks in the plan, sorted by name, keeping those whose

@@ -724,3 +724,54 @@ func TestRefreshAfterClose(t *testing.T) {
 	res := h.refresh("web")
 	require.NoError(t, res.Err)
 }
+
+// TestChanged: the channel of Changed is closed by each recorded result, a
+// stop, a start and a new plan, and not otherwise.
+func TestChanged(t *testing.T) {
+	tg := newTarget(t)
+	h := newHarness(t, nil)
+	h.setPlan(`
+checks:
+    a:
+        override: replace
+        period: 1h
+        http:
+            url: URL
+`, tg.URL)
+	closed := func(ch <-chan struct{}) bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+	ch := h.m.Changed()
+	assert.False(t, closed(ch), "nothing happened yet")
+	h.refresh("a")
+	assert.True(t, closed(ch), "a success")
+	tg.status.Store(500)
+	ch = h.m.Changed()
+	h.refresh("a")
+	assert.True(t, closed(ch), "a failure")
+	ch = h.m.Changed()
+	_, err := h.m.StopChecks([]string{"a"})
+	require.NoError(t, err)
+	assert.True(t, closed(ch), "a stop")
+	ch = h.m.Changed()
+	_, err = h.m.StartChecks([]string{"a"})
+	require.NoError(t, err)
+	assert.True(t, closed(ch), "a start")
+	ch = h.m.Changed()
+	h.setPlan(`
+checks:
+    a:
+        override: replace
+        period: 1h
+        threshold: 1
+        http:
+            url: URL
+`, tg.URL)
+	assert.True(t, closed(ch), "a new plan")
+	assert.False(t, closed(h.m.Changed()))
+}

@@ -90,6 +90,7 @@ func (m *Manager) endRunLocked(r *run) {
 	}
 	if c := r.check; c.run == r {
 		c.run = nil
+		m.notifyLocked()
 	}
 }
 
@@ -103,6 +104,11 @@ func (m *Manager) record(t *changes.Task, r *run, err error) (end bool, taskErr 
 		m.mu.Unlock()
 		return true, nil // superseded meanwhile
 	}
+	if m.handedOver {
+		m.mu.Unlock()
+		return false, nil // the new daemon counts from the hand-over
+	}
+	m.notifyLocked() // the counters change below, under the same lock
 	if err == nil {
 		c.metricSuccesses++
 		if r.kind == KindRecover {
@@ -124,17 +130,17 @@ func (m *Manager) record(t *changes.Task, r *run, err error) (end bool, taskErr 
 		return false, nil
 	}
 	c.metricFailures++
+	text := logText(err, c.private)
 	if r.inStartPeriod(time.Now()) {
 		m.mu.Unlock()
 		m.logf("Check %q failure in its start-period (not counted): %v", c.name, err)
-		t.Errorf("%s", ErrorText(err))
+		t.Errorf("%s", text)
 		return false, nil
 	}
 	c.failures++
 	failures := c.failures
 	m.mu.Unlock()
 
-	text := ErrorText(err)
 	m.logf("Check %q failure %d/%d: %v", c.name, failures, threshold, err)
 	if r.kind == KindRecover || failures < threshold {
 		t.Errorf("%s", text)

@@ -33,7 +33,7 @@ type cmdServices struct {
 func (c *cmdServices) Flags(fs *command.FlagSet) {
 	command.FormatFlag(fs, &c.format)
 	command.AbsTimeFlag(fs, &c.absTime)
-	fs.Bool(&c.stats, 0, "stats", "Show the CPU time, memory and process count of each service's processes, and the totals of each charge group")
+	fs.Bool(&c.stats, 0, "stats", "Show the CPU time, memory, processes, open files and storage I/O of each service's processes, and the totals of each charge group")
 	fs.Bool(&c.exits, 0, "exits", "Show each service's restart count, last exit and failure reason")
 }
 
@@ -72,7 +72,7 @@ func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) e
 		header = append(header, "Scheduled")
 	}
 	if c.stats {
-		header = append(header, "CPU", "Memory", "Processes")
+		header = append(header, usageHeader...)
 	}
 	if c.exits {
 		header = append(header, "Restarts", "Exit", "Exited", "Failure")
@@ -93,13 +93,13 @@ func (c *cmdServices) Run(ctx context.Context, e *command.Env, names []string) e
 			row = append(row, c.nextRun(e, svc))
 		}
 		if c.stats {
-			cpu, mem, procs := "-", "-", "-"
 			if st := svc.Stats; st != nil {
-				cpu = fmt.Sprintf("%.2fs", st.CPUSeconds)
-				mem = formatBytes(st.MemoryBytes)
-				procs = fmt.Sprint(st.Processes)
+				row = append(row, usageCells(st.Usage)...)
+			} else {
+				for range usageHeader {
+					row = append(row, "-")
+				}
 			}
-			row = append(row, cpu, mem, procs)
 		}
 		if c.exits {
 			row = append(row, c.exitColumns(e, svc)...)
@@ -136,12 +136,35 @@ func writeGroupTotals(e *command.Env, services []*client.ServiceInfo) error {
 	sort.Strings(names)
 	fmt.Fprintln(e.Stdout)
 	w := command.NewTable(e.Stdout)
-	fmt.Fprintln(w, "Group\tServices\tCPU\tMemory\tProcesses")
+	fmt.Fprintln(w, strings.Join(append([]string{"Group", "Services"}, usageHeader...), "\t"))
 	for _, name := range names {
 		g := byGroup[name]
-		fmt.Fprintf(w, "%s\t%s\t%.2fs\t%s\t%d\n", name, strings.Join(g.Services, ","), g.CPUSeconds, formatBytes(g.MemoryBytes), g.Processes)
+		row := append([]string{name, strings.Join(g.Services, ",")}, usageCells(g.Usage)...)
+		fmt.Fprintln(w, strings.Join(row, "\t"))
 	}
 	return w.Flush()
+}
+
+// usageHeader are the columns of --stats, which usageCells fills.
+var usageHeader = []string{"CPU", "User", "System", "Memory", "Peak", "Processes", "FDs", "Read", "Written"}
+
+// usageCells returns the --stats cells of a service or group: "-" for a
+// figure the daemon could not read.
+func usageCells(u client.Usage) []string {
+	seconds := func(s float64) string { return fmt.Sprintf("%.2fs", s) }
+	optBytes := func(n *uint64) string {
+		if n == nil {
+			return "-"
+		}
+		return formatBytes(*n)
+	}
+	fds := "-"
+	if u.OpenFDs != nil {
+		fds = fmt.Sprint(*u.OpenFDs)
+	}
+	return []string{seconds(u.CPUSeconds), seconds(u.CPUUserSeconds), seconds(u.CPUSystemSeconds),
+		formatBytes(u.MemoryBytes), optBytes(u.MemoryPeakBytes), fmt.Sprint(u.Processes), fds,
+		optBytes(u.IOReadBytes), optBytes(u.IOWriteBytes)}
 }
 
 // writeLimitNotes tells, on stderr so the table stays as Pebble prints

@@ -121,9 +121,9 @@ service in the plan when none is named.
       --abs-time                  Show absolute times in RFC 3339 format,
                                   instead of relative times for the last and
                                   next 60 days and dates beyond
-      --stats                     Show the CPU time, memory and process count
-                                  of each service's processes, and the totals
-                                  of each charge group
+      --stats                     Show the CPU time, memory, processes, open
+                                  files and storage I/O of each service's
+                                  processes, and the totals of each charge group
       --exits                     Show each service's restart count, last exit
                                   and failure reason
 `

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -14,6 +15,7 @@ import (
 	"github.com/pebble-project/pebble/internal/limits"
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/plan/planyaml"
+	"github.com/pebble-project/pebble/internal/servstate"
 )
 
 func (a *api) notImplemented(r *http.Request) response {
@@ -31,7 +33,7 @@ func (a *api) getSystemInfo(r *http.Request) response {
 
 // getHealth serves GET /v1/health (api.md §7).
 func (a *api) getHealth(r *http.Request) response {
-	level := r.URL.Query().Get("level")
+	level := queryOf(r).Get("level")
 	if level != "" && level != "alive" && level != "ready" {
 		return badRequest(`level must be "alive" or "ready"`)
 	}
@@ -68,6 +70,37 @@ type serviceJSON struct {
 	serviceExitJSON
 }
 
+// appendJSON appends the entry as encoding/json encodes it, in the order
+// of its fields, the embedded exit fields last.
+func (s *serviceJSON) appendJSON(b []byte) ([]byte, error) {
+	o := beginJSONObject(b)
+	o.str("name", s.Name)
+	o.str("startup", s.Startup)
+	o.str("current", s.Current)
+	o.optTime("current-since", s.CurrentSince)
+	if s.Stats != nil {
+		o.value("stats", s.Stats)
+	}
+	o.optStr("schedule", s.Schedule)
+	o.optTime("next-run", s.NextRun)
+	o.optInt("skipped-runs", s.SkippedRuns)
+	if len(s.LimitsNotEnforced) > 0 {
+		o.value("limits-not-enforced", s.LimitsNotEnforced)
+	}
+	o.optStr("exit-reason", s.ExitReason)
+	o.optStr("readiness", s.Readiness)
+	o.optStr("status-text", s.StatusText)
+	if s.Oneshot != nil {
+		o.value("oneshot", s.Oneshot)
+	}
+	o.optInt("restart-count", s.RestartCount)
+	o.optIntPtr("last-exit-code", s.LastExitCode)
+	o.optStr("last-exit-signal", s.LastExitSignal)
+	o.optTime("last-exit-time", s.LastExitTime)
+	o.optStr("failure", s.Failure)
+	return o.end()
+}
+
 type oneshotJSON struct {
 	ExitCode int       `json:"exit-code"`
 	Exited   time.Time `json:"exited"`
@@ -78,37 +111,87 @@ type oneshotJSON struct {
 // extension) each started service also gets its resource usage, which
 // costs reading /proc or cgroup files, so it is never read otherwise.
 func (a *api) getServices(r *http.Request) response {
-	withStats := r.URL.Query().Get("stats")
+	withStats := queryOf(r).Get("stats")
 	if withStats != "" && withStats != "true" && withStats != "false" {
 		return badRequest(`stats parameter must be "true" or "false"`)
 	}
 	names := multiValue(r, "names")
-	infos := a.services.Services(names)
+	pooled := serviceInfos.Get().(*[]servstate.ServiceInfo)
+	infos := a.services.AppendServices((*pooled)[:0], names)
 	var usage map[string]*serviceStatsJSON
 	if withStats == "true" {
 		usage = a.serviceStats(names)
 	}
-	admin, p := callerOf(r).allowed(accessAdmin), a.plan.Plan()
-	out := make([]serviceJSON, 0, len(infos))
-	for _, info := range infos {
-		s := serviceJSON{Name: info.Name, Startup: info.Startup, Current: info.Current, Stats: usage[info.Name],
-			LimitsNotEnforced: info.NotEnforced, ExitReason: info.ExitReason,
-			Readiness: info.Readiness, StatusText: info.StatusText}
-		if r := info.Oneshot; r != nil {
-			s.Oneshot = &oneshotJSON{ExitCode: r.ExitCode, Exited: r.Exited, Output: r.Output}
-			if !admin && logsRestricted(p, info.Name) {
-				s.Oneshot.Output = "" // its output is its logs (docs/privacy.md)
-			}
+	return syncResponse(servicesResult{a: a, infos: infos, pooled: pooled, usage: usage,
+		admin: callerOf(r).allowed(accessAdmin), plan: a.plan.Plan()})
+}
+
+// serviceInfos hold the snapshots of GET /v1/services between requests:
+// with 100 services they are 20 KB, most of what a request allocated.
+var serviceInfos = sync.Pool{New: func() any { return new([]servstate.ServiceInfo) }}
+
+// maxPooledServices is the most snapshots kept for reuse.
+const maxPooledServices = 4096
+
+// servicesResult is the result of GET /v1/services. Its entries are made
+// one at a time as they are encoded, so a request allocates its services'
+// snapshots and nothing per entry.
+type servicesResult struct {
+	a     *api
+	infos []servstate.ServiceInfo
+	// pooled is where infos goes back to serviceInfos (recycle); nil
+	// when it came from elsewhere.
+	pooled *[]servstate.ServiceInfo
+	// usage holds the stats asked for, by service; nil when not asked.
+	usage map[string]*serviceStatsJSON
+	// admin is whether the caller may see restricted logs.
+	admin bool
+	plan  *plan.Plan
+}
+
+// entry returns the entry of a service.
+func (sr servicesResult) entry(info *servstate.ServiceInfo) serviceJSON {
+	s := serviceJSON{Name: info.Name, Startup: info.Startup, Current: info.Current, Stats: sr.usage[info.Name],
+		LimitsNotEnforced: info.NotEnforced, ExitReason: info.ExitReason,
+		Readiness: info.Readiness, StatusText: info.StatusText}
+	if r := info.Oneshot; r != nil {
+		s.Oneshot = &oneshotJSON{ExitCode: r.ExitCode, Exited: r.Exited, Output: r.Output}
+		if !sr.admin && logsRestricted(sr.plan, info.Name) {
+			s.Oneshot.Output = "" // its output is its logs (docs/privacy.md)
 		}
-		if !info.CurrentSince.IsZero() {
-			since := info.CurrentSince
-			s.CurrentSince = &since
-		}
-		s.serviceExitJSON = serviceExitOf(info)
-		a.addSchedule(&s)
-		out = append(out, s)
 	}
-	return syncResponse(out)
+	if !info.CurrentSince.IsZero() {
+		s.CurrentSince = &info.CurrentSince
+	}
+	s.serviceExitJSON = serviceExitOf(info)
+	sr.a.addSchedule(&s)
+	return s
+}
+
+// recycle gives the snapshots back to serviceInfos, once the response is
+// written.
+func (sr servicesResult) recycle() {
+	if sr.pooled == nil || cap(sr.infos) > maxPooledServices {
+		return
+	}
+	clear(sr.infos) // hold no exits and outputs of the past
+	*sr.pooled = sr.infos[:0]
+	serviceInfos.Put(sr.pooled)
+}
+
+func (sr servicesResult) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, '[')
+	for i := range sr.infos {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		s := sr.entry(&sr.infos[i])
+		var err error
+		if b, err = s.appendJSON(b); err != nil {
+			return b, err
+		}
+	}
+	return append(b, ']'), nil
 }
 
 // addSchedule fills in the schedule fields of a scheduled service.

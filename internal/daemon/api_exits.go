@@ -23,7 +23,7 @@ type serviceExitJSON struct {
 	Failure string `json:"failure,omitempty"`
 }
 
-func serviceExitOf(info servstate.ServiceInfo) serviceExitJSON {
+func serviceExitOf(info *servstate.ServiceInfo) serviceExitJSON {
 	out := serviceExitJSON{RestartCount: info.Restarts, Failure: info.Failure}
 	if e := info.LastExit; e != nil {
 		if e.Signal != "" {
@@ -32,8 +32,7 @@ func serviceExitOf(info servstate.ServiceInfo) serviceExitJSON {
 			code := e.Code
 			out.LastExitCode = &code
 		}
-		at := e.Time
-		out.LastExitTime = &at
+		out.LastExitTime = &e.Time
 	}
 	return out
 }

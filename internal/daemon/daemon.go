@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -46,6 +47,10 @@ type Options struct {
 	Workflows Workflows
 	// Logf writes daemon log lines; nil discards them.
 	Logf func(format string, args ...any)
+	// LogLine writes one daemon log line given whole: the request log,
+	// written for almost every request, skips Logf's formatting. nil
+	// writes it through Logf.
+	LogLine func(msg []byte)
 	// Version is reported by /v1/system-info.
 	Version string
 	// BootID is reported by /v1/system-info.
@@ -106,6 +111,7 @@ type api struct {
 	workflows  Workflows
 	state      StateFile
 	logf       func(format string, args ...any)
+	logLine    func(msg []byte)
 	version    string
 	bootID     string
 	httpAddr   string
@@ -131,6 +137,10 @@ func New(opts Options) (*Daemon, error) {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
+	if opts.LogLine == nil {
+		logf := opts.Logf
+		opts.LogLine = func(msg []byte) { logf("%s", msg) }
+	}
 	if opts.BodyLimit == 0 {
 		opts.BodyLimit = DefaultBodyLimit
 	}
@@ -143,7 +153,7 @@ func New(opts Options) (*Daemon, error) {
 	a := &api{
 		ops: opts.Ops, services: opts.Services, state: opts.State, changes: opts.Changes, plan: opts.Plan, notices: opts.Notices, identities: opts.Identities, checks: opts.Checks, files: localFiles{}, logTargets: opts.LogTargets,
 		workflows: opts.Workflows, schedules: opts.Schedules,
-		logf: opts.Logf, version: opts.Version, bootID: opts.BootID,
+		logf: opts.Logf, logLine: opts.LogLine, version: opts.Version, bootID: opts.BootID,
 		httpAddr: opts.HTTPAddress, bodyLimit: opts.BodyLimit, securityEvent: opts.SecurityEvent,
 		metrics: opts.Metrics, upgrader: opts.Upgrader,
 	}
@@ -370,21 +380,39 @@ func (a *api) serve(w http.ResponseWriter, r *http.Request, e *endpoint, h func(
 			}
 		}
 		if !a.quiet(r, e) {
-			cl := callerOf(r)
-			prefix := ""
-			if cl.transport != transportUnix {
-				prefix = cl.remote + " "
-			}
-			status := sw.status
-			if status == 0 {
-				status = http.StatusOK // nothing written: net/http sends 200
-			}
-			a.logf("%s%s %s %s %d (%s)", prefix, r.Method, r.URL, time.Since(start), status, cl.transport)
+			a.logRequest(r, time.Since(start), sw.status)
 		}
 	}()
 	resp := h()
 	resp = a.withLatestWarning(resp)
 	resp.write(sw, r)
+}
+
+// logRequest writes the request's line of the request log (cli.md §7):
+// "[<remote> ]<method> <URL> <duration> <status> (<transport>)", the remote
+// address only over TCP. status 0 means nothing was written, which net/http
+// sends as 200.
+func (a *api) logRequest(r *http.Request, took time.Duration, status int) {
+	if status == 0 {
+		status = http.StatusOK
+	}
+	cl := callerOf(r)
+	line := make([]byte, 0, 128)
+	if cl.transport != transportUnix {
+		line = append(line, cl.remote...)
+		line = append(line, ' ')
+	}
+	line = append(line, r.Method...)
+	line = append(line, ' ')
+	line = append(line, r.URL.String()...)
+	line = append(line, ' ')
+	line = append(line, took.String()...)
+	line = append(line, ' ')
+	line = strconv.AppendInt(line, int64(status), 10)
+	line = append(line, " ("...)
+	line = append(line, cl.transport...)
+	line = append(line, ')')
+	a.logLine(line)
 }
 
 // quiet reports whether a request stays out of the request log (cli.md §7).

@@ -38,11 +38,11 @@ type fakeOps struct {
 	err     error
 }
 
-func (f *fakeOps) Services(names []string) []servstate.ServiceInfo {
-	return []servstate.ServiceInfo{
+func (f *fakeOps) AppendServices(infos []servstate.ServiceInfo, names []string) []servstate.ServiceInfo {
+	return append(infos, []servstate.ServiceInfo{
 		{Name: "a", Startup: "enabled", Current: "active", CurrentSince: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
 		{Name: "b", Startup: "disabled", Current: "inactive"},
-	}
+	}...)
 }
 
 // Usage has figures for "a" only, as if "b" had never started.
@@ -50,7 +50,7 @@ func (f *fakeOps) Usage(names []string) []servstate.Usage {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.actions = append(f.actions, "usage")
-	return []servstate.Usage{{Name: "a", CPU: 1500 * time.Millisecond, Memory: 4096, Processes: 2}}
+	return []servstate.Usage{{Name: "a", Measures: servstate.Measures{CPU: 1500 * time.Millisecond, Memory: 4096, Processes: 2}}}
 }
 
 func (f *fakeOps) ServiceAction(action string, names []string) (string, error) {
@@ -229,7 +229,7 @@ func TestServicesJSON(t *testing.T) {
 	assert.Empty(t, o.actions, "usage is read only on request")
 
 	_, body := do(t, c, "GET", "/v1/services?names=a,b&stats=true", "")
-	want[0].(map[string]any)["stats"] = map[string]any{"cpu-seconds": 1.5, "memory-bytes": 4096.0, "processes": 2.0, "starts": 0.0, "oom-kills": 0.0}
+	want[0].(map[string]any)["stats"] = map[string]any{"cpu-seconds": 1.5, "cpu-user-seconds": 0.0, "cpu-system-seconds": 0.0, "memory-bytes": 4096.0, "processes": 2.0, "starts": 0.0, "oom-kills": 0.0}
 	assert.Equal(t, want, body["result"])
 	assert.Equal(t, []string{"usage"}, o.actions)
 
@@ -448,7 +448,7 @@ func TestUndeclaredDurabilityRefused(t *testing.T) {
 	// even where its method was declared volatile.
 	state := &fakeState{}
 	o := &fakeOps{}
-	a := &api{ops: o, notices: o.backend().notices, state: state, logf: func(string, ...any) {}, bodyLimit: 1024}
+	a := &api{ops: o, notices: o.backend().notices, state: state, logf: func(string, ...any) {}, logLine: func([]byte) {}, bodyLimit: 1024}
 	table[0].post = &method{func(*api, *http.Request) response { return asyncResponse("7", nil) }, accessOpen, volatile}
 	rec := httptest.NewRecorder()
 	newRouter(a, table).ServeHTTP(rec, httptest.NewRequest("POST", "/v1/new-verb", nil))

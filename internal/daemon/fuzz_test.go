@@ -64,7 +64,7 @@ func FuzzRequestBodies(f *testing.F) {
 	b := o.backend()
 	a := &api{
 		ops: o, services: o, changes: b.changes, plan: emptyPlan{}, notices: b.notices, identities: b.identities, checks: b.checks, files: noFiles{},
-		logf: func(string, ...any) {}, bodyLimit: DefaultBodyLimit,
+		logf: func(string, ...any) {}, logLine: func([]byte) {}, bodyLimit: DefaultBodyLimit,
 		securityEvent: func(string, string, string) {}, stopping: context.Background(),
 	}
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {

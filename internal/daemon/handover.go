@@ -103,12 +103,49 @@ func (d *Daemon) Handover(doc *handover.Document) error {
 	return doc.Put(handoverPart, part)
 }
 
-// Adopt takes the listeners handed over in doc instead of opening new ones
-// (Listen). It reports false when doc has none.
-func (d *Daemon) Adopt(doc *handover.Document) (bool, error) {
+// PreviewHandover puts the daemon's part into doc as Handover would, with
+// no descriptor passed (each is -1): the document of the new binary's
+// check run.
+func (d *Daemon) PreviewHandover(doc *handover.Document) error {
+	var part listenersPart
+	for i := range d.listeners {
+		network, addr := "unix", d.opts.SocketPath
+		if i > 0 {
+			network, addr = "tcp", d.opts.HTTPAddress
+		}
+		part.Listeners = append(part.Listeners, passedListener{FD: -1, Network: network, Address: addr})
+	}
+	return doc.Put(handoverPart, part)
+}
+
+// CheckHandover reads the daemon's part of doc as Adopt would, without
+// taking anything.
+func CheckHandover(doc *handover.Document) error {
+	_, err := readListeners(doc)
+	return err
+}
+
+// readListeners returns the daemon's part of doc, checked; nil when it has
+// none.
+func readListeners(doc *handover.Document) (*listenersPart, error) {
 	var part listenersPart
 	found, err := doc.Get(handoverPart, &part)
 	if err != nil || !found {
+		return nil, err
+	}
+	for _, p := range part.Listeners {
+		if p.Network != "unix" && p.Network != "tcp" {
+			return nil, fmt.Errorf("cannot adopt listener %q: unknown network %q", p.Address, p.Network)
+		}
+	}
+	return &part, nil
+}
+
+// Adopt takes the listeners handed over in doc instead of opening new ones
+// (Listen). It reports false when doc has none.
+func (d *Daemon) Adopt(doc *handover.Document) (bool, error) {
+	part, err := readListeners(doc)
+	if err != nil || part == nil {
 		return false, err
 	}
 	for _, p := range part.Listeners {

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -42,22 +44,74 @@ type asyncEnvelope struct {
 	LatestWarning *time.Time `json:"latest-warning,omitempty"`
 }
 
+// appendJSON appends the envelope as encoding/json encodes it.
+func (e envelope) appendJSON(b []byte) ([]byte, error) {
+	o := beginJSONObject(b)
+	o.str("type", e.Type)
+	o.int("status-code", e.StatusCode)
+	o.str("status", e.Status)
+	o.optStr("change", e.Change)
+	if e.Result != nil {
+		o.value("result", e.Result)
+	}
+	o.optTime("latest-warning", e.LatestWarning)
+	return o.end()
+}
+
+// appendJSON appends the envelope as encoding/json encodes it.
+func (e asyncEnvelope) appendJSON(b []byte) ([]byte, error) {
+	o := beginJSONObject(b)
+	o.str("type", e.Type)
+	o.int("status-code", e.StatusCode)
+	o.str("status", e.Status)
+	o.str("change", e.Change)
+	o.value("result", e.Result)
+	o.optTime("latest-warning", e.LatestWarning)
+	return o.end()
+}
+
 type jsonResponse struct {
 	status int
 	body   any
 }
 
+// jsonContentType is the Content-Type of JSON responses, shared by all of
+// them: net/http only reads it.
+var jsonContentType = []string{"application/json"}
+
+// responseBuffers hold the encoded bodies of responses between requests.
+var responseBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledResponse is the largest buffer kept for reuse: a rare huge
+// response (a long change list) is not held on to.
+const maxPooledResponse = 256 << 10
+
 func (j jsonResponse) write(w http.ResponseWriter, _ *http.Request) {
-	data, err := json.Marshal(j.body)
+	buf := responseBuffers.Get().(*[]byte)
+	data, err := appendJSONValue((*buf)[:0], j.body)
 	if err != nil {
 		j = internalError("cannot marshal response: %v", err).(jsonResponse)
-		data, _ = json.Marshal(j.body)
+		data, _ = appendJSONValue(data[:0], j.body)
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	data = append(data, '\n')
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(j.status)
 	w.Write(data)
-	w.Write([]byte("\n"))
+	if cap(data) <= maxPooledResponse {
+		*buf = data[:0]
+		responseBuffers.Put(buf)
+	}
+	if e, ok := j.body.(envelope); ok {
+		if r, ok := e.Result.(recycler); ok {
+			r.recycle()
+		}
+	}
+}
+
+// recycler is a result that gives what it holds back for reuse once its
+// response is written, and is not used afterwards.
+type recycler interface {
+	recycle()
 }
 
 func syncResponse(result any) response {
@@ -221,11 +275,20 @@ const (
 	decodeDataBody = "cannot decode data from request body"
 )
 
+// queryOf returns r's query parameters, parsed (into a new map) only if
+// there are any: most polls have none.
+func queryOf(r *http.Request) url.Values {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	return r.URL.Query()
+}
+
 // multiValue splits a multi-valued query parameter given by repetition and/or
 // commas, trimming items and dropping empty ones (api.md §4).
 func multiValue(r *http.Request, key string) []string {
 	var out []string
-	for _, v := range r.URL.Query()[key] {
+	for _, v := range queryOf(r)[key] {
 		for _, item := range strings.Split(v, ",") {
 			if item = strings.TrimSpace(item); item != "" {
 				out = append(out, item)

@@ -98,6 +98,9 @@ type Manager struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session // by task ID
+	// end is closed by End, with endCause; Reopen replaces it.
+	end      chan struct{}
+	endCause error
 }
 
 // New returns a Manager.
@@ -111,7 +114,49 @@ func New(opts Options) *Manager {
 	if opts.OutputWait == 0 {
 		opts.OutputWait = DefaultOutputWait
 	}
-	return &Manager{opts: opts, sessions: make(map[string]*session)}
+	return &Manager{opts: opts, sessions: make(map[string]*session), end: make(chan struct{})}
+}
+
+// End ends every session, as when the daemon upgrades in place
+// (docs/upgrade.md): a command is killed, a session still waiting for its
+// websockets ends at once, and Run returns cause. Sessions run until Reopen
+// end the same way. It returns the task IDs of the sessions it ended.
+func (m *Manager) End(cause error) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	select {
+	case <-m.end:
+	default:
+		m.endCause = cause
+		close(m.end)
+	}
+	ids := make([]string, 0, len(m.sessions))
+	for id := range m.sessions {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// Reopen lets sessions run again after End: the upgrade did not happen.
+func (m *Manager) Reopen() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	select {
+	case <-m.end:
+		m.end, m.endCause = make(chan struct{}), nil
+	default:
+	}
+}
+
+// ending returns the channel End closes and, once it is closed, its cause.
+func (m *Manager) ending() (<-chan struct{}, func() error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.end, func() error {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.endCause
+	}
 }
 
 // Add registers a session for cmd under the task ID that add returns. add

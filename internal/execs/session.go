@@ -232,7 +232,8 @@ func (m *Manager) Run(ctx context.Context, taskID string) (int, error) {
 
 func (s *session) run(ctx context.Context) (int, error) {
 	m := s.m
-	if err := s.waitConnected(ctx); err != nil {
+	ended, cause := m.ending()
+	if err := s.waitConnected(ctx, ended, cause); err != nil {
 		return -1, err
 	}
 	p, err := s.start()
@@ -261,6 +262,9 @@ func (s *session) run(ctx context.Context) (int, error) {
 	case <-ctx.Done():
 		p.kill()
 		runErr = ctx.Err()
+	case <-ended:
+		p.kill()
+		runErr = cause()
 	}
 	res, err := reaper.WaitExit(p.cmd)
 	if err != nil {
@@ -293,8 +297,8 @@ func (s *session) run(ctx context.Context) (int, error) {
 }
 
 // waitConnected waits until the I/O websockets are attached, at most the
-// connect window.
-func (s *session) waitConnected(ctx context.Context) error {
+// connect window, or until ended is closed (End): then it returns cause.
+func (s *session) waitConnected(ctx context.Context, ended <-chan struct{}, cause func() error) error {
 	wctx, cancel := context.WithTimeout(ctx, s.m.opts.ConnectWindow)
 	defer cancel()
 	for _, id := range []string{Stdio, Stderr} {
@@ -304,6 +308,8 @@ func (s *session) waitConnected(ctx context.Context) error {
 		}
 		select {
 		case <-sl.connected:
+		case <-ended:
+			return cause()
 		case <-wctx.Done():
 			if ctx.Err() != nil {
 				return ctx.Err()

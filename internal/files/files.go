@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pebble-project/pebble/internal/osutil"
 )
 
@@ -282,8 +284,7 @@ func Write(spec WriteSpec, content io.Reader) error {
 			os.Remove(tmp)
 		}
 	}()
-	buf := make([]byte, copyBufferSize)
-	if _, err := io.CopyBuffer(writerOnly{f}, content, buf); err != nil {
+	if err := copyToDisk(f, content); err != nil {
 		return fmt.Errorf("cannot write file %q: %w", spec.Path, err)
 	}
 	// Explicit chmod: the mode must not depend on the daemon's umask.
@@ -310,9 +311,54 @@ func Write(spec WriteSpec, content io.Reader) error {
 	return nil
 }
 
-// writerOnly hides (*os.File).ReadFrom, so io.CopyBuffer uses its buffer
-// rather than os.File's generic fallback with a small one.
-type writerOnly struct{ io.Writer }
+// writebackChunk is how much of a file copyToDisk writes before it asks
+// the kernel to start writing that much out to the device.
+const writebackChunk = 8 << 20
+
+// copyToDisk copies content into f in writes of copyBufferSize (a
+// multipart part returns a few KiB a read), and starts the writeback of
+// each writebackChunk as soon as it is written, so that the disk works
+// while the rest arrives and the fsync at the end waits only for the last
+// chunk, not for the whole file.
+func copyToDisk(f *os.File, content io.Reader) error {
+	buf := make([]byte, copyBufferSize)
+	var written, flushed int64
+	for {
+		n, err := fill(content, buf)
+		if n > 0 {
+			if _, werr := f.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			written += int64(n)
+		}
+		if written-flushed >= writebackChunk {
+			// Only a hint: where the file system cannot, the fsync
+			// does it all.
+			unix.SyncFileRange(int(f.Fd()), flushed, written-flushed, unix.SYNC_FILE_RANGE_WRITE)
+			flushed = written
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// fill reads from r until buf is full or r returns an error, which it
+// returns as it is (io.EOF at the end).
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
 
 // DirSpec is one directory to make (api.md §17.4).
 type DirSpec struct {

@@ -1,6 +1,7 @@
 package files
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -52,6 +54,28 @@ func TestWriteIsAtomic(t *testing.T) {
 	require.NoError(t, Write(WriteSpec{Path: target, Permissions: "751"}, strings.NewReader("new")))
 	st, _ = os.Stat(target)
 	assert.Equal(t, fs.FileMode(0o751), st.Mode().Perm())
+}
+
+// TestWriteLargeInSmallReads: content read a few KiB at a time (as a
+// multipart part gives it), larger than a writeback chunk and not a
+// multiple of the copy buffer, arrives whole; a truncated upload
+// (io.ErrUnexpectedEOF from the part) is an error, not a short file.
+func TestWriteLargeInSmallReads(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "big")
+	content := make([]byte, writebackChunk+copyBufferSize+123)
+	for i := range content {
+		content[i] = byte(i * 7)
+	}
+	require.NoError(t, Write(WriteSpec{Path: target}, iotest.HalfReader(bytes.NewReader(content))))
+	got, err := os.ReadFile(target)
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(content, got), "the content differs")
+
+	truncated := io.MultiReader(strings.NewReader("partial"), iotest.ErrReader(io.ErrUnexpectedEOF))
+	err = Write(WriteSpec{Path: target}, truncated)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	got, _ = os.ReadFile(target)
+	assert.True(t, bytes.Equal(content, got), "the target is untouched")
 }
 
 func TestWriteErrors(t *testing.T) {

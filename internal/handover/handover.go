@@ -14,8 +14,11 @@ import (
 
 // Format is the version of the document this binary writes, and the newest
 // it reads. It changes whenever a part changes in a way an older reader would
-// misread; a reader refuses a newer format.
-const Format = 1
+// misread; a reader refuses a newer format. Format 2 added services in
+// flight (starting, stopping, sweeping) with their start and stop requests,
+// and the plan and checks parts: a format-1 reader would fail the changes
+// in flight and read the plan from disk.
+const Format = 2
 
 // EnvFD names the environment variable holding the document's descriptor in
 // a daemon started from a hand-over.

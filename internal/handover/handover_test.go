@@ -40,8 +40,10 @@ func TestWriteReadParts(t *testing.T) {
 }
 
 func TestReadRefusesOtherFormats(t *testing.T) {
-	_, err := Read(strings.NewReader(`{"format":2,"version":"v9","parts":{}}`))
-	assert.EqualError(t, err, "cannot read hand-over: format 2 of v9 is newer than format 1 of this daemon")
+	_, err := Read(strings.NewReader(`{"format":3,"version":"v9","parts":{}}`))
+	assert.EqualError(t, err, "cannot read hand-over: format 3 of v9 is newer than format 2 of this daemon")
+	_, err = Read(strings.NewReader(`{"format":1,"version":"v8","parts":{}}`))
+	assert.NoError(t, err, "an older format is read")
 	_, err = Read(strings.NewReader(`{"version":"v9"}`))
 	assert.EqualError(t, err, "cannot read hand-over: no format number")
 	_, err = Read(strings.NewReader(`not json`))

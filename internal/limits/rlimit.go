@@ -43,7 +43,7 @@ func rlimits(l plan.Limits) ([]shim.Rlimit, []NotEnforced) {
 		if value == plan.Unlimited {
 			value = unix.RLIM_INFINITY
 		}
-		if reason := rlimitBlocked(r.key, r.resource, value, privileged); reason != "" {
+		if reason := rlimitBlocked(r.resource, value, privileged); reason != "" {
 			not = append(not, NotEnforced{Limit: r.key, Reason: reason})
 			continue
 		}
@@ -53,7 +53,7 @@ func rlimits(l plan.Limits) ([]shim.Rlimit, []NotEnforced) {
 }
 
 // rlimitBlocked says why setrlimit would refuse value, or "".
-func rlimitBlocked(key string, resource int, value uint64, privileged func() bool) string {
+func rlimitBlocked(resource int, value uint64, privileged func() bool) string {
 	if resource == unix.RLIMIT_NOFILE {
 		if max, ok := nrOpen(); ok && value > max {
 			return fmt.Sprintf("the kernel allows at most %d open files per process (fs.nr_open)", max)

@@ -65,7 +65,7 @@ func (w *Writer) TakeOver(st WriterState) {
 	b.mu.Lock()
 	// A buffer grown for followers comes back at its first size: the
 	// followers did not survive the exec.
-	data := st.Data[max(len(st.Data)-len(b.data), 0):]
+	data := st.Data[max(len(st.Data)-b.firstSize, 0):]
 	b.start = st.End - uint64(len(data))
 	b.end = b.start
 	b.appendLocked(data)

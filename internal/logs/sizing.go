@@ -13,6 +13,22 @@ import (
 // its followers keep up, it shrinks back to its first size, so that an
 // idle daemon stays small.
 
+// A buffer starts at startSize, or its size if smaller, and doubles, as
+// its service writes, until it reaches the size it was made with: the
+// buffer of a service that writes little costs what it holds, not its
+// whole size (with 100 services, 10 MB of an idle daemon's memory).
+const startSize = 4 << 10
+
+// growLocked grows a buffer not yet at its first size before a write of n
+// bytes would overwrite its oldest bytes.
+func (b *Buffer) growLocked(n int) {
+	held := b.end - b.start + uint64(n)
+	if held <= uint64(len(b.data)) || len(b.data) >= b.firstSize {
+		return
+	}
+	b.resizeLocked(min(b.firstSize, max(2*len(b.data), 1<<bits.Len64(held))))
+}
+
 // MaxBufferSize bounds the growth of a followed buffer: about 250 ms of a
 // service writing a million 100-byte lines a second.
 const MaxBufferSize = 32 << 20
@@ -41,7 +57,8 @@ func (it *Iterator) Follow() (unfollow func()) {
 	}
 }
 
-// Size returns the buffer's size now.
+// Size returns the buffer's size now: what it can hold before it overwrites
+// its oldest bytes.
 func (b *Buffer) Size() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -83,3 +83,28 @@ func TestBufferShrinksWhenUnfollowed(t *testing.T) {
 		return nil
 	})
 }
+
+// TestBufferGrowsAsWritten: a buffer starts small, so an idle service's
+// costs little, and grows as its service writes, losing nothing until it
+// holds its full size; from then on it keeps that size and overwrites.
+func TestBufferGrowsAsWritten(t *testing.T) {
+	buf := NewBuffer(0)
+	assert.Equal(t, startSize, buf.Size())
+	w := fixedWriter("svc", buf, nil)
+	line := strings.Repeat("x", 90) + "\n"
+	written := 0
+	for written+len(line) < DefaultBufferSize/4 {
+		w.Write([]byte(line))
+		written += len(line)
+	}
+	assert.Less(t, buf.Size(), DefaultBufferSize)
+	lines, cut := buf.LastLines(-1)
+	assert.False(t, cut)
+	assert.Len(t, lines, written/len(line), "lines kept while growing")
+	for range DefaultBufferSize / len(line) {
+		w.Write([]byte(line))
+	}
+	assert.Equal(t, DefaultBufferSize, buf.Size())
+	_, cut = buf.LastLines(-1)
+	assert.True(t, cut, "a full buffer overwrites its oldest lines")
+}

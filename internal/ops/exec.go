@@ -40,6 +40,21 @@ func (o *Ops) runExec(ctx context.Context, t *changes.Task) error {
 	return err
 }
 
+// EndExecs ends every exec session (execs.Manager.End) with cause, and
+// waits, at most until ctx ends, for their changes to be ready: the exec
+// sessions end before the daemon upgrades in place (docs/upgrade.md).
+// Call ReopenExecs if the upgrade does not happen.
+func (o *Ops) EndExecs(ctx context.Context, cause error) {
+	for _, id := range o.execs.End(cause) {
+		if _, chg, err := o.changes.Task(id); err == nil {
+			o.changes.Wait(ctx, chg.ID)
+		}
+	}
+}
+
+// ReopenExecs lets exec sessions run again after EndExecs.
+func (o *Ops) ReopenExecs() { o.execs.Reopen() }
+
 // Exec creates the change that runs a command. The command starts once the
 // client has connected the task's websockets.
 func (o *Ops) Exec(ctx context.Context, req execs.Request) (execs.Started, error) {
@@ -145,10 +160,9 @@ func (o *Ops) withServiceContext(req execs.Request) (execs.Request, error) {
 		return req, apierr.Errorf(apierr.BadRequest, "context service %q not found", req.ServiceContext)
 	}
 	var base map[string]string
-	uid, gid, username, group := svc.UserID, svc.GroupID, svc.User, svc.Group
-	if w := workloadOf(p, svc); w != nil {
+	w := p.Workloads[svc.Workload]
+	if w != nil {
 		base = w.Environment
-		uid, gid, username, group = w.UserID, w.GroupID, w.User, w.Group
 	}
 	env, err := envfile.Layered(base, svc.EnvironmentFile, svc.Environment)
 	if err != nil {
@@ -158,29 +172,23 @@ func (o *Ops) withServiceContext(req execs.Request) (execs.Request, error) {
 		env[k] = v
 	}
 	req.Environment = env
+	as := svc.RunAs(w)
 	if req.UserID == nil {
-		req.UserID = uid
+		req.UserID = as.UserID
 	}
 	if req.User == "" {
-		req.User = username
+		req.User = as.User
 	}
 	if req.GroupID == nil {
-		req.GroupID = gid
+		req.GroupID = as.GroupID
 	}
 	if req.Group == "" {
-		req.Group = group
+		req.Group = as.Group
 	}
 	if req.WorkingDir == "" {
 		req.WorkingDir = svc.WorkingDir
 	}
 	return req, nil
-}
-
-func workloadOf(p *plan.Plan, svc *plan.Service) *plan.Workload {
-	if svc.Workload == "" {
-		return nil
-	}
-	return p.Workloads[svc.Workload]
 }
 
 // execEnvironment is the environment of an exec (api.md §16.1): the

@@ -17,12 +17,20 @@ import (
 // without those fields start changes are Pebble's.
 
 // startTasks is laneTasks for start tasks, with the edges of gated
-// services added. unlessSucceeded names the services whose task leaves a
-// succeeded one-shot alone (nil: none). When an edge is added, the tasks
-// are laid out in an order that puts every task after those it waits for.
+// services added: a lane that holds a gated service is laid out by
+// appendUnchainedLane instead of chained. unlessSucceeded names the
+// services whose task leaves a succeeded one-shot alone (nil: none). When
+// an edge is added, the tasks are laid out in an order that puts every task
+// after those it waits for.
 func (o *Ops) startTasks(p *plan.Plan, lanes [][]string, offset int, waitFor []int, unlessSucceeded func(string) bool) []changes.TaskSpec {
-	specs := o.laneTasks(kindStart, lanes, offset, waitFor)
-	o.unchainGatedLanes(p, lanes, specs, offset, waitFor)
+	var specs []changes.TaskSpec
+	for _, lane := range lanes {
+		if slices.ContainsFunc(lane, func(name string) bool { return gated(p.Services[name]) }) {
+			specs = o.appendUnchainedLane(specs, p, lane, offset, waitFor)
+		} else {
+			specs = o.appendLane(specs, kindStart, lane, offset, waitFor)
+		}
+	}
 	index := make(map[string]int, len(specs))
 	for i, s := range specs {
 		name := s.Data.(serviceTask).Service
@@ -38,38 +46,34 @@ func (o *Ops) startTasks(p *plan.Plan, lanes [][]string, offset int, waitFor []i
 	return withGates(specs, offset, gates)
 }
 
-// unchainGatedLanes applies s6-rc's rule to the lanes that hold a gated
-// service: each start there waits only for the starts of the services it is
-// ordered after (its after list, and the services naming it in their before
-// list), not for every service ahead of it in the lane, so services that
-// need the same gated service start together once it is ready. Each such
-// task gets a lane of its own, so a failure holds only what waits for it
-// (changes holds the waiters of a failed task). Lanes without a gated
-// service keep Pebble's chain. specs stand at offset onward, in lane order.
-func (o *Ops) unchainGatedLanes(p *plan.Plan, lanes [][]string, specs []changes.TaskSpec, offset int, waitFor []int) {
-	first := 0
-	for _, lane := range lanes {
-		if slices.ContainsFunc(lane, func(name string) bool { return gated(p.Services[name]) }) {
-			at := make(map[string]int, len(lane))
-			for i, name := range lane {
-				at[name] = first + i
-				spec := &specs[first+i]
-				spec.Lanes = []int{o.changes.NewLane()}
-				spec.WaitFor = slices.Clone(waitFor)
-			}
-			eachOrdering(p, lane, func(before, after string) {
-				i, ok1 := at[before]
-				j, ok2 := at[after]
-				if ok1 && ok2 {
-					spec := &specs[j]
-					if !slices.Contains(spec.WaitFor, offset+i) {
-						spec.WaitFor = append(spec.WaitFor, offset+i)
-					}
-				}
-			})
-		}
-		first += len(lane)
+// appendUnchainedLane appends to specs the start tasks of a lane that holds
+// a gated service, by s6-rc's rule: each start there waits only for the
+// starts of the services it is ordered after (its after list, and the
+// services naming it in their before list), not for every service ahead of
+// it in the lane, so services that need the same gated service start
+// together once it is ready. Each task gets a lane of its own, so a failure
+// holds only what waits for it (changes holds the waiters of a failed
+// task); each also waits for the tasks in waitFor. Lanes without a gated service keep Pebble's chain (appendLane).
+func (o *Ops) appendUnchainedLane(specs []changes.TaskSpec, p *plan.Plan, lane []string, offset int, waitFor []int) []changes.TaskSpec {
+	first := len(specs)
+	at := make(map[string]int, len(lane))
+	for i, name := range lane {
+		at[name] = first + i
+		spec := serviceSpec(kindStart, name, o.changes.NewLane())
+		spec.WaitFor = slices.Clone(waitFor)
+		specs = append(specs, spec)
 	}
+	eachOrdering(p, lane, func(before, after string) {
+		i, ok1 := at[before]
+		j, ok2 := at[after]
+		if ok1 && ok2 {
+			spec := &specs[j]
+			if !slices.Contains(spec.WaitFor, offset+i) {
+				spec.WaitFor = append(spec.WaitFor, offset+i)
+			}
+		}
+	})
+	return specs
 }
 
 // gateEdges returns, by task index, the indexes of the tasks of gated

@@ -172,11 +172,14 @@ func TestGatedLaneStartsWaitForTheirOwnDependencies(t *testing.T) {
 	lanes, err := p.StartOrder([]string{"edge", "worker"})
 	require.NoError(t, err)
 	seen := map[int]bool{}
+	before := o.changes.NewLane()
 	for _, s := range o.startTasks(p, lanes, 0, nil, nil) {
 		require.Len(t, s.Lanes, 1)
 		assert.False(t, seen[s.Lanes[0]], "two tasks share lane %d", s.Lanes[0])
 		seen[s.Lanes[0]] = true
 	}
+	// Every lane taken is used: none is taken for the lane as a whole.
+	assert.Equal(t, before+len(seen)+1, o.changes.NewLane())
 }
 
 // A failed start in such a lane holds only what waits for it: web fails,

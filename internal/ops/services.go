@@ -29,10 +29,12 @@ const (
 func (o *Ops) registerServiceTasks() {
 	o.changes.Register(kindStart, changes.Kind{
 		Run:         o.runStart,
+		Resume:      o.resumeStart,
 		Interrupted: "service already started, not retrying",
 	})
 	o.changes.Register(kindStop, changes.Kind{
 		Run:         o.runStop,
+		Resume:      o.resumeStop,
 		Interrupted: "daemon stopped while stopping the service, not retrying",
 	})
 	o.registerReloadTask()
@@ -47,6 +49,24 @@ func (o *Ops) runStart(ctx context.Context, t *changes.Task) error {
 		return o.services.StartUnlessSucceeded(ctx, data.Service, t)
 	}
 	return o.services.Start(ctx, data.Service, t)
+}
+
+// resumeStart carries on a start task across an upgrade of the daemon.
+func (o *Ops) resumeStart(ctx context.Context, t *changes.Task) error {
+	var data serviceTask
+	if err := t.Get(&data); err != nil {
+		return err
+	}
+	return o.services.ResumeStart(ctx, data.Service, t, data.UnlessSucceeded)
+}
+
+// resumeStop carries on a stop task across an upgrade of the daemon.
+func (o *Ops) resumeStop(ctx context.Context, t *changes.Task) error {
+	var data serviceTask
+	if err := t.Get(&data); err != nil {
+		return err
+	}
+	return o.services.ResumeStop(ctx, data.Service, t)
 }
 
 func (o *Ops) runStop(ctx context.Context, t *changes.Task) error {
@@ -190,26 +210,38 @@ func (o *Ops) replan() (changes.NewChange, error) {
 // lane's first task waiting for the tasks in waitFor.
 // The specs will stand at index offset onward in the change's task list.
 func (o *Ops) laneTasks(kind string, lanes [][]string, offset int, waitFor []int) []changes.TaskSpec {
-	verb := strings.ToUpper(kind[:1]) + kind[1:] // "Start", "Stop", "Reload"
 	var specs []changes.TaskSpec
 	for _, lane := range lanes {
-		laneID := o.changes.NewLane()
-		for i, name := range lane {
-			spec := changes.TaskSpec{
-				Kind:    kind,
-				Summary: fmt.Sprintf("%s service %q", verb, name),
-				Data:    serviceTask{Service: name},
-				Lanes:   []int{laneID},
-			}
-			if i == 0 {
-				spec.WaitFor = append([]int(nil), waitFor...)
-			} else {
-				spec.WaitFor = []int{offset + len(specs) - 1}
-			}
-			specs = append(specs, spec)
-		}
+		specs = o.appendLane(specs, kind, lane, offset, waitFor)
 	}
 	return specs
+}
+
+// appendLane appends to specs the tasks of one lane, chained, in a lane
+// of their own; the first waits for the tasks in waitFor.
+func (o *Ops) appendLane(specs []changes.TaskSpec, kind string, lane []string, offset int, waitFor []int) []changes.TaskSpec {
+	laneID := o.changes.NewLane()
+	for i, name := range lane {
+		spec := serviceSpec(kind, name, laneID)
+		if i == 0 {
+			spec.WaitFor = slices.Clone(waitFor)
+		} else {
+			spec.WaitFor = []int{offset + len(specs) - 1}
+		}
+		specs = append(specs, spec)
+	}
+	return specs
+}
+
+// serviceSpec is the task of kind for one service, in lane laneID.
+func serviceSpec(kind, name string, laneID int) changes.TaskSpec {
+	verb := strings.ToUpper(kind[:1]) + kind[1:] // "Start", "Stop", "Reload"
+	return changes.TaskSpec{
+		Kind:    kind,
+		Summary: fmt.Sprintf("%s service %q", verb, name),
+		Data:    serviceTask{Service: name},
+		Lanes:   []int{laneID},
+	}
 }
 
 // summary is `<Action> service "<first>"[ and <n-1> more]`.

@@ -32,7 +32,7 @@ func ReadProcStat(pid int) (ProcStat, error) {
 
 // readStat reads /proc/<pid>/stat.
 func readStat(pid int) ([]byte, error) {
-	return os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	return ReadKernelFile("/proc/" + strconv.Itoa(pid) + "/stat")
 }
 
 // statFields splits a /proc/<pid>/stat line into its fields from field 3

@@ -2,6 +2,7 @@ package osutil
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,6 +15,8 @@ func TestParseProcUsage(t *testing.T) {
 	u, err := parseProcUsage(42, []byte(stat))
 	require.NoError(t, err)
 	assert.Equal(t, 2100*time.Millisecond, u.CPU)
+	assert.Equal(t, 1570*time.Millisecond, u.User, "utime and cutime")
+	assert.Equal(t, 530*time.Millisecond, u.System, "stime and cstime")
 	assert.Equal(t, uint64(256*os.Getpagesize()), u.RSS)
 	_, err = parseProcUsage(42, []byte("42 (x) S 1"))
 	assert.Error(t, err)
@@ -23,4 +26,39 @@ func TestReadProcUsageSelf(t *testing.T) {
 	u, err := ReadProcUsage(os.Getpid())
 	require.NoError(t, err)
 	assert.NotZero(t, u.RSS)
+}
+
+// TestReadProcIOAndFDs: the test process's storage I/O, peak RSS and fds
+// are read; a descriptor it opens shows in the count, and a file it
+// writes and syncs in write_bytes.
+func TestReadProcIOAndFDs(t *testing.T) {
+	pid := os.Getpid()
+	before, err := CountFDs(pid)
+	require.NoError(t, err)
+	f, err := os.Create(filepath.Join(t.TempDir(), "data"))
+	require.NoError(t, err)
+	defer f.Close()
+	after, err := CountFDs(pid)
+	require.NoError(t, err)
+	assert.Equal(t, before+1, after)
+
+	io0, err := ReadProcIO(pid)
+	require.NoError(t, err)
+	_, err = f.Write(make([]byte, 1<<20))
+	require.NoError(t, err)
+	require.NoError(t, f.Sync())
+	io1, err := ReadProcIO(pid)
+	require.NoError(t, err)
+	if io1.WriteBytes == io0.WriteBytes {
+		t.Skip("skipping: the file system of the test directory does not account written bytes (tmpfs?)")
+	}
+	assert.GreaterOrEqual(t, io1.WriteBytes-io0.WriteBytes, uint64(1<<20))
+
+	u, err := ReadProcUsage(pid)
+	require.NoError(t, err)
+	peak, err := ReadPeakRSS(pid)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, peak, u.RSS, "a high-water mark read later is at least what was resident before")
+	_, err = ReadProcIO(1 << 30)
+	assert.ErrorIs(t, err, os.ErrNotExist)
 }

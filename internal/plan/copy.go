@@ -226,6 +226,7 @@ func (e *ExecCheck) Copy() *ExecCheck {
 	n.Environment = maps.Clone(e.Environment)
 	n.UserID = copyInt(e.UserID)
 	n.GroupID = copyInt(e.GroupID)
+	n.ContextEnvironment = maps.Clone(e.ContextEnvironment)
 	return &n
 }
 
@@ -239,6 +240,8 @@ func (e *ExecCheck) Merge(other *ExecCheck) {
 	mergeInt(&e.GroupID, other.GroupID)
 	mergeString(&e.Group, other.Group)
 	mergeString(&e.WorkingDir, other.WorkingDir)
+	e.ContextEnvironment = mergeMap(e.ContextEnvironment, other.ContextEnvironment)
+	mergeString(&e.ContextEnvironmentFile, other.ContextEnvironmentFile)
 }
 
 // Equal reports whether e and other are the same (both may be nil).
@@ -253,7 +256,9 @@ func (e *ExecCheck) Equal(other *ExecCheck) bool {
 		e.User == other.User &&
 		equalInt(e.GroupID, other.GroupID) &&
 		e.Group == other.Group &&
-		e.WorkingDir == other.WorkingDir
+		e.WorkingDir == other.WorkingDir &&
+		maps.Equal(e.ContextEnvironment, other.ContextEnvironment) &&
+		e.ContextEnvironmentFile == other.ContextEnvironmentFile
 }
 
 // Copy returns a deep copy of t.

@@ -85,15 +85,9 @@ func mergeExitCodes(codes, other []int) []int {
 // intListField decodes a YAML list of integers. Null leaves it unset.
 func (d *decoder) intListField(dst *[]int) field {
 	return func(n *yaml.Node) error {
-		n, err := d.resolve(n)
-		if err != nil || isNull(n) {
-			return err
-		}
-		if n.Kind != yaml.SequenceNode {
-			return errAt(n, "expected a list of integers, not %s", kindName(n))
-		}
 		var list []int
-		for _, item := range n.Content {
+		set := false
+		err := d.seqField("a list of integers", func(_ int, item *yaml.Node) error {
 			v, ok, err := d.integer(item)
 			if err != nil {
 				return err
@@ -102,9 +96,12 @@ func (d *decoder) intListField(dst *[]int) field {
 				return errAt(item, "expected an integer, not null")
 			}
 			list = append(list, v)
+			return nil
+		}, &set)(n)
+		if set {
+			*dst = list
 		}
-		*dst = list
-		return nil
+		return err
 	}
 }
 

@@ -182,6 +182,14 @@ type ExecCheck struct {
 	GroupID        *int
 	Group          string
 	WorkingDir     string
+
+	// ContextEnvironment and ContextEnvironmentFile are set by
+	// internal/checks from the service-context, never by a layer (they are
+	// not part of the YAML): the workload's environment and the service's
+	// environment-file, which Environment is layered on (envfile.Layered).
+	// The file is read at every run.
+	ContextEnvironment     map[string]string
+	ContextEnvironmentFile string
 }
 
 // LogTargetType names the protocol a log target speaks.

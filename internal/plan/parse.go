@@ -543,7 +543,7 @@ func (d *decoder) listField(dst *[]string) field {
 	return func(n *yaml.Node) error {
 		var list []string // an empty list is left nil, like an empty map
 		set := false
-		err := d.seqField(func(_ int, item *yaml.Node) error {
+		err := d.seqField("a list", func(_ int, item *yaml.Node) error {
 			var s string
 			if err := d.str(item, &s); err != nil {
 				return err
@@ -559,16 +559,17 @@ func (d *decoder) listField(dst *[]string) field {
 }
 
 // seqField decodes a sequence, calling item for each element in order;
-// null is left alone. set, if not nil, is set once the field holds a
-// sequence.
-func (d *decoder) seqField(item func(i int, n *yaml.Node) error, set *bool) field {
+// null is left alone. expected names the sequence in the error about
+// another kind of node ("a list"). set, if not nil, is set once the field
+// holds a sequence.
+func (d *decoder) seqField(expected string, item func(i int, n *yaml.Node) error, set *bool) field {
 	return func(n *yaml.Node) error {
 		n, err := d.resolve(n)
 		if err != nil || isNull(n) {
 			return err
 		}
 		if n.Kind != yaml.SequenceNode {
-			return errAt(n, "expected a list, not %s", kindName(n))
+			return errAt(n, "expected %s, not %s", expected, kindName(n))
 		}
 		for i, c := range n.Content {
 			if err := item(i, c); err != nil {

@@ -99,6 +99,9 @@ func (c *Check) texts() []text {
 		b.str("exec.user", e.User)
 		b.str("exec.group", e.Group)
 		b.str("exec.working-dir", e.WorkingDir)
+		// Set from the service-context only, never by a layer.
+		textsMap(&b, "exec.context-environment", e.ContextEnvironment)
+		b.str("exec.context-environment-file", e.ContextEnvironmentFile)
 	}
 	return b
 }

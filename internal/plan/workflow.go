@@ -413,7 +413,7 @@ func (d *decoder) workflow(name string, n *yaml.Node) (*Workflow, error) {
 		"override":    enumField(d, &w.Override),
 		"summary":     d.strField(&w.Summary),
 		"description": d.strField(&w.Description),
-		"phases": d.seqField(func(i int, n *yaml.Node) error {
+		"phases": d.seqField("a list", func(i int, n *yaml.Node) error {
 			w.Phases = append(w.Phases, Phase{})
 			return d.phase(&w.Phases[len(w.Phases)-1], fmt.Sprintf("%s phase %d", what, i+1), n)
 		}, nil),
@@ -425,7 +425,7 @@ func (d *decoder) phase(p *Phase, what string, n *yaml.Node) error {
 	return d.fields(n, what, "", map[string]field{
 		"name":     d.strField(&p.Name),
 		"strategy": enumField(d, &p.Strategy),
-		"steps": d.seqField(func(i int, n *yaml.Node) error {
+		"steps": d.seqField("a list", func(i int, n *yaml.Node) error {
 			p.Steps = append(p.Steps, Step{})
 			return d.step(&p.Steps[len(p.Steps)-1], fmt.Sprintf("%s step %d", what, i+1), n)
 		}, nil),

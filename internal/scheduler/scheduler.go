@@ -148,18 +148,18 @@ func (s *Scheduler) adopt() {
 		return
 	}
 	s.pending = nil
-	next := make(map[string]*entry)
+	next := make(map[string]*entry, len(s.entries))
 	for name, svc := range p.Services {
+		if old := s.entries[name]; old != nil && old.info.Schedule == svc.Schedule {
+			next[name] = old // parsed already
+			continue
+		}
 		sched, err := svc.ParsedSchedule()
 		if err != nil {
 			s.opts.Logf("Cannot schedule service %q: %v", name, err)
 			continue
 		}
 		if sched == nil {
-			continue
-		}
-		if old := s.entries[name]; old != nil && old.info.Schedule == svc.Schedule {
-			next[name] = old
 			continue
 		}
 		next[name] = &entry{sched: sched, info: Info{Schedule: svc.Schedule, NextRun: sched.Next(now)}}

@@ -99,6 +99,29 @@ func TestScheduler(t *testing.T) {
 	assert.Equal(t, "@every 1h", i.Schedule)
 }
 
+// TestUnchangedScheduleNotParsedAgain: a new plan with the same schedules
+// keeps the parsed ones; parsing would allocate at least one Schedule per
+// service.
+func TestUnchangedScheduleNotParsedAgain(t *testing.T) {
+	const n = 100
+	schedules := make(map[string]string, n)
+	for i := range n {
+		schedules[fmt.Sprintf("svc%d", i)] = "*/5 * * * *"
+	}
+	p := planOf(schedules)
+	s := &Scheduler{opts: Options{Logf: t.Logf}, entries: make(map[string]*entry)}
+	s.pending = p
+	s.adopt()
+	require.Len(t, s.entries, n)
+	first := s.entries["svc0"]
+	allocs := testing.AllocsPerRun(10, func() {
+		s.pending = p
+		s.adopt()
+	})
+	assert.Same(t, first, s.entries["svc0"], "the entry is kept")
+	assert.Less(t, allocs, float64(n), "schedules parsed again")
+}
+
 func TestFollowing(t *testing.T) {
 	base := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	every, _ := schedule.Parse("@every 2s")

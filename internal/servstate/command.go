@@ -27,17 +27,15 @@ func buildCommand(svc *plan.Service, workload *plan.Workload, out *os.File) (*ex
 	}
 
 	var base map[string]string
-	uid, gid := svc.UserID, svc.GroupID
-	username, group := svc.User, svc.Group
 	if workload != nil {
 		base = workload.Environment
-		uid, gid, username, group = workload.UserID, workload.GroupID, workload.User, workload.Group
 	}
 	env, err := envfile.Layered(base, svc.EnvironmentFile, svc.Environment)
 	if err != nil {
 		return nil, err
 	}
-	uid, gid, err = osutil.NormalizeUIDGID(uid, gid, username, group)
+	as := svc.RunAs(workload)
+	uid, gid, err := osutil.NormalizeUIDGID(as.UserID, as.GroupID, as.User, as.Group)
 	if err != nil {
 		return nil, err
 	}

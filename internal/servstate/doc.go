@@ -71,7 +71,9 @@
 // done). A daemon killed with SIGKILL cannot stop its services, so the next
 // daemon on the same $PEBBLE calls KillLeftovers before autostart: recorded
 // processes whose start time still matches, and everything in its leftover
-// cgroups, are killed with their trees. We kill rather than adopt: an
+// cgroups, get SIGTERM with their trees and are ended in the background; a
+// start of their service waits until they are gone, other services do not.
+// We kill rather than adopt: an
 // adopted process is not our child, so its exit status, output pipe and
 // okay-delay history are lost, and a service must never run twice.
 //

@@ -191,12 +191,3 @@ func (m *Manager) v1LeftoverTrees() map[string][]*procTree {
 	}
 	return out
 }
-
-// removeV1Leftovers removes the v1 directories a previous daemon left.
-func (m *Manager) removeV1Leftovers() {
-	for name := range m.v1.Leftovers() {
-		if !m.isAdopted(name) {
-			m.v1.Remove(name)
-		}
-	}
-}

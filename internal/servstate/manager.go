@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -145,11 +146,19 @@ type Manager struct {
 	done     chan struct{}
 	wg       sync.WaitGroup
 
-	mu       sync.Mutex
-	plan     *plan.Plan
+	mu   sync.Mutex
+	plan *plan.Plan
+	// services are the records; every change to it calls
+	// rosterChangedLocked.
 	services map[string]*service
-	records  map[string]procRecord
-	closed   bool
+	// roster is what Services lists (rosterLocked); nil when stale.
+	roster  []rosterEntry
+	records map[string]procRecord
+	closed  bool
+	// leftovers holds, by service name, a channel closed once the
+	// leftovers a previous daemon left of that service are gone
+	// (leftovers.go); a start waits for it.
+	leftovers map[string]chan struct{}
 
 	usage usageBook // CPU time of ended runs (usage.go)
 
@@ -196,6 +205,8 @@ func New(opts Options) (*Manager, error) {
 		services: make(map[string]*service),
 		records:  make(map[string]procRecord),
 		adopted:  make(map[string]bool),
+
+		leftovers: make(map[string]chan struct{}),
 	}
 	if m.logf == nil {
 		m.logf = func(string, ...any) {}
@@ -269,6 +280,7 @@ func (m *Manager) SetPlan(p *plan.Plan) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.plan = p
+	m.rosterChangedLocked()
 }
 
 // lookup returns the current definition of a service and its workload.
@@ -291,6 +303,7 @@ func (m *Manager) record(name string, create bool) *service {
 	if s == nil && create && !m.closed {
 		s = newService(m, name)
 		m.services[name] = s
+		m.rosterChangedLocked()
 		m.wg.Add(1)
 		go s.loop()
 	}
@@ -327,7 +340,7 @@ func (m *Manager) send(ctx context.Context, name string, create bool, c command)
 // is ready (docs/readiness.md) or, a one-shot, has exited (docs/oneshot.md).
 // Cancelling ctx aborts the start: the process group gets SIGKILL.
 func (m *Manager) Start(ctx context.Context, name string, tl TaskLog) error {
-	return m.start(ctx, name, tl, false, nil)
+	return m.start(ctx, name, tl, command{})
 }
 
 // StartWithEnv is Start with env added to the environment of the runs this
@@ -335,25 +348,46 @@ func (m *Manager) Start(ctx context.Context, name string, tl TaskLog) error {
 // parameters so, docs/workflows.md). The plan's definition is what Replan
 // compares; a later start without env drops it.
 func (m *Manager) StartWithEnv(ctx context.Context, name string, tl TaskLog, env map[string]string) error {
-	return m.start(ctx, name, tl, false, env)
+	return m.start(ctx, name, tl, command{env: env})
 }
 
 // StartUnlessSucceeded is Start, except that a one-shot whose last run
 // succeeded, with the definition of the current plan, is left alone (its
 // task logs so): the start of autostart and replan (docs/oneshot.md).
 func (m *Manager) StartUnlessSucceeded(ctx context.Context, name string, tl TaskLog) error {
-	return m.start(ctx, name, tl, true, nil)
+	return m.start(ctx, name, tl, command{keepDone: true})
 }
 
-func (m *Manager) start(ctx context.Context, name string, tl TaskLog, keepDone bool, env map[string]string) error {
+// taskID returns the ID of the task tl logs for ("" if it has none): a
+// start or stop request handed over by an upgrade is claimed by it again.
+func taskID(tl TaskLog) string {
+	if t, ok := tl.(interface{ ID() string }); ok {
+		return t.ID()
+	}
+	return ""
+}
+
+// ResumeStart is Start (StartUnlessSucceeded with keepDone) for a start
+// task that was running when an upgraded daemon handed over
+// (docs/upgrade.md): it gets the outcome of the start the old daemon had
+// asked for, or starts afresh when the hand-over held none.
+func (m *Manager) ResumeStart(ctx context.Context, name string, tl TaskLog, keepDone bool) error {
+	return m.start(ctx, name, tl, command{keepDone: keepDone, resumed: true})
+}
+
+// start sends c, an evStart with its options, and waits for its outcome.
+func (m *Manager) start(ctx context.Context, name string, tl TaskLog, c command) error {
 	svc, workload, err := m.lookup(name)
 	if err != nil {
 		return err
 	}
-	if keepDone {
-		keepDone = m.unchanged(name, svc, workload)
+	if err := m.awaitLeftovers(ctx, name, tl); err != nil {
+		return err
 	}
-	c := command{kind: evStart, svc: svc, workload: workload, env: env, keepDone: keepDone, reply: make(chan reply, 1)}
+	if c.keepDone {
+		c.keepDone = m.unchanged(name, svc, workload)
+	}
+	c.kind, c.svc, c.workload, c.reply, c.task = evStart, svc, workload, make(chan reply, 1), taskID(tl)
 	s, err := m.send(ctx, name, true, c)
 	if err != nil {
 		return err
@@ -399,7 +433,19 @@ func (m *Manager) start(ctx context.Context, name string, tl TaskLog, keepDone b
 // signals already sent: it is logged and the stop still waits for the
 // outcome.
 func (m *Manager) Stop(ctx context.Context, name string, tl TaskLog) error {
-	c := command{kind: evStop, reply: make(chan reply, 1)}
+	return m.stop(ctx, name, tl, false)
+}
+
+// ResumeStop is Stop for a stop task that was running when an upgraded
+// daemon handed over (docs/upgrade.md): it gets the outcome of the stop
+// the old daemon had asked for, or stops afresh when the hand-over held
+// none.
+func (m *Manager) ResumeStop(ctx context.Context, name string, tl TaskLog) error {
+	return m.stop(ctx, name, tl, true)
+}
+
+func (m *Manager) stop(ctx context.Context, name string, tl TaskLog, resumed bool) error {
+	c := command{kind: evStop, resumed: resumed, task: taskID(tl), reply: make(chan reply, 1)}
 	s, err := m.send(context.Background(), name, false, c)
 	if err != nil {
 		return err
@@ -427,56 +473,88 @@ func (m *Manager) Stop(ctx context.Context, name string, tl TaskLog) error {
 }
 
 // Services returns a snapshot of every service in the current plan, or of
-// those named (unknown names are dropped), sorted by name.
+// those named (unknown names are dropped), sorted by name. It holds the
+// manager's lock only to read the roster, so concurrent calls (each API
+// request) do not queue behind one another.
 func (m *Manager) Services(names []string) []ServiceInfo {
+	return m.AppendServices(nil, names)
+}
+
+// AppendServices appends what Services returns to infos, so that a caller
+// asking often (the API) can reuse the slice.
+func (m *Manager) AppendServices(infos []ServiceInfo, names []string) []ServiceInfo {
 	m.mu.Lock()
-	p := m.plan
+	roster := m.rosterLocked()
+	m.mu.Unlock()
 	var want map[string]bool
+	size := len(roster)
 	if len(names) > 0 {
 		want = make(map[string]bool, len(names))
 		for _, n := range names {
 			want[n] = true
 		}
+		size = min(size, len(want))
 	}
 	// Sized once: ServiceInfo is large, and growing the slice from empty
 	// was most of the cost of a request for 10 services.
-	infos := make([]ServiceInfo, 0, len(p.Services))
-	recs := make([]*service, 0, len(p.Services))
-	for name, svc := range p.Services {
-		if want != nil && !want[name] {
+	infos = slices.Grow(infos, size)
+	first := len(infos)
+	for _, e := range roster {
+		if want != nil && !want[e.name] {
 			continue
 		}
-		info := ServiceInfo{Name: name, Startup: "disabled", Current: StatusInactive}
-		if svc.Startup == plan.StartupEnabled {
+		info := ServiceInfo{Name: e.name, Startup: "disabled", Current: StatusInactive}
+		if e.enabled {
 			info.Startup = "enabled"
 		}
-		infos = append(infos, info)
-		recs = append(recs, m.services[name])
-	}
-	m.mu.Unlock()
-	for i, s := range recs {
-		if s == nil {
-			continue
-		}
-		s.mu.Lock()
-		if s.forgotten {
+		if s := e.rec; s != nil {
+			s.mu.Lock()
+			if !s.forgotten {
+				if !s.since.IsZero() {
+					info.Current = s.state.status()
+					info.CurrentSince = s.since
+				}
+				info.StartCount = s.startCount
+				info.PID = s.pid
+				s.exitInfo(&info)
+				s.lifeInfoLocked(&info)
+			}
 			s.mu.Unlock()
-			continue
 		}
-		if !s.since.IsZero() {
-			infos[i].Current = s.state.status()
-			infos[i].CurrentSince = s.since
-		}
-		infos[i].StartCount = s.startCount
-		infos[i].PID = s.pid
-		s.exitInfo(&infos[i])
-		s.lifeInfoLocked(&infos[i])
-		s.mu.Unlock()
+		infos = append(infos, info)
 	}
-	m.addLimitInfo(infos)
-	sort.Slice(infos, func(i, j int) bool { return infos[i].Name < infos[j].Name })
+	m.addLimitInfo(infos[first:])
 	return infos
 }
+
+// rosterEntry is a service of the plan as Services lists it.
+type rosterEntry struct {
+	name    string
+	enabled bool
+	// rec is the service's record; nil if it has none.
+	rec *service
+}
+
+// rosterLocked returns the plan's services sorted by name, with their
+// records. It is built once for each plan and set of records (SetPlan and
+// every change to m.services call rosterChangedLocked) and never changed
+// afterwards, so callers read it without the lock.
+func (m *Manager) rosterLocked() []rosterEntry {
+	if m.roster != nil {
+		return m.roster
+	}
+	roster := make([]rosterEntry, 0, len(m.plan.Services))
+	for name, svc := range m.plan.Services {
+		roster = append(roster, rosterEntry{name: name, enabled: svc.Startup == plan.StartupEnabled, rec: m.services[name]})
+	}
+	slices.SortFunc(roster, func(a, b rosterEntry) int { return strings.Compare(a.name, b.name) })
+	m.roster = roster
+	return roster
+}
+
+// rosterChangedLocked drops the roster after a change of the plan or of
+// the records.
+func (m *Manager) rosterChangedLocked() { m.roster = nil }
 
 // ActiveServices returns the names, sorted, of services that are starting,
 // running or in backoff: those the daemon stops at shutdown.

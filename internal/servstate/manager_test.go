@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pebble-project/pebble/internal/logs"
+	"github.com/pebble-project/pebble/internal/osutil"
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/reaper"
 	"github.com/pebble-project/pebble/internal/statefile"
@@ -47,6 +48,16 @@ func TestStartStop(t *testing.T) {
 	assert.NotZero(t, info.PID)
 	assert.False(t, info.CurrentSince.IsZero())
 	assert.NoError(t, f.log.has(fmt.Sprintf("Service %q starting: %s", "svc", svc.Command)))
+
+	// AppendServices appends the same snapshots after what it is given,
+	// and the roster follows a new plan.
+	kept := ServiceInfo{Name: "kept"}
+	appended := f.m.AppendServices([]ServiceInfo{kept}, []string{"svc", "unknown"})
+	require.Len(t, appended, 2)
+	assert.Equal(t, kept, appended[0])
+	assert.Equal(t, info, appended[1])
+	f.m.SetPlan(newPlan(svc))
+	assert.Len(t, f.m.Services(nil), 1, "other left the plan")
 	assert.Equal(t, []string{"svc"}, f.m.ActiveServices())
 
 	require.NoError(t, f.m.Start(ctx, "svc", tl))
@@ -331,10 +342,19 @@ func TestKillLeftovers(t *testing.T) {
 			defer m2.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			names, err := m2.KillLeftovers(ctx)
+			names, err := m2.KillLeftovers()
 			require.NoError(t, err)
 			assert.Equal(t, []string{"stray", "svc"}, names)
+			// A start waits until the leftovers are gone.
+			m2.SetPlan(newPlan(svc))
+			tl := &logRecorder{t: t}
+			require.NoError(t, m2.Start(ctx, "svc", tl))
+			assert.NoError(t, tl.has(`Waiting for the processes a previous daemon left of service "svc" to end.`))
 			assert.NoError(t, log.has(`Killed leftover processes of service "svc" from a previous daemon`))
+			for _, pid := range pids {
+				assert.False(t, processExists(pid), "leftover %d alive after the start", pid)
+			}
+			require.NoError(t, m2.Stop(ctx, "svc", nil))
 			testutil.WaitFor(t, 5*time.Second, func() error {
 				for _, pid := range append(pids, stray) {
 					if processExists(pid) {
@@ -342,6 +362,9 @@ func TestKillLeftovers(t *testing.T) {
 					}
 				}
 				return nil
+			})
+			testutil.WaitFor(t, 5*time.Second, func() error {
+				return log.has(`Killed leftover processes of service "stray" from a previous daemon`)
 			})
 			recs, err := m2.loadedRecords()
 			require.NoError(t, err)
@@ -351,11 +374,87 @@ func TestKillLeftovers(t *testing.T) {
 			assert.Contains(t, string(data), `"services":{}`)
 
 			// Nothing is left for a third daemon.
-			names, err = m2.KillLeftovers(ctx)
+			names, err = m2.KillLeftovers()
 			require.NoError(t, err)
 			assert.Empty(t, names)
 		})
 	}
+}
+
+// TestLeftoversHoldOnlyTheirService: the leftovers of one service that
+// ignore SIGTERM (and so live through the grace) hold back a start of that
+// service only; another service starts meanwhile, and the record of the
+// dying leftover stays in the state file until it is gone, for a daemon
+// killed in between.
+func TestLeftoversHoldOnlyTheirService(t *testing.T) {
+	for _, mode := range []string{"cgroup", "proc"} {
+		t.Run(mode, func(t *testing.T) {
+			dir := t.TempDir()
+			statePath := filepath.Join(dir, ".pebble.state")
+			noCgroups := mode == "proc"
+			stubborn, stubbornPIDs := helperService(t, "stubborn", "ignore-term")
+			stubborn.KillDelay = plan.OptionalDuration{Value: 100 * time.Millisecond, IsSet: true}
+			other, otherPIDs := helperService(t, "other", "sleep")
+
+			store1, err := statefile.Open(statePath)
+			require.NoError(t, err)
+			m1, err := New(Options{Dir: dir, Store: store1, OkayDelay: 50 * time.Millisecond, NoCgroups: noCgroups})
+			require.NoError(t, err)
+			m1.SetPlan(newPlan(stubborn, other))
+			require.NoError(t, m1.Start(context.Background(), "stubborn", nil))
+			require.NoError(t, m1.Start(context.Background(), "other", nil))
+			testutil.WaitFor(t, 5*time.Second, func() error {
+				if len(readPIDs(stubbornPIDs)) < 1 || len(readPIDs(otherPIDs)) < 1 {
+					return errors.New("not started yet")
+				}
+				return nil
+			})
+			old := readPIDs(stubbornPIDs)[0]
+			m1.Close()
+			require.NoError(t, store1.Close())
+
+			store2, err := statefile.Open(statePath)
+			require.NoError(t, err)
+			defer store2.Close()
+			log := &logRecorder{t: t}
+			m2, err := New(Options{Dir: dir, Store: store2, Logf: log.Logf, OkayDelay: 50 * time.Millisecond, NoCgroups: noCgroups})
+			require.NoError(t, err)
+			defer m2.Close()
+			m2.SetPlan(newPlan(stubborn, other))
+			names, err := m2.KillLeftovers()
+			require.NoError(t, err)
+			assert.Equal(t, []string{"other", "stubborn"}, names)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+
+			// The SIGKILL of stubborn's leftover comes a second after the
+			// SIGTERM: until then it lives, and "other" does not wait for it.
+			require.NoError(t, m2.Start(ctx, "other", nil))
+			assert.True(t, running(old), "stubborn's leftover ended before the other service started")
+			require.NoError(t, store2.Sync(ctx))
+			data, err := os.ReadFile(statePath)
+			require.NoError(t, err)
+			assert.Contains(t, string(data), fmt.Sprintf(`"stubborn":{"pid":%d,`, old), "the dying leftover's record")
+
+			require.NoError(t, m2.Start(ctx, "stubborn", nil))
+			assert.NoError(t, log.has(`Killed leftover processes of service "stubborn" from a previous daemon`))
+			assert.False(t, running(old), "stubborn started beside its leftover")
+			testutil.WaitFor(t, 5*time.Second, func() error {
+				if pids := readPIDs(stubbornPIDs); len(pids) != 2 {
+					return fmt.Errorf("stubborn's runs: %v", pids)
+				}
+				return nil
+			})
+			require.NoError(t, m2.Stop(ctx, "stubborn", nil))
+			require.NoError(t, m2.Stop(ctx, "other", nil))
+		})
+	}
+}
+
+// running reports whether pid is a live process other than a zombie.
+func running(pid int) bool {
+	st, err := osutil.ReadProcStat(pid)
+	return err == nil && st.State != 'Z'
 }
 
 // spawnReaped starts a sleeping helper in its own process group, collected

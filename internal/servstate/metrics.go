@@ -31,21 +31,5 @@ func (m *Manager) WriteMetrics(w *metrics.Writer) {
 	if len(started) == 0 {
 		return
 	}
-	cpu := metrics.Family{Name: "pebble_service_cpu_seconds_total", Kind: metrics.Counter,
-		Help: "CPU time (user and system) used by the service's processes since the daemon started, in seconds"}
-	mem := metrics.Family{Name: "pebble_service_memory_bytes", Kind: metrics.Gauge,
-		Help: "Memory used by the service's processes now, in bytes"}
-	procs := metrics.Family{Name: "pebble_service_processes", Kind: metrics.Gauge,
-		Help: "Number of processes the service has now"}
-	usage := m.Usage(started)
-	for _, u := range usage {
-		label := []metrics.Label{{Name: "service", Value: u.Name}}
-		cpu.Samples = append(cpu.Samples, metrics.Sample{Labels: label, Value: u.CPU.Seconds()})
-		mem.Samples = append(mem.Samples, metrics.Sample{Labels: label, Value: float64(u.Memory)})
-		procs.Samples = append(procs.Samples, metrics.Sample{Labels: label, Value: float64(u.Processes)})
-	}
-	w.Write(cpu)
-	w.Write(mem)
-	w.Write(procs)
-	writeChargeMetrics(w, usage)
+	writeUsageMetrics(w, m.Usage(started))
 }

@@ -47,6 +47,13 @@ pebble_service_start_count{service="b"} 2
 	assert.Regexp(t, `(?m)^# TYPE pebble_service_memory_bytes gauge\npebble_service_memory_bytes\{service="a"\} [1-9]\d*\npebble_service_memory_bytes\{service="b"\} 0\n\n`, out)
 	assert.Regexp(t, `(?m)^# TYPE pebble_service_processes gauge\npebble_service_processes\{service="a"\} [1-9]\npebble_service_processes\{service="b"\} 0\n\n`, out)
 	assert.Regexp(t, `(?m)^# TYPE pebble_service_oom_kills_total counter\npebble_service_oom_kills_total\{service="a"\} 0\npebble_service_oom_kills_total\{service="b"\} 0\n`, out)
+	assert.Regexp(t, `(?m)^# TYPE pebble_service_open_fds gauge\npebble_service_open_fds\{service="a"\} [1-9]\d*\npebble_service_open_fds\{service="b"\} 0\n\n`, out)
+	for _, family := range []string{"cpu_user_seconds_total counter", "cpu_system_seconds_total counter", "memory_peak_bytes gauge",
+		"io_read_bytes_total counter", "io_write_bytes_total counter"} {
+		name, kind, _ := strings.Cut(family, " ")
+		assert.Regexp(t, `(?m)^# TYPE pebble_service_`+name+` `+kind+`\npebble_service_`+name+`\{service="a"\} \d`, out)
+	}
 	assert.NotContains(t, out, "never")
-	assert.Len(t, regexp.MustCompile(`(?m)^# HELP `).FindAllString(out, -1), 6)
+	assert.NotContains(t, out, "pebble_group_", "no service is in a charge group")
+	assert.Len(t, regexp.MustCompile(`(?m)^# HELP `).FindAllString(out, -1), 12)
 }

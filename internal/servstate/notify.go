@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pebble-project/pebble/internal/cgroup"
 	"github.com/pebble-project/pebble/internal/osutil"
@@ -33,6 +34,8 @@ const maxNotifyDatagram = 4096
 type notifySocket struct {
 	conn *net.UnixConn
 	addr string // "@pebble-notify-<random>"
+	// ended is closed when the reader returns (readNotes).
+	ended chan struct{}
 }
 
 // notifyNote is what one accepted datagram said.
@@ -93,10 +96,36 @@ func (ns *notifySocket) command(svc *plan.Service, workload *plan.Workload, env 
 	return cmd, err
 }
 
-// readNotify reads the datagrams of run's socket until it is closed and
-// hands those from the run's processes to the service's goroutine.
+// readNotes starts the reader of the current run's notify socket.
+func (s *service) readNotes() {
+	s.notify.ended = make(chan struct{})
+	s.m.wg.Add(1)
+	go s.readNotify(s.notify, s.run, s.tree)
+}
+
+// detachNotify stops the reader of the notify socket, applying what it
+// read meanwhile, and leaves the socket open: a datagram sent from now on
+// waits in it (handover.go).
+func (s *service) detachNotify() {
+	s.notify.conn.SetReadDeadline(time.Now())
+	for {
+		select {
+		case n := <-s.notes:
+			if n.run == s.run {
+				s.notified(n)
+			}
+		case <-s.notify.ended:
+			return
+		}
+	}
+}
+
+// readNotify reads the datagrams of run's socket until it is closed (or
+// its read deadline passes, see detachNotify) and hands those from the
+// run's processes to the service's goroutine.
 func (s *service) readNotify(ns *notifySocket, run int, tree *procTree) {
 	defer s.m.wg.Done()
+	defer close(ns.ended)
 	buf := make([]byte, maxNotifyDatagram)
 	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
 	warned := false

@@ -33,6 +33,11 @@ const (
 	pollInterval    = 5 * time.Millisecond
 	maxPollInterval = 100 * time.Millisecond
 
+	// groupReapWait is the longest single wait for the zombies of a
+	// process group whose members have exited to be reaped, before the
+	// group's members are looked for in /proc.
+	groupReapWait = 40 * time.Millisecond
+
 	// startOutputLines is the number of output lines quoted when a start
 	// fails (behaviour.md §3).
 	startOutputLines = 20

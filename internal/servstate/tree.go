@@ -180,12 +180,15 @@ func groupAlive(pgid int, snap *procSnapshot) bool {
 
 // waitEmpty blocks until the tree is empty and reports true, or until stop
 // is closed. It waits on the cgroup's cgroup.events (populated 0), or,
-// without a cgroup, checks the processes at a growing interval.
+// without a cgroup, on the pidfd of each process of the tree; where
+// neither works, it checks the processes at a growing interval.
 func (t *procTree) waitEmpty(stop <-chan struct{}) bool {
 	if t.cgroup != "" {
 		if gone, err := waitUnpopulated(t.cgroup, stop); err == nil {
 			return gone
 		}
+	} else if gone, err := t.waitExits(stop); err == nil {
+		return gone
 	}
 	interval := pollInterval
 	for !t.empty() {
@@ -229,4 +232,121 @@ func waitUnpopulated(dir string, stop <-chan struct{}) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// waitExits waits until every process of the tree has exited (true), or
+// until stop is closed. It waits for the exit of each known process through
+// its pidfd; then, unless the main process's group is gone too, it lists
+// the processes to learn the group's members, zombies aside, and waits for
+// those. A process whose parent is not this daemon (a leftover of a killed
+// daemon) is waited for all the same, and only its exit counts, not its
+// reaping. It fails where pidfds are not available.
+func (t *procTree) waitExits(stop <-chan struct{}) (bool, error) {
+	for {
+		t.mu.Lock()
+		known := make(map[int]uint64, len(t.known))
+		for pid, start := range t.known {
+			known[pid] = start
+		}
+		t.mu.Unlock()
+		for pid, start := range known {
+			if gone, err := awaitExit(pid, start, stop); err != nil || !gone {
+				return false, err
+			}
+			t.mu.Lock()
+			delete(t.known, pid)
+			t.mu.Unlock()
+		}
+		if t.leader <= 0 || !groupLingers(t.leader, stop) {
+			return true, nil
+		}
+		if n, err := t.addMembers(); err != nil || n == 0 {
+			return err == nil, err
+		}
+	}
+}
+
+// groupLingers reports whether process group pgid still exists after a
+// short wait. A group whose known members have exited often lingers only as
+// zombies until their parent (for leftovers of a killed daemon, init)
+// reaps them; waiting a little for that spares a listing of every process.
+func groupLingers(pgid int, stop <-chan struct{}) bool {
+	for wait := pollInterval; wait <= groupReapWait; wait *= 2 {
+		if syscall.Kill(-pgid, 0) != nil {
+			return false
+		}
+		select {
+		case <-stop:
+			return true
+		case <-time.After(wait):
+		}
+	}
+	return syscall.Kill(-pgid, 0) == nil
+}
+
+// addMembers lists the processes, adds the live members of the main
+// process's group and the descendants found since to the known ones, and
+// returns how many live processes are known then.
+func (t *procTree) addMembers() (int, error) {
+	procs, err := osutil.AllProcs()
+	if err != nil {
+		return 0, err
+	}
+	return t.addMembersFrom(procs), nil
+}
+
+// addMembersFrom is addMembers with a listing of every process.
+func (t *procTree) addMembersFrom(procs []osutil.ProcStat) int {
+	t.refreshFrom(procs)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, p := range procs {
+		if t.leader > 0 && p.PGID == t.leader && p.State != 'Z' {
+			t.known[p.PID] = p.StartTime
+		}
+	}
+	return len(t.known)
+}
+
+// awaitExit waits until process pid, started at start (in clock ticks
+// after boot), has exited (true), or until stop is closed. A process
+// already gone, or a PID reused since, counts as exited.
+func awaitExit(pid int, start uint64, stop <-chan struct{}) (bool, error) {
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err == unix.ESRCH {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	// Non-blocking, so the wait goes through the runtime's poller and
+	// Close ends it.
+	f := os.NewFile(uintptr(fd), "pidfd")
+	defer f.Close()
+	// The PID may have been reused between the listing and the open.
+	if st, err := osutil.ReadProcStat(pid); err != nil || st.StartTime != start || st.State == 'Z' {
+		return true, nil
+	}
+	conn, err := f.SyscallConn()
+	if err != nil {
+		return false, err
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-stop:
+			f.Close()
+		case <-done:
+		}
+	}()
+	exited := false
+	conn.Read(func(fd uintptr) bool {
+		// A pidfd polls readable once its process has exited.
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, _ := unix.Poll(fds, 0)
+		exited = n > 0
+		return exited
+	})
+	return exited, nil
 }

@@ -63,6 +63,8 @@ type parts struct {
 	// handover is what the daemon this one upgraded handed over; nil
 	// at a normal start.
 	handover *handover.Document
+	// planTaken is set when the plan is the one handed over.
+	planTaken bool
 	// upgrader carries out upgrades; nil when they are refused.
 	upgrader *upgrader
 
@@ -197,15 +199,22 @@ func (p *parts) buildParts(ctx context.Context) error {
 	if removed := store.RemovedTemporaries(); len(removed) > 0 {
 		p.log.Noticef("Removed temporary state files left by a killed daemon: %s", strings.Join(removed, ", "))
 	}
-	if p.plans, err = planstate.Load(filepath.Join(p.opts.Dir, "layers")); err != nil {
-		return fmt.Errorf("cannot load plan: %w", err)
+	// The plan an upgraded daemon ran goes on, layers added through the
+	// API included; otherwise it is read from the layers directory.
+	if p.plans, p.planTaken, err = planstate.TakeOver(p.handover); err != nil {
+		return err
+	}
+	if !p.planTaken {
+		if p.plans, err = planstate.Load(filepath.Join(p.opts.Dir, "layers")); err != nil {
+			return fmt.Errorf("cannot load plan: %w", err)
+		}
 	}
 	for name := range p.plans.Plan().Services {
 		if plan.IsDeprecatedServiceName(name) {
 			p.log.Noticef("Using keyword %q as a service name is deprecated", name)
 		}
 	}
-	if err := p.buildServices(ctx, store, adopted); err != nil {
+	if err := p.buildServices(store, adopted); err != nil {
 		return err
 	}
 	// The state file exists, with every section, before any service starts.
@@ -217,9 +226,9 @@ func (p *parts) buildParts(ctx context.Context) error {
 }
 
 // buildServices builds log forwarding, notices, the service manager (which
-// records service-update notices), identities, changes, checks and the verbs over them, then kills what a
-// previous daemon on this directory left running.
-func (p *parts) buildServices(ctx context.Context, store *statefile.Store, adopted *servstate.Adopted) error {
+// records service-update notices), identities, changes, checks and the verbs over them, then starts killing
+// what a previous daemon on this directory left running.
+func (p *parts) buildServices(store *statefile.Store, adopted *servstate.Adopted) error {
 	log := p.log
 	fwd := logfwd.New(logfwd.Options{Logf: log.Noticef, UserAgent: "pebble/" + version.Version})
 	p.forwarding = fwd
@@ -253,7 +262,7 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store, adopt
 	if err != nil {
 		return err
 	}
-	chg, err = changes.New(changes.Options{Store: store, Logf: log.Noticef, OnStatus: func(c changes.ChangeInfo) {
+	chg, err = changes.New(changes.Options{Store: store, Logf: log.Noticef, TookOver: p.handover != nil, OnStatus: func(c changes.ChangeInfo) {
 		// A public change-update notice for every status change (api.md §13.1).
 		ntc.Add(nil, notices.ChangeUpdate, c.ID, notices.AddOptions{Data: c.NoticeData})
 	}})
@@ -267,6 +276,10 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store, adopt
 		Logf:       log.Noticef,
 		NewChecker: func(c *plan.Check) checks.Checker { return checker.New(c) },
 	})
+	// Checks handed over go on with their counters and runs.
+	if err := p.checks.TakeOver(p.handover, p.plans.Plan()); err != nil {
+		return err
+	}
 	p.ops = ops.New(ops.Options{
 		Plans: p.plans, Services: services, Changes: chg, Checks: p.checks,
 		Execs: execs.New(execs.Options{Logf: log.Noticef}),
@@ -277,6 +290,13 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store, adopt
 	})
 	p.changes, p.notices, p.identities = chg, ntc, ids
 	p.registerUpgrade(chg)
+	// Services handed over by an upgraded daemon are back before the
+	// tasks of its changes carry on (docs/upgrade.md).
+	if taken, err := services.TakeOver(adopted); err != nil {
+		return err
+	} else if len(taken) > 0 {
+		log.Debugf("Took over services: %s.", strings.Join(taken, ", "))
+	}
 	chg.Start()
 	p.onClose("changes", chg.Close)
 	p.onClose("checks", p.checks.Close)
@@ -284,19 +304,16 @@ func (p *parts) buildServices(ctx context.Context, store *statefile.Store, adopt
 	// Checks start with the plan, whatever --hold says (behaviour.md §7.8).
 	p.plans.Subscribe(p.checks.SetPlan)
 
-	if taken, err := services.TakeOver(adopted); err != nil {
-		return err
-	} else if len(taken) > 0 {
-		log.Debugf("Took over services: %s.", strings.Join(taken, ", "))
-	}
 	// Processes left by a daemon that died without stopping its services
-	// are killed before anything new starts, so no service runs twice.
-	killed, err := services.KillLeftovers(ctx)
+	// get SIGTERM now and are ended in the background: a start of their
+	// service waits until they are gone, so no service runs twice, while
+	// the API and the other services go ahead.
+	killed, err := services.KillLeftovers()
 	switch {
 	case err != nil:
 		log.Noticef("Cannot kill processes left by a previous daemon: %v", err)
 	case len(killed) > 0:
-		log.Noticef("Killed services left running by a previous daemon: %s", strings.Join(killed, ", "))
+		log.Noticef("Killing services left running by a previous daemon: %s", strings.Join(killed, ", "))
 		ntc.AddWarning("services left running by a previous daemon were killed: " + strings.Join(killed, ", "))
 	default:
 		log.Debugf("No processes left by a previous daemon.")
@@ -395,11 +412,12 @@ func (p *parts) buildAPI() error {
 		Schedules:   p.scheduler,
 		Workflows:   p.workflows,
 		Logf:        p.log.Noticef,
+		LogLine:     p.log.Notice,
 		Version:     version.Version,
 		BootID:      bootID(),
 		// Security events go to the daemon log as JSON (behaviour.md §12).
 		SecurityEvent: p.log.SecurityEvent,
-		Metrics:       []daemon.MetricsSource{p.services, p.checks, p.forwarding},
+		Metrics:       []daemon.MetricsSource{p.services, p.checks, p.forwarding, selfMetrics{}},
 	})
 	if err != nil {
 		return err

@@ -122,7 +122,8 @@ func Run(ctx context.Context, opts Options) (int, error) {
 func (p *parts) start(ctx context.Context) error {
 	p.log.SecurityEvent("WARN", fmt.Sprintf("sys_startup:%d", os.Getuid()), "Starting daemon")
 	p.log.Noticef("Started daemon.")
-	if len(p.opts.ServiceArgs) > 0 {
+	// A plan handed over has the --args layer already.
+	if len(p.opts.ServiceArgs) > 0 && !p.planTaken {
 		l, err := plan.ServiceArgsLayer(p.plans.Plan(), p.opts.ServiceArgs)
 		if err == nil {
 			err = p.plans.AppendLayer(l)

@@ -3,6 +3,7 @@ package system
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,8 +16,12 @@ import (
 
 	"github.com/pebble-project/pebble/internal/apierr"
 	"github.com/pebble-project/pebble/internal/changes"
+	"github.com/pebble-project/pebble/internal/checks"
+	"github.com/pebble-project/pebble/internal/daemon"
 	"github.com/pebble-project/pebble/internal/handover"
+	"github.com/pebble-project/pebble/internal/planstate"
 	"github.com/pebble-project/pebble/internal/reaper"
+	"github.com/pebble-project/pebble/internal/servstate"
 	"github.com/pebble-project/pebble/internal/version"
 )
 
@@ -31,6 +36,13 @@ const kindUpgrade = "upgrade"
 // checkTimeout bounds how long the new binary may take to answer the
 // hand-over check.
 const checkTimeout = 10 * time.Second
+
+// execEndTimeout bounds the wait for exec sessions to end before the
+// upgrade goes on.
+const execEndTimeout = 5 * time.Second
+
+// errExecUpgrade is the error of an exec session ended by an upgrade.
+var errExecUpgrade = errors.New("exec aborted: daemon is upgrading")
 
 // systemPart is the name of this package's part of a hand-over.
 const systemPart = "system"
@@ -138,20 +150,29 @@ func (u *upgrader) upgrade(ctx context.Context, t *changes.Task, binary string) 
 		return fmt.Errorf("new binary %s", err)
 	}
 	t.Logf("New binary answered the hand-over check: version %s.", newVersion)
+	endCtx, cancel := context.WithTimeout(ctx, execEndTimeout)
+	p.ops.EndExecs(endCtx, errExecUpgrade)
+	cancel()
+	defer p.ops.ReopenExecs()
 	start := time.Now()
 	if err := p.api.Quiesce(); err != nil {
 		return err
 	}
 	doc := handover.New(version.Version)
-	err = p.services.HandOver(ctx, doc)
+	// Checks stop counting before the services they act on freeze.
+	err = p.checks.HandOver(doc)
 	if err == nil {
-		err = u.handOver(ctx, t, doc, start)
+		err = p.services.HandOver(ctx, doc)
 		if err == nil {
-			t.Logf("Handing over from version %s to %s after %v of quiet.", version.Version, newVersion, time.Since(start).Round(time.Millisecond))
-			err = u.exec(ctx, doc, binary)
+			err = u.handOver(ctx, t, doc, start)
+			if err == nil {
+				t.Logf("Handing over from version %s to %s after %v of quiet.", version.Version, newVersion, time.Since(start).Round(time.Millisecond))
+				err = u.exec(ctx, doc, binary)
+			}
+			p.services.Resume()
 		}
-		p.services.Resume()
 	}
+	p.checks.Resume()
 	if rerr := p.api.Resume(); rerr != nil {
 		p.log.Noticef("Cannot serve the API again after a failed upgrade: %v", rerr)
 	}
@@ -160,10 +181,11 @@ func (u *upgrader) upgrade(ctx context.Context, t *changes.Task, binary string) 
 }
 
 // check runs the binary in check mode on a hand-over of the state as it is
-// now and returns the version it answers with.
+// now, every part but without descriptors, and returns the version it
+// answers with.
 func (u *upgrader) check(ctx context.Context, binary string) (string, error) {
-	doc := handover.New(version.Version)
-	if err := doc.Put(systemPart, handedSystem{LockFD: -1}); err != nil {
+	doc, err := u.preview(ctx)
+	if err != nil {
 		return "", err
 	}
 	f, err := doc.Write()
@@ -202,10 +224,36 @@ func (u *upgrader) check(ctx context.Context, binary string) (string, error) {
 	return answer, nil
 }
 
+// preview returns a hand-over of the state as it is now, with every part
+// but no descriptor (each is -1) and no output, stopping nothing.
+func (u *upgrader) preview(ctx context.Context) (*handover.Document, error) {
+	p := u.p
+	doc := handover.New(version.Version)
+	if err := doc.Put(systemPart, handedSystem{LockFD: -1}); err != nil {
+		return nil, err
+	}
+	if err := p.api.PreviewHandover(doc); err != nil {
+		return nil, err
+	}
+	if err := p.plans.HandOver(doc); err != nil {
+		return nil, err
+	}
+	if err := p.checks.Preview(doc); err != nil {
+		return nil, err
+	}
+	if err := p.services.Preview(ctx, doc); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
 // handOver fills doc with every owner's part.
 func (u *upgrader) handOver(ctx context.Context, t *changes.Task, doc *handover.Document, quietSince time.Time) error {
 	p := u.p
 	if err := p.api.Handover(doc); err != nil {
+		return err
+	}
+	if err := p.plans.HandOver(doc); err != nil {
 		return err
 	}
 	lockFD, err := doc.Pass(p.lock.f)
@@ -282,6 +330,15 @@ func (p *parts) tookOver() {
 // would, without acting on any: the check mode of an upgrade.
 func CheckHandover(doc *handover.Document) error {
 	var part handedSystem
-	_, err := doc.Get(systemPart, &part)
-	return err
+	if _, err := doc.Get(systemPart, &part); err != nil {
+		return err
+	}
+	for _, check := range []func(*handover.Document) error{
+		daemon.CheckHandover, planstate.CheckHandover, checks.CheckHandover, servstate.CheckHandover,
+	} {
+		if err := check(doc); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -5,17 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"time"
 
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/checks"
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/servstate"
 )
-
-// checkPollInterval is how often a wait-check step reads the check's
-// counters.
-const checkPollInterval = 100 * time.Millisecond
 
 // runStep is the handler of a step's task: it tries the step once, and
 // again up to its retries while it fails, each attempt within the step's
@@ -145,20 +140,15 @@ func (r *Runner) exec(ctx context.Context, t *changes.Task, d *stepData) error {
 }
 
 // waitCheck waits until the check has succeeded since the step began and
-// is up. A check that is not running fails the step at once.
+// is up, reading its counters again at each change the checks manager
+// reports. A check that is not running, or stops, fails the step at once.
 func (r *Runner) waitCheck(ctx context.Context, t *changes.Task, name string) error {
 	base, err := r.checkMetric(name)
 	if err != nil {
 		return err
 	}
-	tick := time.NewTicker(checkPollInterval)
-	defer tick.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
+		changed := r.checks.Changed()
 		m, err := r.checkMetric(name)
 		if err != nil {
 			return err
@@ -166,6 +156,11 @@ func (r *Runner) waitCheck(ctx context.Context, t *changes.Task, name string) er
 		if m.Successes > base.Successes && m.Status == checks.StatusUp {
 			t.Logf("Check %q is up", name)
 			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-changed:
 		}
 	}
 }

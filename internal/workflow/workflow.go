@@ -24,10 +24,13 @@ type Services interface {
 	Stop(ctx context.Context, name string, tl servstate.TaskLog) error
 }
 
-// Checks reports the checks' counters; internal/checks' Manager satisfies
-// it.
+// Checks reports the checks' counters, and when they change;
+// internal/checks' Manager satisfies it.
 type Checks interface {
 	Metrics() []checks.Metric
+	// Changed returns a channel closed at the next change of the
+	// counters or a status.
+	Changed() <-chan struct{}
 }
 
 // Plans gives the current plan; internal/planstate's State satisfies it.

@@ -338,3 +338,53 @@ workflows:
 		t.Errorf("the aborted step ran %q times", data)
 	}
 }
+
+// TestWaitCheckWakesOnChanges: a wait-check step on a check that runs once
+// an hour is woken by the check's changes: a success after the step began
+// ends it, and a stop of the check fails it.
+func TestWaitCheckWakesOnChanges(t *testing.T) {
+	testutil.CheckLeaks(t)
+	r := runner(t, `
+checks:
+    hourly: {override: replace, period: 1h, exec: {command: /bin/true}}
+workflows:
+    w:
+        override: replace
+        phases: [{name: a, steps: [{wait-check: hourly}]}]
+`)
+	chk := r.checks.(*checks.Manager)
+	waitStep := func(id string, act func()) changes.ChangeInfo {
+		t.Helper()
+		var c changes.ChangeInfo
+		testutil.WaitFor(t, 20*time.Second, func() error {
+			var err error
+			if c, err = r.changes.Change(id); err != nil {
+				return err
+			}
+			if !c.Ready {
+				act() // again: the step may not have read its base yet
+				return errors.New("step not done")
+			}
+			return nil
+		})
+		return c
+	}
+
+	id, err := r.Run("w", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := waitStep(id, func() { chk.Refresh(t.Context(), "hourly") })
+	if c.Status != changes.Done || !logHas(c.Tasks[0], `Check "hourly" is up`) {
+		t.Errorf("woken by a success: %v %q %q", c.Status, c.Err, c.Tasks[0].Log)
+	}
+
+	id, err = r.Run("w", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = waitStep(id, func() { chk.StopChecks([]string{"hourly"}) })
+	if c.Status != changes.Error || !strings.Contains(c.Err, `check "hourly" is not running`) {
+		t.Errorf("woken by a stop: %v %q", c.Status, c.Err)
+	}
+}

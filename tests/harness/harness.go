@@ -66,9 +66,19 @@ func Setup() (*Run, error) {
 // build as the build part of its version ("v1.32.1+<build>"), and with -race
 // when Bin has it: a second binary for upgrade tests.
 func (r *Run) BuildVariant(name, build string) (string, error) {
+	return r.build(name, build, r.Race)
+}
+
+// BuildPlainVariant is BuildVariant without -race, whatever Bin has: for a
+// test whose cost is the daemon's start-up, repeated many times.
+func (r *Run) BuildPlainVariant(name, build string) (string, error) {
+	return r.build(name, build, false)
+}
+
+func (r *Run) build(name, build string, race bool) (string, error) {
 	bin := filepath.Join(r.Root, name)
 	args := []string{"build", "-o", bin, "-ldflags", "-X github.com/pebble-project/pebble/internal/version.build=" + build}
-	if r.Race {
+	if race {
 		args = append(args, "-race")
 	}
 	cmd := exec.Command("go", append(args, "github.com/pebble-project/pebble/cmd/pebble")...)

@@ -16,15 +16,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/pebble-project/pebble/internal/envfile"
 	"github.com/pebble-project/pebble/internal/osutil"
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/plan/cmdline"
@@ -140,14 +142,17 @@ func (c *tcpChecker) Close() {}
 // exits, so no descendant outlives the run.
 type execChecker struct {
 	args []string
-	env  []string // added to the daemon's environment, sorted by key
-	dir  string
-	cred *syscall.Credential
-	err  error // the configuration cannot run; every run fails with it
+	// The environment added to the daemon's: base, then the file's
+	// variables (read at every run), then own (envfile.Layered).
+	base, own map[string]string
+	file      string
+	dir       string
+	cred      *syscall.Credential
+	err       error // the configuration cannot run; every run fails with it
 }
 
 func newExecChecker(e *plan.ExecCheck) *execChecker {
-	c := &execChecker{dir: e.WorkingDir}
+	c := &execChecker{dir: e.WorkingDir, base: e.ContextEnvironment, file: e.ContextEnvironmentFile, own: e.Environment}
 	args, err := cmdline.Split(e.Command)
 	switch {
 	case err != nil:
@@ -158,14 +163,6 @@ func newExecChecker(e *plan.ExecCheck) *execChecker {
 		return c
 	}
 	c.args = args
-	keys := make([]string, 0, len(e.Environment))
-	for k := range e.Environment {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		c.env = append(c.env, k+"="+e.Environment[k])
-	}
 	uid, gid, err := osutil.NormalizeUIDGID(e.UserID, e.GroupID, e.User, e.Group)
 	if err != nil {
 		c.err = err
@@ -181,10 +178,17 @@ func (c *execChecker) Check(ctx context.Context) error {
 	if c.err != nil {
 		return c.err
 	}
+	env, err := envfile.Layered(c.base, c.file, c.own)
+	if err != nil {
+		return err // names the file, never its content
+	}
 	cmd := exec.Command(c.args[0], c.args[1:]...)
 	// os/exec keeps the last of duplicate keys, so the check's own
 	// environment wins over the daemon's.
-	cmd.Env = append(os.Environ(), c.env...)
+	cmd.Env = os.Environ()
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		cmd.Env = append(cmd.Env, k+"="+env[k])
+	}
 	cmd.Dir = c.dir
 	// Pdeathsig: a daemon killed mid-run leaves no command behind.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: c.cred, Pdeathsig: syscall.SIGKILL}

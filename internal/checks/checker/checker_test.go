@@ -174,6 +174,32 @@ func TestExecCheck(t *testing.T) {
 	assert.Equal(t, "exit status 1; daemon mine "+dir, errorText(err))
 }
 
+// TestExecCheckContextEnvironment: a service-context's workload
+// environment, then its environment-file, read at every run, then the
+// check's own (envfile.Layered); a file that cannot be read fails the run
+// with an error naming the file, never its content.
+func TestExecCheckContextEnvironment(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "svc.env")
+	require.NoError(t, os.WriteFile(file, []byte("B=file\nC=file\n"), 0o600))
+	cfg := execCfg(`/bin/sh -c 'echo "$A $B $C"; exit 1'`)
+	cfg.Exec.ContextEnvironment = map[string]string{"A": "workload", "B": "workload", "C": "workload"}
+	cfg.Exec.ContextEnvironmentFile = file
+	cfg.Exec.Environment = map[string]string{"C": "own"}
+	ck := New(cfg)
+	defer ck.Close()
+	assert.Equal(t, "exit status 1; workload file own", errorText(ck.Check(t.Context())))
+
+	// Read again at the next run.
+	require.NoError(t, os.WriteFile(file, []byte("B=rotated\n"), 0o600))
+	assert.Equal(t, "exit status 1; workload rotated own", errorText(ck.Check(t.Context())))
+
+	require.NoError(t, os.WriteFile(file, []byte("B=s3cret\ns3cret-line\n"), 0o600))
+	assert.EqualError(t, ck.Check(t.Context()), `cannot read environment-file "`+file+`": line 2: expected KEY=VALUE`)
+
+	require.NoError(t, os.Remove(file))
+	assert.EqualError(t, ck.Check(t.Context()), "cannot read environment-file: open "+file+": no such file or directory")
+}
+
 func TestExecCheckTimeoutKillsGroup(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	// The grandchild would outlive a kill of the shell alone.
