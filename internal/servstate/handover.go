@@ -36,8 +36,12 @@ import (
 // outcome of its held request, given now if it came meanwhile. The one
 // thing waited for, before the service is frozen, is the end of the output
 // of a run that exited while a child it left holds the pipe: it is bounded
-// by the run's output grace (a fraction of kill-delay) and by the upgrade's
-// context.
+// by the run's output grace (a fraction of kill-delay), by
+// handOverOutputWait and by the upgrade's context.
+
+// handOverOutputWait bounds the wait for a service's last run's output
+// before it is handed over.
+const handOverOutputWait = 5 * time.Second
 
 // handoverPart is the name of the package's part of a hand-over.
 const handoverPart = "services"
@@ -173,6 +177,8 @@ func (m *Manager) HandOver(ctx context.Context, doc *handover.Document) error {
 // askHandOver asks s's goroutine for its hand-over until it gives it or
 // fails; gone reports a record forgotten meanwhile.
 func (s *service) askHandOver(ctx context.Context, doc *handover.Document, resume chan struct{}) (ans handOverAnswer, gone bool) {
+	waited := false
+	var timeout *time.Timer
 	for {
 		req := &handOverRequest{doc: doc, out: make(chan handOverAnswer, 1), resume: resume}
 		select {
@@ -186,8 +192,15 @@ func (s *service) askHandOver(ctx context.Context, doc *handover.Document, resum
 		if ans.later == nil {
 			return ans, false
 		}
+		if !waited {
+			waited = true
+			timeout = time.NewTimer(handOverOutputWait)
+			defer timeout.Stop()
+		}
 		select {
 		case <-ans.later:
+		case <-timeout.C:
+			return handOverAnswer{err: fmt.Errorf("output of its last run is still being read after %v", handOverOutputWait)}, false
 		case <-ctx.Done():
 			return handOverAnswer{err: fmt.Errorf("output of its last run is still being read: %w", ctx.Err())}, false
 		}

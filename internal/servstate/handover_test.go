@@ -117,3 +117,37 @@ func TestTakeOverSweep(t *testing.T) {
 	assert.Equal(t, StatusActive, info.Current)
 	assert.Equal(t, 2, info.StartCount, "launched once, after the sweep")
 }
+
+// TestHandOverWaitsForLastOutput: a service whose last run's output is
+// still being read is handed over once it is all in, and not at all if
+// that takes longer than the upgrade may wait.
+func TestHandOverWaitsForLastOutput(t *testing.T) {
+	f := newFixture(t, newPlan(), nil)
+	s := newService(f.m, "svc")
+	released := make(chan struct{})
+	s.released = released
+	f.m.wg.Add(1)
+	go s.loop()
+	doc := handover.New("test")
+	resume := make(chan struct{})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	ans, gone := s.askHandOver(ctx, doc, resume)
+	assert.False(t, gone)
+	assert.ErrorContains(t, ans.err, "output of its last run is still being read: context deadline exceeded")
+
+	go func() {
+		time.Sleep(50 * time.Millisecond) // the output comes in while the hand-over waits
+		close(released)
+	}()
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ans, _ = s.askHandOver(ctx, doc, resume)
+	require.NoError(t, ans.err)
+	assert.Equal(t, "initial", ans.h.State)
+	close(resume) // the exec did not happen: the service goes on
+	r, err := s.request(ctx, command{kind: cmdSignal, sig: 0})
+	require.NoError(t, err, "the service answers again")
+	assert.ErrorIs(t, r.err, errNotRunning)
+}
