@@ -101,6 +101,17 @@ func (j jsonResponse) write(w http.ResponseWriter, _ *http.Request) {
 		*buf = data[:0]
 		responseBuffers.Put(buf)
 	}
+	if e, ok := j.body.(envelope); ok {
+		if r, ok := e.Result.(recycler); ok {
+			r.recycle()
+		}
+	}
+}
+
+// recycler is a result that gives what it holds back for reuse once its
+// response is written, and is not used afterwards.
+type recycler interface {
+	recycle()
 }
 
 func syncResponse(result any) response {

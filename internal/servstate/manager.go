@@ -477,6 +477,12 @@ func (m *Manager) stop(ctx context.Context, name string, tl TaskLog, resumed boo
 // manager's lock only to read the roster, so concurrent calls (each API
 // request) do not queue behind one another.
 func (m *Manager) Services(names []string) []ServiceInfo {
+	return m.AppendServices(nil, names)
+}
+
+// AppendServices appends what Services returns to infos, so that a caller
+// asking often (the API) can reuse the slice.
+func (m *Manager) AppendServices(infos []ServiceInfo, names []string) []ServiceInfo {
 	m.mu.Lock()
 	roster := m.rosterLocked()
 	m.mu.Unlock()
@@ -491,7 +497,8 @@ func (m *Manager) Services(names []string) []ServiceInfo {
 	}
 	// Sized once: ServiceInfo is large, and growing the slice from empty
 	// was most of the cost of a request for 10 services.
-	infos := make([]ServiceInfo, 0, size)
+	infos = slices.Grow(infos, size)
+	first := len(infos)
 	for _, e := range roster {
 		if want != nil && !want[e.name] {
 			continue
@@ -516,7 +523,7 @@ func (m *Manager) Services(names []string) []ServiceInfo {
 		}
 		infos = append(infos, info)
 	}
-	m.addLimitInfo(infos)
+	m.addLimitInfo(infos[first:])
 	return infos
 }
 
