@@ -60,38 +60,48 @@ func (c *seqCheck) line(n int) {
 var truncatedLinesRe = regexp.MustCompile(`output truncated: (\d+) lines?`)
 
 // readNumbered reads lines holding "<n> " (after a prefix ending in sep)
-// from r into c until the line numbered last, or EOF.
+// from r into c until the line numbered last, or EOF. It checks every line
+// but costs little per line, so that the reader is not what limits the
+// rate: it looks for sep where the previous line had it, and only a message
+// starting with "(" can be a truncation marker.
 func readNumbered(r io.Reader, sep []byte, last int, c *seqCheck) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	// After a marker saying k lines were missed, the next line is numbered
 	// c.next+k, unless the rest of a line (whose start was lost, and which
 	// the marker counted) comes first: that rest is skipped.
 	pending, afterMarker := 0, false
+	msgAt := 0 // where the message began in the previous line
 	for {
 		line, err := br.ReadSlice('\n')
 		if err != nil {
 			return
 		}
-		_, msg, ok := bytes.Cut(line, sep)
-		if !ok {
+		var msg []byte
+		if msgAt >= len(sep) && len(line) > msgAt && bytes.Equal(line[msgAt-len(sep):msgAt], sep) {
+			msg = line[msgAt:]
+		} else if i := bytes.Index(line, sep); i >= 0 {
+			msgAt = i + len(sep)
+			msg = line[msgAt:]
+		} else {
 			continue
 		}
-		if m := truncatedLinesRe.FindSubmatch(msg[:min(len(msg), 80)]); m != nil {
-			k, _ := strconv.Atoi(string(m[1]))
-			c.reportedMiss += k
-			pending += k
-			afterMarker = true
-			continue
+		if len(msg) > 0 && msg[0] == '(' {
+			if m := truncatedLinesRe.FindSubmatch(msg[:min(len(msg), 80)]); m != nil {
+				k, _ := strconv.Atoi(string(m[1]))
+				c.reportedMiss += k
+				pending += k
+				afterMarker = true
+				continue
+			}
 		}
-		num, _, _ := bytes.Cut(msg, []byte(" "))
-		n, err := strconv.Atoi(string(num))
+		n, ok := leadingNumber(msg)
 		if afterMarker {
 			afterMarker = false
-			if err != nil || n != c.next+pending {
+			if !ok || n != c.next+pending {
 				continue // the rest of a line the marker counted
 			}
 		}
-		if err != nil {
+		if !ok {
 			continue
 		}
 		pending = 0
@@ -100,6 +110,20 @@ func readNumbered(r io.Reader, sep []byte, last int, c *seqCheck) {
 			return
 		}
 	}
+}
+
+// leadingNumber parses the decimal number that msg starts with, up to a
+// space.
+func leadingNumber(msg []byte) (int, bool) {
+	n, i := 0, 0
+	for ; i < len(msg) && msg[i] != ' '; i++ {
+		d := msg[i] - '0'
+		if d > 9 || i > 18 {
+			return 0, false
+		}
+		n = n*10 + int(d)
+	}
+	return n, i > 0 && i < len(msg)
 }
 
 // apiLatency calls GET /v1/services every 10 ms until stop is closed and
