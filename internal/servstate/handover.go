@@ -93,6 +93,12 @@ type handedService struct {
 	NotifyFD   int    `json:"notify-fd,omitempty"`
 	NotifyAddr string `json:"notify-addr,omitempty"`
 	Phase      string `json:"phase,omitempty"`
+	// StatusText is the last STATUS= of the notify socket; Oneshot the
+	// last result of a one-shot, of run OneshotRun (its output all in: a
+	// hand-over waits for the output of an exited run).
+	StatusText string         `json:"status-text,omitempty"`
+	Oneshot    *OneshotResult `json:"oneshot,omitempty"`
+	OneshotRun int            `json:"oneshot-run,omitempty"`
 }
 
 // handedTree is a procTree in a hand-over.
@@ -331,9 +337,16 @@ func (s *service) snapshot() handedService {
 		Restarts: s.mach.restarts, RestartTimes: roundTimes(s.mach.restartTimes), Reason: s.mach.reason,
 		Run: s.run, StartCount: s.startCount, Since: s.since, PID: s.pid, Phase: s.phase,
 	}
+	// Copies: Preview encodes them while the service goes on.
 	if !s.lastExit.at.IsZero() {
-		h.LastExit, h.LastExitAt = &s.lastExit.result, s.lastExit.at.Round(0)
+		exit := s.lastExit.result
+		h.LastExit, h.LastExitAt = &exit, s.lastExit.at.Round(0)
 	}
+	if s.life.oneshot != nil {
+		result := *s.life.oneshot
+		h.Oneshot, h.OneshotRun = &result, s.life.oneshotRun
+	}
+	h.StatusText = s.life.statusText
 	s.mu.Unlock()
 	for k, d := range s.deadlines {
 		if !d.IsZero() {
@@ -581,6 +594,11 @@ func (m *Manager) takeOver(a *Adopted, h handedService) error {
 	if h.LastExit != nil {
 		s.lastExit = exitRecord{result: *h.LastExit, at: h.LastExitAt}
 	}
+	s.life.statusText, s.life.oneshot = h.StatusText, h.Oneshot
+	if h.Oneshot != nil {
+		s.life.oneshotRun, s.life.outputRun = h.OneshotRun, h.OneshotRun
+	}
+	s.publishLifecycle(s.config())
 	for _, r := range h.Starts {
 		s.heldStarts = append(s.heldStarts, r.held())
 	}
