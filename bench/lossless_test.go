@@ -27,7 +27,9 @@ import (
 // stepping up until one is not received in full at its pace, next to the
 // same steps through a plain pipe read by this process; and the daemon's
 // CPU per million lines, its peak RSS and the p99 of GET /v1/services
-// called every 10 ms meanwhile. PEBBLE_PROFILE_DIR=<dir> builds the daemon
+// called every 10 ms meanwhile (for the flat-out run, next to the same p99
+// in the second before the writer starts, which shows what the machine's
+// load alone costs). PEBBLE_PROFILE_DIR=<dir> builds the daemon
 // with -tags pprof and has each daemon write its profiles there.
 
 // seqCheck follows a stream of numbered lines.
@@ -169,6 +171,9 @@ type losslessResult struct {
 	cpuPerM    float64
 	peakRSSMiB float64
 	p99        time.Duration
+	// p99Idle is the p99 of GET /v1/services in the second before the
+	// writer starts: what the machine's load alone costs the API.
+	p99Idle time.Duration
 }
 
 func runLossless(b *testing.B, run losslessRun) losslessResult {
@@ -223,11 +228,18 @@ func runLossless(b *testing.B, run losslessRun) losslessResult {
 		defer resp.Body.Close()
 		src, sep = resp.Body, []byte(`"message":"`)
 	}
+	res := losslessResult{}
+	if run.rate == 0 {
+		idle := make(chan struct{})
+		idleP99 := apiLatency(d, idle)
+		time.Sleep(time.Second)
+		close(idle)
+		res.p99Idle = <-idleP99
+	}
 	pid := d.cmd.Process.Pid
 	cpu0 := procCPU(b, pid)
 	stop := make(chan struct{})
 	p99 := apiLatency(d, stop)
-	res := losslessResult{}
 	start := time.Now()
 	if err := os.WriteFile(gate, nil, 0o644); err != nil {
 		b.Fatal(err)
@@ -287,8 +299,8 @@ func benchmarkLossless(b *testing.B, follower bool) {
 			rate, c.received, r.written, r.took.Round(time.Millisecond), pipe, rate/pipe)
 		fmt.Printf("  lost %d (reported to the reader: %d), duplicated %d, reordered %d\n",
 			r.written-c.received, c.reportedMiss, c.dup, c.reord)
-		fmt.Printf("  daemon CPU %.2f s per million lines, peak RSS %.1f MiB, GET /v1/services p99 %v\n",
-			r.cpuPerM, r.peakRSSMiB, r.p99.Round(10*time.Microsecond))
+		fmt.Printf("  daemon CPU %.2f s per million lines, peak RSS %.1f MiB, GET /v1/services p99 %v (in the second before, idle: %v)\n",
+			r.cpuPerM, r.peakRSSMiB, r.p99.Round(10*time.Microsecond), r.p99Idle.Round(10*time.Microsecond))
 		b.ReportMetric(rate, "lines/s")
 		b.ReportMetric(rate/pipe, "ratio-pipe")
 		b.ReportMetric(float64(r.written-c.received), "lost")

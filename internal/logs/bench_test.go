@@ -79,3 +79,36 @@ func BenchmarkFollow(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// stepWriter is an io.Writer that counts the lines written to it and
+// signals each time the count reaches another step of perStep lines.
+type stepWriter struct {
+	lines, next, perStep int
+	reached              chan struct{}
+}
+
+func (s *stepWriter) Write(p []byte) (int, error) {
+	s.lines += bytes.Count(p, newline)
+	for s.lines >= s.next {
+		s.next += s.perStep
+		s.reached <- struct{}{}
+	}
+	return len(p), nil
+}
+
+// BenchmarkMirror: the daemon's stdout path in verbose mode, from a
+// service's write of 64 KiB of 100-byte lines to the Mirror's writes, each
+// write taken before the next is made. Reported per line.
+func BenchmarkMirror(b *testing.B) {
+	block, lines := numberedBlock()
+	out := &stepWriter{next: lines, perStep: lines, reached: make(chan struct{})}
+	m := NewMirror(out, 0)
+	defer m.Close()
+	w := NewWriter("w", NewBuffer(0), m)
+	b.SetBytes(int64(len(block)))
+	for range b.N {
+		w.Write(block)
+		<-out.reached
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*lines), "ns/line")
+}

@@ -103,6 +103,9 @@ func (l *mirrorLane) enqueue(pieces [][]byte, partialDue bool) {
 		return
 	}
 	for _, p := range pieces {
+		if l.pending == nil && len(p) > 0 {
+			l.pending = takeLaneBuf()
+		}
 		l.pending = append(l.pending, p...)
 	}
 	// New output restarts the wait of a line without its newline.
@@ -197,10 +200,12 @@ func (m *Mirror) write(turn []*mirrorLane) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, l := range turn {
-		// The memory is kept while the lane is busy, unless it grew
-		// beyond twice the bound: an idle lane holds none.
+		// A busy lane keeps the memory (unless it grew beyond twice the
+		// bound); an idle one holds none.
 		if len(l.pending) > 0 && cap(l.inFlight) <= 2*m.laneMax {
 			l.spare = l.inFlight[:0]
+		} else {
+			giveLaneBuf(l.inFlight)
 		}
 		l.inFlight = nil
 	}
@@ -240,8 +245,13 @@ func (m *Mirror) gather(turn []*mirrorLane) []*mirrorLane {
 		// queue.
 		rest := l.pending[n:]
 		l.inFlight, l.pending = l.pending[:n], nil
-		if len(rest) > 0 || l.spare != nil {
-			l.pending = append(l.spare[:0], rest...)
+		switch {
+		case len(rest) > 0 && l.spare != nil:
+			l.pending = append(l.spare, rest...)
+		case len(rest) > 0:
+			l.pending = append(takeLaneBuf(), rest...)
+		case l.spare != nil:
+			giveLaneBuf(l.spare)
 		}
 		l.spare = nil
 		taken += n
@@ -254,6 +264,26 @@ func (m *Mirror) gather(turn []*mirrorLane) []*mirrorLane {
 		}
 	}
 	return turn
+}
+
+// laneBufSize is the capacity of the memory a lane's queue takes from
+// laneBufs: its default bound and one read.
+const laneBufSize = DefaultMirrorLane + readSize
+
+// laneBufs holds the memory of the lanes' queues while they are empty, so
+// that an idle service's lane holds none and a busy one does not allocate
+// anew after each quiet moment.
+var laneBufs = sync.Pool{New: func() any { b := make([]byte, 0, laneBufSize); return &b }}
+
+func takeLaneBuf() []byte { return (*laneBufs.Get().(*[]byte))[:0] }
+
+// giveLaneBuf returns b's memory to laneBufs, if it came from there (a
+// queue that grew beyond it is let go).
+func giveLaneBuf(b []byte) {
+	if cap(b) == laneBufSize {
+		b = b[:0]
+		laneBufs.Put(&b)
+	}
 }
 
 // Close stops accepting output, writes what is queued and stops the
