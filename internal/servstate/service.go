@@ -101,12 +101,15 @@ type service struct {
 	startWaiter chan reply
 	stopWaiters []chan reply
 	released    <-chan struct{} // of the last exit
-	waiting     int             // runs whose exit was not received yet
-	rand        *rand.Rand
-	pipe        *logs.Pipe      // of the current run
-	notify      *notifySocket   // of the current run, with notify readiness
-	notes       chan notifyNote // from the notify socket's reader
-	phase       string          // "reloading" or "stopping" since the last READY=1
+	// keptCgroup is set while the cgroup of the last run, which is over,
+	// waits in backoff for the restart (effRetire).
+	keptCgroup bool
+	waiting    int // runs whose exit was not received yet
+	rand       *rand.Rand
+	pipe       *logs.Pipe      // of the current run
+	notify     *notifySocket   // of the current run, with notify readiness
+	notes      chan notifyNote // from the notify socket's reader
+	phase      string          // "reloading" or "stopping" since the last READY=1
 	// heldStart and heldStops are requests handed over by an upgraded
 	// daemon, for their tasks to claim (handover.go).
 	heldStart *heldRequest
@@ -276,12 +279,29 @@ func (s *service) handle(ev event) {
 	for _, e := range effs {
 		s.apply(e, cfg)
 	}
+	if s.keptCgroup && s.mach.state != stateBackoff {
+		s.retire() // no restart comes (a stop during the backoff, say)
+	}
 	s.rearm()
+}
+
+// retire takes the last readings of the cgroup of the last run, which is
+// over, and removes it.
+func (s *service) retire() {
+	s.keptCgroup = false
+	s.m.retireUsage(s.name, s.tree.cgroup)
+	s.m.retireLimits(s.name)
 }
 
 func (s *service) apply(e effect, cfg config) {
 	switch e.kind {
 	case effLaunch:
+		if s.keptCgroup && e.okay {
+			// A start may bring a new definition, and its limits: it
+			// gets a fresh cgroup.
+			s.retire()
+		}
+		s.keptCgroup = false
 		if err := s.launch(cfg); err != nil {
 			s.handle(event{kind: evLaunchFailed, okay: e.okay, err: err})
 		} else {
@@ -299,8 +319,14 @@ func (s *service) apply(e effect, cfg config) {
 		s.m.wg.Add(1)
 		go s.watchTree(s.run, s.tree)
 	case effRetire:
-		s.m.retireUsage(s.name, s.tree.cgroup)
-		s.m.retireLimits(s.name)
+		if s.mach.state == stateBackoff && s.tree.cgroup != "" && !s.tree.cgroupKilled.Load() {
+			// The restart after the backoff runs in the same cgroup:
+			// removing it and creating it again would cost the daemon
+			// more than the rest of a restart. Its counters go on.
+			s.keptCgroup = true
+			break
+		}
+		s.retire()
 	case effArm:
 		d := e.d
 		if e.timer == timerBackoff {
