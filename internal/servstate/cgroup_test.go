@@ -16,6 +16,7 @@ import (
 	"github.com/pebble-project/pebble/internal/cgroup"
 	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/reaper"
+	"github.com/pebble-project/pebble/internal/statefile"
 	"github.com/pebble-project/pebble/internal/testutil"
 )
 
@@ -135,4 +136,36 @@ func TestRestartKeepsCgroup(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestContainedRecordOnWrite: the record of a run inside its cgroup gets
+// its start time when the state file is written, and names the process
+// with it.
+func TestContainedRecordOnWrite(t *testing.T) {
+	dir := t.TempDir()
+	store, err := statefile.Open(filepath.Join(dir, ".pebble.state"))
+	require.NoError(t, err)
+	defer store.Close()
+	svc, pidfile := helperService(t, "svc", "sleep")
+	m, err := New(Options{Dir: dir, Store: store, OkayDelay: 10 * time.Millisecond})
+	require.NoError(t, err)
+	defer m.Close()
+	if m.cgroups == nil {
+		t.Skip("skipping: cgroup v2 is not writable here")
+	}
+	m.SetPlan(newPlan(svc))
+	require.NoError(t, m.Start(context.Background(), "svc", nil))
+	defer m.Stop(context.Background(), "svc", nil)
+	var pid int
+	testutil.WaitFor(t, 5*time.Second, func() error {
+		if pids := readPIDs(pidfile); len(pids) == 1 {
+			pid = pids[0]
+			return nil
+		}
+		return fmt.Errorf("no PID yet")
+	})
+	require.NoError(t, store.Sync(context.Background()))
+	data, err := os.ReadFile(filepath.Join(dir, ".pebble.state"))
+	require.NoError(t, err)
+	assert.Contains(t, string(data), fmt.Sprintf(`"svc":{"pid":%d,"start-time":%d}`, pid, procStartTime(t, pid)))
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pebble-project/pebble/internal/cgroup"
 	"github.com/pebble-project/pebble/internal/logs"
 	"github.com/pebble-project/pebble/internal/osutil"
 	"github.com/pebble-project/pebble/internal/plan"
@@ -104,6 +105,9 @@ type service struct {
 	// keptCgroup is set while the cgroup of the last run, which is over,
 	// waits in backoff for the restart (effRetire).
 	keptCgroup bool
+	// sweptEmpty is set when a sweep found the last run's tree empty:
+	// handle delivers the tree-empty event after the sweep's other effects.
+	sweptEmpty bool
 	waiting    int // runs whose exit was not received yet
 	rand       *rand.Rand
 	pipe       *logs.Pipe      // of the current run
@@ -279,6 +283,10 @@ func (s *service) handle(ev event) {
 	for _, e := range effs {
 		s.apply(e, cfg)
 	}
+	if s.sweptEmpty {
+		s.sweptEmpty = false
+		s.handle(event{kind: evTreeEmpty})
+	}
 	if s.keptCgroup && s.mach.state != stateBackoff {
 		s.retire() // no restart comes (a stop during the backoff, say)
 	}
@@ -313,6 +321,11 @@ func (s *service) apply(e effect, cfg config) {
 	case effKill:
 		s.tree.signal(syscall.SIGKILL)
 	case effSweep:
+		if s.tree.cgroup != "" && !cgroup.Populated(s.tree.cgroup) {
+			// Nothing is left, as is usual: no signal, no watch.
+			s.sweptEmpty = true
+			break
+		}
 		if e.term {
 			s.tree.signal(cfg.stopSignal)
 		}
