@@ -163,6 +163,10 @@ type Manager struct {
 
 	usage usageBook // CPU time of ended runs (usage.go)
 
+	// devNull is every run's stdin, opened once (else os/exec opens
+	// /dev/null at every launch); nil if it cannot be opened.
+	devNull *os.File
+
 	limits    *limits.Enforcer // limits.go
 	v1        *cgroup.V1       // nil: no cgroup v1 hierarchies used
 	limitBook limitBook
@@ -212,6 +216,9 @@ func New(opts Options) (*Manager, error) {
 	if m.logf == nil {
 		m.logf = func(string, ...any) {}
 	}
+	if f, err := os.Open(os.DevNull); err == nil {
+		m.devNull = f
+	}
 	if opts.Verbose != nil {
 		m.mirror = logs.NewMirror(opts.Verbose, 0)
 	}
@@ -253,6 +260,9 @@ func (m *Manager) Close() {
 		m.cgroups.Close()
 	}
 	m.v1.Close()
+	if m.devNull != nil {
+		m.devNull.Close()
+	}
 	reaper.Stop()
 }
 

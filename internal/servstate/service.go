@@ -440,7 +440,7 @@ func (s *service) startProcess(ns *notifySocket, out *os.File) (*exec.Cmd, strin
 	s.mu.Lock()
 	svc, workload, env := s.svc, s.workload, s.env
 	s.mu.Unlock()
-	cmd, err := ns.command(svc, workload, env, out)
+	cmd, err := s.runCommand(ns, svc, workload, env, out)
 	if err == nil {
 		err = s.applyLimits(cmd, svc)
 	}
@@ -475,7 +475,7 @@ func (s *service) startProcess(ns *notifySocket, out *os.File) (*exec.Cmd, strin
 		// Perhaps the kernel (or a seccomp filter) refuses clone3 into a
 		// cgroup: try again, joining the cgroup after the start.
 		viaFD = true
-		if cmd, err = ns.command(svc, workload, env, out); err != nil {
+		if cmd, err = s.runCommand(ns, svc, workload, env, out); err != nil {
 			return nil, "", err
 		}
 		if err = s.applyLimits(cmd, svc); err != nil {
@@ -493,6 +493,15 @@ func (s *service) startProcess(ns *notifySocket, out *os.File) (*exec.Cmd, strin
 		cgroupDir = ""
 	}
 	return cmd, cgroupDir, nil
+}
+
+// runCommand is ns.command with the manager's /dev/null as stdin.
+func (s *service) runCommand(ns *notifySocket, svc *plan.Service, workload *plan.Workload, env map[string]string, out *os.File) (*exec.Cmd, error) {
+	cmd, err := ns.command(svc, workload, env, out)
+	if err == nil && s.m.devNull != nil {
+		cmd.Stdin = s.m.devNull
+	}
+	return cmd, err
 }
 
 // cgroupFDUnsupported reports whether a start failed because the kernel
