@@ -286,7 +286,13 @@ func Populated(p string) bool {
 	if err != nil {
 		return false
 	}
-	for line := range bytes.SplitSeq(data, []byte("\n")) {
+	return ParsePopulated(data)
+}
+
+// ParsePopulated reports whether the content of a cgroup.events file says
+// the cgroup has a process.
+func ParsePopulated(events []byte) bool {
+	for line := range bytes.SplitSeq(events, []byte("\n")) {
 		if v, ok := bytes.CutPrefix(line, []byte("populated ")); ok {
 			return string(v) != "0"
 		}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -108,12 +109,16 @@ type service struct {
 	// sweptEmpty is set when a sweep found the last run's tree empty:
 	// handle delivers the tree-empty event after the sweep's other effects.
 	sweptEmpty bool
-	waiting    int // runs whose exit was not received yet
-	rand       *rand.Rand
-	pipe       *logs.Pipe      // of the current run
-	notify     *notifySocket   // of the current run, with notify readiness
-	notes      chan notifyNote // from the notify socket's reader
-	phase      string          // "reloading" or "stopping" since the last READY=1
+	// events is the open cgroup.events of the cgroup eventsDir, or -1
+	// (populated).
+	events    int
+	eventsDir string
+	waiting   int // runs whose exit was not received yet
+	rand      *rand.Rand
+	pipe      *logs.Pipe      // of the current run
+	notify    *notifySocket   // of the current run, with notify readiness
+	notes     chan notifyNote // from the notify socket's reader
+	phase     string          // "reloading" or "stopping" since the last READY=1
 	// heldStart and heldStops are requests handed over by an upgraded
 	// daemon, for their tasks to claim (handover.go).
 	heldStart *heldRequest
@@ -134,6 +139,7 @@ func newService(m *Manager, name string) *service {
 		gone:    make(chan struct{}),
 		created: m.opts.Now(),
 		timer:   time.NewTimer(time.Hour),
+		events:  -1,
 		rand:    rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(len(name)))),
 	}
 	s.timer.Stop()
@@ -144,6 +150,7 @@ func newService(m *Manager, name string) *service {
 // timer until the manager closes or the record is forgotten.
 func (s *service) loop() {
 	defer s.m.wg.Done()
+	defer s.closeEvents()
 	for {
 		select {
 		case c := <-s.cmds:
@@ -293,9 +300,40 @@ func (s *service) handle(ev event) {
 	s.rearm()
 }
 
+// populated reports whether the cgroup dir of the last run has a process
+// left. It reads cgroup.events through a descriptor kept open for as long
+// as the cgroup serves the service's runs (across restarts after backoff),
+// which costs the daemon less at every exit than opening the file.
+func (s *service) populated(dir string) bool {
+	if s.eventsDir != dir {
+		s.closeEvents()
+		fd, err := unix.Open(filepath.Join(dir, "cgroup.events"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return cgroup.Populated(dir)
+		}
+		s.events, s.eventsDir = fd, dir
+	}
+	var buf [128]byte
+	n, err := unix.Pread(s.events, buf[:], 0)
+	if err != nil {
+		s.closeEvents()
+		return cgroup.Populated(dir)
+	}
+	return cgroup.ParsePopulated(buf[:n])
+}
+
+// closeEvents closes the descriptor populated keeps open, if any.
+func (s *service) closeEvents() {
+	if s.eventsDir != "" {
+		unix.Close(s.events)
+		s.events, s.eventsDir = -1, ""
+	}
+}
+
 // retire takes the last readings of the cgroup of the last run, which is
 // over, and removes it.
 func (s *service) retire() {
+	s.closeEvents()
 	s.keptCgroup = false
 	s.m.retireUsage(s.name, s.tree.cgroup)
 	s.m.retireLimits(s.name)
@@ -321,7 +359,7 @@ func (s *service) apply(e effect, cfg config) {
 	case effKill:
 		s.tree.signal(syscall.SIGKILL)
 	case effSweep:
-		if s.tree.cgroup != "" && !cgroup.Populated(s.tree.cgroup) {
+		if s.tree.cgroup != "" && !s.populated(s.tree.cgroup) {
 			// Nothing is left, as is usual: no signal, no watch.
 			s.sweptEmpty = true
 			break
