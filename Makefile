@@ -10,7 +10,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 REVISION    := $(shell git describe --tags --always --dirty 2>/dev/null | tr -c '0-9A-Za-z.\n-' '-')
 LDFLAGS     := $(if $(REVISION),-X github.com/pebble-project/pebble/internal/version.build=$(REVISION))
 
-.PHONY: build run test deps unit compat pod image lint bench fuzz test-reliability clean
+.PHONY: build run test deps unit compat otel pod image lint bench fuzz test-reliability clean
 
 # A static binary (no cgo: no libc, no dynamic loader), so it runs in any
 # container image, scratch included.
@@ -26,9 +26,10 @@ run: build
 	PEBBLE=$(RUN_DIR) ./$(BIN) run --verbose
 
 # Everything CI runs: lint, unit and end-to-end tests with the race
-# detector, the wire-compatibility suite against Pebble's own client, and
-# the Kubernetes pod under podman.
-test: deps lint unit compat pod
+# detector, the wire-compatibility suite against Pebble's own client, the
+# OpenTelemetry log target against the real collector, and the Kubernetes
+# pod under podman.
+test: deps lint unit compat otel pod
 
 # System packages some tests use (Prometheus for the metrics test,
 # rsyslogd for the syslog forwarding test, podman with runc, catatonit and
@@ -52,10 +53,17 @@ image:
 compat:
 	cd tests/compat && $(GO) test -race -count=1 -timeout 10m ./...
 
+# Log forwarding to the real OpenTelemetry Collector (tests/otelcol, a module
+# of its own). Its first run on a machine builds the collector from the Go
+# module proxy (minutes); later runs take it from the user's cache directory.
+otel:
+	cd tests/otelcol && $(GO) test -race -count=1 -timeout 20m -v .
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd tests/compat && $(GO) vet ./...
+	cd tests/otelcol && $(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
 # bench/sidebyside first: ours, Canonical's Pebble v1.32.1 (built from the

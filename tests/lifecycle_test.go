@@ -31,6 +31,8 @@ func runHelper(name string) int {
 	switch name {
 	case "notify":
 		return notifyHelper()
+	case "counter":
+		return counterHelper()
 	}
 	fmt.Fprintf(os.Stderr, "unknown helper %q\n", name)
 	return 2

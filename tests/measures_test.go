@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pebble-project/pebble/internal/testutil"
+	"golang.org/x/sys/unix"
 )
 
 // usageStats are the figures of a service's stats or of its group's
@@ -106,8 +107,9 @@ func readProcTruth(t *testing.T, pid int) procTruth {
 
 // waitSleeping waits until the service that wrote its PID into
 // @DIR@/<name>.pid for the runs-th time is done with its work and returns
-// the PID: a shell has executed sleep, a perl has written the PID. From
-// then on /proc's figures of the process stay.
+// the PID: the process is blocked in the system call of its sleep (a
+// shell has executed sleep, a perl has written the PID and called sleep).
+// From then on /proc's figures of the process stay.
 func waitSleeping(t *testing.T, dir, name string, runs int) int {
 	t.Helper()
 	path := filepath.Join(dir, name+".pid")
@@ -115,9 +117,12 @@ func waitSleeping(t *testing.T, dir, name string, runs int) int {
 	pid, err := strconv.Atoi(lines[runs-1])
 	require.NoError(t, err)
 	testutil.WaitFor(t, 60*time.Second, func() error {
-		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		if c := strings.TrimSpace(string(comm)); err != nil || c != "sleep" && c != "perl" {
-			return fmt.Errorf("%s (PID %d) is still at work: %q, %v", name, pid, comm, err)
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		call, err := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", pid))
+		nr, _ := strconv.Atoi(strings.Fields(string(call) + " -")[0])
+		if c := strings.TrimSpace(string(comm)); err != nil || c != "sleep" && c != "perl" ||
+			nr != unix.SYS_CLOCK_NANOSLEEP && nr != unix.SYS_NANOSLEEP {
+			return fmt.Errorf("%s (PID %d) is still at work: %q, system call %q, %v", name, pid, comm, call, err)
 		}
 		return nil
 	})
@@ -360,4 +365,39 @@ func metricSample(t *testing.T, text, name, label string) float64 {
 	v, err := strconv.ParseFloat(m[1], 64)
 	require.NoError(t, err)
 	return v
+}
+
+// TestStatsShortRun: a run that ends before any reading is still counted,
+// from what wait4 reported for its main process (the children it waited
+// for included): twice 2 MiB written and synced, and the CPU time of the
+// two runs, although stats are read only after both ended.
+func TestStatsShortRun(t *testing.T) {
+	dir := newPebbleDir(t, map[string]string{"001-base.yaml": `
+services:
+    brief:
+        override: replace
+        command: /bin/sh -c 'dd if=/dev/zero of=@DIR@/brief bs=64k count=32 conv=fsync 2>/dev/null; dd if=/dev/zero of=/dev/null bs=1M count=2000 2>/dev/null'
+        on-success: ignore
+`})
+	d := startDaemon(t, dir, daemonOptions{})
+	for run := 1; run <= 2; run++ {
+		d.pebble("start", "brief")
+		testutil.WaitFor(t, 60*time.Second, func() error {
+			if s := d.serviceStatus("brief"); s != "inactive" {
+				return fmt.Errorf("run %d of brief is %s", run, s)
+			}
+			return nil
+		})
+	}
+	u := d.usage()["brief"]
+	t.Logf("figure: two short runs: cpu %.3fs (user %.3f system %.3f) read %v written %v",
+		u.CPUSeconds, u.CPUUserSeconds, u.CPUSystemSeconds, deref(u.IOReadBytes), deref(u.IOWriteBytes))
+	assert.Equal(t, 2, u.Starts)
+	assert.Greater(t, u.CPUSystemSeconds, 0.0, "2000 MiB of /dev/zero read, twice")
+	require.NotNil(t, u.IOWriteBytes, "the runs' writes are known")
+	// Each run dirtied its 2 MiB (a rewrite of the same file counts again
+	// once written back by fsync); metadata may add a little.
+	assert.GreaterOrEqual(t, *u.IOWriteBytes, uint64(2*2*mib))
+	assert.LessOrEqual(t, *u.IOWriteBytes, uint64(2*2*mib+mib))
+	d.stop()
 }

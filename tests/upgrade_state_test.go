@@ -297,6 +297,9 @@ checks:
 	for _, info := range infos {
 		assert.Equal(t, "active", info.Current, "service %s", info.Name)
 	}
+	notifier := d.lifecycleInfo("notifier")
+	assert.Equal(t, "ready", notifier.Readiness, "readiness went over")
+	assert.Equal(t, "serving", notifier.StatusText, "the notify socket's STATUS= went over")
 	assert.Len(t, childPIDs(pid), 2, "the services' processes, no more")
 	d.stop()
 }

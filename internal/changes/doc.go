@@ -28,10 +28,13 @@
 //     far too old are aborted, unless their creator asked to keep them
 //     pending (check changes).
 //   - The "changes" section of the state file, through statefile.Store. The
-//     package never writes files; it marks the store dirty on every state
-//     transition and hands it a pre-marshalled snapshot. Each task and each
-//     change caches its JSON until it changes again, so a snapshot re-encodes
-//     only what moved since the last one and ready changes cost a copy.
+//     package never writes files; it marks the store on every state
+//     transition, lazily (the write may wait up to the store's lazy delay
+//     to join others, since every API answer that reports a change waits
+//     for the file first), and hands it a pre-marshalled snapshot. Each
+//     task and each change caches its JSON until it changes again, so a
+//     snapshot re-encodes only what moved since the last one and ready
+//     changes cost a copy.
 //
 // # Restart
 //
@@ -52,8 +55,9 @@
 // A Manager of a daemon that took over from an upgraded one (Options.TookOver)
 // carries its unfinished changes on instead: a running task of a kind with a
 // Resume handler is run again with it (its log says `Resumed by the upgraded
-// daemon`), another running task is resolved as above, and tasks not yet
-// started run as they would have.
+// daemon`), another running task is marked Done when its Interrupted text is
+// empty and fails with `interrupted by an upgrade of the daemon, not
+// retrying` otherwise, and tasks not yet started run as they would have.
 //
 // Close cancels running handlers. A handler that then returns an error leaves
 // its task as it was (Doing or Abort), so the next daemon resolves it as

@@ -381,10 +381,14 @@ func (m *Manager) resolveLocked(c *change) []string {
 	return logs
 }
 
+// errUpgraded is the error of a running task that a daemon taking over from
+// an upgraded one cannot carry on (its kind has no Resume).
+var errUpgraded = errors.New("interrupted by an upgrade of the daemon, not retrying")
+
 // resumeLocked carries on a change that was unfinished when an upgraded
 // daemon handed over to this one: running tasks of a kind with Resume are
 // run again with it, other running tasks are resolved as interrupted (with
-// what waits for them held on an error), and tasks not yet started are left
+// what waits for them held on an error saying so), and tasks not yet started are left
 // to run. It returns the daemon log lines to write.
 func (m *Manager) resumeLocked(c *change) []string {
 	var logs []string
@@ -403,8 +407,8 @@ func (m *Manager) resumeLocked(c *change) []string {
 		case k.Interrupted == "":
 			m.completeLocked(t, nil)
 		default:
-			m.completeLocked(t, errors.New(k.Interrupted))
-			logs = append(logs, fmt.Sprintf("Change %s task (%s) failed: %s", c.id, t.summary, k.Interrupted))
+			m.completeLocked(t, errUpgraded)
+			logs = append(logs, fmt.Sprintf("Change %s task (%s) failed: %s", c.id, t.summary, errUpgraded))
 		}
 	}
 	m.updateLocked(c)
@@ -776,10 +780,15 @@ func (c *change) errText() string {
 	return string(b)
 }
 
-// markDirty tells the store the section changed.
+// markDirty tells the store the section changed. The write may wait to
+// join others (statefile.Store.MarkLazy): what a change or task did is news
+// to no client until one asks, and every answer that reports a change (the
+// async answer naming a new one, and every read of changes) waits for the
+// state file first, so a start of a thousand services costs a write per
+// lazy delay rather than one per task transition.
 func (m *Manager) markDirty() {
 	if m.store != nil {
-		m.store.MarkDirty()
+		m.store.MarkLazy()
 	}
 }
 

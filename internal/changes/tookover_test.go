@@ -73,6 +73,9 @@ func TestTookOverResumes(t *testing.T) {
 	if log := got.Tasks[0].Log; len(log) != 1 || !strings.HasSuffix(log[0], " INFO Resumed by the upgraded daemon") {
 		t.Errorf("resumed task log: %q", log)
 	}
+	if log := got.Tasks[2].Log; len(log) != 1 || !strings.HasSuffix(log[0], " ERROR interrupted by an upgrade of the daemon, not retrying") {
+		t.Errorf("interrupted task log: %q", log)
+	}
 	if log := got.Tasks[3].Log; len(log) != 1 || !strings.HasSuffix(log[0], " INFO Not run: task 3 (c) failed") {
 		t.Errorf("held task log: %q", log)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -32,7 +33,7 @@ func (a *api) getSystemInfo(r *http.Request) response {
 
 // getHealth serves GET /v1/health (api.md §7).
 func (a *api) getHealth(r *http.Request) response {
-	level := r.URL.Query().Get("level")
+	level := queryOf(r).Get("level")
 	if level != "" && level != "alive" && level != "ready" {
 		return badRequest(`level must be "alive" or "ready"`)
 	}
@@ -110,19 +111,27 @@ type oneshotJSON struct {
 // extension) each started service also gets its resource usage, which
 // costs reading /proc or cgroup files, so it is never read otherwise.
 func (a *api) getServices(r *http.Request) response {
-	withStats := r.URL.Query().Get("stats")
+	withStats := queryOf(r).Get("stats")
 	if withStats != "" && withStats != "true" && withStats != "false" {
 		return badRequest(`stats parameter must be "true" or "false"`)
 	}
 	names := multiValue(r, "names")
-	infos := a.services.Services(names)
+	pooled := serviceInfos.Get().(*[]servstate.ServiceInfo)
+	infos := a.services.AppendServices((*pooled)[:0], names)
 	var usage map[string]*serviceStatsJSON
 	if withStats == "true" {
 		usage = a.serviceStats(names)
 	}
-	return syncResponse(servicesResult{a: a, infos: infos, usage: usage,
+	return syncResponse(servicesResult{a: a, infos: infos, pooled: pooled, usage: usage,
 		admin: callerOf(r).allowed(accessAdmin), plan: a.plan.Plan()})
 }
+
+// serviceInfos hold the snapshots of GET /v1/services between requests:
+// with 100 services they are 20 KB, most of what a request allocated.
+var serviceInfos = sync.Pool{New: func() any { return new([]servstate.ServiceInfo) }}
+
+// maxPooledServices is the most snapshots kept for reuse.
+const maxPooledServices = 4096
 
 // servicesResult is the result of GET /v1/services. Its entries are made
 // one at a time as they are encoded, so a request allocates its services'
@@ -130,6 +139,9 @@ func (a *api) getServices(r *http.Request) response {
 type servicesResult struct {
 	a     *api
 	infos []servstate.ServiceInfo
+	// pooled is where infos goes back to serviceInfos (recycle); nil
+	// when it came from elsewhere.
+	pooled *[]servstate.ServiceInfo
 	// usage holds the stats asked for, by service; nil when not asked.
 	usage map[string]*serviceStatsJSON
 	// admin is whether the caller may see restricted logs.
@@ -154,6 +166,17 @@ func (sr servicesResult) entry(info *servstate.ServiceInfo) serviceJSON {
 	s.serviceExitJSON = serviceExitOf(info)
 	sr.a.addSchedule(&s)
 	return s
+}
+
+// recycle gives the snapshots back to serviceInfos, once the response is
+// written.
+func (sr servicesResult) recycle() {
+	if sr.pooled == nil || cap(sr.infos) > maxPooledServices {
+		return
+	}
+	clear(sr.infos) // hold no exits and outputs of the past
+	*sr.pooled = sr.infos[:0]
+	serviceInfos.Put(sr.pooled)
 }
 
 func (sr servicesResult) appendJSON(b []byte) ([]byte, error) {

@@ -125,44 +125,23 @@ func (l *logsResponse) write(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// jsonLinesSink writes entries as JSON lines, in chunks, and flushes them
-// to the client whenever the stream catches up.
+// jsonLinesSink writes the JSON lines of logs.Stream to the client, and
+// flushes them whenever the stream catches up.
 type jsonLinesSink struct {
-	w   http.ResponseWriter
-	rc  *http.ResponseController
-	buf []byte
+	w  http.ResponseWriter
+	rc *http.ResponseController
 }
-
-// sinkChunk is how much output is gathered before a write.
-const sinkChunk = 32 << 10
 
 // sinkWriteTimeout bounds one write to a client that stopped reading.
 const sinkWriteTimeout = 30 * time.Second
 
-func (s *jsonLinesSink) Entry(e logs.Entry) error {
-	s.buf = logs.AppendJSON(s.buf, e, 0)
-	if len(s.buf) >= sinkChunk {
-		return s.write()
-	}
-	return nil
-}
-
-func (s *jsonLinesSink) write() error {
-	if len(s.buf) == 0 {
-		return nil
-	}
+func (s *jsonLinesSink) Write(p []byte) error {
 	s.rc.SetWriteDeadline(time.Now().Add(sinkWriteTimeout))
-	_, err := s.w.Write(s.buf)
-	s.buf = s.buf[:0]
+	_, err := s.w.Write(p)
 	return err
 }
 
-func (s *jsonLinesSink) Idle() error {
-	if err := s.write(); err != nil {
-		return err
-	}
-	return s.rc.Flush()
-}
+func (s *jsonLinesSink) Flush() error { return s.rc.Flush() }
 
 type logTargetJSON struct {
 	Name          string     `json:"name"`

@@ -210,12 +210,15 @@ func (a *api) withLatestWarning(resp response) response {
 		if t := a.notices.LatestWarning(); !t.IsZero() {
 			body.LatestWarning = &t
 			j.body = body
+			return j
 		}
 	case asyncEnvelope:
 		if t := a.notices.LatestWarning(); !t.IsZero() {
 			body.LatestWarning = &t
 			j.body = body
+			return j
 		}
 	}
-	return j
+	// Unchanged, so not boxed again.
+	return resp
 }

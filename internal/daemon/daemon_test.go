@@ -38,11 +38,11 @@ type fakeOps struct {
 	err     error
 }
 
-func (f *fakeOps) Services(names []string) []servstate.ServiceInfo {
-	return []servstate.ServiceInfo{
+func (f *fakeOps) AppendServices(infos []servstate.ServiceInfo, names []string) []servstate.ServiceInfo {
+	return append(infos, []servstate.ServiceInfo{
 		{Name: "a", Startup: "enabled", Current: "active", CurrentSince: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
 		{Name: "b", Startup: "disabled", Current: "inactive"},
-	}
+	}...)
 }
 
 // Usage has figures for "a" only, as if "b" had never started.

@@ -3,6 +3,9 @@ package daemon
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,7 +39,7 @@ func appendJSONValue(b []byte, v any) ([]byte, error) {
 // replaces invalid UTF-8.
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !jsonPlain[s[i]] {
 			data, _ := json.Marshal(s) // a string always encodes
 			return append(b, data...)
 		}
@@ -45,6 +48,16 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, s...)
 	return append(b, '"')
 }
+
+// jsonPlain marks the bytes that a JSON string holds as they are:
+// printable ASCII but the quote, the backslash and the HTML characters,
+// which encoding/json escapes.
+var jsonPlain = func() (plain [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		plain[c] = !strings.ContainsRune(`"\<>&`, rune(c))
+	}
+	return plain
+}()
 
 // jsonObject appends the members of one JSON object, in the order of the
 // calls; the first error sticks and is returned by end. The optional
@@ -114,15 +127,46 @@ func (o *jsonObject) optTime(name string, t *time.Time) {
 		return
 	}
 	o.key(name)
-	o.b = append(o.b, '"')
-	var err error
-	if o.b, err = t.AppendText(o.b); err != nil && o.err == nil {
+	text, err := timeText(*t)
+	if err != nil && o.err == nil {
 		o.err = err
 	}
-	o.b = append(o.b, '"')
+	o.b = append(o.b, text...)
 }
 
 // end closes the object and returns the buffer.
 func (o *jsonObject) end() ([]byte, error) {
 	return append(o.b, '}'), o.err
+}
+
+// timeTexts caches the JSON text of the times encoded: most are encoded
+// again and again (each service's current-since, between two polls), and
+// formatting one costs several times looking it up. It is emptied once it
+// holds maxTimeTexts, so it stays small.
+var timeTexts struct {
+	sync.Map // time.Time → []byte
+	n        atomic.Int32
+}
+
+// maxTimeTexts bounds timeTexts: about 100 KB.
+const maxTimeTexts = 1024
+
+// timeText returns t as encoding/json writes a time.Time: quoted RFC 3339
+// with nanoseconds, an error for a year it cannot write. The text is
+// shared: callers must not change it.
+func timeText(t time.Time) ([]byte, error) {
+	if text, ok := timeTexts.Load(t); ok {
+		return text.([]byte), nil
+	}
+	text, err := t.AppendText([]byte{'"'})
+	if err != nil {
+		return nil, err
+	}
+	text = append(text, '"')
+	if timeTexts.n.Add(1) > maxTimeTexts {
+		timeTexts.Clear()
+		timeTexts.n.Store(0)
+	}
+	timeTexts.Store(t, text)
+	return text, nil
 }

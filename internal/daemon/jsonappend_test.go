@@ -3,6 +3,7 @@ package daemon
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -80,6 +81,31 @@ func assertSameAs(t *testing.T, v jsonAppender, like any) {
 	got, err := v.appendJSON([]byte("prefix"))
 	require.NoError(t, err)
 	assert.Equal(t, "prefix"+string(want), string(got))
+}
+
+// TestTimeText: the cached text of a time is what encoding/json writes,
+// for the time encoded first and for an equal one later.
+func TestTimeText(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	zones := []*time.Location{time.UTC, time.Local, time.FixedZone("A", 5*3600+45*60), time.FixedZone("seconds", 3600+7)}
+	var times []time.Time
+	for range maxTimeTexts + 10 {
+		times = append(times, time.Unix(rng.Int64N(400<<30)-(100<<30), rng.Int64N(1e9)).In(zones[rng.IntN(len(zones))]))
+	}
+	times = append(times, time.Now(), time.Now().Round(0))
+	for range 2 {
+		for _, at := range times {
+			want, wantErr := json.Marshal(at)
+			got, err := timeText(at)
+			if wantErr != nil {
+				assert.Error(t, err, "%v", at)
+				continue
+			}
+			require.NoError(t, err)
+			require.Equal(t, string(want), string(got), "%v", at)
+		}
+	}
+	assert.LessOrEqual(t, int(timeTexts.n.Load()), maxTimeTexts)
 }
 
 // TestAppendJSONTimeError: a time encoding/json refuses is refused too,

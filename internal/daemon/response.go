@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -75,6 +75,10 @@ type jsonResponse struct {
 	body   any
 }
 
+// jsonContentType is the Content-Type of JSON responses, shared by all of
+// them: net/http only reads it.
+var jsonContentType = []string{"application/json"}
+
 // responseBuffers hold the encoded bodies of responses between requests.
 var responseBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
@@ -90,15 +94,24 @@ func (j jsonResponse) write(w http.ResponseWriter, _ *http.Request) {
 		data, _ = appendJSONValue(data[:0], j.body)
 	}
 	data = append(data, '\n')
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(data)))
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(j.status)
 	w.Write(data)
 	if cap(data) <= maxPooledResponse {
 		*buf = data[:0]
 		responseBuffers.Put(buf)
 	}
+	if e, ok := j.body.(envelope); ok {
+		if r, ok := e.Result.(recycler); ok {
+			r.recycle()
+		}
+	}
+}
+
+// recycler is a result that gives what it holds back for reuse once its
+// response is written, and is not used afterwards.
+type recycler interface {
+	recycle()
 }
 
 func syncResponse(result any) response {
@@ -262,11 +275,20 @@ const (
 	decodeDataBody = "cannot decode data from request body"
 )
 
+// queryOf returns r's query parameters, parsed (into a new map) only if
+// there are any: most polls have none.
+func queryOf(r *http.Request) url.Values {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	return r.URL.Query()
+}
+
 // multiValue splits a multi-valued query parameter given by repetition and/or
 // commas, trimming items and dropping empty ones (api.md §4).
 func multiValue(r *http.Request, key string) []string {
 	var out []string
-	for _, v := range r.URL.Query()[key] {
+	for _, v := range queryOf(r)[key] {
 		for _, item := range strings.Split(v, ",") {
 			if item = strings.TrimSpace(item); item != "" {
 				out = append(out, item)

@@ -33,7 +33,9 @@ type Ops interface {
 // Services reports on and signals the services (api.md §9.1, §15);
 // internal/servstate's Manager satisfies it.
 type Services interface {
-	Services(names []string) []servstate.ServiceInfo
+	// AppendServices appends the snapshots of the named services (all
+	// when names is empty), sorted by name, to infos.
+	AppendServices(infos []servstate.ServiceInfo, names []string) []servstate.ServiceInfo
 	// Usage returns the resource usage of the named services that have
 	// been started (all when names is empty). It reads /proc or cgroup
 	// files, so the API asks for it only on request.

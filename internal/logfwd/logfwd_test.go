@@ -364,6 +364,56 @@ func TestOther4xxDrops(t *testing.T) {
 	assert.Contains(t, f.log.all(), `Cannot flush logs to target "lk": server returned HTTP 400 Bad Request: failing on purpose with 400 (dropped 3 entries)`)
 }
 
+// TestPartialSuccessDrops: records an OTLP receiver rejects in a partial
+// success are counted dropped, not sent, and not sent again; the rejection
+// is logged and recorded as a failure.
+func TestPartialSuccessDrops(t *testing.T) {
+	rx, err := logtest.NewOTLP()
+	require.NoError(t, err)
+	defer rx.Close()
+	rx.RejectSome(2, "too old")
+	f := newFixture(t, Options{})
+	f.m.SetPlan(mustPlan(t, twoServices, targetYAML("ot", "opentelemetry", rx.URL(), "[a]", "{}")))
+	f.start("a", 0)
+	f.write("a", "one\ntwo\nthree\n")
+	testutil.WaitFor(t, 20*time.Second, func() error {
+		if st := f.m.Status()[0]; st.Sent+st.Dropped != 3 {
+			return fmt.Errorf("sent %d, dropped %d", st.Sent, st.Dropped)
+		}
+		return nil
+	})
+	st := f.m.Status()[0]
+	assert.Equal(t, uint64(1), st.Sent)
+	assert.Equal(t, uint64(2), st.Dropped)
+	assert.Equal(t, uint64(1), st.Failures)
+	assert.Equal(t, "server rejected 2 entries: too old", st.LastError)
+	assert.Contains(t, f.log.all(), `Cannot flush logs to target "ot": server rejected 2 entries: too old`)
+	assert.Equal(t, 1, rx.Requests(), "rejected entries were sent again")
+}
+
+func TestOTLPRejectedCount(t *testing.T) {
+	for answer, want := range map[string]int{
+		``:                      0,
+		`{}`:                    0,
+		`{"partialSuccess":{}}`: 0,
+		`{"partialSuccess":{"rejectedLogRecords":"0"}}`:        0,
+		`{"partialSuccess":{"rejectedLogRecords":3}}`:          3,
+		`{"partialSuccess":{"rejectedLogRecords":"4"}}`:        4,
+		`{"partialSuccess":{"errorMessage":"only a warning"}}`: 0,
+		`not json`: 0,
+	} {
+		err := otelRejected([]byte(answer))
+		var rejected *rejectedError
+		if want == 0 {
+			assert.NoError(t, err, answer)
+			continue
+		}
+		if assert.ErrorAs(t, err, &rejected, answer) {
+			assert.Equal(t, want, rejected.count, answer)
+		}
+	}
+}
+
 // TestHangingReceiverBlocksNothing fills the buffers while the receiver
 // hangs: writers never wait, memory stays bounded, the loss is counted,
 // and Close returns within its deadline.

@@ -44,7 +44,8 @@ func (l *lokiSender) send(ctx context.Context, batch []item) error {
 	if err := enc.Encode(push); err != nil {
 		return &sendError{err: err}
 	}
-	return l.http.post(ctx)
+	_, err := l.http.post(ctx)
+	return err
 }
 
 func (l *lokiSender) close() { l.http.close() }

@@ -55,8 +55,9 @@ type Status struct {
 	// Sent counts entries the receiver accepted.
 	Sent uint64
 	// Dropped counts entries given up on: refused by the receiver (an
-	// answer other than 429 or 5xx), or still unsent when the target was
-	// removed or the daemon stopped.
+	// answer other than 429 or 5xx, or records an OTLP partial success
+	// rejected), or still unsent when the target was removed or the daemon
+	// stopped.
 	Dropped uint64
 	// LostBytes counts bytes of output that the services' buffers dropped
 	// before the target could read them (the receiver was down or slow for

@@ -3,7 +3,9 @@ package logfwd
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
+	"strings"
 )
 
 // otelSender posts OTLP/HTTP JSON logs to <location>/v1/logs
@@ -76,7 +78,41 @@ func (o *otelSender) send(ctx context.Context, batch []item) error {
 	if err := enc.Encode(req); err != nil {
 		return &sendError{err: err}
 	}
-	return o.http.post(ctx)
+	answer, err := o.http.post(ctx)
+	if err != nil {
+		return err
+	}
+	return otelRejected(answer)
+}
+
+// otelResponse is what a sender reads of an ExportLogsServiceResponse: a
+// partial success, naming how many records the receiver rejected.
+type otelResponse struct {
+	PartialSuccess struct {
+		// RejectedLogRecords is an int64, which proto3's JSON mapping
+		// writes as a string and readers also accept as a number.
+		RejectedLogRecords json.RawMessage `json:"rejectedLogRecords"`
+		ErrorMessage       string          `json:"errorMessage"`
+	} `json:"partialSuccess"`
+}
+
+// otelRejected reads a successful answer: a partial success that rejected
+// records is a *rejectedError (OTLP says not to send those again); an empty
+// or unreadable answer, or one rejecting nothing, is full success.
+func otelRejected(answer []byte) error {
+	var rsp otelResponse
+	if json.Unmarshal(answer, &rsp) != nil {
+		return nil
+	}
+	count, err := strconv.Atoi(strings.Trim(string(rsp.PartialSuccess.RejectedLogRecords), `"`))
+	if err != nil || count <= 0 {
+		return nil
+	}
+	err = fmt.Errorf("server rejected %d entries", count)
+	if msg := strings.TrimSpace(rsp.PartialSuccess.ErrorMessage); msg != "" {
+		err = fmt.Errorf("%w: %s", err, msg)
+	}
+	return &rejectedError{count: count, err: err}
 }
 
 func (o *otelSender) close() { o.http.close() }

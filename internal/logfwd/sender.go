@@ -73,12 +73,22 @@ func newHTTPPoster(opts Options, url, contentType string) *httpPoster {
 	}
 }
 
-// post sends p.body. 2xx is success; 429 and 5xx are worth retrying; any
-// other answer is a permanent failure.
-func (p *httpPoster) post(ctx context.Context) error {
+// rejectedError is a delivery that the receiver accepted in part: it
+// refused count entries of the batch, which will not be sent again.
+type rejectedError struct {
+	count int
+	err   error
+}
+
+func (e *rejectedError) Error() string { return e.err.Error() }
+
+// post sends p.body and returns the start of a successful answer's body
+// (up to 64 KiB). 2xx is success; 429 and 5xx are worth retrying; any other
+// answer is a permanent failure.
+func (p *httpPoster) post(ctx context.Context) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(p.body.Bytes()))
 	if err != nil {
-		return &sendError{err: err}
+		return nil, &sendError{err: err}
 	}
 	req.Header.Set("Content-Type", p.contentType)
 	if p.userAgent != "" {
@@ -86,14 +96,15 @@ func (p *httpPoster) post(ctx context.Context) error {
 	}
 	rsp, err := p.client.Do(req)
 	if err != nil {
-		return &sendError{err: err, retry: true}
+		return nil, &sendError{err: err, retry: true}
 	}
 	defer rsp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(rsp.Body, 512))
+	answer, _ := io.ReadAll(io.LimitReader(rsp.Body, 64<<10))
 	io.Copy(io.Discard, io.LimitReader(rsp.Body, 64<<10)) // so the connection can be reused
 	if rsp.StatusCode >= 200 && rsp.StatusCode < 300 {
-		return nil
+		return answer, nil
 	}
+	snippet := answer[:min(len(answer), 512)]
 	err = fmt.Errorf("server returned HTTP %s", rsp.Status)
 	if msg := strings.TrimSpace(string(bytes.ToValidUTF8(snippet, []byte("?")))); msg != "" {
 		err = fmt.Errorf("%w: %s", err, msg)
@@ -105,7 +116,7 @@ func (p *httpPoster) post(ctx context.Context) error {
 			se.retryAfter = time.Duration(secs) * time.Second
 		}
 	}
-	return se
+	return nil, se
 }
 
 func (p *httpPoster) close() { p.client.CloseIdleConnections() }

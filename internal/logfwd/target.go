@@ -348,18 +348,28 @@ func (t *target) flush() {
 	t.retryAt = time.Now().Add(wait)
 }
 
-// send sends the batch and counts the result.
+// send sends the batch and counts the result. Entries the receiver
+// rejected in a partial success are dropped, not sent again, and the
+// rejection is recorded as a failure.
 func (t *target) send(ctx context.Context) error {
 	if t.sender == nil {
 		return &sendError{err: errors.New("log target has no type")}
 	}
-	if err := t.sender.send(ctx, t.batch); err != nil {
+	err := t.sender.send(ctx, t.batch)
+	var rejected *rejectedError
+	if err != nil && !errors.As(err, &rejected) {
 		return err
 	}
-	n := len(t.batch)
+	n, refused := len(t.batch), 0
+	if rejected != nil {
+		refused = min(rejected.count, n)
+	}
 	clear(t.batch)
 	t.batch = t.batch[:0]
-	t.update(func(s *Status) { s.Sent += uint64(n); s.Pending = 0 })
+	t.update(func(s *Status) { s.Sent += uint64(n - refused); s.Dropped += uint64(refused); s.Pending = 0 })
+	if rejected != nil {
+		t.failed(err)
+	}
 	return nil
 }
 

@@ -9,11 +9,16 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // TimeFormat is the timestamp layout of daemon and service log lines.
 const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// secondLayout is TimeFormat up to the second; in UTC the rest is the
+// milliseconds and "Z".
+const secondLayout = "2006-01-02T15:04:05"
 
 // Logger writes log lines to one writer; it is safe for concurrent use.
 type Logger struct {
@@ -21,6 +26,15 @@ type Logger struct {
 	w     io.Writer
 	debug bool
 	now   func() time.Time
+	// second is the text of the latest second a line was stamped with.
+	second atomic.Pointer[stampedSecond]
+}
+
+// stampedSecond is a second of the timestamp layout as text, without its
+// milliseconds: the lines written in that second share it.
+type stampedSecond struct {
+	unix int64
+	text []byte
 }
 
 // New returns a Logger writing to w; debug enables Debugf lines.
@@ -75,9 +89,22 @@ const maxPooledLine = 4 << 10
 // begin returns a line buffer holding the line's prefix; end writes it.
 func (l *Logger) begin() *[]byte {
 	line := lines.Get().(*[]byte)
-	*line = l.now().UTC().AppendFormat((*line)[:0], TimeFormat)
+	*line = l.appendStamp((*line)[:0], l.now())
 	*line = append(*line, " [pebble] "...)
 	return line
+}
+
+// appendStamp appends t in TimeFormat, in UTC.
+func (l *Logger) appendStamp(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	sec := l.second.Load()
+	if sec == nil || sec.unix != t.Unix() {
+		sec = &stampedSecond{unix: t.Unix(), text: t.AppendFormat(nil, secondLayout)}
+		l.second.Store(sec)
+	}
+	ms := t.Nanosecond() / int(time.Millisecond)
+	b = append(b, sec.text...)
+	return append(b, '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
 }
 
 // end ends the line with exactly one newline, writes it in one write and

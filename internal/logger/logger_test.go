@@ -31,6 +31,17 @@ func TestLineFormat(t *testing.T) {
 	assert.Equal(t, "2026-01-20T01:18:26.921Z [pebble] DEBUG shown 1\n", out.String())
 }
 
+// TestStamp: the timestamp is TimeFormat in UTC, also across seconds
+// (the text of each second is kept for the lines that follow in it).
+func TestStamp(t *testing.T) {
+	l := New(nil, false)
+	base := time.Date(2026, 12, 31, 23, 59, 58, 0, time.UTC)
+	for _, d := range []time.Duration{0, 7 * time.Millisecond, 999 * time.Millisecond, time.Second, 1999 * time.Millisecond, 2*time.Second + 50*time.Millisecond, -time.Hour} {
+		at := base.Add(d).In(time.FixedZone("X", -7200))
+		assert.Equal(t, at.UTC().Format(TimeFormat), string(l.appendStamp(nil, at)), "%v", d)
+	}
+}
+
 // TestLinesWhole: lines written at once from many goroutines come out
 // whole, each in one write.
 func TestLinesWhole(t *testing.T) {

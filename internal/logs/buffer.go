@@ -23,6 +23,9 @@ type Buffer struct {
 	// began: what a reader that lost a line's prefix attributes its rest to.
 	lineTime    time.Time
 	lineService string
+	// clock is the Writer's clock, which times its lines (nil for a
+	// buffer written raw).
+	clock func() time.Time
 	// prefixLen is the length of the prefix of every line a Writer
 	// formats ("<time> [<service>] "), 0 for a buffer written raw.
 	prefixLen int
@@ -56,11 +59,12 @@ func NewBuffer(size int) *Buffer {
 	return &Buffer{data: make([]byte, min(size, startSize)), firstSize: size}
 }
 
-// setService records the service whose Writer formats into the buffer.
-func (b *Buffer) setService(service string) {
+// setService records the service whose Writer formats into the buffer,
+// and the writer's clock.
+func (b *Buffer) setService(service string, clock func() time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.lineService = service
+	b.lineService, b.clock = service, clock
 	b.prefixLen = len(TimeLayout) + len(" [] ") + len(service)
 }
 
@@ -112,17 +116,24 @@ func (b *Buffer) appendLocked(p []byte) {
 // noteDroppedLocked counts the newlines of [from, to), about to be
 // overwritten.
 func (b *Buffer) noteDroppedLocked(from, to uint64) {
+	first, second := b.segmentsLocked(from, to)
+	b.noteDropped(first, from)
+	b.noteDropped(second, from+uint64(len(first)))
+}
+
+// segmentsLocked returns the bytes of [from, to), which must be held, as
+// the one or two slices of the ring they occupy: the second is empty unless
+// the range wraps around the end of the ring.
+func (b *Buffer) segmentsLocked(from, to uint64) (first, second []byte) {
 	if from >= to {
-		return
+		return nil, nil
 	}
 	size := uint64(len(b.data))
 	off := from % size
 	if n := to - from; off+n <= size {
-		b.noteDropped(b.data[off:off+n], from)
-		return
+		return b.data[off : off+n], nil
 	}
-	b.noteDropped(b.data[off:], from)
-	b.noteDropped(b.data[:(to-from)-(size-off)], from+(size-off))
+	return b.data[off:], b.data[:(to-from)-(size-off)]
 }
 
 // noteDropped counts the newlines of chunk, which was at position pos.
@@ -136,15 +147,8 @@ func (b *Buffer) noteDropped(chunk []byte, pos uint64) {
 // countLocked returns the number of newlines in [from, to), which must be
 // held.
 func (b *Buffer) countLocked(from, to uint64) uint64 {
-	if from >= to {
-		return 0
-	}
-	size := uint64(len(b.data))
-	off := from % size
-	if n := to - from; off+n <= size {
-		return uint64(bytes.Count(b.data[off:off+n], newline))
-	}
-	return uint64(bytes.Count(b.data[off:], newline) + bytes.Count(b.data[:(to-from)-(size-off)], newline))
+	first, second := b.segmentsLocked(from, to)
+	return uint64(bytes.Count(first, newline) + bytes.Count(second, newline))
 }
 
 // newlinesBeforeLocked returns the number of newlines written before pos,
@@ -185,23 +189,11 @@ func (b *Buffer) Watch(ch chan<- struct{}) (unwatch func()) {
 // indexLocked returns the absolute position of the first c in [from, to),
 // searching the ring in place, or -1. Both positions must be held.
 func (b *Buffer) indexLocked(from, to uint64, c byte) int64 {
-	if from >= to {
-		return -1
-	}
-	size := uint64(len(b.data))
-	off := from % size
-	n := to - from
-	if off+n <= size {
-		if i := bytes.IndexByte(b.data[off:off+n], c); i >= 0 {
-			return int64(from) + int64(i)
-		}
-		return -1
-	}
-	first := b.data[off:]
+	first, second := b.segmentsLocked(from, to)
 	if i := bytes.IndexByte(first, c); i >= 0 {
 		return int64(from) + int64(i)
 	}
-	if i := bytes.IndexByte(b.data[:off+n-size], c); i >= 0 {
+	if i := bytes.IndexByte(second, c); i >= 0 {
 		return int64(from) + int64(len(first)) + int64(i)
 	}
 	return -1
@@ -220,6 +212,30 @@ func (b *Buffer) lineStartLocked(pos uint64) bool {
 	}
 }
 
+// hasPrefixLocked reports whether the bytes from pos, which must be held,
+// start with p.
+func (b *Buffer) hasPrefixLocked(pos uint64, p []byte) bool {
+	if b.end-pos < uint64(len(p)) {
+		return false
+	}
+	first, second := b.segmentsLocked(pos, pos+uint64(len(p)))
+	return bytes.Equal(first, p[:len(first)]) && bytes.Equal(second, p[len(first):])
+}
+
+// nextBoundLocked returns the earliest time that text written from now on
+// can have: the time of the line being written, unless skipping says a
+// reader will not return its rest, or else the writer's clock now, since a
+// Writer takes the time of a line under the buffer's lock.
+func (b *Buffer) nextBoundLocked(skipping bool) nextBound {
+	if b.clock == nil {
+		return nextBound{} // written raw: no times
+	}
+	if !skipping && b.end > b.start && b.byteLocked(b.end-1) != '\n' {
+		return nextBound{at: b.lineTime, ok: true}
+	}
+	return nextBound{at: b.clock().UTC().Truncate(time.Millisecond), ok: true, live: true}
+}
+
 // byteLocked returns the byte at absolute position pos, which must be held.
 func (b *Buffer) byteLocked(pos uint64) byte {
 	return b.data[pos%uint64(len(b.data))]
@@ -231,17 +247,8 @@ func (b *Buffer) startLocked() uint64 { return b.start }
 // copyLocked appends the bytes from pos (which must be held) to at most
 // limit bytes beyond it to dst.
 func (b *Buffer) copyLocked(dst []byte, pos uint64, limit int) []byte {
-	size := uint64(len(b.data))
-	n := b.end - pos
-	if uint64(limit) < n {
-		n = uint64(limit)
-	}
-	off := pos % size
-	if off+n <= size {
-		return append(dst, b.data[off:off+n]...)
-	}
-	dst = append(dst, b.data[off:]...)
-	return append(dst, b.data[:off+n-size]...)
+	first, second := b.segmentsLocked(pos, pos+min(b.end-pos, uint64(limit)))
+	return append(append(dst, first...), second...)
 }
 
 // snapshot returns everything the buffer holds and whether older data was

@@ -52,6 +52,20 @@ type Iterator struct {
 	partial bool // the last entry returned was a partial line
 	cur     Entry
 	scratch []byte
+	// prefix is the prefix of the last line whose prefix was parsed into
+	// cur: a line that starts with the same bytes (all lines of one Write
+	// do) is not parsed again.
+	prefix []byte
+	// stopBound is the bound on the time of an entry beyond the stop;
+	// bound is what the last poll that returned nothing found.
+	stopBound, bound nextBound
+}
+
+// nextBound is the earliest time a reader's next entry can have.
+type nextBound struct {
+	at   time.Time
+	ok   bool // false: no bound (the buffer is written raw, without times)
+	live bool // at is the clock now, which moves on by itself
 }
 
 // NewIterator returns an iterator over b. n < 0 starts at the oldest data
@@ -98,9 +112,12 @@ func (it *Iterator) Buffer() *Buffer { return it.b }
 // methods it may be called from any goroutine, also while another one is
 // in Next.
 func (it *Iterator) StopHere() {
-	it.b.mu.Lock()
-	defer it.b.mu.Unlock()
-	it.stop, it.hasStop = it.b.end, true
+	b := it.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	it.stop, it.hasStop = b.end, true
+	skippingLast := it.skipping && b.indexLocked(it.pos, b.end, '\n') < 0
+	it.stopBound = b.nextBoundLocked(skippingLast)
 }
 
 // Unstop removes the limit set by StopHere.
@@ -138,9 +155,43 @@ func (it *Iterator) Behind() uint64 {
 // yet. A line without its newline is returned once it is complete or holds
 // MaxEntrySize bytes. Only the bytes of the returned message are copied.
 func (it *Iterator) Next() (Entry, bool) {
+	msg, ok := it.poll(false)
+	if !ok {
+		return Entry{}, false
+	}
+	e := it.cur
+	e.Message = string(msg)
+	return e, true
+}
+
+// poll is Next without the copy into a string: it returns the message in
+// the iterator's scratch, valid until the next call, and takes its time and
+// service from it.cur. Given bound, when it returns nothing it sets
+// it.bound (see boundLocked).
+func (it *Iterator) poll(bound bool) ([]byte, bool) {
 	b := it.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	msg, ok := it.nextLocked()
+	if !ok && bound {
+		it.bound = it.boundLocked()
+	}
+	return msg, ok
+}
+
+// boundLocked returns the earliest time the next entry can have, when the
+// iterator has none now. A stopped iterator goes by the moment it was
+// stopped.
+func (it *Iterator) boundLocked() nextBound {
+	if it.hasStop {
+		return it.stopBound
+	}
+	return it.b.nextBoundLocked(it.skipping)
+}
+
+// nextLocked is the body of poll, with the buffer's lock held.
+func (it *Iterator) nextLocked() ([]byte, bool) {
+	b := it.b
 	for {
 		if start := b.startLocked(); it.pos < start {
 			it.overrun(start)
@@ -150,13 +201,13 @@ func (it *Iterator) Next() (Entry, bool) {
 			end = it.stop
 		}
 		if it.pos >= end {
-			return Entry{}, false
+			return nil, false
 		}
 		if it.skipping {
 			i := b.indexLocked(it.pos, end, '\n')
 			if i < 0 {
 				it.pos = end
-				return Entry{}, false
+				return nil, false
 			}
 			it.pos = uint64(i) + 1
 			it.nl++
@@ -165,7 +216,7 @@ func (it *Iterator) Next() (Entry, bool) {
 		}
 		if !it.inLine {
 			if !it.readPrefix(end) {
-				return Entry{}, false
+				return nil, false
 			}
 			it.inLine = true
 		}
@@ -180,13 +231,13 @@ func (it *Iterator) Next() (Entry, bool) {
 			if n == 0 && wasPartial {
 				continue // the newline of a line already returned
 			}
-			return it.entry(b.copyLocked(it.scratch[:0], it.pos-n-1, int(n))), true
+			return it.entry(b.copyLocked(it.scratch[:0], it.pos-n-1, int(n)))
 		}
 		if end-it.pos >= MaxEntrySize {
 			msg := b.copyLocked(it.scratch[:0], it.pos, MaxEntrySize)
 			it.pos += MaxEntrySize
 			it.partial = false
-			return it.entry(msg), true
+			return it.entry(msg)
 		}
 		if end == b.end && time.Since(b.written) >= PartialLineWait {
 			// The service left the line without its newline for a
@@ -194,9 +245,9 @@ func (it *Iterator) Next() (Entry, bool) {
 			msg := b.copyLocked(it.scratch[:0], it.pos, int(end-it.pos))
 			it.pos = end
 			it.partial = true
-			return it.entry(msg), true
+			return it.entry(msg)
 		}
-		return Entry{}, false // incomplete line: wait for more
+		return nil, false // incomplete line: wait for more
 	}
 }
 
@@ -243,6 +294,7 @@ func (it *Iterator) overrun(start uint64) {
 	}
 	if it.cur.Service != b.lineService || it.cur.Time.IsZero() {
 		it.cur.Service, it.cur.Time = b.lineService, b.lineTime
+		it.prefix = it.prefix[:0]
 	}
 	it.inLine = true
 	if msgStart := lineStart + uint64(b.prefixLen); start <= msgStart {
@@ -263,6 +315,10 @@ func (it *Iterator) overrun(start uint64) {
 // service.
 func (it *Iterator) readPrefix(end uint64) bool {
 	b := it.b
+	if n := uint64(len(it.prefix)); n > 0 && end-it.pos > n && b.hasPrefixLocked(it.pos, it.prefix) {
+		it.pos += n
+		return true
+	}
 	n := min(end-it.pos, maxPrefix)
 	head := b.copyLocked(it.scratch[:0], it.pos, int(n))
 	it.scratch = head[:0]
@@ -277,21 +333,22 @@ func (it *Iterator) readPrefix(end uint64) bool {
 			return false
 		}
 		it.cur = Entry{}
+		it.prefix = it.prefix[:0]
 		return true
 	}
 	if it.cur.Service != string(svc) {
 		it.cur.Service = string(svc)
 	}
 	it.cur.Time = tm
-	it.pos += uint64(len(line) - len(msg))
+	it.prefix = append(it.prefix[:0], line[:len(line)-len(msg)]...)
+	it.pos += uint64(len(it.prefix))
 	return true
 }
 
-func (it *Iterator) entry(msg []byte) Entry {
+// entry keeps msg's memory as the scratch and returns msg.
+func (it *Iterator) entry(msg []byte) ([]byte, bool) {
 	it.scratch = msg[:0]
-	e := it.cur
-	e.Message = string(msg)
-	return e
+	return msg, true
 }
 
 // parsePrefix splits a formatted line into its time, service and message.

@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"encoding/binary"
 	"time"
 	"unicode/utf8"
 )
@@ -21,33 +22,41 @@ const MaxJSONLine = 5 * 1024
 // than maxLine bytes (0 means MaxJSONLine), the message is split over
 // several lines with the same time and service.
 func AppendJSON(dst []byte, e Entry, maxLine int) []byte {
+	start := len(dst)
+	dst = appendJSONHeader(dst, e.Time, e.Service)
+	return appendJSONLine(dst, dst[start:], []byte(e.Message), maxLine)
+}
+
+// appendJSONHeader appends the JSON line of an entry up to its message's
+// text: {"time":"...","service":"...","message":"
+func appendJSONHeader(dst []byte, t time.Time, service string) []byte {
+	dst = append(dst, `{"time":"`...)
+	dst = t.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","service":`...)
+	dst = appendJSONString(dst, service)
+	return append(dst, `,"message":"`...)
+}
+
+// appendJSONLine appends the rest of the JSON line of an entry, msg, to
+// dst, which ends with its header (appendJSONHeader); a message that does
+// not fit in maxLine goes on in more lines with the same header, as
+// AppendJSON says.
+func appendJSONLine(dst, header, msg []byte, maxLine int) []byte {
 	if maxLine <= 0 {
 		maxLine = MaxJSONLine
 	}
-	start := len(dst)
-	dst = append(dst, `{"time":"`...)
-	dst = e.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
-	dst = append(dst, `","service":`...)
-	dst = appendJSONString(dst, e.Service)
-	dst = append(dst, `,"message":"`...)
-	header := dst[start:]
 	const tail = "\"}\n"
 	budget := maxLine - len(header) - len(tail)
 	if budget < 64 {
 		budget = 64 // a service name this long cannot fit anyway
 	}
-	msg := e.Message
 	used := 0
 	for i := 0; i < len(msg); {
 		// A run of bytes that need no escaping is copied as it is.
-		j := i
-		for j < len(msg) && plainJSON(msg[j]) {
-			j++
-		}
-		if j > i {
+		if j := i + plainRun(msg[i:]); j > i {
 			if used >= budget {
 				dst = append(dst, tail...)
-				dst = append(dst, dst[start:start+len(header)]...)
+				dst = append(dst, header...)
 				used = 0
 			}
 			n := min(j-i, budget-used)
@@ -64,7 +73,7 @@ func AppendJSON(dst []byte, e Entry, maxLine int) []byte {
 			var enc [6]byte
 			copy(enc[:], dst[before:])
 			dst = append(dst[:before], tail...)
-			dst = append(dst, dst[start:start+len(header)]...)
+			dst = append(dst, header...)
 			dst = append(dst, enc[:n]...)
 			used = 0
 		}
@@ -76,6 +85,29 @@ func AppendJSON(dst []byte, e Entry, maxLine int) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// plainRun returns the length of the run of bytes at the start of s that
+// are written as they are in a JSON string, looking at 8 bytes at a time.
+func plainRun(s []byte) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		quote, backslash := x^('"'*ones), x^('\\'*ones)
+		// The high bit of a byte of special is set where x has a byte
+		// below 0x20 or a zero byte of quote or backslash (the classic
+		// "has a byte less than" test, exact for whether there is one),
+		// and x itself has a byte of 0x80 or more where its high bit is.
+		special := (x-0x20*ones)&^x | (quote-ones)&^quote | (backslash-ones)&^backslash | x
+		if special&highs != 0 {
+			break
+		}
+	}
+	for i < len(s) && plainJSON(s[i]) {
+		i++
+	}
+	return i
+}
+
 // plainJSON reports whether c is written as it is in a JSON string.
 func plainJSON(c byte) bool {
 	return c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\'
@@ -83,7 +115,7 @@ func plainJSON(c byte) bool {
 
 // appendRune appends the JSON string encoding of the first rune of s and
 // returns its length in s.
-func appendRune(dst []byte, s string) ([]byte, int) {
+func appendRune(dst, s []byte) ([]byte, int) {
 	c := s[0]
 	if c < utf8.RuneSelf {
 		switch {
@@ -104,7 +136,7 @@ func appendRune(dst []byte, s string) ([]byte, int) {
 		}
 		return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf]), 1
 	}
-	r, size := utf8.DecodeRuneInString(s)
+	r, size := utf8.DecodeRune(s)
 	switch {
 	case r == utf8.RuneError && size == 1:
 		return append(dst, `\ufffd`...), 1
@@ -116,9 +148,10 @@ func appendRune(dst []byte, s string) ([]byte, int) {
 	return append(dst, s[:size]...), size
 }
 
-// appendJSONString appends s as a JSON string with the same escaping.
-func appendJSONString(dst []byte, s string) []byte {
+// appendJSONString appends str as a JSON string with the same escaping.
+func appendJSONString(dst []byte, str string) []byte {
 	dst = append(dst, '"')
+	s := []byte(str)
 	for i := 0; i < len(s); {
 		var size int
 		dst, size = appendRune(dst, s[i:])

@@ -3,6 +3,7 @@ package logs
 import (
 	"bytes"
 	"io"
+	"os"
 	"sync"
 	"time"
 )
@@ -12,8 +13,8 @@ import (
 // (and so the service's own writes wait, as they would on a slow stdout).
 const DefaultMirrorLane = 256 << 10
 
-// mirrorGather bounds how much output the Mirror's goroutine gathers from
-// its lanes for one write.
+// mirrorGather bounds how much output the Mirror's goroutine takes from its
+// lanes in one turn.
 const mirrorGather = 1 << 20
 
 // mirrorCloseWait bounds how long Close waits for queued output to be
@@ -49,7 +50,10 @@ type mirrorLane struct {
 	m       *Mirror
 	pending []byte
 	spare   []byte
-	queued  bool // in m.ready
+	// inFlight is the output taken from pending that the goroutine is
+	// writing now; its memory becomes the spare once written.
+	inFlight []byte
+	queued   bool // in m.ready
 	// partialDue makes the next turn write a final line without its
 	// newline too: it has waited PartialLineWait, and not because the
 	// Pipe was waiting for room (waiting).
@@ -64,6 +68,11 @@ type mirrorLane struct {
 func NewMirror(w io.Writer, laneMax int) *Mirror {
 	if laneMax <= 0 {
 		laneMax = DefaultMirrorLane
+	}
+	if f, ok := w.(*os.File); ok {
+		// A pipe (as a container's stdout is) that holds more takes
+		// larger writes, with fewer wake-ups of the daemon and its reader.
+		growPipe(f)
 	}
 	m := &Mirror{
 		w:       w,
@@ -94,6 +103,9 @@ func (l *mirrorLane) enqueue(pieces [][]byte, partialDue bool) {
 		return
 	}
 	for _, p := range pieces {
+		if l.pending == nil && len(p) > 0 {
+			l.pending = takeLaneBuf()
+		}
 		l.pending = append(l.pending, p...)
 	}
 	// New output restarts the wait of a line without its newline.
@@ -156,7 +168,7 @@ func (m *Mirror) Dropped() uint64 {
 
 func (m *Mirror) run() {
 	defer close(m.done)
-	var out []byte
+	var turn []*mirrorLane
 	for {
 		select {
 		case <-m.wake:
@@ -166,33 +178,52 @@ func (m *Mirror) run() {
 				l.partialDue = true // the daemon stops: write everything
 			}
 			m.mu.Unlock()
-			for out = m.gather(out[:0]); len(out) > 0; out = m.gather(out[:0]) {
-				m.w.Write(out)
+			for turn = m.gather(turn[:0]); len(turn) > 0; turn = m.gather(turn[:0]) {
+				m.write(turn)
 			}
 			return
 		}
 		m.writing.Lock()
-		for out = m.gather(out[:0]); len(out) > 0; out = m.gather(out[:0]) {
-			m.w.Write(out) // errors are not actionable: stdout is best effort
+		for turn = m.gather(turn[:0]); len(turn) > 0; turn = m.gather(turn[:0]) {
+			m.write(turn)
 		}
 		m.writing.Unlock()
-		if cap(out) > mirrorGather {
-			out = nil
-		}
 	}
 }
 
-// gather appends one turn of the lanes' output to out: from each ready
-// lane, in turn, its complete lines (and a final partial line that is due
-// or fills the lane), up to mirrorGather bytes in all.
-func (m *Mirror) gather(out []byte) []byte {
+// write writes the output taken from the lanes of a turn, each lane's
+// straight from its memory, and gives that memory back to its lane.
+func (m *Mirror) write(turn []*mirrorLane) {
+	for _, l := range turn {
+		m.w.Write(l.inFlight) // errors are not actionable: stdout is best effort
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	turn := m.ready
+	for _, l := range turn {
+		// A busy lane keeps the memory (unless it grew beyond twice the
+		// bound); an idle one holds none.
+		if len(l.pending) > 0 && cap(l.inFlight) <= 2*m.laneMax {
+			l.spare = l.inFlight[:0]
+		} else {
+			giveLaneBuf(l.inFlight)
+		}
+		l.inFlight = nil
+	}
+}
+
+// gather takes one turn of the lanes' output: from each ready lane, in
+// turn, its complete lines (and a final partial line that is due or fills
+// the lane), up to mirrorGather bytes in all. It returns the lanes that
+// gave output, which is in their inFlight.
+func (m *Mirror) gather(turn []*mirrorLane) []*mirrorLane {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ready := m.ready
 	m.ready = nil
-	for i, l := range turn {
-		if len(out) >= mirrorGather {
-			m.ready = append(m.ready, turn[i:]...) // next turn
+	taken := 0
+	for i, l := range ready {
+		if taken >= mirrorGather {
+			m.ready = append(m.ready, ready[i:]...) // next turn
 			break
 		}
 		l.queued = false
@@ -206,18 +237,25 @@ func (m *Mirror) gather(out []byte) []byte {
 		if n == 0 {
 			continue // only the start of a line: wait for its rest
 		}
-		out = append(out, l.pending[:n]...)
 		if n == len(l.pending) {
 			l.partialDue = false
 		}
-		// Keep the rest (the start of a line) in the spare, which becomes
-		// the queue; a queue grown beyond twice the bound is let go.
-		rest := append(l.spare[:0], l.pending[n:]...)
-		l.spare = l.pending[:0]
-		if cap(l.spare) > 2*m.laneMax {
-			l.spare = nil
+		// The lines taken are written from the queue's memory; the rest
+		// (the start of a line) moves to the spare, which becomes the
+		// queue.
+		rest := l.pending[n:]
+		l.inFlight, l.pending = l.pending[:n], nil
+		switch {
+		case len(rest) > 0 && l.spare != nil:
+			l.pending = append(l.spare, rest...)
+		case len(rest) > 0:
+			l.pending = append(takeLaneBuf(), rest...)
+		case l.spare != nil:
+			giveLaneBuf(l.spare)
 		}
-		l.pending = rest
+		l.spare = nil
+		taken += n
+		turn = append(turn, l)
 		if len(l.pending) < m.laneMax {
 			select {
 			case l.room <- struct{}{}:
@@ -225,7 +263,27 @@ func (m *Mirror) gather(out []byte) []byte {
 			}
 		}
 	}
-	return out
+	return turn
+}
+
+// laneBufSize is the capacity of the memory a lane's queue takes from
+// laneBufs: its default bound and one read.
+const laneBufSize = DefaultMirrorLane + readSize
+
+// laneBufs holds the memory of the lanes' queues while they are empty, so
+// that an idle service's lane holds none and a busy one does not allocate
+// anew after each quiet moment.
+var laneBufs = sync.Pool{New: func() any { b := make([]byte, 0, laneBufSize); return &b }}
+
+func takeLaneBuf() []byte { return (*laneBufs.Get().(*[]byte))[:0] }
+
+// giveLaneBuf returns b's memory to laneBufs, if it came from there (a
+// queue that grew beyond it is let go).
+func giveLaneBuf(b []byte) {
+	if cap(b) == laneBufSize {
+		b = b[:0]
+		laneBufs.Put(&b)
+	}
 }
 
 // Close stops accepting output, writes what is queued and stops the

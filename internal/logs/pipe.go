@@ -15,6 +15,20 @@ import (
 // waits for the CPU. The kernel allocates its pages only as they fill.
 const pipeSize = 1 << 20
 
+// growPipe asks the kernel to make f, if it is a pipe that holds less,
+// hold pipeSize bytes. A pipe that stays smaller only costs speed.
+func growPipe(f *os.File) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		if size, err := unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0); err == nil && size < pipeSize {
+			unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize)
+		}
+	})
+}
+
 // readSize is the most a Pipe reads at once.
 const readSize = 256 << 10
 
@@ -47,11 +61,7 @@ func (w *Writer) NewPipe() (p *Pipe, child *os.File, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if rc, err := r.SyscallConn(); err == nil {
-		rc.Control(func(fd uintptr) {
-			unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize) // a smaller pipe only costs speed
-		})
-	}
+	growPipe(r)
 	p = &Pipe{w: w, r: r, stop: make(chan struct{}), done: make(chan struct{})}
 	return p, child, nil
 }

@@ -184,9 +184,22 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		}
 		samples = append(samples, string(b))
 	}
+	// Mostly plain text, for the runs read 8 bytes at a time.
+	for range 300 {
+		b := make([]byte, r.IntN(100))
+		for i := range b {
+			b[i] = byte(' ' + r.IntN(95))
+			if r.IntN(30) == 0 {
+				b[i] = byte(r.IntN(256))
+			}
+		}
+		samples = append(samples, string(b))
+	}
 	for _, msg := range samples {
 		e := Entry{Time: t0, Service: "svc<1>", Message: msg}
 		got := AppendJSON(nil, e, 0)
+		header := appendJSONHeader(nil, e.Time, e.Service)
+		assert.Equal(t, string(got), string(appendJSONLine(header, header, []byte(msg), 0)), "message %q as bytes", msg)
 		var want bytes.Buffer
 		enc := json.NewEncoder(&want)
 		enc.SetEscapeHTML(false)

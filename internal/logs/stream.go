@@ -1,6 +1,9 @@
 package logs
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // StreamOptions select the entries Stream delivers (api.md §14).
 type StreamOptions struct {
@@ -12,64 +15,77 @@ type StreamOptions struct {
 	Follow bool
 }
 
-// Sink receives the entries of Stream.
+// Sink receives the output of Stream: entries as JSON lines (AppendJSON).
 type Sink interface {
-	// Entry receives one entry; an error ends Stream with that error.
-	Entry(e Entry) error
-	// Idle is called when every entry available was delivered, before
-	// Stream waits for more output (or returns); a sink that buffers
-	// flushes here.
-	Idle() error
+	// Write receives whole lines; an error ends Stream with that error.
+	// p is only valid during the call.
+	Write(p []byte) error
+	// Flush is called when every entry available was delivered, before
+	// Stream waits for more output (or returns).
+	Flush() error
 }
 
-// Stream reads bufs and delivers their entries in time order to sink, the
-// latest opts.N of the buffered ones first (api.md §14). Following, it
-// returns when ctx ends, with a nil error.
+// streamChunk is how much output Stream gathers before a Write.
+const streamChunk = 128 << 10
+
+// Stream reads bufs and delivers their entries in time order to sink as
+// JSON lines, the latest opts.N of the buffered ones first (api.md §14).
+// Following, the order holds for the entries still to come too (Merger's
+// Follow), and it returns when ctx ends, with a nil error.
 func Stream(ctx context.Context, bufs []*Buffer, opts StreamOptions, sink Sink) error {
 	n := max(opts.N, -1)
 	wake := make(chan struct{}, 1)
 	merger := NewMerger()
-	merger.Markers = true
+	merger.Markers, merger.Follow = true, opts.Follow
 	var its []*Iterator
 	for _, buf := range bufs {
 		it := buf.NewIterator(n)
-		// Only what is buffered now: later output is for following.
-		it.StopHere()
 		if opts.Follow {
 			defer buf.Watch(wake)()
 			defer it.Follow()()
 		}
+		// Only what is buffered now: later output is for following.
+		it.StopHere()
 		its = append(its, it)
 		merger.Add(it)
 	}
-	if err := deliverBacklog(merger, n, sink); err != nil {
+	merger.Poll()
+	out, err := deliverBacklog(merger, n, sink)
+	if err != nil {
 		return err
 	}
-	if err := sink.Idle(); err != nil || !opts.Follow {
+	if err := sink.Flush(); err != nil || !opts.Follow {
 		return err
 	}
 
 	for _, it := range its {
 		it.Unstop()
 	}
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
 	for {
-		for {
-			e, ok := merger.Next()
-			if !ok {
-				break
-			}
-			if err := sink.Entry(e); err != nil {
-				return err
-			}
-			if ctx.Err() != nil {
-				return nil
+		merger.Poll()
+		for ok := true; ok; {
+			if out, ok = merger.AppendJSON(out); len(out) >= streamChunk || !ok && len(out) > 0 {
+				if err := sink.Write(out); err != nil {
+					return err
+				}
+				out = out[:0]
+				if ctx.Err() != nil {
+					return nil
+				}
 			}
 		}
-		if err := sink.Idle(); err != nil {
+		if err := sink.Flush(); err != nil {
 			return err
+		}
+		if d := merger.Wait(); d > 0 {
+			retry.Reset(d)
 		}
 		select {
 		case <-wake:
+		case <-retry.C:
 		case <-ctx.Done():
 			return nil
 		}
@@ -77,40 +93,50 @@ func Stream(ctx context.Context, bufs []*Buffer, opts StreamOptions, sink Sink) 
 }
 
 // deliverBacklog delivers what merger holds: all of it when n is -1, else
-// its latest n entries.
-func deliverBacklog(merger *Merger, n int, sink Sink) error {
+// its latest n entries. It returns its scratch for the caller's reuse.
+func deliverBacklog(merger *Merger, n int, sink Sink) ([]byte, error) {
+	var out []byte
 	if n < 0 {
-		for {
-			e, ok := merger.Next()
-			if !ok {
-				return nil
-			}
-			if err := sink.Entry(e); err != nil {
-				return err
+		for ok := true; ok; {
+			if out, ok = merger.AppendJSON(out); len(out) >= streamChunk || !ok && len(out) > 0 {
+				if err := sink.Write(out); err != nil {
+					return nil, err
+				}
+				out = out[:0]
 			}
 		}
+		return out, nil
 	}
 	if n == 0 {
-		return nil
+		return out, nil
 	}
-	ring := make([]Entry, 0, min(n, 1024))
+	// The latest n entries, each as its JSON line(s).
+	ring := make([][]byte, 0, min(n, 1024))
 	first := 0
 	for {
-		e, ok := merger.Next()
+		var line []byte
+		if len(ring) == n {
+			line = ring[first][:0]
+		}
+		line, ok := merger.AppendJSON(line)
 		if !ok {
 			break
 		}
 		if len(ring) == n {
-			ring[first] = e
+			ring[first] = line
 			first = (first + 1) % n
 			continue
 		}
-		ring = append(ring, e)
+		ring = append(ring, line)
 	}
 	for i := range ring {
-		if err := sink.Entry(ring[(first+i)%len(ring)]); err != nil {
-			return err
+		out = append(out, ring[(first+i)%len(ring)]...)
+		if len(out) >= streamChunk || i == len(ring)-1 {
+			if err := sink.Write(out); err != nil {
+				return nil, err
+			}
+			out = out[:0]
 		}
 	}
-	return nil
+	return out, nil
 }

@@ -1,7 +1,9 @@
 package logs
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sync"
@@ -12,24 +14,43 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// sinkRecorder collects entries and signals each Idle.
+// sinkRecorder collects the entries of the JSON lines it is given and
+// signals Flush.
 type sinkRecorder struct {
 	mu      sync.Mutex
 	entries []Entry
 	idle    chan struct{}
 }
 
-func newSink() *sinkRecorder { return &sinkRecorder{idle: make(chan struct{}, 1000)} }
+func newSink() *sinkRecorder { return &sinkRecorder{idle: make(chan struct{}, 1)} }
 
-func (s *sinkRecorder) Entry(e Entry) error {
+func (s *sinkRecorder) Write(p []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.entries = append(s.entries, e)
+	dec := json.NewDecoder(bytes.NewReader(p))
+	for dec.More() {
+		var e struct {
+			Time    time.Time `json:"time"`
+			Service string    `json:"service"`
+			Message string    `json:"message"`
+		}
+		if err := dec.Decode(&e); err != nil {
+			return err
+		}
+		s.entries = append(s.entries, Entry{Time: e.Time, Service: e.Service, Message: e.Message})
+	}
+	if len(p) > 0 && p[len(p)-1] != '\n' {
+		return fmt.Errorf("write not ending a line: %q", p)
+	}
 	return nil
 }
 
-func (s *sinkRecorder) Idle() error {
-	s.idle <- struct{}{}
+// Flush signals idle, without waiting: flushes not waited for coalesce.
+func (s *sinkRecorder) Flush() error {
+	select {
+	case s.idle <- struct{}{}:
+	default:
+	}
 	return nil
 }
 
@@ -105,4 +126,117 @@ func TestStreamFollow(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Stream did not return after its context ended")
 	}
+}
+
+// TestStreamFollowTimeOrder: a follower of several services gets their
+// entries in exactly the order a later read of the same buffers returns
+// them (time order, ties to the service given first), although one service
+// writes each line in two parts with pauses between them, so that lines of
+// the others complete while its line, which is older, is still unfinished.
+func TestStreamFollowTimeOrder(t *testing.T) {
+	const lines = 600
+	names := []string{"slow", "b", "c"}
+	var bufs []*Buffer
+	var writers []*Writer
+	for _, name := range names {
+		buf := NewBuffer(1 << 20)
+		bufs = append(bufs, buf)
+		writers = append(writers, NewWriter(name, buf, nil))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := newSink()
+	done := make(chan error, 1)
+	go func() { done <- Stream(ctx, bufs, StreamOptions{N: 0, Follow: true}, s) }()
+	<-s.idle // following from here
+
+	var wg sync.WaitGroup
+	for i, w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range lines {
+				if i == 0 {
+					// The line's time is taken at its first part.
+					fmt.Fprintf(w, "%s%d-", names[i], n)
+					time.Sleep(time.Duration(n%3) * 700 * time.Microsecond)
+					io.WriteString(w, "end\n")
+					continue
+				}
+				fmt.Fprintf(w, "%s%d\n", names[i], n)
+				if n%4 == 0 {
+					time.Sleep(300 * time.Microsecond)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	deadline := time.After(20 * time.Second)
+	for len(s.messages()) < len(names)*lines {
+		select {
+		case <-s.idle:
+		case <-deadline:
+			t.Fatalf("follower got %d of %d entries", len(s.messages()), len(names)*lines)
+		}
+	}
+	cancel()
+	require.NoError(t, <-done)
+
+	s.mu.Lock()
+	followed := s.entries
+	s.mu.Unlock()
+	for i := 1; i < len(followed); i++ {
+		require.False(t, followed[i].Time.Before(followed[i-1].Time), "entry %d (%v) before the one ahead of it (%v)", i, followed[i], followed[i-1])
+	}
+	assert.Equal(t, readStream(t, bufs, StreamOptions{N: -1}), s.messages(), "the follower's order is the buffers' time order")
+}
+
+// TestStreamFollowHoldsAtMost: a line that a service leaves unfinished,
+// while it goes on writing to it, holds back later entries of the other
+// services for MaxHold at most.
+func TestStreamFollowHoldsAtMost(t *testing.T) {
+	hold := maxHold
+	maxHold = 50 * time.Millisecond
+	defer func() { maxHold = hold }()
+	open, other := NewBuffer(0), NewBuffer(0)
+	wo, wb := NewWriter("open", open, nil), NewWriter("other", other, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := newSink()
+	done := make(chan error, 1)
+	go func() { done <- Stream(ctx, []*Buffer{open, other}, StreamOptions{Follow: true}, s) }()
+	<-s.idle
+
+	io.WriteString(wo, "progress: ")
+	io.WriteString(wb, "later\n")
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		// Never idle for PartialLineWait: the open line is not due.
+		defer wg.Done()
+		tick := time.NewTicker(PartialLineWait / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				io.WriteString(wo, ".")
+			}
+		}
+	}()
+	deadline := time.After(10 * time.Second)
+	for len(s.messages()) == 0 {
+		select {
+		case <-s.idle:
+		case <-deadline:
+			t.Fatal("the entry after the open line was held back for good")
+		}
+	}
+	close(stop)
+	wg.Wait()
+	assert.Equal(t, []string{"other:later"}, s.messages())
+	cancel()
+	require.NoError(t, <-done)
 }

@@ -51,7 +51,7 @@ func NewWriter(service string, buf *Buffer, mirror *Mirror) *Writer {
 	if mirror != nil {
 		w.lane = mirror.lane()
 	}
-	buf.setService(service)
+	buf.setService(service, func() time.Time { return w.now() })
 	return w
 }
 

@@ -7,11 +7,13 @@
 //
 // Because the reaper collects every child, os/exec's own Wait can no longer
 // see the exit status. Processes must therefore be started with StartCommand
-// (which registers the PID under the same lock as the fork, so an early exit
-// cannot be missed) and waited for with WaitCommand, or with WaitExit and
-// then Release. Release calls (*exec.Cmd).Wait only to free os/exec's
-// copying goroutines and pipes, and treats its expected "no child processes"
-// error as success.
+// and waited for with WaitCommand, or with WaitExit and then Release.
+// StartCommand registers the PID after the fork without holding the
+// reaper's lock across it, so starts run in parallel; an exit collected
+// while a start is between its fork and that registration waits for it, so
+// an early exit cannot be missed. Release calls (*exec.Cmd).Wait only to
+// free os/exec's copying goroutines and pipes, and treats its expected "no
+// child processes" error as success.
 //
 // The reaper is a process-wide singleton, the one global of the daemon: the
 // subreaper bit and SIGCHLD belong to the process. Start and Stop are

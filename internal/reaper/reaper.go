@@ -57,19 +57,25 @@ var ErrNotRunning = errors.New("cannot start command: reaper not running")
 type reaper struct {
 	// reaping is held while wait4 runs; Pause holds it to stop reaping.
 	reaping sync.Mutex
-	mu      sync.Mutex
-	refs    int
-	sigs    chan os.Signal
-	stop    chan struct{}
-	done    chan struct{}
-	waiters map[int]*waiter
+	// starting is read-held by each StartCommand from before its fork
+	// until its PID is registered, so starts run in parallel. The reaping
+	// goroutine write-holds it, waiting for the starts in progress to
+	// register, before it gives up on an exit whose PID is not registered.
+	starting sync.RWMutex
+	mu       sync.Mutex
+	refs     int
+	sigs     chan os.Signal
+	stop     chan struct{}
+	done     chan struct{}
+	waiters  map[int]*waiter
 }
 
-// waiter is one started command's exit: res is written once, before done is
-// closed.
+// waiter is one started command's exit: res and usage are written once,
+// before done is closed.
 type waiter struct {
-	done chan struct{}
-	res  ExitResult
+	done  chan struct{}
+	res   ExitResult
+	usage unix.Rusage
 }
 
 var global = reaper{waiters: make(map[int]*waiter)}
@@ -131,15 +137,18 @@ func (r *reaper) loop(sigs <-chan os.Signal, stop <-chan struct{}, done chan<- s
 	}
 }
 
-// reapAll collects every exited child. It takes the lock only after wait4
-// returned, so StartCommand, which holds the lock across the fork, always
-// registers a PID before its exit is looked up.
+// reapAll collects every exited child and hands each exit to its waiter.
+// An exit whose PID is not registered may be that of a child whose
+// StartCommand has forked but not yet registered it: reapAll then waits for
+// the starts in progress (starting) and looks again, so an exit is never
+// lost to a start that is slower than the child.
 func (r *reaper) reapAll() {
 	r.reaping.Lock()
 	defer r.reaping.Unlock()
 	for {
 		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		var usage unix.Rusage
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, &usage)
 		if err == unix.EINTR {
 			continue
 		}
@@ -149,14 +158,35 @@ func (r *reaper) reapAll() {
 		if !ws.Exited() && !ws.Signaled() {
 			continue // stopped or continued; not an exit
 		}
-		r.mu.Lock()
-		if w, ok := r.waiters[pid]; ok {
-			w.res = resultOf(ws)
-			close(w.done)
-			delete(r.waiters, pid)
-		}
-		r.mu.Unlock()
+		r.deliver(pid, resultOf(ws), usage)
 	}
+}
+
+// deliver hands the exit of pid to its waiter, once a start in progress
+// has registered it; the exit of a process nobody started with
+// StartCommand or adopted (an orphan re-parented to the daemon) is dropped.
+func (r *reaper) deliver(pid int, res ExitResult, usage unix.Rusage) {
+	w := r.claim(pid)
+	if w == nil {
+		// Wait for the starts in progress to register their PIDs.
+		r.starting.Lock()
+		w = r.claim(pid)
+		r.starting.Unlock()
+		if w == nil {
+			return
+		}
+	}
+	w.res, w.usage = res, usage
+	close(w.done)
+}
+
+// claim removes and returns the waiter registered for pid, if any.
+func (r *reaper) claim(pid int) *waiter {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w := r.waiters[pid]
+	delete(r.waiters, pid)
+	return w
 }
 
 // chans maps a started command to the channel its exit is delivered on.
@@ -164,22 +194,29 @@ func (r *reaper) reapAll() {
 // cannot pick up another process's exit.
 var chans sync.Map // *exec.Cmd -> *waiter
 
-// StartCommand starts cmd and registers its PID with the reaper while
-// holding the reaper's lock, so the exit cannot be collected before the PID
-// is known. The reaper must be running.
+// StartCommand starts cmd and registers its PID with the reaper. Starts run
+// in parallel: each holds the reaper's starting gate for reading from before
+// the fork until the PID is registered, and an exit the reaper collects in
+// between waits at the gate for the registration (reapAll). The reaper must
+// be running.
 func StartCommand(cmd *exec.Cmd) error {
 	r := &global
+	r.starting.RLock()
+	defer r.starting.RUnlock()
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.refs == 0 {
+	running := r.refs > 0
+	r.mu.Unlock()
+	if !running {
 		return ErrNotRunning
 	}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
 	w := &waiter{done: make(chan struct{})}
-	r.waiters[cmd.Process.Pid] = w
 	chans.Store(cmd, w)
+	r.mu.Lock()
+	r.waiters[cmd.Process.Pid] = w
+	r.mu.Unlock()
 	return nil
 }
 
@@ -194,6 +231,24 @@ func WaitExit(cmd *exec.Cmd) (ExitResult, error) {
 	w := v.(*waiter)
 	<-w.done
 	return w.res, nil
+}
+
+// ExitUsage returns what cmd's process used, with the children it waited
+// for, as wait4 reported it when the reaper collected the process; ok is
+// false before that, after Release, or for a command StartCommand did not
+// start.
+func ExitUsage(cmd *exec.Cmd) (usage unix.Rusage, ok bool) {
+	v, found := chans.Load(cmd)
+	if !found {
+		return unix.Rusage{}, false
+	}
+	w := v.(*waiter)
+	select {
+	case <-w.done:
+		return w.usage, true
+	default:
+		return unix.Rusage{}, false
+	}
 }
 
 // Exited returns a channel that is closed once the reaper has collected

@@ -49,22 +49,41 @@ func TestExitCodeAndSignal(t *testing.T) {
 // TestQuickExits starts many processes that exit at once, in parallel, so
 // the reaper often collects a child before StartCommand returns.
 func TestQuickExits(t *testing.T) {
+	inParallel(t, 50, func(i int) error {
+		return runExpecting("exit "+strconv.Itoa(i%7), i%7)
+	})
+}
+
+// TestParallelStartsAmongOrphans starts short-lived processes from many
+// goroutines while orphans (background children of exiting shells,
+// re-parented to this process) exit too: the reaper then collects exits of
+// PIDs nobody registered at the same time as starts register theirs, and
+// every started process must still get its own exit code.
+func TestParallelStartsAmongOrphans(t *testing.T) {
+	inParallel(t, 8, func(w int) error {
+		for i := range 25 {
+			code := (w + i) % 5
+			script := "exit " + strconv.Itoa(code)
+			if i%2 == 1 {
+				script = "/bin/true & " + script
+			}
+			if err := runExpecting(script, code); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// inParallel runs f(0) to f(n-1) in goroutines of their own and fails t
+// with every error they return.
+func inParallel(t *testing.T, n int, f func(i int) error) {
 	var wg sync.WaitGroup
-	errs := make(chan error, 50)
-	for i := range 50 {
+	errs := make(chan error, n)
+	for i := range n {
 		wg.Go(func() {
-			cmd := exec.Command("/bin/sh", "-c", "exit "+strconv.Itoa(i%7))
-			if err := reaper.StartCommand(cmd); err != nil {
+			if err := f(i); err != nil {
 				errs <- err
-				return
-			}
-			res, err := reaper.WaitCommand(cmd)
-			if err != nil {
-				errs <- err
-				return
-			}
-			if res.Code != i%7 {
-				errs <- fmt.Errorf("process %d: got code %d", i, res.Code)
 			}
 		})
 	}
@@ -73,6 +92,28 @@ func TestQuickExits(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+}
+
+// runExpecting runs a shell script through the reaper and returns an error
+// unless its exit is reported within 10 s with code want.
+func runExpecting(script string, want int) error {
+	cmd := exec.Command("/bin/sh", "-c", script)
+	if err := reaper.StartCommand(cmd); err != nil {
+		return err
+	}
+	select {
+	case <-reaper.Exited(cmd):
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("%q: exit not reported", script)
+	}
+	res, err := reaper.WaitCommand(cmd)
+	if err != nil {
+		return err
+	}
+	if res.Code != want {
+		return fmt.Errorf("%q: got code %d, want %d", script, res.Code, want)
+	}
+	return nil
 }
 
 func TestOutputIsReleased(t *testing.T) {
@@ -164,5 +205,30 @@ func TestStartCounted(t *testing.T) {
 	}
 	if _, err := reaper.WaitCommand(cmd); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestExitUsage: the reaper keeps wait4's figures of a collected command,
+// which include the children it waited for.
+func TestExitUsage(t *testing.T) {
+	cmd := exec.Command("/bin/sh", "-c", "dd if=/dev/zero of=/dev/null bs=1M count=500 2>/dev/null")
+	if err := reaper.StartCommand(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reaper.WaitExit(cmd); err != nil {
+		t.Fatal(err)
+	}
+	usage, ok := reaper.ExitUsage(cmd)
+	if !ok {
+		t.Fatal("no usage for a collected command")
+	}
+	if cpu := usage.Utime.Nano() + usage.Stime.Nano(); cpu <= 0 {
+		t.Errorf("no CPU time for a child that read 500 MiB of /dev/zero: %+v", usage)
+	}
+	if err := reaper.Release(cmd); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := reaper.ExitUsage(cmd); ok {
+		t.Error("usage after Release")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"time"
 
@@ -35,8 +36,12 @@ import (
 // outcome of its held request, given now if it came meanwhile. The one
 // thing waited for, before the service is frozen, is the end of the output
 // of a run that exited while a child it left holds the pipe: it is bounded
-// by the run's output grace (a fraction of kill-delay) and by the upgrade's
-// context.
+// by the run's output grace (a fraction of kill-delay), by
+// handOverOutputWait and by the upgrade's context.
+
+// handOverOutputWait bounds the wait for a service's last run's output
+// before it is handed over.
+const handOverOutputWait = 5 * time.Second
 
 // handoverPart is the name of the package's part of a hand-over.
 const handoverPart = "services"
@@ -77,9 +82,10 @@ type handedService struct {
 	// Timers are the armed deadlines, by timer number, on the wall clock
 	// (the monotonic clock does not survive the exec).
 	Timers map[timerKind]time.Time `json:"timers,omitempty"`
-	// Start and Stops are the start and stop requests in progress.
-	Start *handedRequest  `json:"start,omitempty"`
-	Stops []handedRequest `json:"stops,omitempty"`
+	// Starts and Stops are the start and stop requests of tasks in
+	// progress: waiting for their outcome, or answered but not yet read.
+	Starts []handedRequest `json:"starts,omitempty"`
+	Stops  []handedRequest `json:"stops,omitempty"`
 	// OutputFD is the read end of the output pipe; 0 when none.
 	OutputFD int              `json:"output-fd,omitempty"`
 	Output   logs.WriterState `json:"output"`
@@ -87,6 +93,12 @@ type handedService struct {
 	NotifyFD   int    `json:"notify-fd,omitempty"`
 	NotifyAddr string `json:"notify-addr,omitempty"`
 	Phase      string `json:"phase,omitempty"`
+	// StatusText is the last STATUS= of the notify socket; Oneshot the
+	// last result of a one-shot, of run OneshotRun (its output all in: a
+	// hand-over waits for the output of an exited run).
+	StatusText string         `json:"status-text,omitempty"`
+	Oneshot    *OneshotResult `json:"oneshot,omitempty"`
+	OneshotRun int            `json:"oneshot-run,omitempty"`
 }
 
 // handedTree is a procTree in a hand-over.
@@ -96,9 +108,10 @@ type handedTree struct {
 	Known  map[int]uint64 `json:"known,omitempty"`
 }
 
-// handedRequest is a start or stop request in a hand-over: still waiting,
-// or answered after its task's handler stopped listening.
+// handedRequest is a start or stop request of a task in a hand-over: still
+// waiting for its outcome, or answered but not yet read by the task.
 type handedRequest struct {
+	Task     string `json:"task"`
 	Answered bool   `json:"answered,omitempty"`
 	Err      string `json:"error,omitempty"`
 	Note     string `json:"note,omitempty"`
@@ -107,6 +120,7 @@ type handedRequest struct {
 // heldRequest is a start or stop request handed over by an upgraded
 // daemon, waiting for the task that made it to run again and claim it.
 type heldRequest struct {
+	task     string
 	answered bool
 	r        reply
 }
@@ -169,6 +183,8 @@ func (m *Manager) HandOver(ctx context.Context, doc *handover.Document) error {
 // askHandOver asks s's goroutine for its hand-over until it gives it or
 // fails; gone reports a record forgotten meanwhile.
 func (s *service) askHandOver(ctx context.Context, doc *handover.Document, resume chan struct{}) (ans handOverAnswer, gone bool) {
+	waited := false
+	var timeout *time.Timer
 	for {
 		req := &handOverRequest{doc: doc, out: make(chan handOverAnswer, 1), resume: resume}
 		select {
@@ -182,8 +198,15 @@ func (s *service) askHandOver(ctx context.Context, doc *handover.Document, resum
 		if ans.later == nil {
 			return ans, false
 		}
+		if !waited {
+			waited = true
+			timeout = time.NewTimer(handOverOutputWait)
+			defer timeout.Stop()
+		}
 		select {
 		case <-ans.later:
+		case <-timeout.C:
+			return handOverAnswer{err: fmt.Errorf("output of its last run is still being read after %v", handOverOutputWait)}, false
 		case <-ctx.Done():
 			return handOverAnswer{err: fmt.Errorf("output of its last run is still being read: %w", ctx.Err())}, false
 		}
@@ -236,13 +259,17 @@ func (s *service) handOver(req *handOverRequest) {
 		}
 	}
 	h, err := s.handed(req.doc)
-	req.out <- handOverAnswer{h: h, err: err}
 	if err != nil {
+		req.out <- handOverAnswer{err: err}
 		s.reattach(h)
 		return
 	}
+	// Last, as the replies are back in their channels only on resume.
+	taken := s.takeUnread(&h)
+	req.out <- handOverAnswer{h: h}
 	select {
 	case <-req.resume:
+		putBack(taken)
 		s.reattach(h)
 	case <-s.m.done:
 	}
@@ -310,9 +337,16 @@ func (s *service) snapshot() handedService {
 		Restarts: s.mach.restarts, RestartTimes: roundTimes(s.mach.restartTimes), Reason: s.mach.reason,
 		Run: s.run, StartCount: s.startCount, Since: s.since, PID: s.pid, Phase: s.phase,
 	}
+	// Copies: Preview encodes them while the service goes on.
 	if !s.lastExit.at.IsZero() {
-		h.LastExit, h.LastExitAt = &s.lastExit.result, s.lastExit.at.Round(0)
+		exit := s.lastExit.result
+		h.LastExit, h.LastExitAt = &exit, s.lastExit.at.Round(0)
 	}
+	if s.life.oneshot != nil {
+		result := *s.life.oneshot
+		h.Oneshot, h.OneshotRun = &result, s.life.oneshotRun
+	}
+	h.StatusText = s.life.statusText
 	s.mu.Unlock()
 	for k, d := range s.deadlines {
 		if !d.IsZero() {
@@ -322,7 +356,7 @@ func (s *service) snapshot() handedService {
 			h.Timers[timerKind(k)] = d.Round(0)
 		}
 	}
-	h.Start, h.Stops = s.handedRequests()
+	h.Starts, h.Stops = s.handedRequests()
 	if s.mach.residue && s.tree != nil {
 		s.tree.mu.Lock()
 		h.Tree = &handedTree{Leader: s.tree.leader, Cgroup: s.tree.cgroup, Known: maps.Clone(s.tree.known)}
@@ -340,29 +374,66 @@ func roundTimes(ts []time.Time) []time.Time {
 	return out
 }
 
-// handedRequests returns the start and stop requests in progress: those of
-// this daemon's tasks, and those still held for tasks of the daemon before.
-func (s *service) handedRequests() (*handedRequest, []handedRequest) {
-	var start *handedRequest
-	switch {
-	case s.startWaiter != nil:
-		start = &handedRequest{}
-	case s.heldStart != nil:
-		start = s.heldStart.handed()
+// handedRequests returns the start and stop requests of tasks in
+// progress: those waiting for their outcome here, and those still held for
+// tasks of the daemon before. The answered ones whose reply is not read
+// yet are added by takeUnread.
+func (s *service) handedRequests() (starts, stops []handedRequest) {
+	if w := s.startWaiter; w != nil && w.task != "" {
+		starts = append(starts, handedRequest{Task: w.task})
 	}
-	var stops []handedRequest
-	for range s.stopWaiters {
-		stops = append(stops, handedRequest{})
+	for _, w := range s.stopWaiters {
+		if w.task != "" {
+			stops = append(stops, handedRequest{Task: w.task})
+		}
+	}
+	for _, held := range s.heldStarts {
+		starts = append(starts, held.handed())
 	}
 	for _, held := range s.heldStops {
-		stops = append(stops, *held.handed())
+		stops = append(stops, held.handed())
 	}
-	return start, stops
+	return starts, stops
+}
+
+// takenReply is a reply takeUnread took from its channel.
+type takenReply struct {
+	ch chan reply
+	r  reply
+}
+
+// takeUnread takes the replies sent to tasks that have not read them yet
+// and adds them to h as answered requests: the task goes on in the new
+// daemon, which gives it that reply. putBack returns them if the exec does
+// not happen.
+func (s *service) takeUnread(h *handedService) []takenReply {
+	var taken []takenReply
+	for _, w := range s.answered {
+		select {
+		case r := <-w.ch:
+			taken = append(taken, takenReply{w.ch, r})
+			held := heldRequest{task: w.task, answered: true, r: r}
+			if w.start {
+				h.Starts = append(h.Starts, held.handed())
+			} else {
+				h.Stops = append(h.Stops, held.handed())
+			}
+		default: // read meanwhile
+		}
+	}
+	return taken
+}
+
+// putBack returns the replies takeUnread took to their channels.
+func putBack(taken []takenReply) {
+	for _, t := range taken {
+		t.ch <- t.r
+	}
 }
 
 // handed returns the request as it goes into a hand-over.
-func (r *heldRequest) handed() *handedRequest {
-	h := &handedRequest{Answered: r.answered, Note: r.r.note}
+func (r *heldRequest) handed() handedRequest {
+	h := handedRequest{Task: r.task, Answered: r.answered, Note: r.r.note}
 	if r.r.err != nil {
 		h.Err = r.r.err.Error()
 	}
@@ -371,7 +442,7 @@ func (r *heldRequest) handed() *handedRequest {
 
 // held returns the request handed over as h.
 func (h handedRequest) held() *heldRequest {
-	r := &heldRequest{answered: h.Answered, r: reply{note: h.Note}}
+	r := &heldRequest{task: h.Task, answered: h.Answered, r: reply{note: h.Note}}
 	if h.Err != "" {
 		r.r.err = errors.New(h.Err)
 	}
@@ -379,44 +450,44 @@ func (h handedRequest) held() *heldRequest {
 }
 
 // claim gives a resumed start or stop request (command.resumed) the
-// outcome of the request held for it, at once when it is known, and
-// reports whether there was one; without one, the request is handled
-// afresh.
+// outcome of the request its task made before the upgrade, at once when it
+// is known, and reports whether there was one; without one, the request is
+// handled afresh.
 func (s *service) claim(c command) bool {
-	var held *heldRequest
-	switch {
-	case c.kind == evStart && s.heldStart != nil:
-		held, s.heldStart = s.heldStart, nil
-	case c.kind == evStop && len(s.heldStops) > 0:
-		held, s.heldStops = s.heldStops[0], s.heldStops[1:]
-	default:
+	held := &s.heldStops
+	if c.kind == evStart {
+		held = &s.heldStarts
+	}
+	i := slices.IndexFunc(*held, func(r *heldRequest) bool { return r.task == c.task })
+	if c.task == "" || i < 0 {
 		return false
 	}
+	r := (*held)[i]
+	*held = slices.Delete(*held, i, i+1)
 	s.curDone = true
+	w := s.curWaiter()
 	switch {
-	case held.answered:
-		c.reply <- held.r
+	case r.answered:
+		s.answer(w, r.r)
 	case c.kind == evStart:
-		s.startWaiter = c.reply
+		s.startWaiter = &w
 	default:
-		s.stopWaiters = append(s.stopWaiters, c.reply)
+		s.stopWaiters = append(s.stopWaiters, w)
 	}
 	return true
 }
 
 // answerHeld records the outcome of the held start (start) or stop
-// requests, for their tasks to claim.
+// requests still waiting, for their tasks to claim.
 func (s *service) answerHeld(start bool, r reply) {
 	r.released = nil
+	held := s.heldStops
 	if start {
-		if s.heldStart != nil && !s.heldStart.answered {
-			s.heldStart.answered, s.heldStart.r = true, r
-		}
-		return
+		held = s.heldStarts
 	}
-	for _, held := range s.heldStops {
-		if !held.answered {
-			held.answered, held.r = true, r
+	for _, h := range held {
+		if !h.answered {
+			h.answered, h.r = true, r
 		}
 	}
 }
@@ -523,8 +594,13 @@ func (m *Manager) takeOver(a *Adopted, h handedService) error {
 	if h.LastExit != nil {
 		s.lastExit = exitRecord{result: *h.LastExit, at: h.LastExitAt}
 	}
-	if h.Start != nil {
-		s.heldStart = h.Start.held()
+	s.life.statusText, s.life.oneshot = h.StatusText, h.Oneshot
+	if h.Oneshot != nil {
+		s.life.oneshotRun, s.life.outputRun = h.OneshotRun, h.OneshotRun
+	}
+	s.publishLifecycle(s.config())
+	for _, r := range h.Starts {
+		s.heldStarts = append(s.heldStarts, r.held())
 	}
 	for _, r := range h.Stops {
 		s.heldStops = append(s.heldStops, r.held())

@@ -369,6 +369,15 @@ func (m *Manager) StartUnlessSucceeded(ctx context.Context, name string, tl Task
 	return m.start(ctx, name, tl, command{keepDone: true})
 }
 
+// taskID returns the ID of the task tl logs for ("" if it has none): a
+// start or stop request handed over by an upgrade is claimed by it again.
+func taskID(tl TaskLog) string {
+	if t, ok := tl.(interface{ ID() string }); ok {
+		return t.ID()
+	}
+	return ""
+}
+
 // ResumeStart is Start (StartUnlessSucceeded with keepDone) for a start
 // task that was running when an upgraded daemon handed over
 // (docs/upgrade.md): it gets the outcome of the start the old daemon had
@@ -389,7 +398,7 @@ func (m *Manager) start(ctx context.Context, name string, tl TaskLog, c command)
 	if c.keepDone {
 		c.keepDone = m.unchanged(name, svc, workload)
 	}
-	c.kind, c.svc, c.workload, c.reply = evStart, svc, workload, make(chan reply, 1)
+	c.kind, c.svc, c.workload, c.reply, c.task = evStart, svc, workload, make(chan reply, 1), taskID(tl)
 	s, err := m.send(ctx, name, true, c)
 	if err != nil {
 		return err
@@ -447,7 +456,7 @@ func (m *Manager) ResumeStop(ctx context.Context, name string, tl TaskLog) error
 }
 
 func (m *Manager) stop(ctx context.Context, name string, tl TaskLog, resumed bool) error {
-	c := command{kind: evStop, resumed: resumed, reply: make(chan reply, 1)}
+	c := command{kind: evStop, resumed: resumed, task: taskID(tl), reply: make(chan reply, 1)}
 	s, err := m.send(context.Background(), name, false, c)
 	if err != nil {
 		return err
@@ -479,6 +488,12 @@ func (m *Manager) stop(ctx context.Context, name string, tl TaskLog, resumed boo
 // manager's lock only to read the roster, so concurrent calls (each API
 // request) do not queue behind one another.
 func (m *Manager) Services(names []string) []ServiceInfo {
+	return m.AppendServices(nil, names)
+}
+
+// AppendServices appends what Services returns to infos, so that a caller
+// asking often (the API) can reuse the slice.
+func (m *Manager) AppendServices(infos []ServiceInfo, names []string) []ServiceInfo {
 	m.mu.Lock()
 	roster := m.rosterLocked()
 	m.mu.Unlock()
@@ -493,7 +508,8 @@ func (m *Manager) Services(names []string) []ServiceInfo {
 	}
 	// Sized once: ServiceInfo is large, and growing the slice from empty
 	// was most of the cost of a request for 10 services.
-	infos := make([]ServiceInfo, 0, size)
+	infos = slices.Grow(infos, size)
+	first := len(infos)
 	for _, e := range roster {
 		if want != nil && !want[e.name] {
 			continue
@@ -518,7 +534,7 @@ func (m *Manager) Services(names []string) []ServiceInfo {
 		}
 		infos = append(infos, info)
 	}
-	m.addLimitInfo(infos)
+	m.addLimitInfo(infos[first:])
 	return infos
 }
 

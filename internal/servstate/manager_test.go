@@ -48,6 +48,16 @@ func TestStartStop(t *testing.T) {
 	assert.NotZero(t, info.PID)
 	assert.False(t, info.CurrentSince.IsZero())
 	assert.NoError(t, f.log.has(fmt.Sprintf("Service %q starting: %s", "svc", svc.Command)))
+
+	// AppendServices appends the same snapshots after what it is given,
+	// and the roster follows a new plan.
+	kept := ServiceInfo{Name: "kept"}
+	appended := f.m.AppendServices([]ServiceInfo{kept}, []string{"svc", "unknown"})
+	require.Len(t, appended, 2)
+	assert.Equal(t, kept, appended[0])
+	assert.Equal(t, info, appended[1])
+	f.m.SetPlan(newPlan(svc))
+	assert.Len(t, f.m.Services(nil), 1, "other left the plan")
 	assert.Equal(t, []string{"svc"}, f.m.ActiveServices())
 
 	require.NoError(t, f.m.Start(ctx, "svc", tl))

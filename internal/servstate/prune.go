@@ -87,7 +87,7 @@ func (s *service) inactiveSinceLocked() (time.Time, bool) {
 func (s *service) forget(c command) bool {
 	s.mu.Lock()
 	since, ok := s.inactiveSinceLocked()
-	ok = ok && since.Equal(c.since) && s.waiting == 0 && s.startWaiter == nil && len(s.stopWaiters) == 0 && s.heldStart == nil && len(s.heldStops) == 0 && !s.mach.residue
+	ok = ok && since.Equal(c.since) && s.waiting == 0 && s.startWaiter == nil && len(s.stopWaiters) == 0 && len(s.heldStarts) == 0 && len(s.heldStops) == 0 && !s.mach.residue
 	if ok {
 		s.forgotten = true
 	}

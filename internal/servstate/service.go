@@ -41,6 +41,7 @@ type command struct {
 	source   readySource
 	keepDone bool              // evStart: leave a succeeded one-shot alone
 	env      map[string]string // evStart: added to the runs' environment
+	task     string            // evStart, evStop: the task asking, for the hand-over ("" for none)
 	resumed  bool              // evStart, evStop: a task run again after an upgrade claims its held request
 	handover *handOverRequest  // cmdHandOver
 	reply    chan reply        // buffered, capacity 1
@@ -100,8 +101,8 @@ type service struct {
 	timer       *time.Timer
 	cur         *command // the request being handled
 	curDone     bool     // cur was answered or kept for later
-	startWaiter chan reply
-	stopWaiters []chan reply
+	startWaiter *waiter
+	stopWaiters []waiter
 	released    <-chan struct{} // of the last exit
 	// keptCgroup is set while the cgroup of the last run, which is over,
 	// waits in backoff for the restart (effRetire).
@@ -119,10 +120,41 @@ type service struct {
 	notify    *notifySocket   // of the current run, with notify readiness
 	notes     chan notifyNote // from the notify socket's reader
 	phase     string          // "reloading" or "stopping" since the last READY=1
-	// heldStart and heldStops are requests handed over by an upgraded
-	// daemon, for their tasks to claim (handover.go).
-	heldStart *heldRequest
-	heldStops []*heldRequest
+	// answered are the requests of tasks answered lately, until their
+	// reply is read; heldStarts and heldStops are requests handed over by an
+	// upgraded daemon, for their tasks to claim (handover.go).
+	answered   []waiter
+	heldStarts []*heldRequest
+	heldStops  []*heldRequest
+}
+
+// waiter is a start or stop request that gets a reply: its channel and,
+// for the hand-over, the task that made it ("" for none).
+type waiter struct {
+	ch    chan reply
+	task  string
+	start bool
+}
+
+// answer sends r to w and, for a task's request, remembers it until the
+// reply is read (handover.go).
+func (s *service) answer(w waiter, r reply) {
+	w.ch <- r
+	if w.task == "" {
+		return
+	}
+	unread := s.answered[:0]
+	for _, a := range s.answered {
+		if len(a.ch) > 0 {
+			unread = append(unread, a)
+		}
+	}
+	s.answered = append(unread, w)
+}
+
+// curWaiter is the request being handled as a waiter.
+func (s *service) curWaiter() waiter {
+	return waiter{ch: s.cur.reply, task: s.cur.task, start: s.cur.kind == evStart}
 }
 
 func newService(m *Manager, name string) *service {
@@ -194,10 +226,10 @@ func (s *service) loop() {
 			s.closeNotify()
 			closed := reply{err: ErrClosed}
 			if s.startWaiter != nil {
-				s.startWaiter <- closed
+				s.startWaiter.ch <- closed
 			}
 			for _, w := range s.stopWaiters {
-				w <- closed
+				w.ch <- closed
 			}
 			return
 		}
@@ -209,7 +241,7 @@ func (s *service) command(c command) {
 	s.curDone = false
 	defer func() {
 		if !s.curDone {
-			c.reply <- reply{} // a request with nothing to report
+			s.answer(s.curWaiter(), reply{}) // a request with nothing to report
 		}
 		s.cur = nil
 	}()
@@ -391,10 +423,11 @@ func (s *service) apply(e effect, cfg config) {
 	case effLog:
 		s.m.logf("%s", e.text)
 	case effStartWait:
-		s.startWaiter = s.cur.reply
+		w := s.curWaiter()
+		s.startWaiter = &w
 		s.curDone = true
 	case effStopWait:
-		s.stopWaiters = append(s.stopWaiters, s.cur.reply)
+		s.stopWaiters = append(s.stopWaiters, s.curWaiter())
 		s.curDone = true
 	case effStartReply:
 		r := reply{err: e.err, note: e.text}
@@ -402,10 +435,10 @@ func (s *service) apply(e effect, cfg config) {
 			r.released = s.released
 		}
 		if e.now {
-			s.cur.reply <- r
+			s.answer(s.curWaiter(), r)
 			s.curDone = true
 		} else if s.startWaiter != nil {
-			s.startWaiter <- r
+			s.answer(*s.startWaiter, r)
 			s.startWaiter = nil
 		} else {
 			s.answerHeld(true, r)
@@ -413,12 +446,12 @@ func (s *service) apply(e effect, cfg config) {
 	case effStopReply:
 		r := reply{err: e.err, note: e.text, released: s.released}
 		if e.now {
-			s.cur.reply <- r
+			s.answer(s.curWaiter(), r)
 			s.curDone = true
 			break
 		}
 		for _, w := range s.stopWaiters {
-			w <- r
+			s.answer(w, r)
 		}
 		s.stopWaiters = nil
 		s.answerHeld(false, r)
@@ -569,13 +602,19 @@ func (s *service) started(cmd *exec.Cmd, cgroupDir string, pipe *logs.Pipe, grac
 	s.pid = pid
 	s.mu.Unlock()
 	s.m.setRecord(s.name, s.run, pid, cgroupDir != "")
-	go s.wait(s.run, cmd, pipe, grace)
+	go s.wait(s.run, cmd, cgroupDir != "", pipe, grace)
 }
 
 // wait delivers the exit of one run to the goroutine, then waits for the
 // rest of its output (at most grace, when a child it left holds the pipe).
-func (s *service) wait(run int, cmd *exec.Cmd, pipe *logs.Pipe, grace time.Duration) {
+// Before, it gives the usage book the figures wait4 gave for the main
+// process (inCgroup: the run has its own cgroup).
+func (s *service) wait(run int, cmd *exec.Cmd, inCgroup bool, pipe *logs.Pipe, grace time.Duration) {
 	res, _ := reaper.WaitExit(cmd)
+	if usage, ok := reaper.ExitUsage(cmd); ok {
+		_, ioV2 := s.m.serviceControllers()
+		s.m.usage.noteExit(s.name, cmd.Process.Pid, usage, inCgroup, inCgroup && ioV2)
+	}
 	s.exited(run, res, func() { reaper.Release(cmd) }, pipe, grace)
 }
 

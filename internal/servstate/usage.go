@@ -16,6 +16,7 @@ import (
 
 	"github.com/pebble-project/pebble/internal/cgroup"
 	"github.com/pebble-project/pebble/internal/osutil"
+	"golang.org/x/sys/unix"
 )
 
 // Usage is the resource usage of one service's whole process tree, so a
@@ -45,9 +46,10 @@ type Measures struct {
 	// earlier run's cgroup. Elsewhere they are the sum over the live
 	// processes of the tree (main process, its process group and its
 	// descendants, each with the CPU time of the children it waited for),
-	// so CPU time of a process that exits between two readings without
-	// being waited for by the tree may be missed: it is then a lower
-	// bound.
+	// raised at the main process's exit to what wait4 reported for it
+	// (noteExit). CPU time of a process that exits between two readings
+	// without being waited for by the tree may be missed: it is then a
+	// lower bound.
 	CPU, CPUUser, CPUSystem time.Duration
 	// Memory is the memory the service uses now, in bytes: the cgroup's
 	// memory.current where the v2 memory controller is enabled for it,
@@ -74,7 +76,8 @@ type Measures struct {
 	// and wrote to storage since the daemon started, over all its runs
 	// (valid when HasIO): the cgroup's io.stat (rbytes, wbytes) where the
 	// v2 io controller is enabled for it, else read_bytes and write_bytes
-	// of /proc/<pid>/io summed like CPU over the process tree. Reads the
+	// of /proc/<pid>/io summed like CPU over the process tree, and raised
+	// like CPU at the main process's exit. Reads the
 	// page cache served and traffic on pipes, sockets and terminals are
 	// not storage I/O and are not counted.
 	IORead, IOWrite uint64
@@ -170,6 +173,21 @@ func (m *meter) observe(leader int, cur counterVec, has counterSet) {
 		}
 		m.last[i] = cur[i]
 		m.seen[i] = true
+	}
+}
+
+// raise records the final figures of the run led by leader where they
+// exceed its latest reading.
+func (m *meter) raise(leader int, final counterVec, has counterSet) {
+	if m.leader != 0 && leader != m.leader {
+		m.endRun()
+	}
+	m.leader = leader
+	for i := range final {
+		if has[i] {
+			m.last[i] = max(m.last[i], final[i])
+			m.seen[i] = true
+		}
 	}
 }
 
@@ -279,6 +297,30 @@ func (b *usageBook) retire(name string, src source, remove func() error) {
 		// Else the cgroup stays, and the next run goes on counting in it.
 		s.cgroup.endRun()
 	}
+}
+
+// noteExit takes the figures wait4 gave for a run's main process at its
+// exit, which include the children it waited for: CPU times, and blocks
+// read and written (512 bytes each; writes dropped before writeback are
+// left out). They raise the process-tree counters where they exceed the
+// latest reading, so a run that ended between two readings, or worked
+// after the last one, still counts. Counters the run's cgroup keeps (CPU
+// when inCgroup, I/O when ioInCgroup) are left to it.
+func (b *usageBook) noteExit(name string, leader int, usage unix.Rusage, inCgroup, ioInCgroup bool) {
+	var final counterVec
+	var has counterSet
+	if !inCgroup {
+		user, system := uint64(usage.Utime.Nano()), uint64(usage.Stime.Nano())
+		final[cntCPU], final[cntUser], final[cntSystem] = user+system, user, system
+		has[cntCPU], has[cntUser], has[cntSystem] = true, true, true
+	}
+	if !ioInCgroup {
+		final[cntRead], final[cntWrite] = uint64(usage.Inblock)*512, uint64(usage.Oublock)*512
+		has[cntRead], has[cntWrite] = true, true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.meters(name).tree.raise(leader, final, has)
 }
 
 // forget drops the accounts of a forgotten service record.

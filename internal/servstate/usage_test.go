@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/testutil"
 )
 
@@ -84,4 +85,31 @@ func TestMeter(t *testing.T) {
 	assert.Equal(t, uint64(9), m.total(cntCPU), "a counter the reading lacks keeps its figure")
 	assert.Equal(t, uint64(17), m.total(cntRead))
 	assert.False(t, (&meter{}).seen[cntRead])
+}
+
+// TestUsageOfRunNeverRead: a run that ended before any reading is counted,
+// with and without cgroups: from its cgroup's last cpu.stat, or from what
+// wait4 reported for its main process, which waited for dd.
+func TestUsageOfRunNeverRead(t *testing.T) {
+	for _, noCgroups := range []bool{false, true} {
+		t.Run(fmt.Sprintf("noCgroups=%v", noCgroups), func(t *testing.T) {
+			svc := sh("brief", "dd if=/dev/zero of=/dev/null bs=1M count=1500 2>/dev/null")
+			svc.OnSuccess = plan.ActionIgnore
+			f := newFixture(t, newPlan(svc), func(o *Options) { o.NoCgroups = noCgroups })
+			if err := f.m.Start(context.Background(), "brief", nil); err != nil {
+				assert.ErrorContains(t, err, "exited quickly with code 0", "a run shorter than the okay delay")
+			}
+			testutil.WaitFor(t, 30*time.Second, func() error {
+				if info := f.info(t, "brief"); info.Current != StatusInactive {
+					return fmt.Errorf("brief is %s", info.Current)
+				}
+				return nil
+			})
+			us := f.m.Usage(nil)
+			require.Len(t, us, 1)
+			t.Logf("usage of a run never read: %+v", us[0])
+			assert.Greater(t, us[0].CPUSystem, time.Duration(0), "1500 MiB read from /dev/zero")
+			assert.True(t, us[0].HasIO, "wait4's blocks read and written")
+		})
+	}
 }

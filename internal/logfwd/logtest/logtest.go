@@ -57,6 +57,7 @@ type httpReceiver struct {
 	userAgent string
 	behaviour Behaviour
 	status    int
+	answer    string        // the body of a 200 answer; "{}" if empty
 	hung      chan struct{} // closed to release hanging requests
 	notify    chan struct{}
 }
@@ -86,7 +87,7 @@ func (h *httpReceiver) serve(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	h.requests++
 	h.userAgent = r.Header.Get("User-Agent")
-	behaviour, status, hung := h.behaviour, h.status, h.hung
+	behaviour, status, hung, answer := h.behaviour, h.status, h.hung, h.answer
 	h.mu.Unlock()
 	switch behaviour {
 	case Hang:
@@ -128,7 +129,10 @@ func (h *httpReceiver) serve(w http.ResponseWriter, r *http.Request) {
 	if h.ok == http.StatusOK {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
-		w.Write([]byte("{}"))
+		if answer == "" {
+			answer = "{}"
+		}
+		w.Write([]byte(answer))
 		return
 	}
 	w.WriteHeader(h.ok)

@@ -1,6 +1,9 @@
 package logtest
 
-import "net/http"
+import (
+	"fmt"
+	"net/http"
+)
 
 // Loki is a receiver for Loki's push API at /loki/api/v1/push. It answers
 // 204 No Content, as Loki does.
@@ -27,3 +30,12 @@ func NewOTLP() (*OTLP, error) {
 
 // URL is the base URL, a log target's location.
 func (r *OTLP) URL() string { return "http://" + r.Addr() }
+
+// RejectSome makes every later success answer an OTLP partial success that
+// says rejected records were refused, with message. The entries are still
+// recorded, so a test can tell what was sent.
+func (r *OTLP) RejectSome(rejected int, message string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.answer = fmt.Sprintf(`{"partialSuccess":{"rejectedLogRecords":"%d","errorMessage":%q}}`, rejected, message)
+}

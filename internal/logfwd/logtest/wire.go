@@ -145,15 +145,25 @@ func decodeLoki(r *http.Request, body []byte) ([]Entry, []string) {
 	return entries, problems
 }
 
-// decodeOTLP checks a request against OTLP/HTTP's JSON encoding of
-// ExportLogsServiceRequest (field names in lowerCamelCase, 64-bit integers
-// as decimal strings, AnyValue objects with one value key) and returns its
-// entries, with Service taken from the service.name resource attribute.
+// decodeOTLP checks a request's Content-Type and its body (ParseOTLP).
 func decodeOTLP(r *http.Request, body []byte) ([]Entry, []string) {
 	var problems []string
 	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 		problems = append(problems, fmt.Sprintf("Content-Type %q, want %q", ct, "application/json"))
 	}
+	entries, p := ParseOTLP(body)
+	return entries, append(problems, p...)
+}
+
+// ParseOTLP checks body against OTLP/HTTP's JSON encoding of
+// ExportLogsServiceRequest (field names in lowerCamelCase, 64-bit integers
+// as decimal strings, AnyValue objects with one value key, string
+// attributes, scope "pebble") and returns its entries, with Service taken
+// from the service.name resource attribute, and every deviation found.
+// The OTLP receiver checks each request with it; the tests against the
+// real OpenTelemetry Collector read what the collector exports with it.
+func ParseOTLP(body []byte) ([]Entry, []string) {
+	var problems []string
 	top, p := object(body, "request", []string{"resourceLogs"})
 	problems = append(problems, p...)
 	var rls []json.RawMessage
