@@ -145,8 +145,8 @@ type handOverAnswer struct {
 
 // HandOver freezes every service record and puts the services' part into
 // doc, passing the output pipes and notify sockets. A service whose last
-// run's output is still being read is waited for first (at most until ctx
-// ends). It fails, with nothing frozen, when a service cannot be handed
+// run's output is still being read is waited for first (at most
+// handOverOutputWait, and until ctx ends). It fails, with nothing frozen, when a service cannot be handed
 // over. After it succeeds, call Resume unless the exec happens.
 func (m *Manager) HandOver(ctx context.Context, doc *handover.Document) error {
 	reaper.Pause()
