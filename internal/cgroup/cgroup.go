@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pebble-project/pebble/internal/osutil"
 )
 
 // RemoveWait bounds the retries of removing a busy cgroup in Close.
@@ -221,7 +223,7 @@ func (c *Tree) Join(service string, pid int) error {
 
 // Procs returns the processes in the cgroup directory p.
 func Procs(p string) []int {
-	data, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
+	data, err := osutil.ReadKernelFile(filepath.Join(p, "cgroup.procs"))
 	if err != nil {
 		return nil
 	}
@@ -278,13 +280,21 @@ func (c *Tree) Leftovers() map[string]string {
 // Populated reports whether a process is left in the cgroup directory p
 // or below it; a cgroup that cannot be read counts as empty.
 func Populated(p string) bool {
-	data, err := os.ReadFile(filepath.Join(p, "cgroup.events"))
+	// Checked at every exit of a service's process: plain system calls,
+	// and no string copies.
+	data, err := osutil.ReadKernelFile(filepath.Join(p, "cgroup.events"))
 	if err != nil {
 		return false
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "populated "); ok {
-			return v != "0"
+	return ParsePopulated(data)
+}
+
+// ParsePopulated reports whether the content of a cgroup.events file says
+// the cgroup has a process.
+func ParsePopulated(events []byte) bool {
+	for line := range bytes.SplitSeq(events, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(line, []byte("populated ")); ok {
+			return string(v) != "0"
 		}
 	}
 	return false

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pebble-project/pebble/internal/cgroup"
+	"github.com/pebble-project/pebble/internal/plan"
 	"github.com/pebble-project/pebble/internal/reaper"
+	"github.com/pebble-project/pebble/internal/statefile"
 	"github.com/pebble-project/pebble/internal/testutil"
 )
 
@@ -94,4 +97,75 @@ func TestKillLeftoversBounded(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, m.Stop(context.Background(), "svc", nil))
+}
+
+// TestRestartKeepsCgroup: a service restarted after backoff runs again in
+// the cgroup of its last run instead of a new one, which saves the daemon
+// a cgroup removal and creation per restart; a stop removes it.
+func TestRestartKeepsCgroup(t *testing.T) {
+	m, err := New(Options{Dir: t.TempDir(), OkayDelay: 10 * time.Millisecond})
+	require.NoError(t, err)
+	defer m.Close()
+	if m.cgroups == nil {
+		t.Skip("skipping: cgroup v2 is not writable here")
+	}
+	dir := m.cgroups.Path("loop")
+	inodes := filepath.Join(t.TempDir(), "inodes")
+	svc := sh("loop", `stat -c %i "$CG" >> "$OUT"; sleep 0.05; exit 1`)
+	svc.Environment = map[string]string{"CG": dir, "OUT": inodes}
+	svc.OnFailure = plan.ActionRestart
+	svc.BackoffDelay = plan.OptionalDuration{Value: 10 * time.Millisecond, IsSet: true}
+	svc.BackoffFactor = plan.OptionalFloat{Value: 1, IsSet: true}
+	m.SetPlan(newPlan(svc))
+	require.NoError(t, m.Start(context.Background(), "loop", nil))
+	var seen []string
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		data, _ := os.ReadFile(inodes)
+		if seen = strings.Fields(string(data)); len(seen) < 4 {
+			return fmt.Errorf("%d runs", len(seen))
+		}
+		return nil
+	})
+	for _, ino := range seen[1:] {
+		assert.Equal(t, seen[0], ino, "a restart ran in a new cgroup")
+	}
+	require.NoError(t, m.Stop(context.Background(), "loop", nil))
+	testutil.WaitFor(t, 5*time.Second, func() error {
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			return fmt.Errorf("cgroup %s still there after the stop: %v", dir, err)
+		}
+		return nil
+	})
+}
+
+// TestContainedRecordOnWrite: the record of a run inside its cgroup gets
+// its start time when the state file is written, and names the process
+// with it.
+func TestContainedRecordOnWrite(t *testing.T) {
+	dir := t.TempDir()
+	store, err := statefile.Open(filepath.Join(dir, ".pebble.state"))
+	require.NoError(t, err)
+	defer store.Close()
+	svc, pidfile := helperService(t, "svc", "sleep")
+	m, err := New(Options{Dir: dir, Store: store, OkayDelay: 10 * time.Millisecond})
+	require.NoError(t, err)
+	defer m.Close()
+	if m.cgroups == nil {
+		t.Skip("skipping: cgroup v2 is not writable here")
+	}
+	m.SetPlan(newPlan(svc))
+	require.NoError(t, m.Start(context.Background(), "svc", nil))
+	defer m.Stop(context.Background(), "svc", nil)
+	var pid int
+	testutil.WaitFor(t, 5*time.Second, func() error {
+		if pids := readPIDs(pidfile); len(pids) == 1 {
+			pid = pids[0]
+			return nil
+		}
+		return fmt.Errorf("no PID yet")
+	})
+	require.NoError(t, store.Sync(context.Background()))
+	data, err := os.ReadFile(filepath.Join(dir, ".pebble.state"))
+	require.NoError(t, err)
+	assert.Contains(t, string(data), fmt.Sprintf(`"svc":{"pid":%d,"start-time":%d}`, pid, procStartTime(t, pid)))
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -162,6 +163,10 @@ type Manager struct {
 
 	usage usageBook // CPU time of ended runs (usage.go)
 
+	// devNull is every run's stdin, opened once (else os/exec opens
+	// /dev/null at every launch); nil if it cannot be opened.
+	devNull *os.File
+
 	limits    *limits.Enforcer // limits.go
 	v1        *cgroup.V1       // nil: no cgroup v1 hierarchies used
 	limitBook limitBook
@@ -211,6 +216,9 @@ func New(opts Options) (*Manager, error) {
 	if m.logf == nil {
 		m.logf = func(string, ...any) {}
 	}
+	if f, err := os.Open(os.DevNull); err == nil {
+		m.devNull = f
+	}
 	if opts.Verbose != nil {
 		m.mirror = logs.NewMirror(opts.Verbose, 0)
 	}
@@ -252,6 +260,9 @@ func (m *Manager) Close() {
 		m.cgroups.Close()
 	}
 	m.v1.Close()
+	if m.devNull != nil {
+		m.devNull.Close()
+	}
 	reaper.Stop()
 }
 
@@ -685,18 +696,24 @@ type procRecord struct {
 // setRecord records the main process of run. A run inside its service's
 // cgroup is found by the next daemon through the cgroup even if the record
 // never reaches the disk, so its record rides along with the next write
-// (MarkLazy, at most lazyDelay later); a run without one is written at once,
-// the record being all the next daemon would have.
+// (MarkLazy, at most lazyDelay later), and its start time is read only
+// then (recordsSnapshot): in a crash loop most runs are over before any
+// write. A run without one is written at once, the record being all the
+// next daemon would have.
 func (m *Manager) setRecord(name string, run, pid int, contained bool) {
 	if m.opts.Store == nil {
 		return
 	}
-	st, err := osutil.ReadProcStat(pid)
-	if err != nil {
-		return // already gone
+	rec := procRecord{PID: pid, run: run}
+	if !contained {
+		st, err := osutil.ReadProcStat(pid)
+		if err != nil {
+			return // already gone
+		}
+		rec.StartTime = st.StartTime
 	}
 	m.mu.Lock()
-	m.records[name] = procRecord{PID: pid, StartTime: st.StartTime, run: run}
+	m.records[name] = rec
 	m.mu.Unlock()
 	if contained {
 		m.opts.Store.MarkLazy()
@@ -726,12 +743,41 @@ func (m *Manager) clearRecord(name string, run int, write bool) {
 	}
 }
 
+// recordsSnapshot is the state file's "services" section. The start time
+// of a run recorded without one (setRecord) is read now, and kept: its
+// main process must still be this daemon's child and not a zombie, so a
+// PID that the run's exit freed and another process took is never named.
+// A run found gone is left out; its cgroup would have found it anyway.
 func (m *Manager) recordsSnapshot() any {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	out := make(map[string]procRecord, len(m.records))
+	var unknown []string
 	for k, v := range m.records {
+		if v.StartTime == 0 {
+			unknown = append(unknown, k)
+			continue
+		}
 		out[k] = v
+	}
+	m.mu.Unlock()
+	for _, name := range unknown {
+		m.mu.Lock()
+		rec, ok := m.records[name]
+		m.mu.Unlock()
+		if !ok || rec.StartTime != 0 {
+			continue
+		}
+		st, err := osutil.ReadProcStat(rec.PID)
+		if err != nil || st.PPID != os.Getpid() || st.State == 'Z' {
+			continue
+		}
+		rec.StartTime = st.StartTime
+		m.mu.Lock()
+		if cur, ok := m.records[name]; ok && cur.run == rec.run && cur.PID == rec.PID {
+			m.records[name] = rec
+			out[name] = rec
+		}
+		m.mu.Unlock()
 	}
 	return out
 }

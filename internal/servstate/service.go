@@ -7,10 +7,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/pebble-project/pebble/internal/cgroup"
 	"github.com/pebble-project/pebble/internal/logs"
 	"github.com/pebble-project/pebble/internal/osutil"
 	"github.com/pebble-project/pebble/internal/plan"
@@ -102,12 +104,22 @@ type service struct {
 	startWaiter *waiter
 	stopWaiters []waiter
 	released    <-chan struct{} // of the last exit
-	waiting     int             // runs whose exit was not received yet
-	rand        *rand.Rand
-	pipe        *logs.Pipe      // of the current run
-	notify      *notifySocket   // of the current run, with notify readiness
-	notes       chan notifyNote // from the notify socket's reader
-	phase       string          // "reloading" or "stopping" since the last READY=1
+	// keptCgroup is set while the cgroup of the last run, which is over,
+	// waits in backoff for the restart (effRetire).
+	keptCgroup bool
+	// sweptEmpty is set when a sweep found the last run's tree empty:
+	// handle delivers the tree-empty event after the sweep's other effects.
+	sweptEmpty bool
+	// events is the open cgroup.events of the cgroup eventsDir, or -1
+	// (populated).
+	events    int
+	eventsDir string
+	waiting   int // runs whose exit was not received yet
+	rand      *rand.Rand
+	pipe      *logs.Pipe      // of the current run
+	notify    *notifySocket   // of the current run, with notify readiness
+	notes     chan notifyNote // from the notify socket's reader
+	phase     string          // "reloading" or "stopping" since the last READY=1
 	// answered are the requests of tasks answered lately, until their
 	// reply is read; heldStarts and heldStops are requests handed over by an
 	// upgraded daemon, for their tasks to claim (handover.go).
@@ -159,6 +171,7 @@ func newService(m *Manager, name string) *service {
 		gone:    make(chan struct{}),
 		created: m.opts.Now(),
 		timer:   time.NewTimer(time.Hour),
+		events:  -1,
 		rand:    rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(len(name)))),
 	}
 	s.timer.Stop()
@@ -169,6 +182,7 @@ func newService(m *Manager, name string) *service {
 // timer until the manager closes or the record is forgotten.
 func (s *service) loop() {
 	defer s.m.wg.Done()
+	defer s.closeEvents()
 	for {
 		select {
 		case c := <-s.cmds:
@@ -308,12 +322,64 @@ func (s *service) handle(ev event) {
 	for _, e := range effs {
 		s.apply(e, cfg)
 	}
+	if s.sweptEmpty {
+		s.sweptEmpty = false
+		s.handle(event{kind: evTreeEmpty})
+	}
+	if s.keptCgroup && s.mach.state != stateBackoff {
+		s.retire() // no restart comes (a stop during the backoff, say)
+	}
 	s.rearm()
+}
+
+// populated reports whether the cgroup dir of the last run has a process
+// left. It reads cgroup.events through a descriptor kept open for as long
+// as the cgroup serves the service's runs (across restarts after backoff),
+// which costs the daemon less at every exit than opening the file.
+func (s *service) populated(dir string) bool {
+	if s.eventsDir != dir {
+		s.closeEvents()
+		fd, err := unix.Open(filepath.Join(dir, "cgroup.events"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return cgroup.Populated(dir)
+		}
+		s.events, s.eventsDir = fd, dir
+	}
+	var buf [128]byte
+	n, err := unix.Pread(s.events, buf[:], 0)
+	if err != nil {
+		s.closeEvents()
+		return cgroup.Populated(dir)
+	}
+	return cgroup.ParsePopulated(buf[:n])
+}
+
+// closeEvents closes the descriptor populated keeps open, if any.
+func (s *service) closeEvents() {
+	if s.eventsDir != "" {
+		unix.Close(s.events)
+		s.events, s.eventsDir = -1, ""
+	}
+}
+
+// retire takes the last readings of the cgroup of the last run, which is
+// over, and removes it.
+func (s *service) retire() {
+	s.closeEvents()
+	s.keptCgroup = false
+	s.m.retireUsage(s.name, s.tree.cgroup)
+	s.m.retireLimits(s.name)
 }
 
 func (s *service) apply(e effect, cfg config) {
 	switch e.kind {
 	case effLaunch:
+		if s.keptCgroup && e.okay {
+			// A start may bring a new definition, and its limits: it
+			// gets a fresh cgroup.
+			s.retire()
+		}
+		s.keptCgroup = false
 		if err := s.launch(cfg); err != nil {
 			s.handle(event{kind: evLaunchFailed, okay: e.okay, err: err})
 		} else {
@@ -325,14 +391,25 @@ func (s *service) apply(e effect, cfg config) {
 	case effKill:
 		s.tree.signal(syscall.SIGKILL)
 	case effSweep:
+		if s.tree.cgroup != "" && !s.populated(s.tree.cgroup) {
+			// Nothing is left, as is usual: no signal, no watch.
+			s.sweptEmpty = true
+			break
+		}
 		if e.term {
 			s.tree.signal(cfg.stopSignal)
 		}
 		s.m.wg.Add(1)
 		go s.watchTree(s.run, s.tree)
 	case effRetire:
-		s.m.retireUsage(s.name, s.tree.cgroup)
-		s.m.retireLimits(s.name)
+		if s.mach.state == stateBackoff && s.tree.cgroup != "" && !s.tree.cgroupKilled.Load() {
+			// The restart after the backoff runs in the same cgroup:
+			// removing it and creating it again would cost the daemon
+			// more than the rest of a restart. Its counters go on.
+			s.keptCgroup = true
+			break
+		}
+		s.retire()
 	case effArm:
 		d := e.d
 		if e.timer == timerBackoff {
@@ -434,7 +511,7 @@ func (s *service) startProcess(ns *notifySocket, out *os.File) (*exec.Cmd, strin
 	s.mu.Lock()
 	svc, workload, env := s.svc, s.workload, s.env
 	s.mu.Unlock()
-	cmd, err := ns.command(svc, workload, env, out)
+	cmd, err := s.runCommand(ns, svc, workload, env, out)
 	if err == nil {
 		err = s.applyLimits(cmd, svc)
 	}
@@ -469,7 +546,7 @@ func (s *service) startProcess(ns *notifySocket, out *os.File) (*exec.Cmd, strin
 		// Perhaps the kernel (or a seccomp filter) refuses clone3 into a
 		// cgroup: try again, joining the cgroup after the start.
 		viaFD = true
-		if cmd, err = ns.command(svc, workload, env, out); err != nil {
+		if cmd, err = s.runCommand(ns, svc, workload, env, out); err != nil {
 			return nil, "", err
 		}
 		if err = s.applyLimits(cmd, svc); err != nil {
@@ -487,6 +564,15 @@ func (s *service) startProcess(ns *notifySocket, out *os.File) (*exec.Cmd, strin
 		cgroupDir = ""
 	}
 	return cmd, cgroupDir, nil
+}
+
+// runCommand is ns.command with the manager's /dev/null as stdin.
+func (s *service) runCommand(ns *notifySocket, svc *plan.Service, workload *plan.Workload, env map[string]string, out *os.File) (*exec.Cmd, error) {
+	cmd, err := ns.command(svc, workload, env, out)
+	if err == nil && s.m.devNull != nil {
+		cmd.Stdin = s.m.devNull
+	}
+	return cmd, err
 }
 
 // cgroupFDUnsupported reports whether a start failed because the kernel

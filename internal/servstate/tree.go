@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -18,6 +19,11 @@ import (
 type procTree struct {
 	leader int    // PID of the main process and its process group ID; <= 0: none
 	cgroup string // the service's cgroup directory; "" without cgroups
+
+	// cgroupKilled is set once the cgroup got cgroup.kill: some kernels
+	// (6.18 here) kill every process cloned into such a cgroup later, so
+	// it must not be used for another run.
+	cgroupKilled atomic.Bool
 
 	mu sync.Mutex // guards known: a watcher reads it (watchEmpty)
 	// known holds descendants found so far (fallback only), with their start
@@ -93,6 +99,7 @@ func (t *procTree) signalWith(sig syscall.Signal, snap *procSnapshot) {
 			syscall.Kill(-t.leader, sig)
 		}
 		if cgroup.Kill(t.cgroup) {
+			t.cgroupKilled.Store(true)
 			return
 		}
 	}
