@@ -1,12 +1,14 @@
 package tests
 
 import (
+	"errors"
 	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pebble-project/pebble/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -176,4 +178,56 @@ services:
 			d2.stop()
 		})
 	}
+}
+
+// TestShutdownWaitsForACheckRestart: SIGTERM to the daemon while a failed
+// check's restart is stopping a service that ignores SIGTERM. That stop
+// belongs to no change, so the daemon waits for it separately, with SIGKILL
+// after kill-delay, before it exits: no process or cgroup is left behind
+// and the service is not started again. (The daemon exited at once,
+// leaving the service's cgroup behind.)
+func TestShutdownWaitsForACheckRestart(t *testing.T) {
+	dir := newPebbleDir(t, nil)
+	writeScript(t, dir, "stubborn.sh", `
+trap 'echo term >> @DIR@/term' TERM
+echo $$ >> @DIR@/stubborn.pid
+while :; do sleep 0.1; done
+`)
+	writeLayers(t, dir, map[string]string{"001-base.yaml": `
+services:
+    stubborn:
+        override: replace
+        command: /bin/sh @DIR@/stubborn.sh
+        startup: enabled
+        kill-delay: 1s
+        on-check-failure:
+            fails: restart
+checks:
+    fails:
+        override: replace
+        period: 100ms
+        threshold: 1
+        exec:
+            command: /bin/sh -c "test ! -e @DIR@/fail"
+`})
+	d := startDaemon(t, dir, daemonOptions{})
+	require.Equal(t, "Done", d.waitAutostart().Status)
+	writeFile(t, filepath.Join(dir, "fail"), "")
+	testutil.WaitFor(t, 10*time.Second, func() error {
+		if len(readLines(filepath.Join(dir, "term"))) == 0 {
+			return errors.New("the check has not stopped the service yet")
+		}
+		return nil
+	})
+
+	d.signal(syscall.SIGTERM)
+	assert.Equal(t, 0, d.waitExit(exitTimeout), "daemon exit code after SIGTERM")
+	pids := readLines(filepath.Join(dir, "stubborn.pid"))
+	assert.Len(t, pids, 1, "the service was started again")
+	for _, p := range pids {
+		pid, err := strconv.Atoi(p)
+		require.NoError(t, err)
+		assert.False(t, pidAlive(pid), "service process %d still running", pid)
+	}
+	d.requireCleanExit()
 }

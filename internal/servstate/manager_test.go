@@ -214,9 +214,10 @@ func TestKillDelayEscalation(t *testing.T) {
 	assert.Equal(t, "inactive", f.info(t, "stubborn").Current)
 }
 
-// TestStopWhileStopping: a stop of a service that is already stopping
-// waits until it has stopped, and the service counts as active until then,
-// so the daemon's shutdown waits for it too.
+// TestStopWhileStopping: a stop of a service that is already stopping is a
+// no-op (behaviour.md §8), but the service counts as active until it has
+// stopped, and AwaitStopping, which the daemon's shutdown uses, waits for
+// it.
 func TestStopWhileStopping(t *testing.T) {
 	svc, _ := helperService(t, "stubborn", "ignore-term")
 	svc.KillDelay = plan.OptionalDuration{Value: 400 * time.Millisecond, IsSet: true}
@@ -241,10 +242,14 @@ func TestStopWhileStopping(t *testing.T) {
 	})
 	assert.Equal(t, []string{"stubborn"}, f.m.ActiveServices(), "a stopping service is not active")
 
-	require.NoError(t, f.m.Stop(context.Background(), "stubborn", nil))
-	assert.Equal(t, "inactive", f.info(t, "stubborn").Current, "the second stop returned before the service stopped")
+	tl := &logRecorder{t: t}
+	require.NoError(t, f.m.Stop(context.Background(), "stubborn", tl))
+	assert.NoError(t, tl.has(`Service "stubborn" already stopping.`))
+	require.NoError(t, f.m.AwaitStopping(context.Background()))
+	assert.Equal(t, "inactive", f.info(t, "stubborn").Current, "AwaitStopping returned before the service stopped")
 	assert.Empty(t, f.m.ActiveServices())
 	require.NoError(t, <-first)
+	require.NoError(t, f.m.AwaitStopping(context.Background()), "nothing is stopping")
 }
 
 func TestStopBeforeOkayDelay(t *testing.T) {

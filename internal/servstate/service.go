@@ -56,6 +56,10 @@ const cmdForget = numEvents + 1
 // cmdHandOver asks the goroutine for its hand-over and to wait (handover.go).
 const cmdHandOver = numEvents + 2
 
+// cmdAwaitStop asks the goroutine to answer once the service is no longer
+// stopping (AwaitStopping).
+const cmdAwaitStop = numEvents + 3
+
 // exitEvent is the exit of one run's main process.
 type exitEvent struct {
 	run      int
@@ -253,6 +257,14 @@ func (s *service) command(c command) {
 		}
 		c.reply <- reply{err: signal(c.sig)}
 		s.curDone = true
+		return
+	case cmdAwaitStop:
+		// The answer to the stop under way answers this one too; a
+		// service not stopping is answered at once.
+		if s.mach.state == stateTerminating || s.mach.state == stateKilling {
+			s.stopWaiters = append(s.stopWaiters, s.curWaiter())
+			s.curDone = true
+		}
 		return
 	case evStart:
 		if c.resumed && s.claim(c) {

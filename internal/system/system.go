@@ -219,7 +219,11 @@ func (p *parts) stopServices() {
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	start := time.Now()
-	if _, err := p.changes.Wait(ctx, id); err != nil {
+	_, err = p.changes.Wait(ctx, id)
+	if err == nil {
+		err = p.services.AwaitStopping(ctx)
+	}
+	if err != nil {
 		p.log.Noticef("Cannot stop running services: timeout stopping running services")
 		return
 	}
