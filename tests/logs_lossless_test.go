@@ -292,3 +292,41 @@ services:
 	require.NotZero(t, kbBefore)
 	assert.Less(t, kbAfter-kbBefore, 48<<10, "peak RSS grew by %d kB", kbAfter-kbBefore)
 }
+
+// TestLogsFollowTimeOrder: a follower of several services gets their lines
+// in the order a later read of the logs returns them, in time order, even
+// though one service writes each of its lines in two parts with a pause
+// between them while the others write whole lines meanwhile.
+func TestLogsFollowTimeOrder(t *testing.T) {
+	dir := newPebbleDir(t, nil)
+	const lines = 150
+	wait := `while [ ! -e @DIR@/go ]; do sleep 0.01; done; `
+	writeLayers(t, dir, map[string]string{"001-base.yaml": fmt.Sprintf(`
+services:
+    a-split:
+        override: replace
+        command: /bin/sh -c '%[1]s for i in $(seq 1 %[2]d); do printf "a$i-"; sleep 0.002; printf "end\n"; done; exec sleep 1000'
+        startup: enabled
+    b-whole:
+        override: replace
+        command: /bin/sh -c '%[1]s for i in $(seq 1 %[2]d); do echo "b$i"; sleep 0.001; done; exec sleep 1000'
+        startup: enabled
+    c-whole:
+        override: replace
+        command: /bin/sh -c '%[1]s for i in $(seq 1 %[2]d); do echo "c$i"; sleep 0.001; done; exec sleep 1000'
+        startup: enabled
+`, wait, lines)})
+	d := startDaemon(t, dir, daemonOptions{})
+	require.Equal(t, "Done", d.waitAutostart().Status)
+	f := d.follow("n=0") // following once the response began
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go"), nil, 0o644))
+
+	var followed []logEntry
+	for len(followed) < 3*lines {
+		followed = append(followed, f.next(t).entry)
+	}
+	for i := 1; i < len(followed); i++ {
+		require.False(t, followed[i].Time.Before(followed[i-1].Time), "%v came after %v", followed[i], followed[i-1])
+	}
+	assert.Equal(t, logMessages(d.logs("n=-1")), logMessages(followed), "the follower's order is the logs' time order")
+}

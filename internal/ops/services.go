@@ -324,9 +324,9 @@ func union(a, b []string) []string {
 	return out
 }
 
-// StopAll stops every starting, running or backoff service in stop order as
-// one change, for daemon shutdown, and returns the change ID ("" if nothing
-// runs).
+// StopAll stops every starting, running, backoff or stopping service in
+// stop order as one change, for daemon shutdown, and returns the change ID
+// ("" if nothing runs).
 func (o *Ops) StopAll() (string, error) {
 	active := o.services.ActiveServices()
 	if len(active) == 0 {

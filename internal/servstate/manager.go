@@ -568,13 +568,14 @@ func (m *Manager) rosterLocked() []rosterEntry {
 func (m *Manager) rosterChangedLocked() { m.roster = nil }
 
 // ActiveServices returns the names, sorted, of services that are starting,
-// running or in backoff: those the daemon stops at shutdown.
+// running, in backoff or stopping: those the daemon stops, or waits for, at
+// shutdown.
 func (m *Manager) ActiveServices() []string {
 	var names []string
 	for _, s := range m.allRecords() {
 		s.mu.Lock()
 		switch s.state {
-		case stateStarting, stateRunning, stateBackoff:
+		case stateStarting, stateRunning, stateBackoff, stateTerminating, stateKilling:
 			names = append(names, s.name)
 		}
 		s.mu.Unlock()

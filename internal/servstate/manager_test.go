@@ -214,6 +214,39 @@ func TestKillDelayEscalation(t *testing.T) {
 	assert.Equal(t, "inactive", f.info(t, "stubborn").Current)
 }
 
+// TestStopWhileStopping: a stop of a service that is already stopping
+// waits until it has stopped, and the service counts as active until then,
+// so the daemon's shutdown waits for it too.
+func TestStopWhileStopping(t *testing.T) {
+	svc, _ := helperService(t, "stubborn", "ignore-term")
+	svc.KillDelay = plan.OptionalDuration{Value: 400 * time.Millisecond, IsSet: true}
+	f := newFixture(t, newPlan(svc), nil)
+	require.NoError(t, f.m.Start(context.Background(), "stubborn", nil))
+	testutil.WaitFor(t, 5*time.Second, func() error {
+		if lines, _ := f.m.Buffer("stubborn").LastLines(1); len(lines) == 0 {
+			return errors.New("helper not ready")
+		}
+		return nil
+	})
+	first := make(chan error, 1)
+	go func() { first <- f.m.Stop(context.Background(), "stubborn", nil) }()
+	testutil.WaitFor(t, 5*time.Second, func() error {
+		s := f.m.record("stubborn", false)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.state != stateTerminating {
+			return fmt.Errorf("service is %s", s.state)
+		}
+		return nil
+	})
+	assert.Equal(t, []string{"stubborn"}, f.m.ActiveServices(), "a stopping service is not active")
+
+	require.NoError(t, f.m.Stop(context.Background(), "stubborn", nil))
+	assert.Equal(t, "inactive", f.info(t, "stubborn").Current, "the second stop returned before the service stopped")
+	assert.Empty(t, f.m.ActiveServices())
+	require.NoError(t, <-first)
+}
+
 func TestStopBeforeOkayDelay(t *testing.T) {
 	svc, _ := helperService(t, "svc", "sleep")
 	f := newFixture(t, newPlan(svc), func(o *Options) { o.OkayDelay = 5 * time.Second })

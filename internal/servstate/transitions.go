@@ -426,13 +426,10 @@ func next(m machine, c config, ev event) (machine, []effect) {
 			hurry()
 			effs = append(effs, effect{kind: effStopReply, now: true})
 		case stateTerminating, stateKilling:
-			if m.checkRestart {
-				// A stop wins over the pending check-failure restart.
-				m.checkRestart = false
-				effs = append(effs, effect{kind: effStopWait})
-				break
-			}
-			effs = append(effs, effect{kind: effStopReply, now: true, text: fmt.Sprintf("Service %q already stopping.", c.name)})
+			// The stop under way answers this one too, once the service
+			// has stopped; it wins over a pending check-failure restart.
+			m.checkRestart = false
+			effs = append(effs, effect{kind: effStopWait})
 		case stateStopped:
 			hurry()
 			effs = append(effs, effect{kind: effStopReply, now: true, text: fmt.Sprintf("Service %q already stopped.", c.name)})
