@@ -67,8 +67,9 @@
 // # Leftovers of a crashed daemon
 //
 // While a service runs, its main PID and process start time are kept in the
-// "services" section of the state file (synced before a start is reported
-// done). A daemon killed with SIGKILL cannot stop its services, so the next
+// "services" section of the state file: written at once for a run without a
+// cgroup, and with the next write (its start time read then) for a run in
+// its cgroup, which the next daemon finds anyway. A daemon killed with SIGKILL cannot stop its services, so the next
 // daemon on the same $PEBBLE calls KillLeftovers before autostart: recorded
 // processes whose start time still matches, and everything in its leftover
 // cgroups, get SIGTERM with their trees and are ended in the background; a

@@ -223,15 +223,7 @@ func waitUnpopulated(dir string, stop <-chan struct{}) (bool, error) {
 	if _, err := unix.InotifyAddWatch(fd, filepath.Join(dir, "cgroup.events"), unix.IN_MODIFY); err != nil {
 		return false, err
 	}
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-stop:
-			f.Close()
-		case <-done:
-		}
-	}()
+	defer closeOnStop(f, stop)()
 	buf := make([]byte, 4096)
 	for cgroup.Populated(dir) {
 		if _, err := f.Read(buf); err != nil {
@@ -338,15 +330,7 @@ func awaitExit(pid int, start uint64, stop <-chan struct{}) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-stop:
-			f.Close()
-		case <-done:
-		}
-	}()
+	defer closeOnStop(f, stop)()
 	exited := false
 	conn.Read(func(fd uintptr) bool {
 		// A pidfd polls readable once its process has exited.
@@ -356,4 +340,18 @@ func awaitExit(pid int, start uint64, stop <-chan struct{}) (bool, error) {
 		return exited
 	})
 	return exited, nil
+}
+
+// closeOnStop closes f, which a wait reads through the runtime's poller, if
+// stop is closed before the returned function is called, ending the wait.
+func closeOnStop(f *os.File, stop <-chan struct{}) (finished func()) {
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-stop:
+			f.Close()
+		case <-done:
+		}
+	}()
+	return func() { close(done) }
 }
