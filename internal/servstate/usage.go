@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -132,6 +133,11 @@ type usageBook struct {
 	// controllersOnce tries, once, to enable the memory and io
 	// controllers for the service cgroups.
 	controllersOnce sync.Once
+	// controllers caches serviceControllers' answer, {memory, io}; nil
+	// until read. The per-daemon cgroup is this daemon's: its
+	// subtree_control changes only through controllersOnce, which reads it
+	// again.
+	controllers atomic.Pointer[[2]bool]
 }
 
 // serviceMeters are the accounts of one service: the counters read from
@@ -343,6 +349,8 @@ func (m *Manager) Usage(names []string) []Usage {
 			for _, c := range []string{"+memory", "+io"} {
 				os.WriteFile(filepath.Join(m.cgroups.Root(), "cgroup.subtree_control"), []byte(c), 0)
 			}
+			c := m.readControllers()
+			m.usage.controllers.Store(&c)
 		})
 	}
 	memoryV2, ioV2 := m.serviceControllers()
@@ -397,14 +405,26 @@ func (m *Manager) retireUsage(name, dir string) {
 
 // serviceControllers reports whether the service cgroups have the v2
 // memory and io controllers (the per-daemon cgroup's subtree_control),
-// which decides where their memory and I/O figures come from.
+// which decides where their memory and I/O figures come from. It reads the
+// file once (every exit of a service asks).
 func (m *Manager) serviceControllers() (memory, io bool) {
 	if m.cgroups == nil {
 		return false, false
 	}
+	if c := m.usage.controllers.Load(); c != nil {
+		return c[0], c[1]
+	}
+	c := m.readControllers()
+	// A reading taken before controllersOnce stored its own loses.
+	m.usage.controllers.CompareAndSwap(nil, &c)
+	return c[0], c[1]
+}
+
+// readControllers reads {memory, io} of serviceControllers from the file.
+func (m *Manager) readControllers() [2]bool {
 	data, _ := osutil.ReadKernelFile(filepath.Join(m.cgroups.Root(), "cgroup.subtree_control"))
 	enabled := strings.Fields(string(data))
-	return slices.Contains(enabled, "memory"), slices.Contains(enabled, "io")
+	return [2]bool{slices.Contains(enabled, "memory"), slices.Contains(enabled, "io")}
 }
 
 // memorySource is the cgroup whose memory figures are a service's own.
