@@ -329,6 +329,53 @@ func (b *usageBook) noteExit(name string, leader int, usage unix.Rusage, inCgrou
 	b.meters(name).tree.raise(leader, final, has)
 }
 
+// handedUsage is a service's accounts in a hand-over.
+type handedUsage struct {
+	Cgroup  handedMeter `json:"cgroup"`
+	Tree    handedMeter `json:"tree"`
+	Peak    uint64      `json:"peak,omitempty"`
+	HasPeak bool        `json:"has-peak,omitempty"`
+}
+
+// handedMeter is a meter in a hand-over.
+type handedMeter struct {
+	Base   counterVec `json:"base"`
+	Last   counterVec `json:"last"`
+	Seen   counterSet `json:"seen"`
+	Leader int        `json:"leader,omitempty"`
+}
+
+func (m meter) handed() handedMeter {
+	return handedMeter{Base: m.base, Last: m.last, Seen: m.seen, Leader: m.leader}
+}
+
+func (h handedMeter) meter() meter {
+	return meter{base: h.Base, last: h.Last, seen: h.Seen, leader: h.Leader}
+}
+
+// handOver returns the accounts of a service for a hand-over, nil if it
+// has none.
+func (b *usageBook) handOver(name string) *handedUsage {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.acct[name]
+	if s == nil {
+		return nil
+	}
+	return &handedUsage{Cgroup: s.cgroup.handed(), Tree: s.tree.handed(), Peak: s.peak, HasPeak: s.hasPeak}
+}
+
+// takeOver sets the accounts of a service from a hand-over (nil: none).
+func (b *usageBook) takeOver(name string, h *handedUsage) {
+	if h == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.meters(name)
+	s.cgroup, s.tree, s.peak, s.hasPeak = h.Cgroup.meter(), h.Tree.meter(), h.Peak, h.HasPeak
+}
+
 // forget drops the accounts of a forgotten service record.
 func (b *usageBook) forget(name string) {
 	b.mu.Lock()
