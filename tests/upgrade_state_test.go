@@ -303,3 +303,35 @@ checks:
 	assert.Len(t, childPIDs(pid), 2, "the services' processes, no more")
 	d.stop()
 }
+
+// TestUpgradeKeepsUsage: a service's charge-back counters go on across an
+// upgrade from where they were, including the runs that ended before it
+// (they restarted from the current run's figures).
+func TestUpgradeKeepsUsage(t *testing.T) {
+	variant := variantBin(t)
+	dir := newPebbleDir(t, map[string]string{"001-worker.yaml": `
+services:
+    worker:
+        override: replace
+        command: sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo x >> @DIR@/runs; exec sleep 1000'
+`})
+	d := startDaemon(t, dir, daemonOptions{})
+	for run := 1; run <= 2; run++ {
+		d.mustPebble("start", "worker")
+		waitLines(t, filepath.Join(dir, "runs"), run, changeTimeout)
+		if run == 1 {
+			d.mustPebble("stop", "worker")
+		}
+	}
+	before := d.usage()["worker"]
+	require.Equal(t, 2, before.Starts)
+	require.Greater(t, before.CPUSeconds, 0.05, "the two runs used no CPU")
+
+	d.mustPebble("upgrade", "--binary", variant)
+	after := d.usage()["worker"]
+	t.Logf("figure: CPU %.3f s before the upgrade, %.3f s after; starts %d, %d", before.CPUSeconds, after.CPUSeconds, before.Starts, after.Starts)
+	assert.Equal(t, 2, after.Starts)
+	assert.GreaterOrEqual(t, after.CPUSeconds, before.CPUSeconds, "the CPU counter went down across the upgrade")
+	assert.Equal(t, before.CPUUserSeconds+before.CPUSystemSeconds > 0, after.CPUUserSeconds+after.CPUSystemSeconds > 0)
+	d.stop()
+}

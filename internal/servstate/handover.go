@@ -99,6 +99,11 @@ type handedService struct {
 	StatusText string         `json:"status-text,omitempty"`
 	Oneshot    *OneshotResult `json:"oneshot,omitempty"`
 	OneshotRun int            `json:"oneshot-run,omitempty"`
+	// Usage and Limits are the service's resource accounts and what its
+	// limits did (usage.go, limits.go), so counters go on from where they
+	// were and an OOM kill of the current run is still seen.
+	Usage  *handedUsage  `json:"usage,omitempty"`
+	Limits *handedLimits `json:"limits,omitempty"`
 }
 
 // handedTree is a procTree in a hand-over.
@@ -357,6 +362,8 @@ func (s *service) snapshot() handedService {
 		}
 	}
 	h.Starts, h.Stops = s.handedRequests()
+	h.Usage = s.m.usage.handOver(s.name)
+	h.Limits = s.m.limitBook.handOver(s.name)
 	if s.mach.residue && s.tree != nil {
 		s.tree.mu.Lock()
 		h.Tree = &handedTree{Leader: s.tree.leader, Cgroup: s.tree.cgroup, Known: maps.Clone(s.tree.known)}
@@ -606,6 +613,8 @@ func (m *Manager) takeOver(a *Adopted, h handedService) error {
 		s.heldStops = append(s.heldStops, r.held())
 	}
 	s.writer.TakeOver(h.Output)
+	m.usage.takeOver(h.Name, h.Usage)
+	m.limitBook.takeOver(h.Name, h.Limits)
 	now := time.Now()
 	for k, at := range h.Timers {
 		if validTimer(s.mach, k) {

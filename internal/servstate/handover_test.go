@@ -2,6 +2,7 @@ package servstate
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pebble-project/pebble/internal/handover"
+	"github.com/pebble-project/pebble/internal/limits"
 )
 
 // TestHandedRequests follows the start and stop requests of tasks across
@@ -150,4 +152,35 @@ func TestHandOverWaitsForLastOutput(t *testing.T) {
 	r, err := s.request(ctx, command{kind: cmdSignal, sig: 0})
 	require.NoError(t, err, "the service answers again")
 	assert.ErrorIs(t, r.err, errNotRunning)
+}
+
+// TestAccountsRoundTrip: a service's usage accounts and limit record come
+// out of a hand-over's JSON as they went in.
+func TestAccountsRoundTrip(t *testing.T) {
+	var usage usageBook
+	m := usage.meters("svc")
+	m.cgroup = meter{base: counterVec{1, 2, 3, 4, 5}, last: counterVec{6, 7, 8, 9, 10}, seen: counterSet{true, true, true, false, false}}
+	m.tree = meter{base: counterVec{11}, last: counterVec{12}, seen: counterSet{true}, leader: 42}
+	m.notePeak(1 << 20)
+	var lb limitBook
+	*lb.rec("svc") = limitRecord{notEnforced: []limits.NotEnforced{{Limit: "memory", Reason: "no controller"}},
+		memoryDir: "/sys/fs/cgroup/memory/x", oomAtLaunch: 3, oomKills: 2, exitReason: ExitOOMKilled}
+
+	data, err := json.Marshal(handedService{Name: "svc", Usage: usage.handOver("svc"), Limits: lb.handOver("svc")})
+	require.NoError(t, err)
+	var h handedService
+	require.NoError(t, json.Unmarshal(data, &h))
+	var usage2 usageBook
+	var lb2 limitBook
+	usage2.takeOver("svc", h.Usage)
+	lb2.takeOver("svc", h.Limits)
+	assert.Equal(t, usage.acct, usage2.acct)
+	assert.Equal(t, lb.recs, lb2.recs)
+
+	assert.Nil(t, usage.handOver("other"), "a service without accounts")
+	assert.Nil(t, lb.handOver("other"))
+	usage2.takeOver("other", nil)
+	lb2.takeOver("other", nil)
+	assert.NotContains(t, usage2.acct, "other")
+	assert.NotContains(t, lb2.recs, "other")
 }

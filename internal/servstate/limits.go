@@ -46,6 +46,40 @@ func (b *limitBook) rec(name string) *limitRecord {
 	return r
 }
 
+// handedLimits is a service's limitRecord in a hand-over.
+type handedLimits struct {
+	NotEnforced []limits.NotEnforced `json:"not-enforced,omitempty"`
+	MemoryDir   string               `json:"memory-dir,omitempty"`
+	OOMAtLaunch uint64               `json:"oom-at-launch,omitempty"`
+	OOMKills    uint64               `json:"oom-kills,omitempty"`
+	ExitReason  string               `json:"exit-reason,omitempty"`
+}
+
+// handOver returns the limit record of a service for a hand-over, nil if
+// it has none.
+func (b *limitBook) handOver(name string) *handedLimits {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := b.recs[name]
+	if r == nil {
+		return nil
+	}
+	return &handedLimits{NotEnforced: slices.Clone(r.notEnforced), MemoryDir: r.memoryDir,
+		OOMAtLaunch: r.oomAtLaunch, OOMKills: r.oomKills, ExitReason: r.exitReason}
+}
+
+// takeOver sets the limit record of a service from a hand-over (nil:
+// none).
+func (b *limitBook) takeOver(name string, h *handedLimits) {
+	if h == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	*b.rec(name) = limitRecord{notEnforced: h.NotEnforced, memoryDir: h.MemoryDir,
+		oomAtLaunch: h.OOMAtLaunch, oomKills: h.OOMKills, exitReason: h.ExitReason}
+}
+
 // openLimits finds the controllers the daemon can use for limits.
 func (m *Manager) openLimits() {
 	if !m.opts.NoCgroups {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -132,6 +133,11 @@ type usageBook struct {
 	// controllersOnce tries, once, to enable the memory and io
 	// controllers for the service cgroups.
 	controllersOnce sync.Once
+	// controllers caches serviceControllers' answer, {memory, io}; nil
+	// until read. The per-daemon cgroup is this daemon's: its
+	// subtree_control changes only through controllersOnce, which reads it
+	// again.
+	controllers atomic.Pointer[[2]bool]
 }
 
 // serviceMeters are the accounts of one service: the counters read from
@@ -323,6 +329,53 @@ func (b *usageBook) noteExit(name string, leader int, usage unix.Rusage, inCgrou
 	b.meters(name).tree.raise(leader, final, has)
 }
 
+// handedUsage is a service's accounts in a hand-over.
+type handedUsage struct {
+	Cgroup  handedMeter `json:"cgroup"`
+	Tree    handedMeter `json:"tree"`
+	Peak    uint64      `json:"peak,omitempty"`
+	HasPeak bool        `json:"has-peak,omitempty"`
+}
+
+// handedMeter is a meter in a hand-over.
+type handedMeter struct {
+	Base   counterVec `json:"base"`
+	Last   counterVec `json:"last"`
+	Seen   counterSet `json:"seen"`
+	Leader int        `json:"leader,omitempty"`
+}
+
+func (m meter) handed() handedMeter {
+	return handedMeter{Base: m.base, Last: m.last, Seen: m.seen, Leader: m.leader}
+}
+
+func (h handedMeter) meter() meter {
+	return meter{base: h.Base, last: h.Last, seen: h.Seen, leader: h.Leader}
+}
+
+// handOver returns the accounts of a service for a hand-over, nil if it
+// has none.
+func (b *usageBook) handOver(name string) *handedUsage {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.acct[name]
+	if s == nil {
+		return nil
+	}
+	return &handedUsage{Cgroup: s.cgroup.handed(), Tree: s.tree.handed(), Peak: s.peak, HasPeak: s.hasPeak}
+}
+
+// takeOver sets the accounts of a service from a hand-over (nil: none).
+func (b *usageBook) takeOver(name string, h *handedUsage) {
+	if h == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.meters(name)
+	s.cgroup, s.tree, s.peak, s.hasPeak = h.Cgroup.meter(), h.Tree.meter(), h.Peak, h.HasPeak
+}
+
 // forget drops the accounts of a forgotten service record.
 func (b *usageBook) forget(name string) {
 	b.mu.Lock()
@@ -343,6 +396,8 @@ func (m *Manager) Usage(names []string) []Usage {
 			for _, c := range []string{"+memory", "+io"} {
 				os.WriteFile(filepath.Join(m.cgroups.Root(), "cgroup.subtree_control"), []byte(c), 0)
 			}
+			c := m.readControllers()
+			m.usage.controllers.Store(&c)
 		})
 	}
 	memoryV2, ioV2 := m.serviceControllers()
@@ -397,14 +452,26 @@ func (m *Manager) retireUsage(name, dir string) {
 
 // serviceControllers reports whether the service cgroups have the v2
 // memory and io controllers (the per-daemon cgroup's subtree_control),
-// which decides where their memory and I/O figures come from.
+// which decides where their memory and I/O figures come from. It reads the
+// file once (every exit of a service asks).
 func (m *Manager) serviceControllers() (memory, io bool) {
 	if m.cgroups == nil {
 		return false, false
 	}
+	if c := m.usage.controllers.Load(); c != nil {
+		return c[0], c[1]
+	}
+	c := m.readControllers()
+	// A reading taken before controllersOnce stored its own loses.
+	m.usage.controllers.CompareAndSwap(nil, &c)
+	return c[0], c[1]
+}
+
+// readControllers reads {memory, io} of serviceControllers from the file.
+func (m *Manager) readControllers() [2]bool {
 	data, _ := osutil.ReadKernelFile(filepath.Join(m.cgroups.Root(), "cgroup.subtree_control"))
 	enabled := strings.Fields(string(data))
-	return slices.Contains(enabled, "memory"), slices.Contains(enabled, "io")
+	return [2]bool{slices.Contains(enabled, "memory"), slices.Contains(enabled, "io")}
 }
 
 // memorySource is the cgroup whose memory figures are a service's own.
