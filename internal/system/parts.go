@@ -270,7 +270,6 @@ func (p *parts) buildServices(store *statefile.Store, adopted *servstate.Adopted
 	// What a change freed goes back to the system once changes stop
 	// ending (docs/running.md, memory).
 	trimmer := memtrim.New(trimQuiet)
-	p.onClose("memory trimmer", trimmer.Stop)
 	chg, err = changes.New(changes.Options{Store: store, Logf: log.Noticef, TookOver: p.handover != nil, OnStatus: func(c changes.ChangeInfo) {
 		// A public change-update notice for every status change (api.md §13.1).
 		ntc.Add(nil, notices.ChangeUpdate, c.ID, notices.AddOptions{Data: c.NoticeData})
@@ -310,7 +309,7 @@ func (p *parts) buildServices(store *statefile.Store, adopted *servstate.Adopted
 		log.Debugf("Took over services: %s.", strings.Join(taken, ", "))
 	}
 	chg.Start()
-	p.onClose("changes", chg.Close)
+	p.onClose("changes", func() { chg.Close(); trimmer.Stop() })
 	p.onClose("checks", p.checks.Close)
 	ntc.Start()
 	// Checks start with the plan, whatever --hold says (behaviour.md §7.8).
