@@ -50,13 +50,13 @@ type Buffer struct {
 }
 
 // NewBuffer returns an empty buffer that holds up to size bytes; size <= 0
-// means DefaultBufferSize. It starts small and grows to size as it is
-// written (growLocked).
+// means DefaultBufferSize. It holds no memory until it is first written,
+// then starts small and grows to size as it is written (growLocked).
 func NewBuffer(size int) *Buffer {
 	if size <= 0 {
 		size = DefaultBufferSize
 	}
-	return &Buffer{data: make([]byte, min(size, startSize)), firstSize: size}
+	return &Buffer{firstSize: size}
 }
 
 // setService records the service whose Writer formats into the buffer,
@@ -89,6 +89,10 @@ func (b *Buffer) wake() {
 }
 
 func (b *Buffer) appendLocked(p []byte) {
+	if len(p) == 0 {
+		return // nothing to place, in a buffer that may have no memory yet
+	}
+	b.allocLocked()
 	b.growLocked(len(p))
 	size := uint64(len(b.data))
 	n := uint64(len(p))

@@ -13,10 +13,12 @@ import (
 // its followers keep up, it shrinks back to its first size, so that an
 // idle daemon stays small.
 
-// A buffer starts at startSize, or its size if smaller, and doubles, as
-// its service writes, until it reaches the size it was made with: the
-// buffer of a service that writes little costs what it holds, not its
-// whole size (with 100 services, 10 MB of an idle daemon's memory).
+// A buffer holds no memory until its service first writes; it then starts
+// at startSize, or its size if smaller, and doubles, as its service
+// writes, until it reaches the size it was made with: the buffer of a
+// service that writes little costs what it holds, not its whole size (with
+// 100 services, 10 MB of an idle daemon's memory), and that of a service
+// that writes nothing costs nothing.
 const startSize = 4 << 10
 
 // growLocked grows a buffer not yet at its first size before a write of n
@@ -27,6 +29,14 @@ func (b *Buffer) growLocked(n int) {
 		return
 	}
 	b.resizeLocked(min(b.firstSize, max(2*len(b.data), 1<<bits.Len64(held))))
+}
+
+// allocLocked gives a buffer that has no memory yet, before its first
+// write, the memory it starts with.
+func (b *Buffer) allocLocked() {
+	if b.data == nil {
+		b.data = make([]byte, min(b.firstSize, startSize))
+	}
 }
 
 // MaxBufferSize bounds the growth of a followed buffer: about 250 ms of a
@@ -68,6 +78,7 @@ func (b *Buffer) Size() int {
 // reserveLocked is told before a write of about n bytes: a followed buffer
 // grows if the write would overwrite what a follower has not read.
 func (b *Buffer) reserveLocked(n int) {
+	b.allocLocked()
 	if len(b.followers) == 0 {
 		return
 	}

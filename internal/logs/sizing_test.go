@@ -84,21 +84,27 @@ func TestBufferShrinksWhenUnfollowed(t *testing.T) {
 	})
 }
 
-// TestBufferGrowsAsWritten: a buffer starts small, so an idle service's
-// costs little, and grows as its service writes, losing nothing until it
-// holds its full size; from then on it keeps that size and overwrites.
+// TestBufferGrowsAsWritten: a buffer holds nothing until written, then
+// starts small, so a quiet service's costs little, and grows as its
+// service writes, losing nothing until it holds its full size; from then
+// on it keeps that size and overwrites.
 func TestBufferGrowsAsWritten(t *testing.T) {
 	buf := NewBuffer(0)
-	assert.Equal(t, startSize, buf.Size())
+	assert.Zero(t, buf.Size())
+	lines, cut := buf.LastLines(-1)
+	assert.Empty(t, lines)
+	assert.False(t, cut)
 	w := fixedWriter("svc", buf, nil)
+	w.Write([]byte("first\n"))
+	assert.Equal(t, startSize, buf.Size())
 	line := strings.Repeat("x", 90) + "\n"
-	written := 0
+	written := len(line) // counts "first\n" as one line
 	for written+len(line) < DefaultBufferSize/4 {
 		w.Write([]byte(line))
 		written += len(line)
 	}
 	assert.Less(t, buf.Size(), DefaultBufferSize)
-	lines, cut := buf.LastLines(-1)
+	lines, cut = buf.LastLines(-1)
 	assert.False(t, cut)
 	assert.Len(t, lines, written/len(line), "lines kept while growing")
 	for range DefaultBufferSize / len(line) {
