@@ -3,7 +3,6 @@ module github.com/pebble-project/pebble
 go 1.26.8
 
 require (
-	github.com/gorilla/mux v1.8.1
 	github.com/gorilla/websocket v1.5.3
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/sys v0.49.0

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/limits"
 	"github.com/pebble-project/pebble/internal/plan"
@@ -353,7 +351,7 @@ func (a *api) getChanges(r *http.Request) response {
 
 // getChange serves GET /v1/changes/{id}.
 func (a *api) getChange(r *http.Request) response {
-	c, err := a.changes.Change(mux.Vars(r)["id"])
+	c, err := a.changes.Change(r.PathValue("id"))
 	if err != nil {
 		return errorResponse(err)
 	}
@@ -368,7 +366,7 @@ func (a *api) postChange(r *http.Request) response {
 	if resp := decodeJSON(r, decodeDataBody, &req); resp != nil {
 		return resp
 	}
-	id := mux.Vars(r)["id"]
+	id := r.PathValue("id")
 	if _, err := a.changes.Change(id); err != nil {
 		return errorResponse(err)
 	}
@@ -384,7 +382,7 @@ func (a *api) postChange(r *http.Request) response {
 
 // waitChange serves GET /v1/changes/{id}/wait.
 func (a *api) waitChange(r *http.Request) response {
-	id := mux.Vars(r)["id"]
+	id := r.PathValue("id")
 	var timeout time.Duration
 	if s := r.URL.Query().Get("timeout"); s != "" {
 		d, err := time.ParseDuration(s)

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/gorilla/websocket"
 
 	"github.com/pebble-project/pebble/internal/execs"
@@ -66,8 +65,7 @@ var upgrader = websocket.Upgrader{
 
 // getTaskWebsocket serves GET /v1/tasks/{task-id}/websocket/{websocket-id}.
 func (a *api) getTaskWebsocket(r *http.Request) response {
-	vars := mux.Vars(r)
-	sock, err := a.ops.ExecSocket(vars["task-id"], vars["websocket-id"])
+	sock, err := a.ops.ExecSocket(r.PathValue("task-id"), r.PathValue("websocket-id"))
 	if err != nil {
 		return errorResponse(err)
 	}

@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/pebble-project/pebble/internal/notices"
 )
 
@@ -184,7 +182,7 @@ func (a *api) getNotice(r *http.Request) response {
 	if cl.uid == nil {
 		return errorStatus(http.StatusForbidden, "", "cannot determine UID of request, so cannot retrieve notice")
 	}
-	id := mux.Vars(r)["id"]
+	id := r.PathValue("id")
 	n, ok := a.notices.Notice(id)
 	if !ok {
 		return notFound("cannot find notice with ID %q", id)

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gorilla/mux"
 	"github.com/pebble-project/pebble/internal/files"
 )
 
@@ -74,7 +73,7 @@ func FuzzRequestBodies(f *testing.F) {
 		if strings.HasPrefix(string(body), "--") {
 			r.Header.Set("Content-Type", "multipart/form-data; boundary="+strings.TrimSpace(strings.SplitN(string(body), "\n", 2)[0][2:]))
 		}
-		r = mux.SetURLVars(r, map[string]string{"id": "1"})
+		r.SetPathValue("id", "1")
 		w := httptest.NewRecorder()
 		r.Body = http.MaxBytesReader(w, r.Body, a.bodyLimit)
 		e.post.handle(a, r).write(w, r)

@@ -3,8 +3,8 @@ package daemon
 import (
 	"context"
 	"net/http"
-
-	"github.com/gorilla/mux"
+	"path"
+	"strings"
 
 	"github.com/pebble-project/pebble/internal/changes"
 	"github.com/pebble-project/pebble/internal/execs"
@@ -160,11 +160,42 @@ var endpoints = []endpoint{
 	{path: "/v1/files", get: &method{(*api).getFiles, accessAdmin, volatile}, post: &method{(*api).postFiles, accessAdmin, volatile}, rawBody: true},
 }
 
+// router dispatches requests to the endpoints of a route table. Clients
+// see it answer as Pebble's router (gorilla/mux with its defaults) does:
+//   - a path that is not clean ("//v1/plan", "/v1/./plan") is answered 301
+//     to its clean form, a trailing slash kept, with no body and no line in
+//     the request log;
+//   - paths match as decoded (r.URL.Path) and exactly: a trailing slash is
+//     neither added nor taken away;
+//   - a "{name}" segment matches one non-empty segment, which the handler
+//     reads with r.PathValue(name);
+//   - every method reaches its endpoint, which answers 405 for the methods
+//     it lacks; any other path is answered 404.
+//
+// The fixed paths are one map look-up and the few patterned ones a walk
+// over their segments; no request is copied on the way.
+type router struct {
+	api   *api
+	exact map[string]*endpoint
+	// patterned are the endpoints with variables, in table order: the
+	// first that matches is the one.
+	patterned []pattern
+}
+
+// pattern is a path with variables, split into its segments.
+type pattern struct {
+	e *endpoint
+	// segments are the path's segments after its leading "/"; a
+	// variable's is its name between braces.
+	segments []string
+}
+
 // newRouter builds the router from a route table. It panics on a duplicate
-// path or a method without a declared access or durability: programming
-// errors that every test of the package would hit at once.
-func newRouter(a *api, table []endpoint) *mux.Router {
-	r := mux.NewRouter()
+// path, a method without a declared access or durability, or a brace that
+// is not a whole segment: programming errors that every test of the
+// package would hit at once.
+func newRouter(a *api, table []endpoint) *router {
+	rt := &router{api: a, exact: make(map[string]*endpoint)}
 	seen := make(map[string]bool)
 	for i := range table {
 		e := &table[i]
@@ -182,44 +213,136 @@ func newRouter(a *api, table []endpoint) *mux.Router {
 				panic("daemon: " + name + " " + e.path + " declares no durability")
 			}
 		}
-		r.Handle(e.path, &route{api: a, e: e})
-	}
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		a.serve(w, req, nil, func() response { return notFound("invalid API endpoint requested") })
-	})
-	return r
-}
-
-type route struct {
-	api *api
-	e   *endpoint
-}
-
-func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rt.api.serve(w, r, rt.e, func() response {
-		m := rt.e.method(r.Method)
-		if m == nil {
-			return errorStatus(http.StatusMethodNotAllowed, "", "method %q not allowed", r.Method)
+		if !strings.ContainsAny(e.path, "{}") {
+			// A pattern earlier in the table would take the path first.
+			if shadow := rt.match(e.path, nil); shadow != nil {
+				panic("daemon: endpoint " + e.path + " is shadowed by " + shadow.path)
+			}
+			rt.exact[e.path] = e
+			continue
 		}
-		r, denied := rt.api.authorize(r, m.access)
-		if denied != nil {
-			return denied
-		}
-		write := r.Method != http.MethodGet
-		if m.durability == durable && write {
-			if err := rt.api.state.Writable(r.Context()); err != nil {
-				return internalError("cannot save state, so nothing was changed: %v", err)
+		p := pattern{e: e, segments: strings.Split(strings.TrimPrefix(e.path, "/"), "/")}
+		for _, seg := range p.segments {
+			if strings.ContainsAny(seg, "{}") && !isVariable(seg) {
+				panic("daemon: endpoint " + e.path + " has a variable that is not a whole segment")
 			}
 		}
-		resp := m.handle(rt.api, r)
-		if v, ok := resp.(unsavedResponse); ok {
-			return v.response
+		rt.patterned = append(rt.patterned, p)
+	}
+	return rt
+}
+
+// isVariable reports whether a pattern's segment is a variable, "{name}".
+func isVariable(segment string) bool {
+	return len(segment) > 2 && segment[0] == '{' && segment[len(segment)-1] == '}' &&
+		!strings.ContainsAny(segment[1:len(segment)-1], "{}")
+}
+
+func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if clean := cleanPath(r.URL.Path); clean != r.URL.Path {
+		u := *r.URL
+		u.Path = clean
+		w.Header().Set("Location", u.String())
+		w.WriteHeader(http.StatusMovedPermanently)
+		return
+	}
+	e := rt.exact[r.URL.Path]
+	if e == nil {
+		e = rt.match(r.URL.Path, r)
+	}
+	if e == nil {
+		rt.api.serve(w, r, nil, func() response { return notFound("invalid API endpoint requested") })
+		return
+	}
+	rt.api.serve(w, r, e, func() response { return rt.api.dispatch(r, e) })
+}
+
+// match returns the first patterned endpoint that path matches, and sets
+// its variables on r unless r is nil; nil when none matches.
+func (rt *router) match(path string, r *http.Request) *endpoint {
+	for i := range rt.patterned {
+		p := &rt.patterned[i]
+		if p.walk(path, nil) {
+			if r != nil {
+				p.walk(path, r)
+			}
+			return p.e
 		}
-		if m.durability == durable || isAsync(resp) {
-			return rt.api.onDisk(r.Context(), resp, write)
+	}
+	return nil
+}
+
+// walk reports whether path matches the pattern, and sets the variables
+// on r as it goes unless r is nil.
+func (p *pattern) walk(path string, r *http.Request) bool {
+	rest := path
+	for _, seg := range p.segments {
+		if rest == "" || rest[0] != '/' {
+			return false
 		}
-		return resp
-	})
+		rest = rest[1:]
+		n := strings.IndexByte(rest, '/')
+		if n < 0 {
+			n = len(rest)
+		}
+		part := rest[:n]
+		rest = rest[n:]
+		switch {
+		case !isVariable(seg):
+			if part != seg {
+				return false
+			}
+		case part == "":
+			return false
+		case r != nil:
+			r.SetPathValue(seg[1:len(seg)-1], part)
+		}
+	}
+	return rest == ""
+}
+
+// cleanPath is the form of a request path that the router serves: rooted,
+// cleaned as by path.Clean, with its trailing slash if it had one.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	clean := path.Clean(p)
+	if p[len(p)-1] == '/' && clean != "/" {
+		clean += "/"
+	}
+	return clean
+}
+
+// dispatch answers a request to endpoint e: 405 for a method e lacks, 401
+// to a caller without the access the method needs, else the method's
+// answer once the state file holds what it reports.
+func (a *api) dispatch(r *http.Request, e *endpoint) response {
+	m := e.method(r.Method)
+	if m == nil {
+		return errorStatus(http.StatusMethodNotAllowed, "", "method %q not allowed", r.Method)
+	}
+	r, denied := a.authorize(r, m.access)
+	if denied != nil {
+		return denied
+	}
+	write := r.Method != http.MethodGet
+	if m.durability == durable && write {
+		if err := a.state.Writable(r.Context()); err != nil {
+			return internalError("cannot save state, so nothing was changed: %v", err)
+		}
+	}
+	resp := m.handle(a, r)
+	if v, ok := resp.(unsavedResponse); ok {
+		return v.response
+	}
+	if m.durability == durable || isAsync(resp) {
+		return a.onDisk(r.Context(), resp, write)
+	}
+	return resp
 }
 
 // onDisk returns resp once the state file holds everything resp reports.

@@ -617,7 +617,9 @@ func (s *service) started(cmd *exec.Cmd, cgroupDir string, pipe *logs.Pipe, grac
 	s.pid = pid
 	s.mu.Unlock()
 	s.m.setRecord(s.name, s.run, pid, cgroupDir != "")
-	go s.wait(s.run, cmd, cgroupDir != "", pipe, grace)
+	run, inCgroup := s.run, cgroupDir != ""
+	// cmd is StartCommand's, so AfterExit cannot fail.
+	reaper.AfterExit(cmd, func() { s.wait(run, cmd, inCgroup, pipe, grace) })
 }
 
 // wait delivers the exit of one run to the goroutine, then waits for the
