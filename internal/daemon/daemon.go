@@ -396,7 +396,7 @@ func (a *api) logRequest(r *http.Request, took time.Duration, status int) {
 	if status == 0 {
 		status = http.StatusOK
 	}
-	cl := callerOf(r)
+	cl := connectionCaller(r)
 	line := make([]byte, 0, 128)
 	if cl.transport != transportUnix {
 		line = append(line, cl.remote...)

@@ -68,8 +68,9 @@ type Plan interface {
 	Plan() *plan.Plan
 }
 
-// handlerFunc serves one method of one endpoint.
-type handlerFunc func(a *api, r *http.Request) response
+// handlerFunc serves one method of one endpoint to cl, the caller that
+// authorize resolved.
+type handlerFunc func(a *api, r *http.Request, cl *caller) response
 
 // durability says whether a response must wait for the state file. What a
 // client is told about changes, tasks, notices and identities (what the
@@ -325,7 +326,7 @@ func (a *api) dispatch(r *http.Request, e *endpoint) response {
 	if m == nil {
 		return errorStatus(http.StatusMethodNotAllowed, "", "method %q not allowed", r.Method)
 	}
-	r, denied := a.authorize(r, m.access)
+	cl, denied := a.authorize(r, m.access)
 	if denied != nil {
 		return denied
 	}
@@ -335,7 +336,7 @@ func (a *api) dispatch(r *http.Request, e *endpoint) response {
 			return internalError("cannot save state, so nothing was changed: %v", err)
 		}
 	}
-	resp := m.handle(a, r)
+	resp := m.handle(a, r, cl)
 	if v, ok := resp.(unsavedResponse); ok {
 		return v.response
 	}

@@ -14,7 +14,7 @@ import (
 // echo answers with the endpoint's path and the values of the variables
 // named, as the handler sees them.
 func echo(path string, names ...string) *method {
-	return &method{func(_ *api, r *http.Request) response {
+	return &method{func(_ *api, r *http.Request, _ *caller) response {
 		got := []string{path}
 		for _, name := range names {
 			got = append(got, name+"="+r.PathValue(name))
