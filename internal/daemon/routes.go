@@ -240,12 +240,14 @@ func isVariable(segment string) bool {
 }
 
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if clean := cleanPath(r.URL.Path); clean != r.URL.Path {
-		u := *r.URL
-		u.Path = clean
-		w.Header().Set("Location", u.String())
-		w.WriteHeader(http.StatusMovedPermanently)
-		return
+	if p := r.URL.Path; !isClean(p) {
+		if clean := cleanPath(p); clean != p {
+			u := *r.URL
+			u.Path = clean
+			w.Header().Set("Location", u.String())
+			w.WriteHeader(http.StatusMovedPermanently)
+			return
+		}
 	}
 	e := rt.exact[r.URL.Path]
 	if e == nil {
@@ -300,6 +302,26 @@ func (p *pattern) walk(path string, r *http.Request) bool {
 		}
 	}
 	return rest == ""
+}
+
+// isClean reports whether cleanPath leaves p as it is, the common case,
+// at a fraction of its cost: p is rooted and has no empty, "." or ".."
+// segment but for a trailing slash.
+func isClean(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(p); {
+		j := i + 1
+		for j < len(p) && p[j] != '/' {
+			j++
+		}
+		if seg := p[i+1 : j]; seg == "." || seg == ".." || seg == "" && j < len(p) {
+			return false
+		}
+		i = j
+	}
+	return true
 }
 
 // cleanPath is the form of a request path that the router serves: rooted,

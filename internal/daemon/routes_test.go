@@ -114,3 +114,11 @@ func TestRouteTableRefused(t *testing.T) {
 		newRouter(&api{}, []endpoint{{path: "/v1/notices/id{id}", get: get}})
 	})
 }
+
+// TestIsClean checks the router's shortcut against cleanPath itself.
+func TestIsClean(t *testing.T) {
+	for _, p := range []string{"", "/", "//", "/v1", "/v1/", "/v1//", "v1/services", "/v1/services", "/v1/services/", "/v1/./services",
+		"/v1/../services", "/v1/.", "/v1/..", "/v1/.services", "/v1/..services/", "/v1/services./", "/.", "/..", "/./", "/...", "/v1/a b/c"} {
+		assert.Equal(t, cleanPath(p) == p, isClean(p), "%q", p)
+	}
+}
