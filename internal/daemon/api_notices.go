@@ -203,13 +203,15 @@ func (a *api) withLatestWarning(resp response) response {
 			return resp
 		}
 		if t := a.notices.LatestWarning(); !t.IsZero() {
-			body.LatestWarning = &t
+			latest := t // only a response that carries it allocates it
+			body.LatestWarning = &latest
 			j.body = body
 			return j
 		}
 	case asyncEnvelope:
 		if t := a.notices.LatestWarning(); !t.IsZero() {
-			body.LatestWarning = &t
+			latest := t // only a response that carries it allocates it
+			body.LatestWarning = &latest
 			j.body = body
 			return j
 		}

@@ -8,9 +8,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -404,7 +406,7 @@ func (a *api) logRequest(r *http.Request, took time.Duration, status int) {
 	}
 	line = append(line, r.Method...)
 	line = append(line, ' ')
-	line = append(line, r.URL.String()...)
+	line = appendRequestURL(line, r.URL)
 	line = append(line, ' ')
 	line = append(line, took.String()...)
 	line = append(line, ' ')
@@ -413,6 +415,22 @@ func (a *api) logRequest(r *http.Request, took time.Duration, status int) {
 	line = append(line, cl.transport...)
 	line = append(line, ')')
 	a.logLine(line)
+}
+
+// appendRequestURL appends u as u.String() writes it. A request's URL is
+// almost always a rooted path and a query, which it appends as they are,
+// without building a string first.
+func appendRequestURL(b []byte, u *url.URL) []byte {
+	path := u.EscapedPath()
+	if u.Scheme != "" || u.Opaque != "" || u.Host != "" || u.User != nil || u.Fragment != "" || !strings.HasPrefix(path, "/") {
+		return append(b, u.String()...)
+	}
+	b = append(b, path...)
+	if u.ForceQuery || u.RawQuery != "" {
+		b = append(b, '?')
+		b = append(b, u.RawQuery...)
+	}
+	return b
 }
 
 // quiet reports whether a request stays out of the request log (cli.md §7).

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -121,4 +122,19 @@ func TestIsClean(t *testing.T) {
 		"/v1/../services", "/v1/.", "/v1/..", "/v1/.services", "/v1/..services/", "/v1/services./", "/.", "/..", "/./", "/...", "/v1/a b/c"} {
 		assert.Equal(t, cleanPath(p) == p, isClean(p), "%q", p)
 	}
+}
+
+// TestAppendRequestURL checks the request log's URL against URL.String.
+func TestAppendRequestURL(t *testing.T) {
+	for _, target := range []string{"/v1/services", "/v1/services?names=a,b&stats=true", "/v1/services?", "/v1/a%2Fb?x=%20",
+		"/v1/caf%C3%A9", "/v1/a b", "http://host:4000/v1/services?x", "*", "/v1/x#frag", "/v1/a:b"} {
+		u, err := url.ParseRequestURI(target)
+		if err != nil {
+			u, err = url.Parse(target)
+		}
+		require.NoError(t, err, target)
+		assert.Equal(t, u.String(), string(appendRequestURL([]byte("x "), u))[2:], target)
+	}
+	u := &url.URL{Path: "v1:x/services"}
+	assert.Equal(t, u.String(), string(appendRequestURL(nil, u)))
 }
