@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"time"
 
@@ -58,19 +59,45 @@ func (h *harness) execRuns(bin string) (runs []time.Duration, err error) {
 		return nil, err
 	}
 	for range h.cfg.execRuns {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		start := time.Now()
-		p, err := c.Exec(ctx, &client.ExecOptions{Command: []string{"true"}})
-		if err == nil {
-			err = p.Wait(ctx)
-		}
-		cancel()
+		took, err := retried(bin+": exec true", func() (time.Duration, error) { return execOnce(c) })
 		if err != nil {
-			return nil, fmt.Errorf("%s: exec true: %w", bin, err)
+			return nil, err
 		}
-		runs = append(runs, time.Since(start))
+		runs = append(runs, took)
 	}
 	return runs, nil
+}
+
+// execAttempts is how many times one timed exec is tried before the
+// scenario fails.
+const execAttempts = 3
+
+// retried times one exec with run, trying again up to execAttempts in all:
+// Pebble tears down an exec's websockets when the command exits before
+// the client has connected them, so an exec of true fails now and then.
+// Each failed attempt is said on stderr and its time left out.
+func retried(what string, run func() (time.Duration, error)) (time.Duration, error) {
+	took, err := run()
+	for attempt := 2; err != nil && attempt <= execAttempts; attempt++ {
+		fmt.Fprintf(os.Stderr, "sidebyside: %s failed (%v); timing it again\n", what, err)
+		took, err = run()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	return took, nil
+}
+
+// execOnce runs true through the exec API and returns how long it took.
+func execOnce(c *client.Client) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	p, err := c.Exec(ctx, &client.ExecOptions{Command: []string{"true"}})
+	if err == nil {
+		err = p.Wait(ctx)
+	}
+	return time.Since(start), err
 }
 
 // idleSettle is how long a daemon sits idle before its RSS is read.

@@ -386,19 +386,24 @@ func commandContext(ctx context.Context, bin string, env []string, args ...strin
 	return cmd
 }
 
-// timeRuns runs bin with args n times in a row, each bounded by 30 s, and
-// returns how long each took.
+// timeRuns runs bin with args n times in a row, each bounded by 30 s and
+// retried as exec's runs are, and returns how long each took.
 func timeRuns(n int, bin string, env []string, args ...string) ([]time.Duration, error) {
 	runs := make([]time.Duration, 0, n)
 	for range n {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		cmd := commandContext(ctx, bin, env, args...)
-		start := time.Now()
-		out, err := cmd.CombinedOutput()
-		d := time.Since(start)
-		cancel()
+		d, err := retried(fmt.Sprintf("%s %v", bin, args), func() (time.Duration, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := commandContext(ctx, bin, env, args...)
+			start := time.Now()
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				return 0, fmt.Errorf("%w: %s", err, out)
+			}
+			return time.Since(start), nil
+		})
 		if err != nil {
-			return nil, fmt.Errorf("%s %v: %w: %s", bin, args, err, out)
+			return nil, err
 		}
 		runs = append(runs, d)
 	}
