@@ -147,11 +147,13 @@ type servicesResult struct {
 	plan  *plan.Plan
 }
 
-// entry returns the entry of a service.
-func (sr servicesResult) entry(info *servstate.ServiceInfo) serviceJSON {
-	s := serviceJSON{Name: info.Name, Startup: info.Startup, Current: info.Current, Stats: sr.usage[info.Name],
-		LimitsNotEnforced: info.NotEnforced, ExitReason: info.ExitReason,
-		Readiness: info.Readiness, StatusText: info.StatusText}
+// fill sets s to the entry of a service. The entry is made in place, and
+// points into info, so encoding it copies and allocates nothing.
+func (sr servicesResult) fill(s *serviceJSON, info *servstate.ServiceInfo) {
+	*s = serviceJSON{}
+	s.Name, s.Startup, s.Current, s.Stats = info.Name, info.Startup, info.Current, sr.usage[info.Name]
+	s.LimitsNotEnforced, s.ExitReason = info.NotEnforced, info.ExitReason
+	s.Readiness, s.StatusText = info.Readiness, info.StatusText
 	if r := info.Oneshot; r != nil {
 		s.Oneshot = &oneshotJSON{ExitCode: r.ExitCode, Exited: r.Exited, Output: r.Output}
 		if !sr.admin && logsRestricted(sr.plan, info.Name) {
@@ -162,8 +164,7 @@ func (sr servicesResult) entry(info *servstate.ServiceInfo) serviceJSON {
 		s.CurrentSince = &info.CurrentSince
 	}
 	s.serviceExitJSON = serviceExitOf(info)
-	sr.a.addSchedule(&s)
-	return s
+	sr.a.addSchedule(s)
 }
 
 // recycle gives the snapshots back to serviceInfos, once the response is
@@ -179,11 +180,12 @@ func (sr servicesResult) recycle() {
 
 func (sr servicesResult) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, '[')
+	var s serviceJSON
 	for i := range sr.infos {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		s := sr.entry(&sr.infos[i])
+		sr.fill(&s, &sr.infos[i])
 		var err error
 		if b, err = s.appendJSON(b); err != nil {
 			return b, err
