@@ -236,8 +236,12 @@ type connCount struct {
 	none chan struct{}
 }
 
-// track is the server's ConnState hook.
+// track is the server's ConnState hook. A connection turns active and idle
+// again with every request, which changes no count and takes no lock.
 func (c *connCount) track(_ net.Conn, state http.ConnState) {
+	if state == http.StateActive || state == http.StateIdle {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch state {
