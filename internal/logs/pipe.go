@@ -32,9 +32,27 @@ func growPipe(f *os.File) {
 // readSize is the most a Pipe reads at once.
 const readSize = 256 << 10
 
-// readBufs holds the read buffers: a Pipe takes one only while the pipe
-// has data, so an idle service holds none.
-var readBufs = sync.Pool{New: func() any { b := make([]byte, readSize); return &b }}
+// smallReadSize is what a Pipe reads at once while its service writes
+// little: a read that fills it makes the next read take readSize, and a
+// large read that brings less than this goes back to small reads. The
+// daemon's 100 quiet services then never make it allocate the large
+// buffers, which would stay in its heap (and RSS) once freed.
+const smallReadSize = 4 << 10
+
+// readBufs and smallReadBufs hold the read buffers: a Pipe takes one only
+// while the pipe has data, so an idle service holds none.
+var (
+	readBufs      = sync.Pool{New: func() any { b := make([]byte, readSize); return &b }}
+	smallReadBufs = sync.Pool{New: func() any { b := make([]byte, smallReadSize); return &b }}
+)
+
+// readBufPool is the pool of the buffers of a read that is large or not.
+func readBufPool(large bool) *sync.Pool {
+	if large {
+		return &readBufs
+	}
+	return &smallReadBufs
+}
 
 // Pipe is one run's output pipe and the goroutine that copies what the
 // service writes into its Writer. With a Mirror, the goroutine reads only
@@ -104,31 +122,34 @@ func (p *Pipe) copy() {
 	if err != nil {
 		return
 	}
+	large := false
 	for {
 		if p.w.lane != nil {
 			p.w.lane.waitRoom(p.stop)
 		}
+		pool := readBufPool(large)
 		var bufp *[]byte
 		var data []byte
 		var rerr error
 		err := rc.Read(func(fd uintptr) bool {
-			buf := readBufs.Get().(*[]byte)
+			buf := pool.Get().(*[]byte)
 			n, err := unix.Read(int(fd), *buf)
 			switch {
 			case err == unix.EAGAIN:
-				readBufs.Put(buf) // hold no buffer while waiting
+				pool.Put(buf) // hold no buffer while waiting
 				return false
 			case err == nil && n > 0:
 				bufp, data = buf, (*buf)[:n]
 			default:
-				readBufs.Put(buf)
+				pool.Put(buf)
 				rerr = err
 			}
 			return true
 		})
 		if data != nil {
 			p.w.Write(data)
-			readBufs.Put(bufp)
+			pool.Put(bufp)
+			large = len(data) == smallReadSize || large && len(data) >= smallReadSize
 			continue
 		}
 		switch {

@@ -36,5 +36,9 @@ func Adopt(pid int) *Child {
 // Exited returns a channel closed once the child's exit was collected.
 func (c *Child) Exited() <-chan struct{} { return c.w.done }
 
+// AfterExit calls fn in a goroutine of its own once the child's exit is
+// collected, or at once if it was (see the function AfterExit).
+func (c *Child) AfterExit(fn func()) { c.w.afterExit(fn) }
+
 // Result returns how the child ended; valid once Exited is closed.
 func (c *Child) Result() ExitResult { return c.w.res }

@@ -71,11 +71,29 @@ type reaper struct {
 }
 
 // waiter is one started command's exit: res and usage are written once,
-// before done is closed.
+// before done is closed. then, set under the reaper's mu, runs once done
+// is closed.
 type waiter struct {
 	done  chan struct{}
 	res   ExitResult
 	usage unix.Rusage
+	then  func()
+}
+
+// afterExit makes fn run in a goroutine of its own once the exit is
+// collected (at once if it was), so nothing waits for an exit to come.
+func (w *waiter) afterExit(fn func()) {
+	r := &global
+	r.mu.Lock()
+	select {
+	case <-w.done:
+		r.mu.Unlock()
+		go fn()
+		return
+	default:
+	}
+	w.then = fn
+	r.mu.Unlock()
 }
 
 var global = reaper{waiters: make(map[int]*waiter)}
@@ -176,8 +194,14 @@ func (r *reaper) deliver(pid int, res ExitResult, usage unix.Rusage) {
 			return
 		}
 	}
+	r.mu.Lock()
 	w.res, w.usage = res, usage
 	close(w.done)
+	then := w.then
+	r.mu.Unlock()
+	if then != nil {
+		go then()
+	}
 }
 
 // claim removes and returns the waiter registered for pid, if any.
@@ -231,6 +255,20 @@ func WaitExit(cmd *exec.Cmd) (ExitResult, error) {
 	w := v.(*waiter)
 	<-w.done
 	return w.res, nil
+}
+
+// AfterExit calls fn in a goroutine of its own once the reaper has
+// collected cmd's process (WaitExit then returns at once), or at once if it
+// has. Unlike a goroutine blocked in WaitExit, a process that runs for long
+// costs no goroutine while it runs. Once per command; the last Stop of the
+// reaper leaves fn uncalled for the processes still running.
+func AfterExit(cmd *exec.Cmd, fn func()) error {
+	v, ok := chans.Load(cmd)
+	if !ok {
+		return ErrNotStarted
+	}
+	v.(*waiter).afterExit(fn)
+	return nil
 }
 
 // ExitUsage returns what cmd's process used, with the children it waited

@@ -232,3 +232,50 @@ func TestExitUsage(t *testing.T) {
 		t.Error("usage after Release")
 	}
 }
+
+// TestAfterExit gets the exit of a process through AfterExit, both when it
+// is registered while the process runs and after it was collected, and
+// checks that nothing runs before the exit.
+func TestAfterExit(t *testing.T) {
+	for _, wait := range []bool{false, true} {
+		t.Run(fmt.Sprintf("registered after the exit %v", wait), func(t *testing.T) {
+			cmd := exec.Command("/bin/sh", "-c", "read line; exit 5")
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := reaper.StartCommand(cmd); err != nil {
+				t.Fatal(err)
+			}
+			called := make(chan reaper.ExitResult, 1)
+			after := func() {
+				res, _ := reaper.WaitExit(cmd)
+				called <- res
+			}
+			if wait {
+				stdin.Close()
+				<-reaper.Exited(cmd)
+			}
+			if err := reaper.AfterExit(cmd, after); err != nil {
+				t.Fatal(err)
+			}
+			if !wait {
+				select {
+				case res := <-called:
+					t.Fatalf("AfterExit ran before the exit, with %+v", res)
+				case <-time.After(20 * time.Millisecond):
+				}
+				stdin.Close()
+			}
+			if res := <-called; res.Code != 5 {
+				t.Errorf("got %+v, want exit code 5", res)
+			}
+			if err := reaper.Release(cmd); err != nil {
+				t.Errorf("Release: %v", err)
+			}
+		})
+	}
+	if err := reaper.AfterExit(exec.Command("/bin/true"), func() {}); err != reaper.ErrNotStarted {
+		t.Errorf("AfterExit of a command never started: got %v, want ErrNotStarted", err)
+	}
+}

@@ -679,10 +679,7 @@ func (s *service) adoptProcess(a *Adopted, h handedService) error {
 		return nil
 	}
 	child := a.children[h.Name]
-	go func() {
-		<-child.Exited()
-		s.exited(h.Run, child.Result(), release, pipe, grace)
-	}()
+	child.AfterExit(func() { s.exited(h.Run, child.Result(), release, pipe, grace) })
 	return nil
 }
 

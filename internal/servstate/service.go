@@ -111,8 +111,9 @@ type service struct {
 	// keptCgroup is set while the cgroup of the last run, which is over,
 	// waits in backoff for the restart (effRetire).
 	keptCgroup bool
-	// sweptEmpty is set when a sweep found the last run's tree empty:
-	// handle delivers the tree-empty event after the sweep's other effects.
+	// sweptEmpty is set when the sweep of an exited run found its tree
+	// empty: the loop delivers the tree-empty event once the exit is
+	// handled and the run's record cleared.
 	sweptEmpty bool
 	// events is the open cgroup.events of the cgroup eventsDir, or -1
 	// (populated).
@@ -215,6 +216,12 @@ func (s *service) loop() {
 				s.handle(event{kind: evExit, exit: e.res})
 			}
 			s.m.clearRecord(s.name, e.run, s.mach.state != stateBackoff)
+			if s.sweptEmpty {
+				// After the record is cleared, as when a watcher
+				// reports the tree empty: a stop is done only then.
+				s.sweptEmpty = false
+				s.handle(event{kind: evTreeEmpty})
+			}
 		case n := <-s.notes:
 			if n.run == s.run {
 				s.notified(n)
@@ -333,10 +340,6 @@ func (s *service) handle(ev event) {
 	}
 	for _, e := range effs {
 		s.apply(e, cfg)
-	}
-	if s.sweptEmpty {
-		s.sweptEmpty = false
-		s.handle(event{kind: evTreeEmpty})
 	}
 	if s.keptCgroup && s.mach.state != stateBackoff {
 		s.retire() // no restart comes (a stop during the backoff, say)
@@ -614,7 +617,9 @@ func (s *service) started(cmd *exec.Cmd, cgroupDir string, pipe *logs.Pipe, grac
 	s.pid = pid
 	s.mu.Unlock()
 	s.m.setRecord(s.name, s.run, pid, cgroupDir != "")
-	go s.wait(s.run, cmd, cgroupDir != "", pipe, grace)
+	run, inCgroup := s.run, cgroupDir != ""
+	// cmd is StartCommand's, so AfterExit cannot fail.
+	reaper.AfterExit(cmd, func() { s.wait(run, cmd, inCgroup, pipe, grace) })
 }
 
 // wait delivers the exit of one run to the goroutine, then waits for the

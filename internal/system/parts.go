@@ -21,6 +21,7 @@ import (
 	"github.com/pebble-project/pebble/internal/identities"
 	"github.com/pebble-project/pebble/internal/logfwd"
 	"github.com/pebble-project/pebble/internal/logger"
+	"github.com/pebble-project/pebble/internal/memtrim"
 	"github.com/pebble-project/pebble/internal/notices"
 	"github.com/pebble-project/pebble/internal/ops"
 	"github.com/pebble-project/pebble/internal/osutil"
@@ -72,6 +73,10 @@ type parts struct {
 	// backwards.
 	closers []closer
 }
+
+// trimQuiet is how long after the last change became ready the daemon
+// returns the memory left free to the system (memtrim).
+const trimQuiet = time.Second
 
 // closer is one step of close: what it closes, for the debug log, and how.
 type closer struct {
@@ -262,9 +267,15 @@ func (p *parts) buildServices(store *statefile.Store, adopted *servstate.Adopted
 	if err != nil {
 		return err
 	}
+	// What a change freed goes back to the system once changes stop
+	// ending (docs/running.md, memory).
+	trimmer := memtrim.New(trimQuiet)
 	chg, err = changes.New(changes.Options{Store: store, Logf: log.Noticef, TookOver: p.handover != nil, OnStatus: func(c changes.ChangeInfo) {
 		// A public change-update notice for every status change (api.md §13.1).
 		ntc.Add(nil, notices.ChangeUpdate, c.ID, notices.AddOptions{Data: c.NoticeData})
+		if c.Ready {
+			trimmer.Poke()
+		}
 	}})
 	if err != nil {
 		return err
@@ -298,7 +309,7 @@ func (p *parts) buildServices(store *statefile.Store, adopted *servstate.Adopted
 		log.Debugf("Took over services: %s.", strings.Join(taken, ", "))
 	}
 	chg.Start()
-	p.onClose("changes", chg.Close)
+	p.onClose("changes", func() { chg.Close(); trimmer.Stop() })
 	p.onClose("checks", p.checks.Close)
 	ntc.Start()
 	// Checks start with the plan, whatever --hold says (behaviour.md §7.8).
