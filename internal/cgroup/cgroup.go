@@ -201,10 +201,14 @@ func (c *Tree) Path(service string) string { return filepath.Join(c.root, dirNam
 // its directory for SysProcAttr.CgroupFD.
 func (c *Tree) OpenDir(service string) (int, error) {
 	p := c.Path(service)
-	if err := os.MkdirAll(p, 0o755); err != nil {
-		return -1, fmt.Errorf("cannot create cgroup: %w", err)
-	}
+	// A restart after backoff finds its cgroup there: one open then.
 	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			return -1, fmt.Errorf("cannot create cgroup: %w", err)
+		}
+		fd, err = unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	}
 	if err != nil {
 		return -1, fmt.Errorf("cannot open cgroup: %w", err)
 	}
