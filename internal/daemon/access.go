@@ -90,9 +90,9 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, callerKey{}, cl)
 }
 
-// callerOf returns the caller of a request: resolved once the request
-// passed authorize, else as its connection tells.
-func callerOf(r *http.Request) *caller {
+// connectionCaller returns the caller of a request as its connection
+// tells, before authorize resolves its identity.
+func connectionCaller(r *http.Request) *caller {
 	if cl, ok := r.Context().Value(callerKey{}).(*caller); ok {
 		return cl
 	}
@@ -118,7 +118,7 @@ func (c *caller) defaultLevel() accessLevel {
 // with no identity, the socket's default level applies. It returns a copy:
 // the connection's caller is shared by its requests.
 func (a *api) resolve(r *http.Request) *caller {
-	cl := *callerOf(r)
+	cl := *connectionCaller(r)
 	if user, pass, ok := r.BasicAuth(); ok {
 		if name, access, ok := a.identities.ByBasic(user, pass); ok {
 			cl.identity, cl.access, cl.level = name, string(access), levelOf(string(access))
@@ -175,10 +175,12 @@ func (c *caller) user() string {
 }
 
 // authorize resolves the caller of a request to an endpoint that needs
-// level need, and returns the request carrying it, or a 401 response.
-func (a *api) authorize(r *http.Request, need accessLevel) (*http.Request, response) {
+// level need, or returns a 401 response. An open endpoint's caller is the
+// connection's, unresolved. The caller goes to the handler as it is: the
+// request is not copied to carry it.
+func (a *api) authorize(r *http.Request, need accessLevel) (*caller, response) {
 	if need == accessOpen {
-		return r, nil
+		return connectionCaller(r), nil
 	}
 	cl := a.resolve(r)
 	if !cl.allowed(need) {
@@ -186,7 +188,7 @@ func (a *api) authorize(r *http.Request, need accessLevel) (*http.Request, respo
 			a.securityEvent("CRITICAL", fmt.Sprintf("authz_fail:%s,%s", cl.user(), r.URL.Path),
 				fmt.Sprintf("User %s not authorized for %s %s", cl.user(), r.Method, r.URL.Path))
 		}
-		return r, errorStatus(http.StatusUnauthorized, "", "access denied")
+		return nil, errorStatus(http.StatusUnauthorized, "", "access denied")
 	}
-	return r.WithContext(context.WithValue(r.Context(), callerKey{}, cl)), nil
+	return cl, nil
 }

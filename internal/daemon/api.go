@@ -16,12 +16,12 @@ import (
 	"github.com/pebble-project/pebble/internal/servstate"
 )
 
-func (a *api) notImplemented(r *http.Request) response {
+func (a *api) notImplemented(r *http.Request, cl *caller) response {
 	return badRequest("not implemented")
 }
 
 // getSystemInfo serves GET /v1/system-info (api.md §6).
-func (a *api) getSystemInfo(r *http.Request) response {
+func (a *api) getSystemInfo(r *http.Request, cl *caller) response {
 	result := map[string]string{"boot-id": a.bootID, "version": a.version}
 	if a.httpAddr != "" {
 		result["http-address"] = a.httpAddr
@@ -30,7 +30,7 @@ func (a *api) getSystemInfo(r *http.Request) response {
 }
 
 // getHealth serves GET /v1/health (api.md §7).
-func (a *api) getHealth(r *http.Request) response {
+func (a *api) getHealth(r *http.Request, cl *caller) response {
 	level := queryOf(r).Get("level")
 	if level != "" && level != "alive" && level != "ready" {
 		return badRequest(`level must be "alive" or "ready"`)
@@ -108,7 +108,7 @@ type oneshotJSON struct {
 // getServices serves GET /v1/services (api.md §9.1). With stats=true (our
 // extension) each started service also gets its resource usage, which
 // costs reading /proc or cgroup files, so it is never read otherwise.
-func (a *api) getServices(r *http.Request) response {
+func (a *api) getServices(r *http.Request, cl *caller) response {
 	withStats := queryOf(r).Get("stats")
 	if withStats != "" && withStats != "true" && withStats != "false" {
 		return badRequest(`stats parameter must be "true" or "false"`)
@@ -121,7 +121,7 @@ func (a *api) getServices(r *http.Request) response {
 		usage = a.serviceStats(names)
 	}
 	return syncResponse(servicesResult{a: a, infos: infos, pooled: pooled, usage: usage,
-		admin: callerOf(r).allowed(accessAdmin), plan: a.plan.Plan()})
+		admin: cl.allowed(accessAdmin), plan: a.plan.Plan()})
 }
 
 // serviceInfos hold the snapshots of GET /v1/services between requests:
@@ -147,11 +147,13 @@ type servicesResult struct {
 	plan  *plan.Plan
 }
 
-// entry returns the entry of a service.
-func (sr servicesResult) entry(info *servstate.ServiceInfo) serviceJSON {
-	s := serviceJSON{Name: info.Name, Startup: info.Startup, Current: info.Current, Stats: sr.usage[info.Name],
-		LimitsNotEnforced: info.NotEnforced, ExitReason: info.ExitReason,
-		Readiness: info.Readiness, StatusText: info.StatusText}
+// fill sets s to the entry of a service. The entry is made in place, and
+// points into info, so encoding it copies and allocates nothing.
+func (sr servicesResult) fill(s *serviceJSON, info *servstate.ServiceInfo) {
+	*s = serviceJSON{}
+	s.Name, s.Startup, s.Current, s.Stats = info.Name, info.Startup, info.Current, sr.usage[info.Name]
+	s.LimitsNotEnforced, s.ExitReason = info.NotEnforced, info.ExitReason
+	s.Readiness, s.StatusText = info.Readiness, info.StatusText
 	if r := info.Oneshot; r != nil {
 		s.Oneshot = &oneshotJSON{ExitCode: r.ExitCode, Exited: r.Exited, Output: r.Output}
 		if !sr.admin && logsRestricted(sr.plan, info.Name) {
@@ -162,8 +164,7 @@ func (sr servicesResult) entry(info *servstate.ServiceInfo) serviceJSON {
 		s.CurrentSince = &info.CurrentSince
 	}
 	s.serviceExitJSON = serviceExitOf(info)
-	sr.a.addSchedule(&s)
-	return s
+	sr.a.addSchedule(s)
 }
 
 // recycle gives the snapshots back to serviceInfos, once the response is
@@ -179,11 +180,12 @@ func (sr servicesResult) recycle() {
 
 func (sr servicesResult) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, '[')
+	var s serviceJSON
 	for i := range sr.infos {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		s := sr.entry(&sr.infos[i])
+		sr.fill(&s, &sr.infos[i])
 		var err error
 		if b, err = s.appendJSON(b); err != nil {
 			return b, err
@@ -206,7 +208,7 @@ func (a *api) addSchedule(s *serviceJSON) {
 }
 
 // postServices serves POST /v1/services (api.md §9.2).
-func (a *api) postServices(r *http.Request) response {
+func (a *api) postServices(r *http.Request, cl *caller) response {
 	var req struct {
 		Action   string   `json:"action"`
 		Services []string `json:"services"`
@@ -222,7 +224,7 @@ func (a *api) postServices(r *http.Request) response {
 }
 
 // getPlan serves GET /v1/plan (api.md §11).
-func (a *api) getPlan(r *http.Request) response {
+func (a *api) getPlan(r *http.Request, cl *caller) response {
 	if f := r.URL.Query().Get("format"); f != "yaml" {
 		return badRequest("invalid format %q", f)
 	}
@@ -234,7 +236,7 @@ func (a *api) getPlan(r *http.Request) response {
 }
 
 // postLayers serves POST /v1/layers (api.md §11).
-func (a *api) postLayers(r *http.Request) response {
+func (a *api) postLayers(r *http.Request, cl *caller) response {
 	var req struct {
 		Action  string `json:"action"`
 		Combine bool   `json:"combine"`
@@ -261,7 +263,7 @@ func (a *api) postLayers(r *http.Request) response {
 	}
 	// As in Pebble, only a layer that parsed is an admin action; one the
 	// plan then refuses (a label in use, a missing command) still is.
-	a.securityAdmin(callerOf(r).user(), "add_layer", "Adding layer "+req.Label)
+	a.securityAdmin(cl.user(), "add_layer", "Adding layer "+req.Label)
 	if err := a.ops.AddLayer(layer, req.Combine, req.Inner); err != nil {
 		return errorResponse(err)
 	}
@@ -327,7 +329,7 @@ func changeToJSON(c changes.ChangeInfo) changeJSON {
 }
 
 // getChanges serves GET /v1/changes (api.md §10.2).
-func (a *api) getChanges(r *http.Request) response {
+func (a *api) getChanges(r *http.Request, cl *caller) response {
 	q := r.URL.Query()
 	var sel changes.Select
 	switch q.Get("select") {
@@ -350,7 +352,7 @@ func (a *api) getChanges(r *http.Request) response {
 }
 
 // getChange serves GET /v1/changes/{id}.
-func (a *api) getChange(r *http.Request) response {
+func (a *api) getChange(r *http.Request, cl *caller) response {
 	c, err := a.changes.Change(r.PathValue("id"))
 	if err != nil {
 		return errorResponse(err)
@@ -359,7 +361,7 @@ func (a *api) getChange(r *http.Request) response {
 }
 
 // postChange serves POST /v1/changes/{id} (abort).
-func (a *api) postChange(r *http.Request) response {
+func (a *api) postChange(r *http.Request, cl *caller) response {
 	var req struct {
 		Action string `json:"action"`
 	}
@@ -381,7 +383,7 @@ func (a *api) postChange(r *http.Request) response {
 }
 
 // waitChange serves GET /v1/changes/{id}/wait.
-func (a *api) waitChange(r *http.Request) response {
+func (a *api) waitChange(r *http.Request, cl *caller) response {
 	id := r.PathValue("id")
 	var timeout time.Duration
 	if s := r.URL.Query().Get("timeout"); s != "" {
@@ -418,7 +420,7 @@ func (a *api) waitChange(r *http.Request) response {
 }
 
 // postSignals serves POST /v1/signals (api.md §15).
-func (a *api) postSignals(r *http.Request) response {
+func (a *api) postSignals(r *http.Request, cl *caller) response {
 	var req struct {
 		Signal   string   `json:"signal"`
 		Services []string `json:"services"`

@@ -56,7 +56,7 @@ func checkToJSON(c checks.Info) checkJSON {
 }
 
 // getChecks serves GET /v1/checks (api.md §12.1).
-func (a *api) getChecks(r *http.Request) response {
+func (a *api) getChecks(r *http.Request, cl *caller) response {
 	level := r.URL.Query().Get("level")
 	if level != "" && level != "alive" && level != "ready" {
 		return badRequest(`level must be "alive" or "ready"`)
@@ -73,7 +73,7 @@ func (a *api) getChecks(r *http.Request) response {
 // checks and answers with the names actually started or stopped, sorted
 // (never null). A stop writes the security event sys_monitor_disabled for
 // every name requested, with the caller's user (behaviour.md §12).
-func (a *api) postChecks(r *http.Request) response {
+func (a *api) postChecks(r *http.Request, cl *caller) response {
 	var req struct {
 		Action string   `json:"action"`
 		Checks []string `json:"checks"`
@@ -90,7 +90,7 @@ func (a *api) postChecks(r *http.Request) response {
 	case "start":
 		changed, err = a.checks.StartChecks(req.Checks)
 	case "stop":
-		user := callerOf(r).user()
+		user := cl.user()
 		for _, name := range req.Checks {
 			a.securityEvent("WARN", fmt.Sprintf("sys_monitor_disabled:%s,%s", user, name), "Stopping check "+name)
 		}
@@ -113,7 +113,7 @@ func (a *api) postChecks(r *http.Request) response {
 // postChecksRefresh serves POST /v1/checks/refresh (api.md §12.3,
 // behaviour.md §7.7): it runs a check now, waits for it and answers with
 // the check after the run and the run's error text (absent on success).
-func (a *api) postChecksRefresh(r *http.Request) response {
+func (a *api) postChecksRefresh(r *http.Request, cl *caller) response {
 	var req struct {
 		Name string `json:"name"`
 	}

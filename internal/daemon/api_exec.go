@@ -10,7 +10,7 @@ import (
 )
 
 // postExec serves POST /v1/exec (api.md §16.1, §16.2).
-func (a *api) postExec(r *http.Request) response {
+func (a *api) postExec(r *http.Request, cl *caller) response {
 	var req struct {
 		Command        []string          `json:"command"`
 		ServiceContext string            `json:"service-context"`
@@ -48,7 +48,7 @@ func (a *api) postExec(r *http.Request) response {
 	if err != nil {
 		return errorResponse(err)
 	}
-	a.securityAdmin(callerOf(r).user(), "exec", "Executing command "+req.Command[0])
+	a.securityAdmin(cl.user(), "exec", "Executing command "+req.Command[0])
 	return asyncResponse(res.ChangeID, map[string]any{
 		"task-id":     res.TaskID,
 		"environment": res.Environment,
@@ -64,7 +64,7 @@ var upgrader = websocket.Upgrader{
 }
 
 // getTaskWebsocket serves GET /v1/tasks/{task-id}/websocket/{websocket-id}.
-func (a *api) getTaskWebsocket(r *http.Request) response {
+func (a *api) getTaskWebsocket(r *http.Request, cl *caller) response {
 	sock, err := a.ops.ExecSocket(r.PathValue("task-id"), r.PathValue("websocket-id"))
 	if err != nil {
 		return errorResponse(err)

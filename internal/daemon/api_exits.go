@@ -29,8 +29,7 @@ func serviceExitOf(info *servstate.ServiceInfo) serviceExitJSON {
 		if e.Signal != "" {
 			out.LastExitSignal = e.Signal
 		} else {
-			code := e.Code
-			out.LastExitCode = &code
+			out.LastExitCode = &e.Code
 		}
 		out.LastExitTime = &e.Time
 	}

@@ -46,7 +46,7 @@ func (localFiles) MakeDir(spec files.DirSpec) error         { return files.MakeD
 func (localFiles) Remove(path string, recursive bool) error { return files.Remove(path, recursive) }
 
 // getFiles serves GET /v1/files (api.md §17.1, §17.2).
-func (a *api) getFiles(r *http.Request) response {
+func (a *api) getFiles(r *http.Request, cl *caller) response {
 	q := r.URL.Query()
 	switch action := q.Get("action"); action {
 	case "list":
@@ -78,7 +78,7 @@ func (a *api) getFiles(r *http.Request) response {
 		if len(paths) == 0 {
 			return badRequest("must specify one or more paths")
 		}
-		return readFilesResponse{a: a, paths: paths, user: callerOf(r).user()}
+		return readFilesResponse{a: a, paths: paths, user: cl.user()}
 	default:
 		return badRequest("invalid action %q", action)
 	}
@@ -212,7 +212,7 @@ type readerOnly struct{ io.Reader }
 // postFiles serves POST /v1/files: multipart write, or JSON make-dirs and
 // remove (api.md §17.3, §17.4). The endpoint has no central body limit, so
 // a write streams any size; the JSON and metadata parts are limited here.
-func (a *api) postFiles(r *http.Request) response {
+func (a *api) postFiles(r *http.Request, cl *caller) response {
 	header := r.Header.Get("Content-Type")
 	mediaType, params, err := mime.ParseMediaType(header)
 	if err != nil {
@@ -223,7 +223,7 @@ func (a *api) postFiles(r *http.Request) response {
 		r.Body = http.MaxBytesReader(nil, r.Body, a.bodyLimit)
 		return a.postFilesJSON(r)
 	case "multipart/form-data":
-		return a.writeFiles(r, params["boundary"])
+		return a.writeFiles(r, cl, params["boundary"])
 	default:
 		return badRequest("invalid media type %q", mediaType)
 	}
@@ -284,7 +284,7 @@ const minBoundary = 32
 
 // writeFiles handles a multipart write: the "request" part with the
 // metadata, then one "files" part per file, each streamed to its target.
-func (a *api) writeFiles(r *http.Request, boundary string) response {
+func (a *api) writeFiles(r *http.Request, cl *caller, boundary string) response {
 	if len(boundary) < minBoundary {
 		return badRequest("invalid boundary %q", boundary)
 	}
@@ -320,7 +320,7 @@ func (a *api) writeFiles(r *http.Request, boundary string) response {
 	for i, f := range req.Files {
 		specs[i] = files.WriteSpec{Path: f.Path, MakeDirs: f.MakeDirs, Permissions: f.Permissions, Owner: f.owner()}
 	}
-	return a.writeParts(mr, specs, callerOf(r).user())
+	return a.writeParts(mr, specs, cl.user())
 }
 
 // writeParts writes each "files" part of a multipart write to the target

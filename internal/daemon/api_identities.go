@@ -22,12 +22,12 @@ type Identities interface {
 }
 
 // getIdentities serves GET /v1/identities.
-func (a *api) getIdentities(r *http.Request) response {
+func (a *api) getIdentities(r *http.Request, cl *caller) response {
 	return syncResponse(a.identities.Masked())
 }
 
 // postIdentities serves POST /v1/identities; success has no result.
-func (a *api) postIdentities(r *http.Request) response {
+func (a *api) postIdentities(r *http.Request, cl *caller) response {
 	var req struct {
 		Action     string                          `json:"action"`
 		Identities map[string]*identities.Identity `json:"identities"`
@@ -42,7 +42,7 @@ func (a *api) postIdentities(r *http.Request) response {
 	if err != nil {
 		return errorResponse(err)
 	}
-	user := callerOf(r).user()
+	user := cl.user()
 	for _, e := range events {
 		event, description := e.Security(user)
 		a.securityEvent("WARN", event, description)

@@ -22,7 +22,7 @@ type LogTargets interface {
 const defaultLogLines = 30
 
 // getLogs serves GET /v1/logs (api.md §14): JSON lines, not an envelope.
-func (a *api) getLogs(r *http.Request) response {
+func (a *api) getLogs(r *http.Request, cl *caller) response {
 	q := r.URL.Query()
 	follow := false
 	switch q.Get("follow") {
@@ -43,7 +43,7 @@ func (a *api) getLogs(r *http.Request) response {
 		}
 		n = v
 	}
-	services, none, err := a.readableLogs(callerOf(r), multiValue(r, "services"))
+	services, none, err := a.readableLogs(cl, multiValue(r, "services"))
 	if err != nil {
 		return err
 	}
@@ -161,12 +161,12 @@ type logTargetJSON struct {
 // the forwarding counters of each log target.
 // Targets that forward a service whose log-access is admin are shown to
 // admins only: their counters and errors are about those logs.
-func (a *api) getLogTargets(r *http.Request) response {
+func (a *api) getLogTargets(r *http.Request, cl *caller) response {
 	var targets []logfwd.Status
 	if a.logTargets != nil {
 		targets = a.logTargets.Status()
 	}
-	admin, p := callerOf(r).allowed(accessAdmin), a.plan.Plan()
+	admin, p := cl.allowed(accessAdmin), a.plan.Plan()
 	out := make([]logTargetJSON, 0, len(targets))
 	for _, t := range targets {
 		if !admin && forwardsRestricted(p, t.Name) {

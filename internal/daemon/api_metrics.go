@@ -27,7 +27,7 @@ func (t textResponse) write(w http.ResponseWriter, _ *http.Request) {
 
 // getMetrics serves GET /v1/metrics: the sources' families, one after the
 // other.
-func (a *api) getMetrics(r *http.Request) response {
+func (a *api) getMetrics(r *http.Request, cl *caller) response {
 	var buf bytes.Buffer
 	mw := metrics.NewWriter(&buf)
 	for _, src := range a.metrics {

@@ -26,8 +26,7 @@ type Notices interface {
 }
 
 // getNotices serves GET /v1/notices (api.md §13.2).
-func (a *api) getNotices(r *http.Request) response {
-	cl := callerOf(r)
+func (a *api) getNotices(r *http.Request, cl *caller) response {
 	if cl.uid == nil {
 		return errorStatus(http.StatusForbidden, "", "cannot determine UID of request, so cannot retrieve notices")
 	}
@@ -130,8 +129,7 @@ func (a *api) getNotices(r *http.Request) response {
 }
 
 // postNotices serves POST /v1/notices (api.md §13.3).
-func (a *api) postNotices(r *http.Request) response {
-	cl := callerOf(r)
+func (a *api) postNotices(r *http.Request, cl *caller) response {
 	if cl.uid == nil {
 		return errorStatus(http.StatusForbidden, "", "cannot determine UID of request, so cannot create notice")
 	}
@@ -177,8 +175,7 @@ func (a *api) postNotices(r *http.Request) response {
 }
 
 // getNotice serves GET /v1/notices/{id} (api.md §13.4).
-func (a *api) getNotice(r *http.Request) response {
-	cl := callerOf(r)
+func (a *api) getNotice(r *http.Request, cl *caller) response {
 	if cl.uid == nil {
 		return errorStatus(http.StatusForbidden, "", "cannot determine UID of request, so cannot retrieve notice")
 	}
@@ -206,13 +203,15 @@ func (a *api) withLatestWarning(resp response) response {
 			return resp
 		}
 		if t := a.notices.LatestWarning(); !t.IsZero() {
-			body.LatestWarning = &t
+			latest := t // only a response that carries it allocates it
+			body.LatestWarning = &latest
 			j.body = body
 			return j
 		}
 	case asyncEnvelope:
 		if t := a.notices.LatestWarning(); !t.IsZero() {
-			body.LatestWarning = &t
+			latest := t // only a response that carries it allocates it
+			body.LatestWarning = &latest
 			j.body = body
 			return j
 		}

@@ -41,7 +41,7 @@ type workflowRunJSON struct {
 // getWorkflows serves GET /v1/workflows: the plan's workflows (those of
 // ?names= only, when given) with their phases, their steps written as in
 // the layer ("stop: web") and their last run.
-func (a *api) getWorkflows(r *http.Request) response {
+func (a *api) getWorkflows(r *http.Request, cl *caller) response {
 	out := []workflowJSON{}
 	if a.workflows == nil {
 		return syncResponse(out)
@@ -68,7 +68,7 @@ func (a *api) getWorkflows(r *http.Request) response {
 
 // postWorkflows serves POST /v1/workflows: {"action": "run", "name": ...,
 // "params": {...}} starts a run and answers with its change.
-func (a *api) postWorkflows(r *http.Request) response {
+func (a *api) postWorkflows(r *http.Request, cl *caller) response {
 	var req struct {
 		Action string            `json:"action"`
 		Name   string            `json:"name"`

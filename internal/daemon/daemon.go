@@ -8,9 +8,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -234,8 +236,12 @@ type connCount struct {
 	none chan struct{}
 }
 
-// track is the server's ConnState hook.
+// track is the server's ConnState hook. A connection turns active and idle
+// again with every request, which changes no count and takes no lock.
 func (c *connCount) track(_ net.Conn, state http.ConnState) {
+	if state == http.StateActive || state == http.StateIdle {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch state {
@@ -396,7 +402,7 @@ func (a *api) logRequest(r *http.Request, took time.Duration, status int) {
 	if status == 0 {
 		status = http.StatusOK
 	}
-	cl := callerOf(r)
+	cl := connectionCaller(r)
 	line := make([]byte, 0, 128)
 	if cl.transport != transportUnix {
 		line = append(line, cl.remote...)
@@ -404,7 +410,7 @@ func (a *api) logRequest(r *http.Request, took time.Duration, status int) {
 	}
 	line = append(line, r.Method...)
 	line = append(line, ' ')
-	line = append(line, r.URL.String()...)
+	line = appendRequestURL(line, r.URL)
 	line = append(line, ' ')
 	line = append(line, took.String()...)
 	line = append(line, ' ')
@@ -413,6 +419,22 @@ func (a *api) logRequest(r *http.Request, took time.Duration, status int) {
 	line = append(line, cl.transport...)
 	line = append(line, ')')
 	a.logLine(line)
+}
+
+// appendRequestURL appends u as u.String() writes it. A request's URL is
+// almost always a rooted path and a query, which it appends as they are,
+// without building a string first.
+func appendRequestURL(b []byte, u *url.URL) []byte {
+	path := u.EscapedPath()
+	if u.Scheme != "" || u.Opaque != "" || u.Host != "" || u.User != nil || u.Fragment != "" || !strings.HasPrefix(path, "/") {
+		return append(b, u.String()...)
+	}
+	b = append(b, path...)
+	if u.ForceQuery || u.RawQuery != "" {
+		b = append(b, '?')
+		b = append(b, u.RawQuery...)
+	}
+	return b
 }
 
 // quiet reports whether a request stays out of the request log (cli.md §7).

@@ -449,7 +449,7 @@ func TestUndeclaredDurabilityRefused(t *testing.T) {
 	state := &fakeState{}
 	o := &fakeOps{}
 	a := &api{ops: o, notices: o.backend().notices, state: state, logf: func(string, ...any) {}, logLine: func([]byte) {}, bodyLimit: 1024}
-	table[0].post = &method{func(*api, *http.Request) response { return asyncResponse("7", nil) }, accessOpen, volatile}
+	table[0].post = &method{func(*api, *http.Request, *caller) response { return asyncResponse("7", nil) }, accessOpen, volatile}
 	rec := httptest.NewRecorder()
 	newRouter(a, table).ServeHTTP(rec, httptest.NewRequest("POST", "/v1/new-verb", nil))
 	assert.Equal(t, 202, rec.Code)

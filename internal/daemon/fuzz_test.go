@@ -76,7 +76,7 @@ func FuzzRequestBodies(f *testing.F) {
 		r.SetPathValue("id", "1")
 		w := httptest.NewRecorder()
 		r.Body = http.MaxBytesReader(w, r.Body, a.bodyLimit)
-		e.post.handle(a, r).write(w, r)
+		e.post.handle(a, r, connectionCaller(r)).write(w, r)
 		if w.Code < 200 || w.Code > 599 {
 			t.Fatalf("POST %s answered status %d", path, w.Code)
 		}

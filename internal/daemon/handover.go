@@ -211,7 +211,7 @@ func (a *api) quietCtx() context.Context {
 }
 
 // postDaemon serves POST /v1/daemon: {"action": "upgrade", "binary": path}.
-func (a *api) postDaemon(r *http.Request) response {
+func (a *api) postDaemon(r *http.Request, cl *caller) response {
 	var req struct {
 		Action string `json:"action"`
 		Binary string `json:"binary"`

@@ -52,7 +52,9 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	sr := servicesResult{a: &api{}, infos: infos, plan: &plan.Plan{}}
 	var want []serviceJSON
 	for i := range infos {
-		want = append(want, sr.entry(&infos[i]))
+		var s serviceJSON
+		sr.fill(&s, &infos[i])
+		want = append(want, s)
 	}
 	assert.Equal(t, 3, len(want))
 	assertSameAs(t, sr, want)

@@ -68,8 +68,9 @@ type Plan interface {
 	Plan() *plan.Plan
 }
 
-// handlerFunc serves one method of one endpoint.
-type handlerFunc func(a *api, r *http.Request) response
+// handlerFunc serves one method of one endpoint to cl, the caller that
+// authorize resolved.
+type handlerFunc func(a *api, r *http.Request, cl *caller) response
 
 // durability says whether a response must wait for the state file. What a
 // client is told about changes, tasks, notices and identities (what the
@@ -239,12 +240,14 @@ func isVariable(segment string) bool {
 }
 
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if clean := cleanPath(r.URL.Path); clean != r.URL.Path {
-		u := *r.URL
-		u.Path = clean
-		w.Header().Set("Location", u.String())
-		w.WriteHeader(http.StatusMovedPermanently)
-		return
+	if p := r.URL.Path; !isClean(p) {
+		if clean := cleanPath(p); clean != p {
+			u := *r.URL
+			u.Path = clean
+			w.Header().Set("Location", u.String())
+			w.WriteHeader(http.StatusMovedPermanently)
+			return
+		}
 	}
 	e := rt.exact[r.URL.Path]
 	if e == nil {
@@ -301,6 +304,26 @@ func (p *pattern) walk(path string, r *http.Request) bool {
 	return rest == ""
 }
 
+// isClean reports whether cleanPath leaves p as it is, the common case,
+// at a fraction of its cost: p is rooted and has no empty, "." or ".."
+// segment but for a trailing slash.
+func isClean(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	for i := 0; i < len(p); {
+		j := i + 1
+		for j < len(p) && p[j] != '/' {
+			j++
+		}
+		if seg := p[i+1 : j]; seg == "." || seg == ".." || seg == "" && j < len(p) {
+			return false
+		}
+		i = j
+	}
+	return true
+}
+
 // cleanPath is the form of a request path that the router serves: rooted,
 // cleaned as by path.Clean, with its trailing slash if it had one.
 func cleanPath(p string) string {
@@ -325,7 +348,7 @@ func (a *api) dispatch(r *http.Request, e *endpoint) response {
 	if m == nil {
 		return errorStatus(http.StatusMethodNotAllowed, "", "method %q not allowed", r.Method)
 	}
-	r, denied := a.authorize(r, m.access)
+	cl, denied := a.authorize(r, m.access)
 	if denied != nil {
 		return denied
 	}
@@ -335,7 +358,7 @@ func (a *api) dispatch(r *http.Request, e *endpoint) response {
 			return internalError("cannot save state, so nothing was changed: %v", err)
 		}
 	}
-	resp := m.handle(a, r)
+	resp := m.handle(a, r, cl)
 	if v, ok := resp.(unsavedResponse); ok {
 		return v.response
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -14,7 +15,7 @@ import (
 // echo answers with the endpoint's path and the values of the variables
 // named, as the handler sees them.
 func echo(path string, names ...string) *method {
-	return &method{func(_ *api, r *http.Request) response {
+	return &method{func(_ *api, r *http.Request, _ *caller) response {
 		got := []string{path}
 		for _, name := range names {
 			got = append(got, name+"="+r.PathValue(name))
@@ -113,4 +114,27 @@ func TestRouteTableRefused(t *testing.T) {
 	assert.PanicsWithValue(t, "daemon: endpoint /v1/notices/id{id} has a variable that is not a whole segment", func() {
 		newRouter(&api{}, []endpoint{{path: "/v1/notices/id{id}", get: get}})
 	})
+}
+
+// TestIsClean checks the router's shortcut against cleanPath itself.
+func TestIsClean(t *testing.T) {
+	for _, p := range []string{"", "/", "//", "/v1", "/v1/", "/v1//", "v1/services", "/v1/services", "/v1/services/", "/v1/./services",
+		"/v1/../services", "/v1/.", "/v1/..", "/v1/.services", "/v1/..services/", "/v1/services./", "/.", "/..", "/./", "/...", "/v1/a b/c"} {
+		assert.Equal(t, cleanPath(p) == p, isClean(p), "%q", p)
+	}
+}
+
+// TestAppendRequestURL checks the request log's URL against URL.String.
+func TestAppendRequestURL(t *testing.T) {
+	for _, target := range []string{"/v1/services", "/v1/services?names=a,b&stats=true", "/v1/services?", "/v1/a%2Fb?x=%20",
+		"/v1/caf%C3%A9", "/v1/a b", "http://host:4000/v1/services?x", "*", "/v1/x#frag", "/v1/a:b"} {
+		u, err := url.ParseRequestURI(target)
+		if err != nil {
+			u, err = url.Parse(target)
+		}
+		require.NoError(t, err, target)
+		assert.Equal(t, u.String(), string(appendRequestURL([]byte("x "), u))[2:], target)
+	}
+	u := &url.URL{Path: "v1:x/services"}
+	assert.Equal(t, u.String(), string(appendRequestURL(nil, u)))
 }

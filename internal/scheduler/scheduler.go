@@ -11,6 +11,7 @@ package scheduler
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pebble-project/pebble/internal/plan"
@@ -57,6 +58,10 @@ type Scheduler struct {
 	mu      sync.Mutex
 	pending *plan.Plan
 	entries map[string]*entry // written only by the goroutine
+	// scheduled says whether entries has any: Info, asked for every service of
+	// every GET /v1/services, answers without the lock when none is
+	// scheduled, the common case.
+	scheduled atomic.Bool
 }
 
 // New starts a Scheduler with no scheduled services; SetPlan gives it some.
@@ -90,6 +95,9 @@ func (s *Scheduler) SetPlan(p *plan.Plan) {
 
 // Info returns the schedule of a service, if it has one.
 func (s *Scheduler) Info(service string) (Info, bool) {
+	if !s.scheduled.Load() {
+		return Info{}, false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.entries[service]
@@ -165,6 +173,7 @@ func (s *Scheduler) adopt() {
 		next[name] = &entry{sched: sched, info: Info{Schedule: svc.Schedule, NextRun: sched.Next(now)}}
 	}
 	s.entries = next
+	s.scheduled.Store(len(next) > 0)
 }
 
 // fire runs every service due at now and moves its due time on.
