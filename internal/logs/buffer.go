@@ -20,9 +20,15 @@ type Buffer struct {
 	// buffer is full, but later after it grew.
 	start uint64
 	// lineTime and lineService are those of the latest line a Writer
-	// began: what a reader that lost a line's prefix attributes its rest to.
+	// began: the service a reader that lost a line's prefix attributes its
+	// rest to, and the earliest time of what is written next.
 	lineTime    time.Time
 	lineService string
+	// startTime is the time of the line the oldest byte held is part of,
+	// when that line's prefix was overwritten: the time a reader that lost
+	// the prefix gives the rest of the line (not lineTime, which is a later
+	// line's once the writer has gone on).
+	startTime time.Time
 	// clock is the Writer's clock, which times its lines (nil for a
 	// buffer written raw).
 	clock func() time.Time
@@ -104,7 +110,7 @@ func (b *Buffer) appendLocked(p []byte) {
 		if newStart > b.end {
 			b.noteDropped(p[:newStart-b.end], b.end)
 		}
-		b.start = newStart
+		b.moveStartLocked(newStart, p)
 	}
 	if n > size {
 		b.end += n - size
@@ -115,6 +121,30 @@ func (b *Buffer) appendLocked(p []byte) {
 	c := copy(b.data[off:], p)
 	copy(b.data, p[c:])
 	b.end += n
+}
+
+// moveStartLocked makes newStart the oldest position held, once the
+// newlines before it are counted, keeping startTime: when newStart is in
+// the middle of a line whose prefix is held now (in the ring, or in p,
+// about to be appended at b.end), it parses the line's time from there.
+func (b *Buffer) moveStartLocked(newStart uint64, p []byte) {
+	lineStart := uint64(0)
+	if b.lostNL > 0 {
+		lineStart = b.lastLostNL + 1
+	}
+	if lineStart >= b.start && lineStart < newStart && b.prefixLen > 0 {
+		var head [len(TimeLayout)]byte
+		for i := range head {
+			switch pos := lineStart + uint64(i); {
+			case pos < b.end:
+				head[i] = b.byteLocked(pos)
+			case pos-b.end < uint64(len(p)):
+				head[i] = p[pos-b.end]
+			}
+		}
+		b.startTime, _ = parseTime(head[:])
+	}
+	b.start = newStart
 }
 
 // noteDroppedLocked counts the newlines of [from, to), about to be

@@ -24,6 +24,9 @@ type WriterState struct {
 	// readers' missed-line counts.
 	LostNL     uint64 `json:"lost-newlines,omitempty"`
 	LastLostNL uint64 `json:"last-lost-newline,omitempty"`
+	// StartTime is the time of the line Data starts in, when that line's
+	// prefix was dropped.
+	StartTime time.Time `json:"start-time,omitzero"`
 	// MidLine is set when the last line has no newline yet; LineTime,
 	// LineLen and Continued describe that line.
 	MidLine   bool      `json:"mid-line,omitempty"`
@@ -42,7 +45,7 @@ func (w *Writer) HandOver() WriterState {
 	st := WriterState{MidLine: w.midLine, LineTime: w.lineTime, LineLen: w.lineLen, Continued: w.continued}
 	b := w.buf
 	b.mu.Lock()
-	st.End, st.LostNL, st.LastLostNL = b.end, b.lostNL, b.lastLostNL
+	st.End, st.LostNL, st.LastLostNL, st.StartTime = b.end, b.lostNL, b.lastLostNL, b.startTime
 	held := int(b.end - b.start)
 	st.Data = b.copyLocked(make([]byte, 0, held), b.start, held)
 	b.mu.Unlock()
@@ -63,13 +66,13 @@ func (w *Writer) TakeOver(st WriterState) {
 	w.midLine, w.lineTime, w.lineLen, w.continued = st.MidLine, st.LineTime, st.LineLen, st.Continued
 	b := w.buf
 	b.mu.Lock()
-	// A buffer grown for followers comes back at its first size: the
-	// followers did not survive the exec.
-	data := st.Data[max(len(st.Data)-b.firstSize, 0):]
-	b.start = st.End - uint64(len(data))
+	// A buffer grown for followers comes back at its first size (the
+	// followers did not survive the exec): appending drops, and counts,
+	// what does not fit.
+	b.start = st.End - uint64(len(st.Data))
 	b.end = b.start
-	b.appendLocked(data)
-	b.lostNL, b.lastLostNL = st.LostNL, st.LastLostNL
+	b.lostNL, b.lastLostNL, b.startTime = st.LostNL, st.LastLostNL, st.StartTime
+	b.appendLocked(st.Data)
 	b.lineTime = st.LineTime
 	b.written = time.Now()
 	b.mu.Unlock()

@@ -1,7 +1,9 @@
 package logs
 
 import (
+	"bytes"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,4 +62,28 @@ func TestDetachKeepsUnread(t *testing.T) {
 	assert.Equal(t, []string{"after"}, lines)
 	lines, _ = w.buf.LastLines(10)
 	assert.Equal(t, []string{"before"}, lines)
+}
+
+// TestTakeOverGrownBuffer hands over a buffer grown for a follower, in the
+// middle of a long line, to one of the first size: the new buffer counts
+// the lines it drops, and keeps the time of the line it starts in.
+func TestTakeOverGrownBuffer(t *testing.T) {
+	old := fixedWriter("svc", NewBuffer(4096), nil)
+	it := old.buf.NewIterator(0)
+	unfollow := it.Follow()
+	defer unfollow()
+	for range 300 {
+		old.Write([]byte("a line\n"))
+	}
+	old.Write([]byte(strings.Repeat("x", 2*MaxLineSize)))
+	st := old.HandOver()
+	require.Greater(t, len(st.Data), 2*MaxLineSize)
+	require.True(t, st.StartTime.IsZero(), "the grown buffer starts at a line")
+
+	w := fixedWriter("svc", NewBuffer(4096), nil)
+	w.TakeOver(st)
+	got := w.HandOver()
+	dropped := st.Data[:len(st.Data)-4096]
+	assert.Equal(t, st.LostNL+uint64(bytes.Count(dropped, []byte("\n"))), got.LostNL)
+	assert.Equal(t, t0.Truncate(time.Millisecond).Add(300*time.Second), got.StartTime)
 }

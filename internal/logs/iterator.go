@@ -254,9 +254,9 @@ func (it *Iterator) nextLocked() ([]byte, bool) {
 // overrun moves the iterator, which fell behind the writer, to start, the
 // oldest data held, and counts what it lost there: the lines whose text
 // was overwritten, wholly or in part, and their bytes. What lands at start
-// is read on: the rest of a line whose start was lost is returned (as a
-// continuation of the line, or of the last line read), and a line of
-// which only the prefix was lost is returned whole.
+// is read on: the rest of a line whose start was lost is returned with
+// the line's time, and a line of which only the prefix was lost is
+// returned whole.
 func (it *Iterator) overrun(start uint64) {
 	b := it.b
 	lines := b.lostNL - it.nl // lines whose newline was overwritten
@@ -292,10 +292,10 @@ func (it *Iterator) overrun(start uint64) {
 		it.cutLine += lines + 1
 		return
 	}
-	if it.cur.Service != b.lineService || it.cur.Time.IsZero() {
-		it.cur.Service, it.cur.Time = b.lineService, b.lineTime
-		it.prefix = it.prefix[:0]
-	}
+	// The rest of the line keeps the line's own time: later lines may
+	// already be written, and an earlier time is another line's.
+	it.cur.Service, it.cur.Time = b.lineService, b.startTime
+	it.prefix = it.prefix[:0]
 	it.inLine = true
 	if msgStart := lineStart + uint64(b.prefixLen); start <= msgStart {
 		it.pos = msgStart // only the prefix was lost: the text is whole

@@ -311,3 +311,39 @@ func TestAppendJSONSplitsPlainRuns(t *testing.T) {
 	}
 	assert.Equal(t, msg, joined.String())
 }
+
+// TestIteratorOverrunKeepsLineTime: an iterator that has read nothing yet
+// and finds its position overwritten in the middle of a long line (cut at
+// MaxLineSize into continuations) returns the rest of that line with the
+// line's own time, not that of a later line already written: a forwarder
+// that started with the service and was slow to read sent a later time
+// first, and Loki refused the batch as out of order.
+func TestIteratorOverrunKeepsLineTime(t *testing.T) {
+	for _, chunk := range []int{4 << 10, 64 << 10, 256 << 10, 3 << 20} {
+		t.Run(fmt.Sprint(chunk), func(t *testing.T) {
+			buf := NewBuffer(0)
+			w := fixedWriter("svc", buf, nil)
+			it := buf.NewIterator(0)
+			long := strings.Repeat("x", 1<<20)
+			for rest := long; len(rest) > 0; {
+				n := min(chunk, len(rest))
+				io.WriteString(w, rest[:n])
+				rest = rest[n:]
+			}
+			io.WriteString(w, "\n")
+			io.WriteString(w, strings.Repeat("garbage\n", 2000))
+			io.WriteString(w, "end\n")
+			var last time.Time
+			n, msg := 0, ""
+			for e, ok := it.Next(); ok; e, ok = it.Next() {
+				require.False(t, e.Time.Before(last), "entry %d (%q...) at %v after one at %v", n, e.Message[:min(20, len(e.Message))], e.Time, last)
+				if strings.Trim(strings.TrimPrefix(e.Message, ContinuedMarker), "x") == "" {
+					assert.Equal(t, t0.Truncate(time.Millisecond), e.Time, "entry %d: a piece of the long line", n)
+				}
+				last, msg = e.Time, e.Message
+				n++
+			}
+			assert.Equal(t, "end", msg)
+		})
+	}
+}

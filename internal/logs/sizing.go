@@ -103,18 +103,18 @@ func (b *Buffer) slowestLocked() uint64 {
 // longer fit. A buffer larger than its first size checks every shrinkCheck
 // whether it may shrink.
 func (b *Buffer) resizeLocked(size int) {
-	start := b.start
-	if held := b.end - start; held > uint64(size) {
-		start = b.end - uint64(size)
+	if held := b.end - b.start; held > uint64(size) {
+		start := b.end - uint64(size)
 		b.noteDroppedLocked(b.start, start)
+		b.moveStartLocked(start, nil)
 	}
 	data := make([]byte, size)
-	old := b.copyLocked(nil, start, len(b.data))
+	old := b.copyLocked(nil, b.start, len(b.data))
 	// Position p lives at p % size.
-	off := int(start % uint64(size))
+	off := int(b.start % uint64(size))
 	c := copy(data[off:], old)
 	copy(data, old[c:])
-	b.data, b.start = data, start
+	b.data = data
 	if size > b.firstSize && b.shrinkTimer == nil {
 		b.shrinkTimer = time.AfterFunc(shrinkCheck, b.shrinkIfCalm)
 	}
