@@ -448,8 +448,9 @@ func procStartTime(t *testing.T, pid int) uint64 {
 // order with none repeated.
 func upgradeUnderLoad(t *testing.T, d *daemon, daemonPID int) {
 	variant := variantBin(t)
-	// The autostart is done (the counter is past its okay delay).
-	d.sync("GET", "/v1/changes/1/wait?timeout=20s", nil, nil)
+	// The autostart is done (the counter is past its okay delay); the API
+	// answers before the autostart change exists.
+	require.Equal(t, "Done", d.waitAutostart().Status)
 	baseVersion := d.systemVersion()
 	pid, start := counterProcess(t, daemonPID)
 	since := d.services()[0].CurrentSince
