@@ -195,9 +195,11 @@ func TestBackoffRestarts(t *testing.T) {
 	})
 }
 
-func TestKillDelayEscalation(t *testing.T) {
+// startStubborn starts a service "stubborn" that ignores SIGTERM, with
+// killDelay, and waits until it has set its signal handling up.
+func startStubborn(t *testing.T, killDelay time.Duration) *fixture {
 	svc, _ := helperService(t, "stubborn", "ignore-term")
-	svc.KillDelay = plan.OptionalDuration{Value: 300 * time.Millisecond, IsSet: true}
+	svc.KillDelay = plan.OptionalDuration{Value: killDelay, IsSet: true}
 	f := newFixture(t, newPlan(svc), nil)
 	require.NoError(t, f.m.Start(context.Background(), "stubborn", nil))
 	testutil.WaitFor(t, 5*time.Second, func() error {
@@ -206,6 +208,11 @@ func TestKillDelayEscalation(t *testing.T) {
 		}
 		return nil
 	})
+	return f
+}
+
+func TestKillDelayEscalation(t *testing.T) {
+	f := startStubborn(t, 300*time.Millisecond)
 	start := time.Now()
 	require.NoError(t, f.m.Stop(context.Background(), "stubborn", nil))
 	d := time.Since(start)
@@ -219,16 +226,7 @@ func TestKillDelayEscalation(t *testing.T) {
 // stopped, and AwaitStopping, which the daemon's shutdown uses, waits for
 // it.
 func TestStopWhileStopping(t *testing.T) {
-	svc, _ := helperService(t, "stubborn", "ignore-term")
-	svc.KillDelay = plan.OptionalDuration{Value: 400 * time.Millisecond, IsSet: true}
-	f := newFixture(t, newPlan(svc), nil)
-	require.NoError(t, f.m.Start(context.Background(), "stubborn", nil))
-	testutil.WaitFor(t, 5*time.Second, func() error {
-		if lines, _ := f.m.Buffer("stubborn").LastLines(1); len(lines) == 0 {
-			return errors.New("helper not ready")
-		}
-		return nil
-	})
+	f := startStubborn(t, 400*time.Millisecond)
 	first := make(chan error, 1)
 	go func() { first <- f.m.Stop(context.Background(), "stubborn", nil) }()
 	testutil.WaitFor(t, 5*time.Second, func() error {
